@@ -1,0 +1,26 @@
+"""Rules-as-code eligibility checker for asylum transfer agreements.
+
+>>> from eligibility import evaluate
+>>> d = evaluate({"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01"}})
+>>> d.outcome, d.transfer_to
+('transfer', ['GT'])
+"""
+
+from eligibility.api import evaluate, load_rules
+from eligibility.case import Case, parse_case
+from eligibility.determination import Determination
+from eligibility.errors import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
+from eligibility.ruleset import RuleSet
+
+__all__ = [
+    "Case",
+    "CaseError",
+    "Determination",
+    "EligibilityError",
+    "RuleFileError",
+    "RuleSet",
+    "UnknownPolicyError",
+    "evaluate",
+    "load_rules",
+    "parse_case",
+]

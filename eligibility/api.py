@@ -1,0 +1,53 @@
+"""The public entry points: load rules, evaluate a case."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from eligibility.case import Case, parse_case
+from eligibility.determination import Determination
+from eligibility.engines import PureEngine, engine_for
+from eligibility.explain import build
+from eligibility.facts import derive_facts
+from eligibility.program import compile_policy
+from eligibility.ruleset import RuleSet
+from eligibility.ruleset import load_rules as _load_rules
+from eligibility.settle import settle
+
+
+@cache
+def _default_rules() -> RuleSet:
+    return _load_rules(None)
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """Load and validate a rules directory; ``None`` gives the shipped rules (loaded once).
+
+    Raises ``RuleFileError`` listing every problem as ``file:line:col: message``.
+    """
+    return _default_rules() if path is None else _load_rules(path)
+
+
+def evaluate(
+    case: Case | dict[str, object] | str,
+    policy: str | None = None,
+    *,
+    rules: RuleSet | None = None,
+    engine: str = "durable",
+) -> Determination:
+    """What happens to this person under ``policy`` (default: ``enacted``), and why.
+
+    ``case`` is a Case, a dict, or JSON/YAML text (contract section 1). ``engine`` is 'durable'
+    (durable-rules decides which rules fire, checked by the pure evaluator; falls back to 'pure'
+    where durable-rules is not installed) or 'pure'. Raises ``CaseError`` for an invalid case and
+    ``UnknownPolicyError`` for an unknown policy.
+    """
+    ruleset = rules or load_rules()
+    parsed = parse_case(case)
+    program = compile_policy(ruleset, policy)
+    facts, assumed = derive_facts(parsed, ruleset.context)
+    chosen = engine_for(program, engine)
+    checker = engine_for(program, "pure")
+    settlement = settle(program, facts, chosen, checker if not isinstance(chosen, PureEngine) else None)
+    return build(program, parsed, facts, assumed, settlement, chosen.name)

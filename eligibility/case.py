@@ -1,0 +1,209 @@
+"""The case: the facts of one person, as in contract section 1.
+
+Every field is optional except ``entry.date``. An omitted field takes its contract default (the
+default is then listed under ``assumed`` in the determination); an omitted field without default,
+or an explicit ``null``, is **unknown**.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
+
+from eligibility.countries import check_country, check_state
+from eligibility.errors import CaseError, Problem
+
+Border = Literal["southern_land", "northern_land", "air", "sea"]
+Place = Literal["port_of_entry", "between_ports"]
+Documents = Literal["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"]
+Protection = Literal["none", "pending", "abandoned", "denied_final", "granted"]
+Relation = Literal[
+    "spouse", "child", "parent", "legal_guardian", "sibling", "grandparent", "grandchild",
+    "aunt", "uncle", "niece", "nephew",
+]
+FamilyStatus = Literal[
+    "citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult", "other",
+]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date YYYY-MM-DD, got a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a real calendar date") from None
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_parse_date)]
+Country = Annotated[str, BeforeValidator(check_country)]
+UsState = Annotated[str, BeforeValidator(check_state)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Entry(_Strict):
+    """How, where and when the person reached the United States."""
+
+    date: IsoDate = Field(description="Arrival at a port of entry, or entry or attempted entry between ports")
+    border: Border | None = Field(None, description="southern_land = from Mexico, northern_land = from Canada")
+    place: Place | None = None
+    state: UsState | None = Field(None, description="U.S. state of entry (court orders differed by circuit)")
+
+
+class TransitStop(_Strict):
+    """A country passed through en route, and what became of any protection claim there."""
+
+    country: Country
+    protection: Protection = "none"
+
+
+class FamilyMember(_Strict):
+    """A family member in the United States and their status."""
+
+    relation: Relation
+    status: FamilyStatus
+
+
+def _transit_item(value: object) -> object:
+    return {"country": value} if isinstance(value, str) else value
+
+
+class Case(_Strict):
+    """The facts of one person. Only ``entry.date`` is required; see contract section 1."""
+
+    id: str | None = None
+    nationalities: list[Country] | None = Field(None, description="Every nationality held; [] means stateless")
+    habitual_residence: Country | None = None
+    birth_date: IsoDate | None = None
+    age: Annotated[StrictInt, Field(ge=0, le=130)] | None = None
+    unaccompanied: StrictBool | None = None
+    family_unit: StrictBool | None = None
+    documents: Documents | None = None
+    entry: Entry
+    claim_date: IsoDate | None = None
+    decision_date: IsoDate | None = None
+    transit: list[Annotated[TransitStop, BeforeValidator(_transit_item)]] | None = None
+    trafficking_victim: StrictBool | None = None
+    fear_established_in: list[Country] | None = None
+    public_interest: StrictBool | None = None
+    family_in_us: list[FamilyMember] | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Case:
+        entry = self.entry.date
+        if self.birth_date is not None and self.birth_date > entry:
+            raise ValueError("birth_date: after entry.date")
+        if self.birth_date is not None and self.age is not None:
+            derived = age_on(self.birth_date, entry)
+            if derived != self.age:
+                raise ValueError(f"age: {self.age} does not match birth_date ({derived} on entry.date)")
+        for name in ("claim_date", "decision_date"):
+            value = getattr(self, name)
+            if value is not None and value < entry:
+                raise ValueError(f"{name}: {value} is before entry.date {entry}")
+        return self
+
+    def given(self, name: str) -> bool:
+        """Whether the field was present in the input (``null`` counts as present)."""
+        if name.startswith("entry."):
+            return name.split(".", 1)[1] in self.entry.model_fields_set
+        return name in self.model_fields_set
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day``."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(
+    [n for n in Case.model_fields if n != "entry"] + [f"entry.{n}" for n in Entry.model_fields]
+)
+
+
+def parse_case(data: object, *, source: str = "case") -> Case:
+    """Validate a case given as a dict, JSON or YAML text, or a Case. Raises CaseError."""
+    if isinstance(data, Case):
+        return data
+    if isinstance(data, (str, bytes)):
+        data = _load_text(data, source)
+    if not isinstance(data, dict):
+        raise CaseError([Problem(source, "a case must be a JSON or YAML object (a mapping)")])
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        raise CaseError(_problems(exc, data, source)) from None
+
+
+def _load_text(text: str | bytes, source: str) -> object:
+    raw = text.decode() if isinstance(text, bytes) else text
+    stripped = raw.lstrip()
+    if stripped.startswith("{") or stripped.startswith("["):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise CaseError([Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]) from None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        place = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise CaseError([Problem(place, f"malformed YAML: {problem}")]) from None
+
+
+def _problems(exc: ValidationError, data: dict[str, Any], source: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
+        loc = [p for p in loc if p not in ("list[...]", "constrained-int", "literal")]
+        field = ".".join(loc)
+        message = _message(err, loc, data)
+        if err["type"] == "missing" and field == "entry":
+            field = "entry.date"
+        if not field and message.startswith(tuple(f"{n}:" for n in FIELD_NAMES)):
+            field, message = message.split(": ", 1)
+        problems.append(Problem(f"{source}: {field}" if field else source, message))
+    return problems
+
+
+def _message(err: Any, loc: list[str], data: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        name = loc[-1] if loc else "?"
+        parent = "entry." if len(loc) == 2 and loc[0] == "entry" else ""
+        pool = [n for n in FIELD_NAMES if parent and n.startswith(parent) or not parent and "." not in n]
+        pool = [n.removeprefix(parent) for n in pool]
+        near = difflib.get_close_matches(name, pool, n=1)
+        hint = f" (did you mean '{parent}{near[0]}'?)" if near else ""
+        return f"unknown field{hint}"
+    if kind == "missing":
+        return "required"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{err['input']!r} is not one of {expected}"
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ")

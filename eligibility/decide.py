@@ -1,0 +1,129 @@
+"""From the rules that hold to each instrument's status, and from statuses to the outcome (A7).
+
+Status of an instrument, from its rules (the order is the precedence, written here once):
+
+1. ``not_in_force`` unless every ``in_force`` rule holds;
+2. ``not_applicable`` unless every ``scope`` rule holds and no ``exclusion`` holds;
+3. ``excepted`` when an ``exception`` holds;
+4. ``applies`` otherwise.
+
+Then the policy's screening order (A7): transfer agreements are screened stage by stage; once an
+agreement of a stage has the person within its scope (applies or excepted), later stages are not
+screened. Any agreement that applies sends the person to its receiving country; otherwise the claim
+is heard in the U.S., where an asylum bar that applies bars asylum and a wait-abroad instrument
+that applies decides ``wait_in_mexico``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from eligibility.conditions import Truth
+from eligibility.program import BoundRule, Program
+
+Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
+Outcome = Literal["transfer", "process_in_us", "undetermined"]
+Asylum = Literal["eligible", "barred", "not_in_us", "undetermined"]
+
+
+@dataclass(frozen=True)
+class Headline:
+    outcome: Outcome
+    transfer_to: tuple[str, ...]
+    asylum: Asylum
+    wait_in_mexico: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    headline: Headline
+    statuses: Mapping[str, Status]
+    screened_out_by: Mapping[str, str]  # agreement -> the agreement whose scope stopped its screening
+
+
+def _possible(value: Truth) -> tuple[bool, ...]:
+    return (False, True) if value is None else (value,)
+
+
+def _and(values: Iterable[Truth]) -> Truth:
+    values = list(values)
+    return False if False in values else None if None in values else True
+
+
+def _or(values: Iterable[Truth]) -> Truth:
+    values = list(values)
+    return True if True in values else None if None in values else False
+
+
+def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) -> frozenset[Status]:
+    """Every status the instrument can have, given three-valued truths of its rules."""
+    rules = program.governed[iid]
+    if program.instrument(iid).kind == "statutory_limit":
+        held = _or(truth[b.key] for b in rules)
+        return frozenset({"applies" if h else "not_applicable" for h in _possible(held)})
+
+    def by_role(role: str) -> list[Truth]:
+        return [truth[b.key] for b in rules if b.rule.role == role]
+
+    in_force, scope = _and(by_role("in_force")), _and(by_role("scope"))
+    excluded, excepted = _or(by_role("exclusion")), _or(by_role("exception"))
+    found: set[Status] = set()
+    for f, s, x, e in itertools.product(*map(_possible, (in_force, scope, excluded, excepted))):
+        found.add(status_of(f, s, x, e))
+    return frozenset(found)
+
+
+def status_of(in_force: bool, in_scope: bool, excluded: bool, excepted: bool) -> Status:
+    if not in_force:
+        return "not_in_force"
+    if not in_scope or excluded:
+        return "not_applicable"
+    return "excepted" if excepted else "applies"
+
+
+def decide(program: Program, statuses: Mapping[str, Status]) -> Decision:
+    """The outcome for known statuses (none ``undetermined``), following the policy's screening."""
+    final = dict(statuses)
+    screened_out_by: dict[str, str] = {}
+    transfer_to: set[str] = set()
+    stopper: str | None = None
+    for stage in program.policy.screening:
+        if stopper is not None:
+            for iid in stage:
+                if final[iid] in ("applies", "excepted"):
+                    final[iid] = "not_applicable"
+                    screened_out_by[iid] = stopper
+            continue
+        for iid in stage:
+            if final[iid] == "applies":
+                transfer_to.add(program.instrument(iid).receiving_country or "")
+        in_scope = [iid for iid in stage if final[iid] in ("applies", "excepted")]
+        if in_scope:
+            stopper = in_scope[0]
+    kinds = {i.id: i.kind for i in program.instruments}
+    if transfer_to:
+        headline = Headline("transfer", tuple(sorted(transfer_to)), "not_in_us", False)
+    else:
+        barred = any(final[i] == "applies" for i, k in kinds.items() if k == "asylum_bar")
+        wait = any(final[i] == "applies" for i, k in kinds.items() if k == "wait_abroad")
+        headline = Headline("process_in_us", (), "barred" if barred else "eligible", wait)
+    return Decision(headline, final, screened_out_by)
+
+
+def possible_decisions(program: Program, truth: Mapping[str, Truth]) -> list[Decision]:
+    """Every decision consistent with three-valued rule truths (an over-approximation)."""
+    ids = [i.id for i in program.instruments]
+    sets = [sorted(possible_statuses(program, iid, truth)) for iid in ids]
+    return [decide(program, dict(zip(ids, combo, strict=True))) for combo in itertools.product(*sets)]
+
+
+def fired_truth(program: Program, fired: frozenset[str]) -> dict[str, Truth]:
+    """Two-valued truths from the set of rule keys an engine reported as fired."""
+    return {b.key: b.key in fired for b in program.rules}
+
+
+def rules_of(program: Program, iid: str) -> tuple[BoundRule, ...]:
+    return program.governed[iid]

@@ -1,0 +1,83 @@
+"""The determination: the answer for one case, carrying its own explanation (contract section 2).
+
+Text and JSON are two renderings of this one object; the text shows nothing that is not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Evidence = Literal["primary", "secondary", "unverified"]
+Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Citation(_Frozen):
+    """A source a reader can check."""
+
+    cite: str
+    evidence: Evidence
+    url: str
+    quote: str | None = None
+
+
+class Finding(_Frozen):
+    """One rule of an instrument, and whether it held for this case (null: unknown facts decide)."""
+
+    rule: str
+    role: Literal["in_force", "scope", "exclusion", "exception"]
+    title: str
+    holds: bool | None
+    condition: str = Field(description="the rule's condition in words")
+    facts: str = Field(description="the facts the rule tested, with this case's values")
+    via: str | None = Field(None, description="the statutory limit this rule comes from, if any")
+    applied_to: str | None = Field(None, description="for a statutory limit: the agreement it limits")
+    citations: list[Citation]
+    location: str = Field(description="rules/<file>.yaml:<line>")
+
+
+class InstrumentResult(_Frozen):
+    id: str
+    title: str
+    kind: Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit"]
+    status: Status
+    receiving_country: str | None = None
+    reasons: list[str]
+    reason_rules: list[str | None] = Field(description="the rule that gave each reason (null: the screening order or a summary)")
+    citations: list[str]
+    findings: list[Finding]
+
+
+class Dates(_Frozen):
+    """The two time axes: entry (which law reaches the person), decision (which law is enforceable)."""
+
+    entry: str
+    decision: str | None
+    claim: str | None
+
+
+class Determination(_Frozen):
+    """What happens to this person under these rules, and why."""
+
+    id: str | None
+    policy: str
+    outcome: Literal["transfer", "process_in_us", "undetermined"]
+    transfer_to: list[str]
+    asylum: Literal["eligible", "barred", "not_in_us", "undetermined"]
+    wait_in_mexico: bool | Literal["undetermined"]
+    missing_facts: list[str]
+    assumed: dict[str, Any]
+    instruments: list[InstrumentResult]
+    explanation: list[str]
+    dates: Dates
+    engine: str = Field(description="the engine that decided which rules fire")
+    rules_digest: str
+
+    def to_json(self) -> str:
+        """One line of JSON."""
+        return self.model_dump_json()

@@ -1,0 +1,71 @@
+"""The engine interface, and the pure-Python evaluator of the rule vocabulary.
+
+An engine answers one question: given facts that are all known, which rules fire? durable-rules
+(``eligibility.durable``) is the engine of record; the pure evaluator here checks it on every
+evaluation and is the fallback where durable-rules cannot be installed (Python 3.13 and later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from eligibility.conditions import holds
+from eligibility.program import Program
+
+
+class Engine(Protocol):
+    """Decides which rules of a program fire on known facts."""
+
+    name: str
+
+    def fired(self, facts: Mapping[str, Any]) -> frozenset[str]:
+        """The keys of the bound rules whose conditions hold."""
+        ...
+
+
+class PureEngine:
+    """Evaluates the condition trees directly, in Python."""
+
+    name = "pure"
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+
+    def fired(self, facts: Mapping[str, Any]) -> frozenset[str]:
+        return frozenset(b.key for b in self.program.rules if holds(b.when, facts) is True)
+
+
+def durable_available() -> bool:
+    """Whether durable-rules can be imported here (it does not build on Python 3.13+)."""
+    try:
+        import durable_rules_engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_ENGINES: dict[tuple[int, str], Engine] = {}
+
+
+def engine_for(program: Program, name: str = "durable") -> Engine:
+    """The engine ``name`` ('durable' or 'pure') for ``program``, built once per process.
+
+    'durable' falls back to 'pure' where durable-rules is not installed; the engine's ``name``
+    says which one ran, and every determination reports it.
+    """
+    if name == "durable" and not durable_available():
+        name = "pure"
+    key = (id(program), name)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        if name == "durable":
+            from eligibility.durable import DurableEngine
+
+            engine = DurableEngine(program)
+        elif name == "pure":
+            engine = PureEngine(program)
+        else:
+            raise ValueError(f"unknown engine '{name}' (known: durable, pure)")
+        _ENGINES[key] = engine
+    return engine

@@ -1,0 +1,44 @@
+"""Errors that users see. Each names the place it comes from; none needs a traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EligibilityError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong at one place: ``place: message`` (place is ``file:line:col`` or a field)."""
+
+    place: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.message}" if self.place else self.message
+
+
+class CaseError(EligibilityError):
+    """A case (input facts) is invalid. ``problems`` names each field that is wrong."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class RuleFileError(EligibilityError):
+    """One or more rule files are invalid. Every problem found is listed, each ``file:line:col``."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class UnknownPolicyError(EligibilityError):
+    """The policy named does not exist in the loaded rules."""
+
+
+class EngineMismatchError(EligibilityError):
+    """durable-rules and the pure evaluator disagreed on which rules fire: a bug, never a result."""

@@ -1,0 +1,248 @@
+"""Build the determination, with its explanation, from the settled regions of a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from eligibility.case import Case
+from eligibility.conditions import Truth, describe, show, tests
+from eligibility.countries import country_name
+from eligibility.decide import Status
+from eligibility.determination import Citation, Dates, Determination, Finding, InstrumentResult
+from eligibility.facts import CATALOGUE, UNKNOWN
+from eligibility.program import BoundRule, Program
+from eligibility.settle import Region, Settlement
+
+UNDETERMINED = "undetermined"
+
+
+def build(
+    program: Program, case: Case, facts: Mapping[str, Any], assumed: dict[str, Any],
+    settlement: Settlement, engine: str,
+) -> Determination:
+    regions = settlement.regions
+    outcomes = {r.decision.headline.outcome for r in regions}
+    outcome = outcomes.pop() if len(outcomes) == 1 else UNDETERMINED
+    transfers = {r.decision.headline.transfer_to for r in regions}
+    transfer_to = list(transfers.pop()) if outcome == "transfer" and len(transfers) == 1 else []
+    if outcome == "transfer" and not transfer_to:
+        outcome = UNDETERMINED  # the receiving country depends on unknown facts
+    asylums = {r.decision.headline.asylum for r in regions}
+    asylum = asylums.pop() if len(asylums) == 1 else UNDETERMINED
+    waits = {r.decision.headline.wait_in_mexico for r in regions}
+    wait: bool | str = False
+    if outcome == "process_in_us":
+        wait = waits.pop() if len(waits) == 1 else UNDETERMINED
+    unknown_inputs = _unknown_inputs(case, facts)
+    missing: list[str] = []
+    for fact in settlement.missing:
+        for name in CATALOGUE[fact].inputs:
+            if name in unknown_inputs and name not in missing:
+                missing.append(name)
+    truth = _common_truth(program, regions)
+    results = [_instrument(program, iid.id, regions, truth, facts) for iid in program.instruments]
+    claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
+    dates = Dates(
+        entry=case.entry.date.isoformat(),
+        decision=None if facts["decision_date"] is UNKNOWN else show(facts["decision_date"]),
+        claim=None if claim is None else claim.isoformat(),
+    )
+    explanation = _explain(outcome, transfer_to, asylum, wait, missing, results, dates)
+    return Determination(
+        id=case.id, policy=program.policy.id, outcome=outcome, transfer_to=transfer_to,  # type: ignore[arg-type]
+        asylum=asylum, wait_in_mexico=wait, missing_facts=missing, assumed=assumed,  # type: ignore[arg-type]
+        instruments=results, explanation=explanation, dates=dates, engine=engine,
+        rules_digest=program.ruleset.digest,
+    )
+
+
+def _unknown_inputs(case: Case, facts: Mapping[str, Any]) -> set[str]:
+    found = set()
+    for name, fact in CATALOGUE.items():
+        if facts[name] is UNKNOWN:
+            for field in fact.inputs:
+                value = case.entry.__dict__.get(field[6:]) if field.startswith("entry.") else getattr(case, field, None)
+                if value is None:
+                    found.add(field)
+    return found
+
+
+def _common_truth(program: Program, regions: list[Region]) -> dict[str, Truth]:
+    truth: dict[str, Truth] = {}
+    for b in program.rules:
+        values = {r.truth[b.key] for r in regions}
+        truth[b.key] = values.pop() if len(values) == 1 else None
+    return truth
+
+
+def _region_status(region: Region, iid: str) -> Status:
+    stopper = region.decision.screened_out_by.get(iid)
+    if stopper is not None and region.statuses[stopper] <= {"applies", "excepted"}:
+        return "not_applicable"
+    allowed = region.statuses[iid]
+    if len(allowed) == 1:
+        status = next(iter(allowed))
+        if stopper is not None:
+            return UNDETERMINED
+        return status
+    return UNDETERMINED
+
+
+def _instrument(
+    program: Program, iid: str, regions: list[Region], truth: Mapping[str, Truth], facts: Mapping[str, Any]
+) -> InstrumentResult:
+    inst = program.instrument(iid)
+    statuses = {_region_status(r, iid) for r in regions}
+    status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED  # type: ignore[assignment]
+    rules = program.governed[iid]
+    findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
+    decisive = _decisive(status, rules, truth, inst.kind)
+    reasons = [_reason(b, truth[b.key], facts) for b in decisive]
+    reason_rules: list[str | None] = [b.rule.id for b in decisive]
+    stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
+    for stopper in sorted(s for s in stoppers if s):
+        reasons.insert(0, f"Not screened: the person is within the scope of {program.instrument(stopper).title}, which is screened first")
+        reason_rules.insert(0, None)
+    if not reasons:
+        reasons, reason_rules = [_default_reason(status, inst.kind)], [None]
+    citations = _unique(s.label for b in decisive for s in b.rule.sources)
+    return InstrumentResult(
+        id=iid, title=inst.title, kind=inst.kind, status=status, receiving_country=inst.receiving_country,
+        reasons=reasons, reason_rules=reason_rules, citations=citations, findings=findings,
+    )
+
+
+def _decisive(status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Truth], kind: str) -> list[BoundRule]:
+    rules = list(rules)
+    if kind == "statutory_limit":
+        return [b for b in rules if truth[b.key] is not False]
+    if status == "not_in_force":
+        return [b for b in rules if b.rule.role == "in_force" and truth[b.key] is False]
+    if status == "not_applicable":
+        return [b for b in rules if (b.rule.role in ("in_force", "scope") and truth[b.key] is False)
+                or (b.rule.role == "exclusion" and truth[b.key] is True)]
+    if status == "excepted":
+        return [b for b in rules if b.rule.role == "exception" and truth[b.key] is True]
+    if status == "applies":
+        return [b for b in rules if b.rule.role in ("in_force", "scope")]
+    return [b for b in rules if truth[b.key] is None]
+
+
+def _default_reason(status: Status, kind: str) -> str:
+    if kind == "statutory_limit":
+        return "None of the statute's limits holds for this person"
+    return {"applies": "Every condition holds and no exception applies"}.get(status, status)
+
+
+def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
+    names = _unique(t.fact for t in tests(b.when))
+    return "; ".join(f"{n} = {show(facts[n])}" for n in names)
+
+
+def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any]) -> str:
+    title = b.rule.title
+    detail = _facts_tested(b, facts)
+    if holds is True:
+        return f"{title} ({detail})"
+    if holds is False:
+        return f"Not met: {title} ({detail})"
+    return f"Unknown: {title} ({detail})"
+
+
+def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: bool) -> Finding:
+    return Finding(
+        rule=b.rule.id, role=b.rule.role, title=b.rule.title, holds=holds,
+        condition=" and ".join(describe(t) for t in tests(b.when)) if _flat(b) else _words(b),
+        facts=_facts_tested(b, facts), via=b.via, applied_to=b.governs if limit_entry else None,
+        citations=[Citation(cite=s.cite, evidence=s.evidence, url=s.url, quote=s.quote) for s in b.rule.sources],
+        location=b.rule.location.short,
+    )
+
+
+def _flat(b: BoundRule) -> bool:
+    from eligibility.conditions import All, Test
+
+    return isinstance(b.when, Test) or (isinstance(b.when, All) and all(isinstance(i, Test) for i in b.when.items))
+
+
+def _words(b: BoundRule) -> str:
+    from eligibility.conditions import All, Any_, Condition, Not, Test
+
+    def words(c: Condition) -> str:
+        if isinstance(c, Test):
+            return describe(c)
+        if isinstance(c, Not):
+            return f"not ({words(c.item)})"
+        joiner = " and " if isinstance(c, All) else " or "
+        return "(" + joiner.join(words(i) for i in c.items) + ")"
+
+    return words(b.when).removeprefix("(").removesuffix(")") if not isinstance(b.when, (Test, Any_)) else words(b.when)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _explain(
+    outcome: str, transfer_to: list[str], asylum: str, wait: bool | str, missing: list[str],
+    results: list[InstrumentResult], dates: Dates,
+) -> list[str]:
+    lines: list[str] = []
+    if outcome == "transfer":
+        names = " and ".join(f"{country_name(c)} ({c})" for c in transfer_to)
+        by = [r.title for r in results if r.kind == "transfer_agreement" and r.status == "applies"]
+        lines.append(f"Transfer to {names} under {' and '.join(by)}; the protection claim is examined there, not in the U.S.")
+    elif outcome == "process_in_us":
+        lines.append("The claim is heard in the United States: no transfer agreement applies without exception.")
+        lines.append({
+            "eligible": "No asylum bar applies: the person may seek asylum.",
+            "barred": "Barred from asylum: withholding of removal and CAT protection only.",
+            "undetermined": "Whether an asylum bar applies depends on facts not known.",
+        }.get(asylum, ""))
+        if wait is True:
+            lines.append("The person may be returned to Mexico to wait for the U.S. proceedings.")
+        elif wait == UNDETERMINED:
+            lines.append("Whether the person may be returned to Mexico to wait depends on facts not known.")
+    else:
+        lines.append("Undetermined: the known facts do not settle the outcome.")
+    if missing:
+        lines.append("Facts that would settle it: " + ", ".join(missing) + ".")
+    for r in results:
+        lines.append(f"{r.title}: {r.status.replace('_', ' ')}.")
+    decision = dates.decision or "unknown"
+    lines.append(f"Entry {dates.entry} decides which rules reach the person; decision {decision} decides which are in force.")
+    return lines
+
+
+def render_text(det: Determination) -> str:
+    """The determination in plain English: the outcome first, then why."""
+    out: list[str] = []
+    head = {"transfer": "TRANSFER to " + ", ".join(f"{country_name(c)} ({c})" for c in det.transfer_to),
+            "process_in_us": "PROCESS IN THE U.S.", "undetermined": "UNDETERMINED"}[det.outcome]
+    out.append(f"{head}    [policy: {det.policy}{'; case ' + det.id if det.id else ''}]")
+    wait = {True: "yes", False: "no", UNDETERMINED: "undetermined"}[det.wait_in_mexico]
+    out.append(f"asylum: {det.asylum.replace('_', ' ')}    wait in Mexico: {wait}")
+    if det.missing_facts:
+        out.append("missing facts: " + ", ".join(det.missing_facts))
+    out.append(f"dates: entry {det.dates.entry}, decision {det.dates.decision or 'unknown'}, claim {det.dates.claim or 'unknown'}")
+    out.append("")
+    for line in det.explanation:
+        out.append(line)
+    out.append("")
+    out.append("Why:")
+    for inst in det.instruments:
+        out.append(f"  {inst.id}: {inst.status.replace('_', ' ').upper()} — {inst.title}")
+        findings = {f.rule: f for f in inst.findings}
+        for reason, rule in zip(inst.reasons, inst.reason_rules, strict=True):
+            out.append(f"    - {reason}")
+            finding = findings.get(rule) if rule else None
+            if finding is not None:
+                cites = "; ".join(f"{c.cite} [{c.evidence}]" for c in finding.citations)
+                out.append(f"        {cites}  ({finding.rule}, {finding.location})")
+    if det.assumed:
+        out.append("")
+        out.append("Assumed (defaults): " + ", ".join(f"{k} = {show(v)}" for k, v in det.assumed.items()))
+    out.append("")
+    out.append(f"engine: {det.engine}    rules: {det.rules_digest[:19]}…")
+    return "\n".join(out)

@@ -1,0 +1,238 @@
+"""The fact vocabulary: every name a rule file may test, its type, and how it comes from a case.
+
+Rules never read the case directly: they test *facts*, which are the case's fields (named as in the
+contract) plus a few derived facts (the age on the entry date, the transit-bar tests, ...). A fact
+is either known or ``UNKNOWN``; both engines see the same facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from eligibility.case import Case, age_on
+from eligibility.countries import check_country, check_state
+
+
+class _Unknown:
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+"""The value of a fact that the case does not settle."""
+
+FactType = Literal["bool", "int", "date", "enum", "country", "state", "countries"]
+FactValue = bool | int | dt.date | str | frozenset[str]
+Facts = Mapping[str, "FactValue | _Unknown"]
+
+
+@dataclass(frozen=True)
+class TreatyTable:
+    """Which countries were party to which treaty from which date (loaded from rules/data)."""
+
+    parties: Mapping[str, Mapping[str, dt.date]]  # country -> treaty -> date it became party
+
+    def party_to_any(self, country: str, on: dt.date) -> bool:
+        return any(since <= on for since in self.parties.get(country, {}).values())
+
+
+@dataclass(frozen=True)
+class Context:
+    """Data tables that derived facts need."""
+
+    treaties: TreatyTable
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact: its name in rule files, type, the case fields it comes from, and how."""
+
+    name: str
+    type: FactType
+    inputs: tuple[str, ...]
+    description: str
+    derive: Callable[[Case, Context, dict[str, Any]], Any]
+    values: tuple[str, ...] = ()  # for enums
+    lower: int | None = None  # for ints: the smallest possible value
+
+
+def _field(name: str) -> Callable[[Case, Context, dict[str, Any]], Any]:
+    def get(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+        value = getattr(case.entry, name[6:]) if name.startswith("entry.") else getattr(case, name)
+        return UNKNOWN if value is None else value
+
+    return get
+
+
+def _defaulted(name: str, default: Callable[[Case], Any], shown: Any = None) -> Callable[[Case, Context, dict[str, Any]], Any]:
+    """A field with a contract default: applied (and recorded in ``assumed``) when omitted."""
+
+    def get(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+        if not case.given(name):
+            value = default(case)
+            if value is UNKNOWN:
+                return UNKNOWN
+            assumed[name] = shown if shown is not None else _jsonable(value)
+            return value
+        value = getattr(case, name)
+        return UNKNOWN if value is None else value
+
+    return get
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value
+
+
+def _nationalities(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    return UNKNOWN if case.nationalities is None else frozenset(case.nationalities)
+
+
+def _habitual_residence(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    if case.habitual_residence is not None:
+        return case.habitual_residence
+    if case.given("habitual_residence") or not case.nationalities:
+        return UNKNOWN
+    # Contract: defaults to a country of nationality (the first listed).
+    assumed["habitual_residence"] = case.nationalities[0]
+    return case.nationalities[0]
+
+
+def _age_at_entry(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    if case.birth_date is not None:
+        return age_on(case.birth_date, case.entry.date)
+    return UNKNOWN if case.age is None else case.age
+
+
+def _days_to_claim(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    claim = _defaulted("claim_date", lambda c: c.entry.date)(case, ctx, assumed)
+    return UNKNOWN if claim is UNKNOWN else (claim - case.entry.date).days
+
+
+def _own_countries(case: Case) -> frozenset[str] | None:
+    """Nationalities and habitual residence; None when they are not known."""
+    if case.nationalities is None:
+        return None
+    own = set(case.nationalities)
+    if case.habitual_residence is not None:
+        own.add(case.habitual_residence)
+    elif case.given("habitual_residence") or not case.nationalities:
+        return None
+    return frozenset(own)
+
+
+def _third_countries(case: Case) -> list[str] | None:
+    own = _own_countries(case)
+    if case.transit is None or own is None:
+        return None
+    return [stop.country for stop in case.transit if stop.country not in own]
+
+
+def _through_third_country(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    if case.transit == []:
+        return False
+    third = _third_countries(case)
+    return UNKNOWN if third is None else bool(third)
+
+
+def _denied_final(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    if case.transit is None:
+        return UNKNOWN
+    return any(stop.protection == "denied_final" for stop in case.transit)
+
+
+def _only_non_parties(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    third = _third_countries(case)
+    if third is None:
+        return UNKNOWN
+    return bool(third) and not any(ctx.treaties.party_to_any(c, case.entry.date) for c in third)
+
+
+_QUALIFYING_STATUS = frozenset({"citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult"})
+
+
+def _qualifying_family(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    members = _defaulted("family_in_us", lambda c: [], shown=[])(case, ctx, assumed)
+    if members is UNKNOWN:
+        return UNKNOWN
+    return any(m.status in _QUALIFYING_STATUS for m in members)
+
+
+BORDERS = ("southern_land", "northern_land", "air", "sea")
+PLACES = ("port_of_entry", "between_ports")
+DOCUMENTS = ("none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver")
+
+CATALOGUE: Final[dict[str, Fact]] = {
+    f.name: f
+    for f in (
+        Fact("nationalities", "countries", ("nationalities",), "every nationality held; empty when stateless", _nationalities),
+        Fact("habitual_residence", "country", ("habitual_residence",), "country of last habitual residence", _habitual_residence),
+        Fact("age_at_entry", "int", ("age",), "age in whole years on the entry date (from birth_date, else age)", _age_at_entry, lower=0),
+        Fact("unaccompanied", "bool", ("unaccompanied",), "no parent or legal guardian in the U.S. to provide care and custody", _field("unaccompanied")),
+        Fact("family_unit", "bool", ("family_unit",), "arrived as a parent or legal guardian with a child, or as that child", _field("family_unit")),
+        Fact("documents", "enum", ("documents",), "what the person held on arrival", _defaulted("documents", lambda c: "none"), values=DOCUMENTS),
+        Fact("entry.date", "date", ("entry.date",), "arrival at a port of entry, or entry or attempted entry between ports", _field("entry.date")),
+        Fact("entry.border", "enum", ("entry.border",), "how the person reached the U.S.", _field("entry.border"), values=BORDERS),
+        Fact("entry.place", "enum", ("entry.place",), "at a port of entry or between ports", _field("entry.place"), values=PLACES),
+        Fact("entry.state", "state", ("entry.state",), "U.S. state of entry", _field("entry.state")),
+        Fact("decision_date", "date", ("decision_date",), "when the determination is made", _defaulted("decision_date", lambda c: c.entry.date)),
+        Fact("days_from_entry_to_claim", "int", ("claim_date",), "days from entry.date to claim_date", _days_to_claim, lower=0),
+        Fact("trafficking_victim", "bool", ("trafficking_victim",), "victim of a severe form of trafficking in persons", _defaulted("trafficking_victim", lambda c: False)),
+        Fact("public_interest", "bool", ("public_interest",), "DHS decided the person may pursue protection in the U.S. in the public interest", _defaulted("public_interest", lambda c: False)),
+        Fact("fear_established_in", "countries", ("fear_established_in",), "countries where persecution or torture was found more likely than not", _defaulted("fear_established_in", lambda c: frozenset(), shown=[])),
+        Fact("transit.through_third_country", "bool", ("transit", "nationalities", "habitual_residence"), "some transit country is neither a nationality nor the habitual residence", _through_third_country),
+        Fact("transit.denied_final", "bool", ("transit",), "some transit country finally denied a protection claim", _denied_final),
+        Fact("transit.only_non_party_third_countries", "bool", ("transit", "nationalities", "habitual_residence"), "every third country transited was, on the entry date, party to none of the 1951 Convention, the 1967 Protocol and the CAT", _only_non_parties),
+        Fact("family_in_us.qualifying", "bool", ("family_in_us",), "a family member in the U.S. is a citizen, LPR, asylee, refugee, lawful nonimmigrant or adult asylum applicant", _qualifying_family),
+    )
+}
+
+
+def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The facts of a case, and the defaults that were assumed to get them."""
+    assumed: dict[str, Any] = {}
+    facts = {name: fact.derive(case, ctx, assumed) for name, fact in CATALOGUE.items()}
+    if isinstance(facts["fear_established_in"], list):
+        facts["fear_established_in"] = frozenset(facts["fear_established_in"])
+    return facts, dict(sorted(assumed.items()))
+
+
+def check_value(fact: Fact, value: object) -> FactValue:
+    """Validate a constant that a rule compares ``fact`` against; raise ValueError if it cannot be."""
+    kind = fact.type
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"'{fact.name}' is true or false, not {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"'{fact.name}' is a whole number, not {value!r}")
+        return value
+    if kind == "date":
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise ValueError(f"'{fact.name}' is a date YYYY-MM-DD, not {value!r}")
+        return value
+    if kind == "enum":
+        if value not in fact.values:
+            raise ValueError(f"'{fact.name}' is one of {', '.join(fact.values)}, not {value!r}")
+        return str(value)
+    if kind == "state":
+        return check_state(value)
+    return check_country(value)

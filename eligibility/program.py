@@ -1,0 +1,117 @@
+"""Compile a policy: bind statutory limits to the agreements they limit, and name every rule.
+
+A *program* is what both engines run: a flat list of bound rules, each with a condition whose
+``{instrument: receiving_country}`` references are replaced by values, and a short key that the
+engines report when the rule fires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from eligibility.conditions import Condition, bind, tests
+from eligibility.countries import other_country
+from eligibility.errors import UnknownPolicyError
+from eligibility.facts import CATALOGUE, FactValue
+from eligibility.ruleset import Instrument, Policy, Rule, RuleSet
+
+
+@dataclass(frozen=True)
+class BoundRule:
+    """A rule as one engine rule: ``governs`` is the instrument whose status it concludes."""
+
+    key: str
+    rule: Rule
+    governs: str
+    via: str | None  # the statutory limit it was bound from, if any
+    when: Condition
+
+
+@dataclass(frozen=True)
+class Program:
+    """A policy ready to evaluate."""
+
+    ruleset: RuleSet
+    policy: Policy
+    instruments: tuple[Instrument, ...]
+    rules: tuple[BoundRule, ...]
+    governed: Mapping[str, tuple[BoundRule, ...]]  # instrument id -> the rules concluding its status
+    constants: Mapping[str, frozenset[Any]]  # fact -> every constant it is compared with
+
+    @property
+    def facts_used(self) -> frozenset[str]:
+        return frozenset(self.constants)
+
+    def instrument(self, iid: str) -> Instrument:
+        return next(i for i in self.instruments if i.id == iid)
+
+
+def compile_policy(ruleset: RuleSet, policy: str | None = None) -> Program:
+    """The program of ``policy`` (default: the rule set's default policy)."""
+    return _compile(ruleset, policy or ruleset.default_policy)
+
+
+@cache
+def _compile(ruleset: RuleSet, name: str) -> Program:
+    if name not in ruleset.policies:
+        known = ", ".join(sorted(ruleset.policies))
+        raise UnknownPolicyError(f"unknown policy '{name}' (known: {known})")
+    policy = ruleset.policies[name]
+    instruments = tuple(ruleset.instruments[i] for i in policy.instruments)
+    bound: list[BoundRule] = []
+    counter = itertools.count()
+    for inst in instruments:
+        if inst.kind == "statutory_limit":
+            continue
+        for rule in inst.rules:
+            bound.append(BoundRule(f"r{next(counter)}", rule, inst.id, None, rule.when))
+        for limit in instruments:
+            if limit.kind == "statutory_limit" and inst.kind in limit.applies_to:
+                params = {"receiving_country": inst.receiving_country or ""}
+                for rule in limit.rules:
+                    bound.append(BoundRule(f"r{next(counter)}", rule, inst.id, limit.id, bind(rule.when, params)))
+    governed = {inst.id: tuple(b for b in bound if b.governs == inst.id) for inst in instruments}
+    for inst in instruments:
+        if inst.kind == "statutory_limit":
+            governed[inst.id] = tuple(b for b in bound if b.via == inst.id)
+    constants: dict[str, set[Any]] = {}
+    for b in bound:
+        for test in tests(b.when):
+            values = test.value if isinstance(test.value, tuple) else (test.value,)
+            constants.setdefault(test.fact, set()).update(values)
+    return Program(ruleset, policy, instruments, tuple(bound), governed,
+                   {k: frozenset(v) for k, v in constants.items()})
+
+
+def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[FactValue, ...]:
+    """One value of ``fact`` from every class of values that the program's rules tell apart.
+
+    The rules compare each fact with finitely many constants, so these classes are finite: a date
+    a day before, on and after each cut; each country named plus one other; every subset of them.
+    """
+    spec = CATALOGUE[fact]
+    consts = program.constants.get(fact, frozenset())
+    if spec.type == "bool":
+        return (False, True)
+    if spec.type == "enum":
+        return spec.values
+    if spec.type == "int":
+        lower = spec.lower or 0
+        values = {lower} | {v for c in consts for v in (c - 1, c, c + 1) if v >= lower}
+        return tuple(sorted(values))
+    if spec.type == "date":
+        day = dt.timedelta(days=1)
+        values = {entry_date} | {v for c in consts for v in (c - day, c, c + day) if v >= entry_date}
+        return tuple(sorted(values))
+    named = frozenset(str(c) for c in consts)
+    if spec.type == "state":
+        return (*sorted(named), next(s for s in ("TX", "NM", "NY", "FL") if s not in named))
+    pool = (*sorted(named), other_country(named))
+    if spec.type == "country":
+        return pool
+    return tuple(frozenset(c) for r in range(len(pool) + 1) for c in itertools.combinations(pool, r))

@@ -1,0 +1,430 @@
+"""Load and validate rule files: instruments, their rules, policies and data tables.
+
+Layout of a rules directory::
+
+    rules/<instrument>.yaml   one legal instrument: its rules, each citing its source
+    rules/policies.yaml       named bundles of instruments and their screening order
+    rules/data/*.yaml         data tables the rules rely on (treaty parties with dates)
+
+Every file is validated up front by pydantic models of the format (``extra="forbid"``); every
+problem of every file is collected and reported as ``file:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import importlib.resources
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from eligibility.conditions import Condition, parse_condition
+from eligibility.countries import check_country
+from eligibility.errors import Problem, RuleFileError
+from eligibility.facts import Context, TreatyTable
+from eligibility.yamlsource import Document, Location, load_yaml
+
+Evidence = Literal["primary", "secondary", "unverified"]
+Role = Literal["in_force", "scope", "exclusion", "exception"]
+Kind = Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit"]
+Treaty = Literal["refugee_convention_1951", "refugee_protocol_1967", "convention_against_torture"]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")]
+InstrumentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Spec):
+    """Where a rule comes from: the citation a lawyer can check."""
+
+    cite: str = Field(min_length=1, description="instrument and article or section, e.g. 'ACA art. 2'")
+    evidence: Evidence
+    url: str = Field(min_length=1, pattern=r"^https?://")
+    quote: str | None = None
+    paraphrase: str | None = None
+
+
+class RuleSpec(_Spec):
+    id: RuleId
+    role: Role
+    title: str = Field(min_length=1, description="what holds when the rule fires, in plain English")
+    when: Any
+    sources: list[SourceSpec] = Field(min_length=1)
+    overrides: str | None = None
+    note: str | None = None
+
+
+class InstrumentSpec(_Spec):
+    id: InstrumentId
+    title: str = Field(min_length=1)
+    kind: Kind | None = None
+    receiving_country: str | None = None
+    applies_to: list[Kind] = []
+    extends: InstrumentId | None = None
+    summary: str | None = None
+    sources: list[SourceSpec] = Field(min_length=1)
+    notes: list[str] = []
+
+
+class OmitSpec(_Spec):
+    rule: RuleId
+    because: SourceSpec
+
+
+class RuleFileSpec(_Spec):
+    instrument: InstrumentSpec
+    rules: list[RuleSpec] = []
+    omit: list[OmitSpec] = []
+
+
+class PolicySpec(_Spec):
+    id: InstrumentId
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    instruments: list[InstrumentId] = Field(min_length=1)
+    screening: list[list[InstrumentId]] = []
+
+
+class PoliciesFileSpec(_Spec):
+    default: InstrumentId
+    policies: list[PolicySpec] = Field(min_length=1)
+
+
+class TreatyRowSpec(_Spec):
+    country: str
+    treaty: Treaty
+    since: dt.date
+    source: SourceSpec
+
+
+class TreatyTableSpec(_Spec):
+    table: Literal["treaty_parties"]
+    description: str
+    rows: list[TreatyRowSpec]
+
+
+# ---------------------------------------------------------------- the loaded rules
+
+
+@dataclass(frozen=True)
+class Source:
+    cite: str
+    evidence: Evidence
+    url: str
+    quote: str | None
+    paraphrase: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.cite} [{self.evidence}]"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: when its condition holds, it concludes its role for its instrument."""
+
+    id: str
+    instrument: str
+    role: Role
+    title: str
+    when: Condition
+    sources: tuple[Source, ...]
+    overrides: str | None
+    location: Location
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    title: str
+    kind: Kind
+    receiving_country: str | None
+    applies_to: tuple[Kind, ...]
+    rules: tuple[Rule, ...]
+    sources: tuple[Source, ...]
+    summary: str | None
+    notes: tuple[str, ...]
+    location: Location
+    extends: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    title: str
+    description: str
+    instruments: tuple[str, ...]
+    screening: tuple[tuple[str, ...], ...]
+    location: Location
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """Every instrument and policy of a rules directory, validated."""
+
+    instruments: Mapping[str, Instrument]
+    policies: Mapping[str, Policy]
+    default_policy: str
+    context: Context
+    digest: str
+    directory: str
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; raises KeyError with a suggestion."""
+        for instrument in self.instruments.values():
+            for rule in instrument.rules:
+                if rule.id == rule_id:
+                    return rule
+        near = difflib.get_close_matches(rule_id, [r.id for i in self.instruments.values() for r in i.rules], n=1)
+        raise KeyError(f"no rule '{rule_id}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+
+    def all_rules(self) -> list[Rule]:
+        """Every rule once, in file order (a variant's inherited rules are listed with its base)."""
+        seen: dict[str, Rule] = {}
+        for instrument in self.instruments.values():
+            for rule in instrument.rules:
+                seen.setdefault(rule.id, rule)
+        return list(seen.values())
+
+
+def default_rules_dir() -> Path:
+    """The rules shipped with the package (or, in a source checkout, the repository's rules/)."""
+    packaged = importlib.resources.files("eligibility") / "rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """Load and validate a rules directory (default: the shipped rules). Raises RuleFileError."""
+    directory = Path(path) if path is not None else default_rules_dir()
+    if not directory.is_dir():
+        raise RuleFileError([Problem(str(directory), "not a directory of rule files")])
+    shown = "rules" if path is None else str(path).rstrip("/")
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("data/*.yaml"))
+    problems: list[Problem] = []
+    digest = hashlib.sha256()
+    docs: list[Document] = []
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        rel = file.relative_to(directory).as_posix()
+        digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
+        doc, found = load_yaml(text, f"{shown}/{rel}")
+        problems += found
+        if doc is not None:
+            docs.append(doc)
+    ruleset = _assemble(docs, problems, shown, "sha256:" + digest.hexdigest())
+    if problems or ruleset is None:
+        raise RuleFileError(problems or [Problem(shown, "no rule files")])
+    return ruleset
+
+
+def _validate(doc: Document, model: type[_Spec], problems: list[Problem]) -> Any:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            place = doc.marks.get((*loc, "__key__")) or doc.at(loc)
+            problems.append(Problem(str(place), _message(err, model)))
+        return None
+
+
+def _message(err: Any, model: type[_Spec]) -> str:
+    if err["type"] == "extra_forbidden":
+        name = str(err["loc"][-1])
+        owner = _model_at(model, err["loc"][:-1])
+        near = difflib.get_close_matches(name, list(owner.model_fields), n=1) if owner else []
+        return f"unknown key '{name}'" + (f" (did you mean '{near[0]}'?)" if near else "")
+    if err["type"] == "missing":
+        return f"missing '{err['loc'][-1]}'"
+    if err["type"] == "literal_error":
+        return f"{err['input']!r} is not one of {err['ctx']['expected']}"
+    field = ".".join(str(p) for p in err["loc"])
+    return f"{field}: {str(err['msg']).removeprefix('Value error, ')}"
+
+
+def _model_at(model: type[_Spec], loc: tuple[Any, ...]) -> type[_Spec] | None:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, _Spec)), None)
+        if current is None:
+            return None
+    return current if isinstance(current, type) and issubclass(current, _Spec) else None
+
+
+def _source(spec: SourceSpec) -> Source:
+    return Source(spec.cite, spec.evidence, spec.url, spec.quote, spec.paraphrase)
+
+
+def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest: str) -> RuleSet | None:
+    specs: dict[str, tuple[RuleFileSpec, Document]] = {}
+    policies_doc: tuple[PoliciesFileSpec, Document] | None = None
+    parties: dict[str, dict[str, dt.date]] = {}
+    for doc in docs:
+        name = doc.file.rsplit("/", 1)[-1]
+        if doc.file.startswith(f"{shown}/data/"):
+            table = _validate(doc, TreatyTableSpec, problems)
+            if table:
+                for i, row in enumerate(table.rows):
+                    try:
+                        country = check_country(row.country)
+                    except ValueError as exc:
+                        problems.append(Problem(str(doc.at(("rows", i, "country"))), str(exc)))
+                        continue
+                    parties.setdefault(country, {})[row.treaty] = row.since
+        elif name == "policies.yaml":
+            spec = _validate(doc, PoliciesFileSpec, problems)
+            if spec:
+                policies_doc = (spec, doc)
+        else:
+            spec = _validate(doc, RuleFileSpec, problems)
+            if spec:
+                if spec.instrument.id in specs:
+                    problems.append(Problem(str(doc.at(("instrument", "id"))), f"instrument '{spec.instrument.id}' is also defined in {specs[spec.instrument.id][1].file}"))
+                    continue
+                expected = name.removesuffix(".yaml")
+                if spec.instrument.id != expected:
+                    problems.append(Problem(str(doc.at(("instrument", "id"))), f"instrument id '{spec.instrument.id}' must match the file name '{expected}'"))
+                specs[spec.instrument.id] = (spec, doc)
+    instruments: dict[str, Instrument] = {}
+    for iid in specs:
+        _build_instrument(iid, specs, instruments, problems, ())
+    _check_rule_ids(instruments, specs, problems)
+    if policies_doc is None:
+        problems.append(Problem(f"{shown}/policies.yaml", "missing: a rules directory needs policies.yaml"))
+        return None
+    policies = _build_policies(*policies_doc, instruments, problems)
+    return RuleSet(instruments, policies, policies_doc[0].default, Context(TreatyTable(parties)), digest, shown)
+
+
+def _build_instrument(
+    iid: str, specs: dict[str, tuple[RuleFileSpec, Document]], done: dict[str, Instrument],
+    problems: list[Problem], chain: tuple[str, ...],
+) -> Instrument | None:
+    if iid in done:
+        return done[iid]
+    spec, doc = specs[iid]
+    head = spec.instrument
+    base: Instrument | None = None
+    if head.extends:
+        if head.extends in chain or head.extends == iid:
+            problems.append(Problem(str(doc.at(("instrument", "extends"))), f"'{iid}' extends itself through '{head.extends}'"))
+            return None
+        if head.extends not in specs:
+            near = difflib.get_close_matches(head.extends, list(specs), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            problems.append(Problem(str(doc.at(("instrument", "extends"))), f"extends unknown instrument '{head.extends}'{hint}"))
+            return None
+        base = _build_instrument(head.extends, specs, done, problems, (*chain, iid))
+        if base is None:
+            return None
+    elif spec.omit:
+        problems.append(Problem(str(doc.at(("omit",))), "'omit' needs 'extends': only a variant omits rules"))
+    kind = head.kind or (base.kind if base else None)
+    if kind is None:
+        problems.append(Problem(str(doc.at(("instrument",))), "missing 'kind'"))
+        return None
+    receiving = head.receiving_country or (base.receiving_country if base else None)
+    if receiving is not None:
+        try:
+            receiving = check_country(receiving)
+        except ValueError as exc:
+            problems.append(Problem(str(doc.at(("instrument", "receiving_country"))), str(exc)))
+    if kind == "transfer_agreement" and receiving is None:
+        problems.append(Problem(str(doc.at(("instrument",))), "a transfer_agreement needs 'receiving_country'"))
+    if kind == "statutory_limit" and not head.applies_to:
+        problems.append(Problem(str(doc.at(("instrument",))), "a statutory_limit needs 'applies_to'"))
+    inherited = list(base.rules) if base else []
+    for i, omit in enumerate(spec.omit):
+        if not any(r.id == omit.rule for r in inherited):
+            near = difflib.get_close_matches(omit.rule, [r.id for r in inherited], n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            problems.append(Problem(str(doc.at(("omit", i, "rule"))), f"omits unknown rule '{omit.rule}'{hint}"))
+    omitted = {o.rule for o in spec.omit}
+    rules = [r for r in inherited if r.id not in omitted]
+    own_overrides = {iid, *(head.applies_to or ())} | ({base.id} if base else set())
+    for i, rs in enumerate(spec.rules):
+        path = ("rules", i)
+        if not rs.id.startswith(iid + "."):
+            problems.append(Problem(str(doc.at((*path, "id"))), f"rule id '{rs.id}' must start with '{iid}.'"))
+        if rs.role in ("exclusion", "exception"):
+            if rs.overrides is None:
+                problems.append(Problem(str(doc.at(path)), f"an {rs.role} must name what it overrides ('overrides: {iid}')"))
+            elif rs.overrides not in own_overrides:
+                problems.append(Problem(str(doc.at((*path, "overrides"))), f"overrides '{rs.overrides}', expected one of: {', '.join(sorted(own_overrides))}"))
+        elif rs.overrides is not None:
+            problems.append(Problem(str(doc.at((*path, "overrides"))), f"only an exclusion or exception overrides; this rule is '{rs.role}'"))
+        if kind == "statutory_limit" and rs.role not in ("exclusion", "exception"):
+            problems.append(Problem(str(doc.at((*path, "role"))), "a statutory limit's rules are exclusions or exceptions"))
+        when = parse_condition(doc, (*path, "when"), rs.when, problems)
+        if when is None:
+            continue
+        if _uses_param(when) and kind != "statutory_limit":
+            problems.append(Problem(str(doc.at((*path, "when"))), "{instrument: receiving_country} is only for statutory limits"))
+        rules.append(Rule(rs.id, iid, rs.role, rs.title, when, tuple(_source(s) for s in rs.sources), rs.overrides, doc.at(path), rs.note))
+    if kind != "statutory_limit" and not any(r.role == "in_force" for r in rules):
+        problems.append(Problem(str(doc.at(("rules",))), "an instrument needs an in_force rule (its window of force, in the data)"))
+    instrument = Instrument(
+        iid, head.title, kind, receiving, tuple(head.applies_to), tuple(rules),
+        tuple(_source(s) for s in head.sources), head.summary, tuple(head.notes), doc.at(("instrument",)), head.extends,
+    )
+    done[iid] = instrument
+    return instrument
+
+
+def _uses_param(cond: Condition) -> bool:
+    from eligibility.conditions import Param, tests
+
+    return any(isinstance(t.value, Param) for t in tests(cond))
+
+
+def _check_rule_ids(instruments: dict[str, Instrument], specs: dict[str, tuple[RuleFileSpec, Document]], problems: list[Problem]) -> None:
+    seen: dict[str, Location] = {}
+    for iid, (spec, doc) in specs.items():
+        for i, rs in enumerate(spec.rules):
+            where = doc.at(("rules", i, "id"))
+            if rs.id in seen:
+                problems.append(Problem(str(where), f"duplicate rule id '{rs.id}' (first at {seen[rs.id]})"))
+            seen.setdefault(rs.id, where)
+
+
+def _build_policies(spec: PoliciesFileSpec, doc: Document, instruments: dict[str, Instrument], problems: list[Problem]) -> dict[str, Policy]:
+    policies: dict[str, Policy] = {}
+    for i, ps in enumerate(spec.policies):
+        path = ("policies", i)
+        if ps.id in policies:
+            problems.append(Problem(str(doc.at((*path, "id"))), f"duplicate policy '{ps.id}'"))
+        for j, iid in enumerate(ps.instruments):
+            if iid not in instruments:
+                near = difflib.get_close_matches(iid, list(instruments), n=1)
+                hint = f" (did you mean '{near[0]}'?)" if near else ""
+                problems.append(Problem(str(doc.at((*path, "instruments", j))), f"unknown instrument '{iid}'{hint}"))
+        agreements = [iid for iid in ps.instruments if iid in instruments and instruments[iid].kind == "transfer_agreement"]
+        staged = [iid for stage in ps.screening for iid in stage]
+        for iid in agreements:
+            if staged.count(iid) != 1:
+                problems.append(Problem(str(doc.at((*path, "screening"))), f"transfer agreement '{iid}' must appear once in 'screening'"))
+        for j, stage in enumerate(ps.screening):
+            for k, iid in enumerate(stage):
+                if iid not in agreements:
+                    problems.append(Problem(str(doc.at((*path, "screening", j, k))), f"'{iid}' is not a transfer agreement of this policy"))
+        policies[ps.id] = Policy(ps.id, ps.title, ps.description, tuple(ps.instruments), tuple(tuple(s) for s in ps.screening), doc.at(path))
+    if spec.default not in policies:
+        problems.append(Problem(str(doc.at(("default",))), f"default policy '{spec.default}' is not defined"))
+    return policies
