@@ -1,1 +1,250 @@
-def main(): print('hi')
+"""``eligibility``: check a case, read the rules, print the schemas.
+
+Exit codes (contract section 5): 0 a determination was made; 2 bad usage or invalid input, with a
+one-line error naming the place; 1 an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+import eligibility
+from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
+from eligibility.explain import render_text
+from eligibility.rulebook import describe_rule, list_rules, show_instrument
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(click.ClickException):
+    """A user error: printed as one clean line (or one line per problem), exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def user_errors(func: F) -> F:
+    """Turn the library's errors into clean messages with the contract's exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (CaseError, RuleFileError) as exc:
+            raise UserError(str(exc).replace("\n", "\nerror: ")) from None
+        except UnknownPolicyError as exc:
+            raise UserError(f"--policy: {exc}") from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except EligibilityError as exc:
+            click.echo(f"internal error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # the contract: exit 1, one line, no traceback
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def rules_option(func: F) -> F:
+    return click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
+                        help="A rules directory to use instead of the shipped rules.")(func)
+
+
+def format_option(func: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                        show_default=True, help="Output format.")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="asylum-eligibility", prog_name="eligibility")
+def main() -> None:
+    """What happens to an asylum seeker under the U.S. transfer agreements, and why."""
+
+
+def _fact_flags(func: F) -> F:
+    flags = [
+        click.option("--id", "case_id", help="Case id, echoed back."),
+        click.option("--nationality", "-n", multiple=True, help="A nationality (ISO alpha-2); repeat for several."),
+        click.option("--stateless", is_flag=True, default=None, help="No nationality."),
+        click.option("--habitual-residence", help="Country of last habitual residence."),
+        click.option("--birth-date", help="YYYY-MM-DD."),
+        click.option("--age", type=int, help="Age in years at entry."),
+        click.option("--unaccompanied/--accompanied", default=None, help="No parent or legal guardian available in the U.S."),
+        click.option("--family-unit/--no-family-unit", default=None, help="Arrived as a family unit."),
+        click.option("--documents", type=click.Choice(["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"])),
+        click.option("--entry-date", help="Arrival or entry date, YYYY-MM-DD (required)."),
+        click.option("--border", type=click.Choice(["southern_land", "northern_land", "air", "sea"])),
+        click.option("--place", type=click.Choice(["port_of_entry", "between_ports"])),
+        click.option("--state", help="U.S. state of entry, e.g. TX."),
+        click.option("--claim-date", help="YYYY-MM-DD."),
+        click.option("--decision-date", help="YYYY-MM-DD."),
+        click.option("--as-of", help="The decision date, YYYY-MM-DD (same as --decision-date)."),
+        click.option("--transit", multiple=True, help="A transit country, in order: MX or MX:denied_final."),
+        click.option("--trafficking-victim/--no-trafficking-victim", default=None),
+        click.option("--fear-established-in", multiple=True, help="Country where persecution or torture was found more likely than not."),
+        click.option("--public-interest/--no-public-interest", default=None),
+        click.option("--family-in-us", multiple=True, help="relation:status, e.g. sibling:lpr."),
+        click.option("--unknown", multiple=True, help="A field to treat as unknown (null), e.g. --unknown unaccompanied."),
+    ]
+    for flag in reversed(flags):
+        func = flag(func)
+    return func
+
+
+def _pairs(values: tuple[str, ...], first: str, second: str, flag: str) -> list[dict[str, str]]:
+    items = []
+    for value in values:
+        left, sep, right = value.partition(":")
+        if flag == "--transit" and not sep:
+            items.append({first: left})
+            continue
+        if not sep or not left or not right:
+            raise UserError(f"{flag}: '{value}' should be {first}:{second}")
+        items.append({first: left, second: right})
+    return items
+
+
+def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    data: dict[str, Any] = {}
+    source = "command line"
+    if file is not None:
+        source = "<stdin>" if file == "-" else file
+        try:
+            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{file}: cannot read: {exc.strerror}") from None
+        loaded = eligibility.parse_case  # validated below, after the flags are merged
+        del loaded
+        from eligibility.case import _load_text  # the same JSON/YAML reading as the library
+
+        raw = _load_text(text, source)
+        if not isinstance(raw, dict):
+            raise UserError(f"{source}: a case must be a JSON or YAML object (a mapping)")
+        data = raw
+    entry = dict(data.get("entry") or {}) if isinstance(data.get("entry", {}), dict) else data["entry"]
+    simple = {
+        "id": flags["case_id"], "habitual_residence": flags["habitual_residence"],
+        "birth_date": flags["birth_date"], "age": flags["age"], "unaccompanied": flags["unaccompanied"],
+        "family_unit": flags["family_unit"], "documents": flags["documents"],
+        "claim_date": flags["claim_date"], "trafficking_victim": flags["trafficking_victim"],
+        "public_interest": flags["public_interest"],
+    }
+    data.update({k: v for k, v in simple.items() if v is not None})
+    if flags["nationality"]:
+        data["nationalities"] = list(flags["nationality"])
+    if flags["stateless"]:
+        if flags["nationality"]:
+            raise UserError("--stateless: cannot be combined with --nationality")
+        data["nationalities"] = []
+    decision = flags["decision_date"] or flags["as_of"]
+    if flags["decision_date"] and flags["as_of"] and flags["decision_date"] != flags["as_of"]:
+        raise UserError("--as-of: differs from --decision-date; give one")
+    if decision:
+        data["decision_date"] = decision
+    if flags["transit"]:
+        data["transit"] = _pairs(flags["transit"], "country", "protection", "--transit")
+    if flags["fear_established_in"]:
+        data["fear_established_in"] = list(flags["fear_established_in"])
+    if flags["family_in_us"]:
+        data["family_in_us"] = _pairs(flags["family_in_us"], "relation", "status", "--family-in-us")
+    for key, flag in (("date", "entry_date"), ("border", "border"), ("place", "place"), ("state", "state")):
+        if flags[flag] is not None:
+            entry[key] = flags[flag]
+    for name in flags["unknown"]:
+        if name.startswith("entry."):
+            entry[name[6:]] = None
+        else:
+            data[name] = None
+    if entry or "entry" in data:
+        data["entry"] = entry
+    if file is None and not data:
+        raise UserError("give a case: a FILE, '-' for standard input, or fact flags such as --entry-date")
+    return data, source
+
+
+@main.command()
+@click.argument("file", required=False)
+@click.option("--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules.")
+@click.option("--engine", type=click.Choice(["durable", "pure"]), default="durable", show_default=True,
+              help="Which engine decides which rules fire.")
+@format_option
+@rules_option
+@_fact_flags
+@user_errors
+def check(file: str | None, policy: str | None, engine: str, fmt: str, rules_dir: str | None, **flags: Any) -> None:
+    """Determine one case: from FILE (JSON or YAML), '-' (standard input), or fact flags.
+
+    \b
+    eligibility check --nationality HN --age 30 --entry-date 2019-12-01 \\
+        --border southern_land --place between_ports --transit GT --transit MX
+    """
+    data, source = _case_from(file, flags)
+    case = eligibility.parse_case(data, source=source)
+    ruleset = eligibility.load_rules(rules_dir)
+    determination = eligibility.evaluate(case, policy, rules=ruleset, engine=engine)
+    click.echo(determination.to_json() if fmt == "json" else render_text(determination))
+
+
+@main.group()
+def rules() -> None:
+    """The rules: list them, show one with its citation, lint rule files."""
+
+
+@rules.command("list")
+@format_option
+@rules_option
+@user_errors
+def rules_list(fmt: str, rules_dir: str | None) -> None:
+    """Every rule: id, role, title, file:line."""
+    rows = list_rules(eligibility.load_rules(rules_dir))
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:<52} {row['role']:<10} {row['location']}")
+        click.echo(f"    {row['title']}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@rules_option
+@user_errors
+def rules_show(rule_id: str, rules_dir: str | None) -> None:
+    """One rule (or instrument, or policy) with its condition, citations and quotes."""
+    ruleset = eligibility.load_rules(rules_dir)
+    if rule_id in ruleset.instruments or rule_id in ruleset.policies:
+        click.echo(show_instrument(ruleset, rule_id))
+        return
+    try:
+        click.echo(describe_rule(ruleset, rule_id))
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+
+
+@rules.command("lint")
+@click.argument("path", required=False, type=click.Path())
+@user_errors
+def rules_lint(path: str | None) -> None:
+    """Validate a rules directory (default: the shipped rules); every problem as file:line:col."""
+    ruleset = eligibility.load_rules(path)
+    count = len(ruleset.all_rules())
+    click.echo(f"ok: {len(ruleset.instruments)} instruments, {count} rules, "
+               f"{len(ruleset.policies)} policies ({ruleset.digest[:19]}…)")
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["case", "determination"]))
+def schema(which: str) -> None:
+    """The JSON Schema of a case (input) or a determination (output)."""
+    model = eligibility.Case if which == "case" else eligibility.Determination
+    click.echo(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))

@@ -222,7 +222,9 @@ def render_text(det: Determination) -> str:
             "process_in_us": "PROCESS IN THE U.S.", "undetermined": "UNDETERMINED"}[det.outcome]
     out.append(f"{head}    [policy: {det.policy}{'; case ' + det.id if det.id else ''}]")
     wait = {True: "yes", False: "no", UNDETERMINED: "undetermined"}[det.wait_in_mexico]
-    out.append(f"asylum: {det.asylum.replace('_', ' ')}    wait in Mexico: {wait}")
+    asylum = {"not_in_us": "not in the U.S. (claim examined in the receiving country)",
+              "barred": "barred (withholding of removal and CAT only)"}.get(det.asylum, det.asylum)
+    out.append(f"asylum: {asylum}    wait in Mexico: {wait}")
     if det.missing_facts:
         out.append("missing facts: " + ", ".join(det.missing_facts))
     out.append(f"dates: entry {det.dates.entry}, decision {det.dates.decision or 'unknown'}, claim {det.dates.claim or 'unknown'}")
@@ -240,6 +242,10 @@ def render_text(det: Determination) -> str:
             if finding is not None:
                 cites = "; ".join(f"{c.cite} [{c.evidence}]" for c in finding.citations)
                 out.append(f"        {cites}  ({finding.rule}, {finding.location})")
+        if inst.status == "applies" and inst.kind != "statutory_limit":
+            for f in inst.findings:
+                if f.role in ("exclusion", "exception") and f.holds is False:
+                    out.append(f"    - no: {f.title} ({f.location})")
     if det.assumed:
         out.append("")
         out.append("Assumed (defaults): " + ", ".join(f"{k} = {show(v)}" for k, v in det.assumed.items()))

@@ -39,7 +39,13 @@ class Region:
 @dataclass
 class Settlement:
     regions: list[Region] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # fact names, most decisive first
+    split_on: list[str] = field(default_factory=list)  # facts split on, in the order first split
+    decisive: set[str] = field(default_factory=set)  # facts whose split separated outcomes
+
+    @property
+    def missing(self) -> list[str]:
+        """Facts that change the outcome, most decisive (first split) first."""
+        return [f for f in self.split_on if f in self.decisive]
 
 
 def settle(program: Program, facts: Mapping[str, Any], engine: Engine, pure: Engine | None = None) -> Settlement:
@@ -64,11 +70,13 @@ def _split(
             raise RuntimeError(f"more than {MAX_REGIONS} regions of unknown facts")
         return {out.regions[-1].decision.headline}
     fact = candidates[0]
+    if fact not in out.split_on:
+        out.split_on.append(fact)
     found: set[Headline] = set()
     for value in representatives(program, fact, entry_date):
         found |= _split(program, {**facts, fact: value}, engine, pure, entry_date, out)
-    if len(found) > 1 and fact not in out.missing:
-        out.missing.append(fact)
+    if len(found) > 1:
+        out.decisive.add(fact)
     return found
 
 

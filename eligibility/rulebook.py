@@ -1,0 +1,89 @@
+"""The rules as a reader sees them: listings, one rule with its sources, the rules reference."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from eligibility.conditions import All, Any_, Condition, Not, Test, describe
+from eligibility.ruleset import Rule, RuleSet, Source
+
+
+def condition_words(cond: Condition, indent: int = 0) -> list[str]:
+    """A condition as indented lines of plain words."""
+    pad = "  " * indent
+    if isinstance(cond, Test):
+        return [pad + describe(cond)]
+    if isinstance(cond, Not):
+        return [pad + "not:", *condition_words(cond.item, indent + 1)]
+    word = "all of:" if isinstance(cond, All) else "any of:"
+    assert isinstance(cond, (All, Any_))
+    return [pad + word] + [line for item in cond.items for line in condition_words(item, indent + 1)]
+
+
+def list_rules(ruleset: RuleSet) -> list[dict[str, Any]]:
+    """Every rule once: id, instrument, role, title, location, evidence levels."""
+    return [
+        {
+            "id": r.id, "instrument": r.instrument, "role": r.role, "title": r.title,
+            "location": r.location.short, "evidence": sorted({s.evidence for s in r.sources}),
+        }
+        for r in ruleset.all_rules()
+    ]
+
+
+def _source_lines(source: Source) -> list[str]:
+    lines = [f"  - {source.cite} [{source.evidence}]", f"    {source.url}"]
+    if source.quote:
+        lines += textwrap.wrap(f'"{source.quote}"', 96, initial_indent="    ", subsequent_indent="     ")
+    if source.paraphrase:
+        lines += textwrap.wrap(f"(paraphrase) {source.paraphrase}", 96, initial_indent="    ", subsequent_indent="    ")
+    return lines
+
+
+def describe_rule(ruleset: RuleSet, rule_id: str) -> str:
+    """One rule with its condition, citations and quotes; raises KeyError if unknown."""
+    rule: Rule = ruleset.rule(rule_id)
+    used_by = sorted(i.id for i in ruleset.instruments.values() if any(r.id == rule_id for r in i.rules))
+    lines = [
+        f"{rule.id}  ({rule.role} of {rule.instrument}; {rule.location.short})",
+        f"  {rule.title}",
+    ]
+    if rule.overrides:
+        lines.append(f"  overrides: {rule.overrides}")
+    lines.append("when:")
+    lines += condition_words(rule.when, 1)
+    lines.append("sources:")
+    for source in rule.sources:
+        lines += _source_lines(source)
+    if rule.note:
+        lines.append(f"note: {rule.note}")
+    lines.append(f"in instruments: {', '.join(used_by)}")
+    return "\n".join(lines)
+
+
+def show_instrument(ruleset: RuleSet, ident: str) -> str:
+    """An instrument (its summary, sources, notes and rules) or a policy."""
+    if ident in ruleset.policies:
+        policy = ruleset.policies[ident]
+        lines = [f"policy {policy.id}: {policy.title}  ({policy.location.short})", f"  {policy.description}", "instruments:"]
+        lines += [f"  - {i}: {ruleset.instruments[i].title}" for i in policy.instruments]
+        if policy.screening:
+            lines.append("screening order: " + " then ".join("[" + ", ".join(s) + "]" for s in policy.screening))
+        return "\n".join(lines)
+    inst = ruleset.instruments[ident]
+    lines = [f"{inst.id}: {inst.title}  ({inst.kind}; {inst.location.short})"]
+    if inst.extends:
+        lines.append(f"  extends: {inst.extends}")
+    if inst.receiving_country:
+        lines.append(f"  receiving country: {inst.receiving_country}")
+    if inst.summary:
+        lines += textwrap.wrap(inst.summary, 96, initial_indent="  ", subsequent_indent="  ")
+    lines.append("sources:")
+    for source in inst.sources:
+        lines += _source_lines(source)
+    for note in inst.notes:
+        lines.append(f"note: {note}")
+    lines.append("rules:")
+    lines += [f"  - {r.id} ({r.role}): {r.title}  [{r.location.short}]" for r in inst.rules]
+    return "\n".join(lines)
