@@ -2,7 +2,8 @@
 
 Status of an instrument, from its rules (the order is the precedence, written here once):
 
-1. ``not_in_force`` unless every ``in_force`` rule holds;
+1. ``not_in_force`` unless every ``in_force`` rule holds and, if it has ``window`` rules (periods
+   of enforceability that are alternatives, such as court orders), at least one of them holds;
 2. ``not_applicable`` unless every ``scope`` rule holds and no ``exclusion`` holds;
 3. ``excepted`` when an ``exception`` holds;
 4. ``applies`` otherwise.
@@ -68,7 +69,9 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     def by_role(role: str) -> list[Truth]:
         return [truth[b.key] for b in rules if b.rule.role == role]
 
-    in_force, scope = _and(by_role("in_force")), _and(by_role("scope"))
+    windows = by_role("window")
+    in_force = _and([*by_role("in_force"), _or(windows) if windows else True])
+    scope = _and(by_role("scope"))
     excluded, excepted = _or(by_role("exclusion")), _or(by_role("exception"))
     found: set[Status] = set()
     for f, s, x, e in itertools.product(*map(_possible, (in_force, scope, excluded, excepted))):

@@ -30,7 +30,7 @@ class Finding(_Frozen):
     """One rule of an instrument, and whether it held for this case (null: unknown facts decide)."""
 
     rule: str
-    role: Literal["in_force", "scope", "exclusion", "exception"]
+    role: Literal["in_force", "window", "scope", "exclusion", "exception"]
     title: str
     holds: bool | None
     condition: str = Field(description="the rule's condition in words")
@@ -70,7 +70,9 @@ class Determination(_Frozen):
     transfer_to: list[str]
     asylum: Literal["eligible", "barred", "not_in_us", "undetermined"]
     wait_in_mexico: bool | Literal["undetermined"]
-    missing_facts: list[str]
+    missing_facts: list[str] = Field(description="fields whose values would settle the outcome")
+    missing_facts_by_field: dict[str, list[str]] = Field(
+        default_factory=dict, description="for outcome, asylum and wait_in_mexico: the fields that would settle each")
     assumed: dict[str, Any]
     instruments: list[InstrumentResult]
     explanation: list[str]

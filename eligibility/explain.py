@@ -35,11 +35,11 @@ def build(
     if outcome == "process_in_us":
         wait = waits.pop() if len(waits) == 1 else UNDETERMINED
     unknown_inputs = _unknown_inputs(case, facts)
-    missing: list[str] = []
-    for fact in settlement.missing:
-        for name in CATALOGUE[fact].inputs:
-            if name in unknown_inputs and name not in missing:
-                missing.append(name)
+    missing_by = {
+        part: _input_names(settlement.missing(part), unknown_inputs)
+        for part in ("outcome", "asylum", "wait_in_mexico")
+    }
+    missing = missing_by["outcome"]
     truth = _common_truth(program, regions)
     results = [_instrument(program, iid.id, regions, truth, facts) for iid in program.instruments]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
@@ -48,13 +48,24 @@ def build(
         decision=None if facts["decision_date"] is UNKNOWN else show(facts["decision_date"]),
         claim=None if claim is None else claim.isoformat(),
     )
-    explanation = _explain(outcome, transfer_to, asylum, wait, missing, results, dates)
+    explanation = _explain(outcome, transfer_to, asylum, wait, missing_by, results, dates)
     return Determination(
         id=case.id, policy=program.policy.id, outcome=outcome, transfer_to=transfer_to,  # type: ignore[arg-type]
-        asylum=asylum, wait_in_mexico=wait, missing_facts=missing, assumed=assumed,  # type: ignore[arg-type]
+        asylum=asylum, wait_in_mexico=wait, missing_facts=missing,  # type: ignore[arg-type]
+        missing_facts_by_field={k: v for k, v in missing_by.items() if v}, assumed=assumed,
         instruments=results, explanation=explanation, dates=dates, engine=engine,
         rules_digest=program.ruleset.digest,
     )
+
+
+def _input_names(facts: list[str], unknown_inputs: set[str]) -> list[str]:
+    """The case fields behind unknown facts (``age`` behind ``age_at_entry``...)."""
+    names: list[str] = []
+    for fact in facts:
+        for name in CATALOGUE[fact].inputs:
+            if name in unknown_inputs and name not in names:
+                names.append(name)
+    return names
 
 
 def _unknown_inputs(case: Case, facts: Mapping[str, Any]) -> set[str]:
@@ -98,7 +109,7 @@ def _instrument(
     rules = program.governed[iid]
     findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
     decisive = _decisive(status, rules, truth, inst.kind)
-    reasons = [_reason(b, truth[b.key], facts) for b in decisive]
+    reasons = [_reason(b, truth[b.key], facts, program if inst.kind == "statutory_limit" else None) for b in decisive]
     reason_rules: list[str | None] = [b.rule.id for b in decisive]
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
@@ -118,14 +129,17 @@ def _decisive(status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Tr
     if kind == "statutory_limit":
         return [b for b in rules if truth[b.key] is not False]
     if status == "not_in_force":
-        return [b for b in rules if b.rule.role == "in_force" and truth[b.key] is False]
+        failed = [b for b in rules if b.rule.role == "in_force" and truth[b.key] is False]
+        windows = [b for b in rules if b.rule.role == "window"]
+        return failed or windows
     if status == "not_applicable":
-        return [b for b in rules if (b.rule.role in ("in_force", "scope") and truth[b.key] is False)
+        return [b for b in rules if (b.rule.role == "scope" and truth[b.key] is False)
                 or (b.rule.role == "exclusion" and truth[b.key] is True)]
     if status == "excepted":
         return [b for b in rules if b.rule.role == "exception" and truth[b.key] is True]
     if status == "applies":
-        return [b for b in rules if b.rule.role in ("in_force", "scope")]
+        return [b for b in rules if b.rule.role in ("in_force", "scope")
+                or (b.rule.role == "window" and truth[b.key] is True)]
     return [b for b in rules if truth[b.key] is None]
 
 
@@ -140,8 +154,10 @@ def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
     return "; ".join(f"{n} = {show(facts[n])}" for n in names)
 
 
-def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any]) -> str:
+def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_of: Program | None = None) -> str:
     title = b.rule.title
+    if limit_of is not None:
+        title = f"As to {limit_of.instrument(b.governs).title}: {title[0].lower()}{title[1:]}"
     detail = _facts_tested(b, facts)
     if holds is True:
         return f"{title} ({detail})"
@@ -185,8 +201,8 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 def _explain(
-    outcome: str, transfer_to: list[str], asylum: str, wait: bool | str, missing: list[str],
-    results: list[InstrumentResult], dates: Dates,
+    outcome: str, transfer_to: list[str], asylum: str, wait: bool | str,
+    missing_by: dict[str, list[str]], results: list[InstrumentResult], dates: Dates,
 ) -> list[str]:
     lines: list[str] = []
     if outcome == "transfer":
@@ -206,8 +222,12 @@ def _explain(
             lines.append("Whether the person may be returned to Mexico to wait depends on facts not known.")
     else:
         lines.append("Undetermined: the known facts do not settle the outcome.")
-    if missing:
-        lines.append("Facts that would settle it: " + ", ".join(missing) + ".")
+    if missing_by["outcome"]:
+        lines.append("Facts that would settle the outcome: " + ", ".join(missing_by["outcome"]) + ".")
+    if asylum == UNDETERMINED and missing_by["asylum"] and outcome != UNDETERMINED:
+        lines.append("Facts that would settle asylum: " + ", ".join(missing_by["asylum"]) + ".")
+    if wait == UNDETERMINED and missing_by["wait_in_mexico"]:
+        lines.append("Facts that would settle waiting in Mexico: " + ", ".join(missing_by["wait_in_mexico"]) + ".")
     for r in results:
         lines.append(f"{r.title}: {r.status.replace('_', ' ')}.")
     decision = dates.decision or "unknown"

@@ -44,9 +44,13 @@ class TreatyTable:
     """Which countries were party to which treaty from which date (loaded from rules/data)."""
 
     parties: Mapping[str, Mapping[str, dt.date]]  # country -> treaty -> date it became party
+    non_parties: frozenset[str] = frozenset()  # known to be party to none of them
 
-    def party_to_any(self, country: str, on: dt.date) -> bool:
-        return any(since <= on for since in self.parties.get(country, {}).values())
+    def party_to_any(self, country: str, on: dt.date) -> bool | None:
+        """Whether ``country`` was party to any of the treaties on ``on``; None when not known."""
+        if any(since <= on for since in self.parties.get(country, {}).values()):
+            return True
+        return False if country in self.non_parties or country in self.parties else None
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,12 @@ def _only_non_parties(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
     third = _third_countries(case)
     if third is None:
         return UNKNOWN
-    return bool(third) and not any(ctx.treaties.party_to_any(c, case.entry.date) for c in third)
+    if not third:
+        return False
+    party = [ctx.treaties.party_to_any(c, case.entry.date) for c in third]
+    if True in party:
+        return False
+    return UNKNOWN if None in party else True
 
 
 _QUALIFYING_STATUS = frozenset({"citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult"})

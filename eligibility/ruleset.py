@@ -30,7 +30,7 @@ from eligibility.facts import Context, TreatyTable
 from eligibility.yamlsource import Document, Location, load_yaml
 
 Evidence = Literal["primary", "secondary", "unverified"]
-Role = Literal["in_force", "scope", "exclusion", "exception"]
+Role = Literal["in_force", "window", "scope", "exclusion", "exception"]
 Kind = Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit"]
 Treaty = Literal["refugee_convention_1951", "refugee_protocol_1967", "convention_against_torture"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")]
@@ -104,10 +104,16 @@ class TreatyRowSpec(_Spec):
     source: SourceSpec
 
 
+class NonPartySpec(_Spec):
+    country: str
+    source: SourceSpec
+
+
 class TreatyTableSpec(_Spec):
     table: Literal["treaty_parties"]
     description: str
     rows: list[TreatyRowSpec]
+    non_parties: list[NonPartySpec] = []
 
 
 # ---------------------------------------------------------------- the loaded rules
@@ -276,6 +282,7 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
     specs: dict[str, tuple[RuleFileSpec, Document]] = {}
     policies_doc: tuple[PoliciesFileSpec, Document] | None = None
     parties: dict[str, dict[str, dt.date]] = {}
+    non_parties: set[str] = set()
     for doc in docs:
         name = doc.file.rsplit("/", 1)[-1]
         if doc.file.startswith(f"{shown}/data/"):
@@ -288,6 +295,11 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
                         problems.append(Problem(str(doc.at(("rows", i, "country"))), str(exc)))
                         continue
                     parties.setdefault(country, {})[row.treaty] = row.since
+                for i, non in enumerate(table.non_parties):
+                    try:
+                        non_parties.add(check_country(non.country))
+                    except ValueError as exc:
+                        problems.append(Problem(str(doc.at(("non_parties", i, "country"))), str(exc)))
         elif name == "policies.yaml":
             spec = _validate(doc, PoliciesFileSpec, problems)
             if spec:
@@ -310,7 +322,7 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
         problems.append(Problem(f"{shown}/policies.yaml", "missing: a rules directory needs policies.yaml"))
         return None
     policies = _build_policies(*policies_doc, instruments, problems)
-    return RuleSet(instruments, policies, policies_doc[0].default, Context(TreatyTable(parties)), digest, shown)
+    return RuleSet(instruments, policies, policies_doc[0].default, Context(TreatyTable(parties, frozenset(non_parties))), digest, shown)
 
 
 def _build_instrument(
@@ -378,8 +390,6 @@ def _build_instrument(
         if _uses_param(when) and kind != "statutory_limit":
             problems.append(Problem(str(doc.at((*path, "when"))), "{instrument: receiving_country} is only for statutory limits"))
         rules.append(Rule(rs.id, iid, rs.role, rs.title, when, tuple(_source(s) for s in rs.sources), rs.overrides, doc.at(path), rs.note))
-    if kind != "statutory_limit" and not any(r.role == "in_force" for r in rules):
-        problems.append(Problem(str(doc.at(("rules",))), "an instrument needs an in_force rule (its window of force, in the data)"))
     instrument = Instrument(
         iid, head.title, kind, receiving, tuple(head.applies_to), tuple(rules),
         tuple(_source(s) for s in head.sources), head.summary, tuple(head.notes), doc.at(("instrument",)), head.extends,

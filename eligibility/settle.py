@@ -40,12 +40,20 @@ class Region:
 class Settlement:
     regions: list[Region] = field(default_factory=list)
     split_on: list[str] = field(default_factory=list)  # facts split on, in the order first split
-    decisive: set[str] = field(default_factory=set)  # facts whose split separated outcomes
+    decisive: dict[str, set[str]] = field(default_factory=dict)  # headline field -> facts that change it
 
-    @property
-    def missing(self) -> list[str]:
-        """Facts that change the outcome, most decisive (first split) first."""
-        return [f for f in self.split_on if f in self.decisive]
+    def missing(self, part: str = "outcome") -> list[str]:
+        """Facts that change ``part`` of the headline (outcome, asylum, wait_in_mexico), first split first."""
+        found = self.decisive.get(part, set())
+        return [f for f in self.split_on if f in found]
+
+
+def _parts(headline: Headline) -> dict[str, object]:
+    return {
+        "outcome": (headline.outcome, headline.transfer_to),
+        "asylum": headline.asylum,
+        "wait_in_mexico": headline.wait_in_mexico if headline.outcome == "process_in_us" else None,
+    }
 
 
 def settle(program: Program, facts: Mapping[str, Any], engine: Engine, pure: Engine | None = None) -> Settlement:
@@ -76,7 +84,10 @@ def _split(
     for value in representatives(program, fact, entry_date):
         found |= _split(program, {**facts, fact: value}, engine, pure, entry_date, out)
     if len(found) > 1:
-        out.decisive.add(fact)
+        for part in ("outcome", "asylum", "wait_in_mexico"):
+            values = {_parts(h)[part] for h in found} - {None}
+            if len(values) > 1:
+                out.decisive.setdefault(part, set()).add(fact)
     return found
 
 
