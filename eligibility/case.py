@@ -27,6 +27,7 @@ from pydantic import (
 
 from eligibility.countries import check_country, check_state
 from eligibility.errors import CaseError, Problem
+from eligibility.yamlsource import parse_yaml
 
 Border = Literal["southern_land", "northern_land", "air", "sea"]
 Place = Literal["port_of_entry", "between_ports"]
@@ -167,7 +168,7 @@ def _load_text(text: str | bytes, source: str) -> object:
         except json.JSONDecodeError as exc:
             raise CaseError([Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]) from None
     try:
-        return yaml.safe_load(raw)
+        return parse_yaml(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

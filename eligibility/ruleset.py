@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from eligibility.conditions import Condition, parse_condition
 from eligibility.countries import check_country
@@ -46,9 +46,16 @@ class SourceSpec(_Spec):
 
     cite: str = Field(min_length=1, description="instrument and article or section, e.g. 'ACA art. 2'")
     evidence: Evidence
-    url: str = Field(min_length=1, pattern=r"^https?://")
+    url: str
     quote: str | None = None
     paraphrase: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
 
 
 class RuleSpec(_Spec):
@@ -254,8 +261,11 @@ def _message(err: Any, model: type[_Spec]) -> str:
         return f"missing '{err['loc'][-1]}'"
     if err["type"] == "literal_error":
         return f"{err['input']!r} is not one of {err['ctx']['expected']}"
-    field = ".".join(str(p) for p in err["loc"])
-    return f"{field}: {str(err['msg']).removeprefix('Value error, ')}"
+    field = str(err["loc"][-1]) if err["loc"] else ""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "too_short":
+        message = "needs at least one entry"
+    return f"{field}: {message}" if field else message
 
 
 def _model_at(model: type[_Spec], loc: tuple[Any, ...]) -> type[_Spec] | None:

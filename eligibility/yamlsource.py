@@ -12,6 +12,25 @@ from eligibility.errors import Problem
 Path = tuple[str | int, ...]
 
 
+class Loader(yaml.SafeLoader):
+    """The safe loader, except that an impossible date (2019-13-01) stays text for validation to
+    report with its field, instead of raising from inside the parser."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with ``Loader`` (no marks kept)."""
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
+
+
 @dataclass(frozen=True)
 class Location:
     """A place in a source file (1-based line and column)."""
@@ -47,11 +66,13 @@ class Document:
 
 def load_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML document. Duplicate keys are errors (YAML would silently keep the last)."""
-    loader = yaml.SafeLoader(text)
+    loader = Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        if mark is not None and mark.line >= len(text.splitlines()):
+            mark = getattr(exc, "context_mark", None) or mark  # at the end: point where it began
         place = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(place, f"malformed YAML: {problem}")]
@@ -66,7 +87,7 @@ def load_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
 
 
 def _build(
-    loader: yaml.SafeLoader, node: yaml.Node, path: Path, file: str,
+    loader: Loader, node: yaml.Node, path: Path, file: str,
     marks: dict[Path, Location], problems: list[Problem],
 ) -> Any:
     marks[path] = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)

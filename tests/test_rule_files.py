@@ -1,0 +1,66 @@
+"""Rule files: the shipped rules are valid, and every broken file gets its one error at its place.
+
+Each file in tests/broken_rules/ holds exactly one mistake and says, on its first line, the
+``line:col: message`` that the loader must report (one file per error message, as OpenFisca does).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from eligibility import RuleFileError, load_rules
+from eligibility.ruleset import default_rules_dir
+
+BROKEN = Path(__file__).parent / "broken_rules"
+
+
+def test_shipped_rules_load() -> None:
+    rules = load_rules()
+    assert {"enacted", "implemented", "draft-2019-07"} <= set(rules.policies)
+    assert rules.default_policy == "enacted"
+
+
+def test_every_rule_cites_a_source_with_evidence_level() -> None:
+    for rule in load_rules().all_rules():
+        assert rule.sources, rule.id
+        for source in rule.sources:
+            assert source.evidence in ("primary", "secondary", "unverified"), rule.id
+            assert source.url.startswith(("http://", "https://")), rule.id
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN.glob("*.yaml")), ids=lambda p: p.stem)
+def test_broken_rule_file_is_reported_at_its_place(broken: Path, tmp_path: Path) -> None:
+    expect = re.match(r"# expect: (\d+):(\d+): (.*)", broken.read_text().splitlines()[0])
+    assert expect, f"{broken.name}: first line must be '# expect: LINE:COL: message'"
+    line, col, message = expect.groups()
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    target = rules / ("policies.yaml" if broken.stem.startswith("policies-") else broken.name)
+    shutil.copy(broken, target)
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(rules)
+    problems = raised.value.problems
+    assert len(problems) == 1, "\n".join(map(str, problems))
+    assert problems[0].place == f"{rules}/{target.name}:{line}:{col}", str(problems[0])
+    assert problems[0].message.startswith(message), str(problems[0])
+
+
+def test_every_problem_of_a_file_set_is_reported(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    for name in ("unknown-fact", "bad-country", "no-citation"):
+        shutil.copy(BROKEN / f"{name}.yaml", rules / f"{name}.yaml")
+    with pytest.raises(RuleFileError) as raised:
+        load_rules(rules)
+    files = sorted(p.place.split(":")[0].rsplit("/", 1)[-1] for p in raised.value.problems)
+    assert files == ["bad-country.yaml", "no-citation.yaml", "unknown-fact.yaml"]
+
+
+def test_a_rules_directory_needs_policies(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text((BROKEN / "unknown-fact.yaml").read_text())
+    with pytest.raises(RuleFileError, match="policies.yaml: missing"):
+        load_rules(tmp_path)
