@@ -95,6 +95,28 @@ Condition = Test | All | Any_ | Not
 Truth = bool | None
 
 
+@dataclass(frozen=True)
+class PartialSet:
+    """A set-valued fact known only in part: some members known in, some known out.
+
+    ``universe`` is every country the rules name plus one standing for any other; members not yet
+    known are undecided. Splitting on one member at a time keeps the partition binary.
+    """
+
+    included: frozenset[str]
+    excluded: frozenset[str]
+    universe: frozenset[str]
+
+    @property
+    def undecided(self) -> frozenset[str]:
+        return self.universe - self.included - self.excluded
+
+    def with_member(self, member: str, present: bool) -> PartialSet:
+        if present:
+            return replace(self, included=self.included | {member})
+        return replace(self, excluded=self.excluded | {member})
+
+
 # ---------------------------------------------------------------- parsing
 
 
@@ -260,6 +282,8 @@ def holds(cond: Condition, facts: Mapping[str, Any]) -> Truth:
 def _test(test: Test, actual: Any) -> Truth:
     if actual is UNKNOWN:
         return None
+    if isinstance(actual, PartialSet):
+        return _partial(test, actual)
     op, value = test.op, test.value
     if op == "eq":
         return bool(actual == value)
@@ -288,6 +312,22 @@ def _test(test: Test, actual: Any) -> Truth:
     if op == "empty":
         return (len(actual) == 0) == value
     raise AssertionError(f"operator {op}")
+
+
+def _partial(test: Test, actual: PartialSet) -> Truth:
+    op, value = test.op, test.value
+    if op == "empty":
+        if actual.included:
+            return not value
+        return bool(value) if not actual.undecided else None
+    members = value if isinstance(value, tuple) else (value,)
+    if any(m in actual.included for m in members):
+        found: Truth = True
+    elif all(m in actual.excluded for m in members):
+        found = False
+    else:
+        return None
+    return found if op in ("contains", "contains_any") else not found
 
 
 # ---------------------------------------------------------------- words

@@ -116,11 +116,42 @@ def decide(program: Program, statuses: Mapping[str, Status]) -> Decision:
     return Decision(headline, final, screened_out_by)
 
 
-def possible_decisions(program: Program, truth: Mapping[str, Truth]) -> list[Decision]:
-    """Every decision consistent with three-valued rule truths (an over-approximation)."""
-    ids = [i.id for i in program.instruments]
-    sets = [sorted(possible_statuses(program, iid, truth)) for iid in ids]
-    return [decide(program, dict(zip(ids, combo, strict=True))) for combo in itertools.product(*sets)]
+def possible_headlines(program: Program, statuses: Mapping[str, frozenset[Status]]) -> set[Headline]:
+    """Every headline consistent with each instrument's possible statuses (an over-approximation:
+    correlations between instruments are ignored, so it may include headlines no case has)."""
+    agreements = [iid for stage in program.policy.screening for iid in stage]
+    classes = [sorted({_screening_class(s) for s in statuses[iid]}) for iid in agreements]
+    kinds = {i.id: i.kind for i in program.instruments}
+    bars = [statuses[i] for i, k in kinds.items() if k == "asylum_bar"]
+    waits = [statuses[i] for i, k in kinds.items() if k == "wait_abroad"]
+    asylum: set[Asylum] = set()
+    if any("applies" in s for s in bars):
+        asylum.add("barred")
+    if all(s - {"applies"} for s in bars):
+        asylum.add("eligible")
+    wait: set[bool] = set()
+    if any("applies" in s for s in waits):
+        wait.add(True)
+    if all(s - {"applies"} for s in waits):
+        wait.add(False)
+    found: set[Headline] = set()
+    for combo in itertools.product(*classes):
+        by_id = dict(zip(agreements, combo, strict=True))
+        transfer_to: set[str] = set()
+        for stage in program.policy.screening:
+            transfer_to |= {program.instrument(i).receiving_country or "" for i in stage if by_id[i] == "A"}
+            if any(by_id[i] in ("A", "E") for i in stage):
+                break
+        if transfer_to:
+            found.add(Headline("transfer", tuple(sorted(transfer_to)), "not_in_us", False))
+        else:
+            found |= {Headline("process_in_us", (), a, w) for a in asylum for w in wait}
+    return found
+
+
+def _screening_class(status: Status) -> str:
+    """A: applies (transfers); E: in scope but excepted (stops later stages); N: neither."""
+    return {"applies": "A", "excepted": "E"}.get(status, "N")
 
 
 def fired_truth(program: Program, fired: frozenset[str]) -> dict[str, Truth]:

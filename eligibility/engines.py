@@ -45,9 +45,6 @@ def durable_available() -> bool:
     return True
 
 
-_ENGINES: dict[tuple[int, str], Engine] = {}
-
-
 def engine_for(program: Program, name: str = "durable") -> Engine:
     """The engine ``name`` ('durable' or 'pure') for ``program``, built once per process.
 
@@ -56,8 +53,7 @@ def engine_for(program: Program, name: str = "durable") -> Engine:
     """
     if name == "durable" and not durable_available():
         name = "pure"
-    key = (id(program), name)
-    engine = _ENGINES.get(key)
+    engine: Engine | None = program.engines.get(name)
     if engine is None:
         if name == "durable":
             from eligibility.durable import DurableEngine
@@ -67,5 +63,5 @@ def engine_for(program: Program, name: str = "durable") -> Engine:
             engine = PureEngine(program)
         else:
             raise ValueError(f"unknown engine '{name}' (known: durable, pure)")
-        _ENGINES[key] = engine
+        program.engines[name] = engine
     return engine

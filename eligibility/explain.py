@@ -21,27 +21,22 @@ def build(
     program: Program, case: Case, facts: Mapping[str, Any], assumed: dict[str, Any],
     settlement: Settlement, engine: str,
 ) -> Determination:
-    regions = settlement.regions
-    outcomes = {r.decision.headline.outcome for r in regions}
-    outcome = outcomes.pop() if len(outcomes) == 1 else UNDETERMINED
-    transfers = {r.decision.headline.transfer_to for r in regions}
-    transfer_to = list(transfers.pop()) if outcome == "transfer" and len(transfers) == 1 else []
-    if outcome == "transfer" and not transfer_to:
-        outcome = UNDETERMINED  # the receiving country depends on unknown facts
-    asylums = {r.decision.headline.asylum for r in regions}
-    asylum = asylums.pop() if len(asylums) == 1 else UNDETERMINED
-    waits = {r.decision.headline.wait_in_mexico for r in regions}
+    outcome_value = settlement.settled("outcome")
+    outcome, transfer_to = ("undetermined", []) if outcome_value is None else (
+        outcome_value[0], list(outcome_value[1]))  # type: ignore[index]
+    asylum = settlement.settled("asylum") or UNDETERMINED
     wait: bool | str = False
     if outcome == "process_in_us":
-        wait = waits.pop() if len(waits) == 1 else UNDETERMINED
+        settled_wait = settlement.settled("wait_in_mexico")
+        wait = UNDETERMINED if settled_wait is None else settled_wait
     unknown_inputs = _unknown_inputs(case, facts)
     missing_by = {
         part: _input_names(settlement.missing(part), unknown_inputs)
         for part in ("outcome", "asylum", "wait_in_mexico")
     }
     missing = missing_by["outcome"]
-    truth = _common_truth(program, regions)
-    results = [_instrument(program, iid.id, regions, truth, facts) for iid in program.instruments]
+    truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
+    results = [_instrument(program, i.id, settlement, truth, facts) for i in program.instruments]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
     dates = Dates(
         entry=case.entry.date.isoformat(),
@@ -101,10 +96,15 @@ def _region_status(region: Region, iid: str) -> Status:
 
 
 def _instrument(
-    program: Program, iid: str, regions: list[Region], truth: Mapping[str, Truth], facts: Mapping[str, Any]
+    program: Program, iid: str, settlement: Settlement, truth: Mapping[str, Truth], facts: Mapping[str, Any]
 ) -> InstrumentResult:
     inst = program.instrument(iid)
-    statuses = {_region_status(r, iid) for r in regions}
+    regions = settlement.regions
+    if settlement.exact:
+        statuses = {_region_status(r, iid) for r in regions}
+    else:
+        root = settlement.root_statuses[iid]
+        statuses = set(root) if len(root) == 1 else {UNDETERMINED}
     status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED  # type: ignore[assignment]
     rules = program.governed[iid]
     findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]

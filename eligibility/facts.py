@@ -130,30 +130,31 @@ def _days_to_claim(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
     return UNKNOWN if claim is UNKNOWN else (claim - case.entry.date).days
 
 
-def _own_countries(case: Case) -> frozenset[str] | None:
-    """Nationalities and habitual residence; None when they are not known."""
+def _possible_third_countries(case: Case) -> list[frozenset[str]] | None:
+    """Every set of third countries the case allows (several while habitual_residence is unknown);
+    None when transit or nationalities are unknown."""
+    if case.transit is None:
+        return None
+    if case.transit == []:
+        return [frozenset()]
     if case.nationalities is None:
         return None
-    own = set(case.nationalities)
+    candidates = frozenset(stop.country for stop in case.transit) - set(case.nationalities)
     if case.habitual_residence is not None:
-        own.add(case.habitual_residence)
-    elif case.given("habitual_residence") or not case.nationalities:
-        return None
-    return frozenset(own)
+        return [candidates - {case.habitual_residence}]
+    if case.nationalities and not case.given("habitual_residence"):
+        return [candidates]  # contract default: the habitual residence is a country of nationality
+    # unknown: it may be any one of the candidates, or elsewhere
+    return [candidates, *(candidates - {home} for home in candidates)]
 
 
-def _third_countries(case: Case) -> list[str] | None:
-    own = _own_countries(case)
-    if case.transit is None or own is None:
-        return None
-    return [stop.country for stop in case.transit if stop.country not in own]
+def _settled(values: set[bool]) -> Any:
+    return values.pop() if len(values) == 1 else UNKNOWN
 
 
 def _through_third_country(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
-    if case.transit == []:
-        return False
-    third = _third_countries(case)
-    return UNKNOWN if third is None else bool(third)
+    options = _possible_third_countries(case)
+    return UNKNOWN if options is None else _settled({bool(third) for third in options})
 
 
 def _denied_final(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
@@ -163,15 +164,14 @@ def _denied_final(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
 
 
 def _only_non_parties(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
-    third = _third_countries(case)
-    if third is None:
+    options = _possible_third_countries(case)
+    if options is None:
         return UNKNOWN
-    if not third:
-        return False
-    party = [ctx.treaties.party_to_any(c, case.entry.date) for c in third]
-    if True in party:
-        return False
-    return UNKNOWN if None in party else True
+    results: set[Any] = set()
+    for third in options:
+        party = [ctx.treaties.party_to_any(c, case.entry.date) for c in sorted(third)]
+        results.add(False if not third or True in party else UNKNOWN if None in party else True)
+    return UNKNOWN if UNKNOWN in results else _settled(results)
 
 
 _QUALIFYING_STATUS = frozenset({"citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult"})

@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
 from typing import Any
 
 from eligibility.conditions import Condition, bind, tests
@@ -32,7 +31,7 @@ class BoundRule:
     when: Condition
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Program:
     """A policy ready to evaluate."""
 
@@ -42,6 +41,7 @@ class Program:
     rules: tuple[BoundRule, ...]
     governed: Mapping[str, tuple[BoundRule, ...]]  # instrument id -> the rules concluding its status
     constants: Mapping[str, frozenset[Any]]  # fact -> every constant it is compared with
+    engines: dict[str, Any] = field(default_factory=dict)  # engine name -> engine, built once
 
     @property
     def facts_used(self) -> frozenset[str]:
@@ -52,11 +52,14 @@ class Program:
 
 
 def compile_policy(ruleset: RuleSet, policy: str | None = None) -> Program:
-    """The program of ``policy`` (default: the rule set's default policy)."""
-    return _compile(ruleset, policy or ruleset.default_policy)
+    """The program of ``policy`` (default: the rule set's default policy), compiled once per rule set."""
+    name = policy or ruleset.default_policy
+    program = ruleset.programs.get(name)
+    if program is None:
+        program = ruleset.programs[name] = _compile(ruleset, name)
+    return program
 
 
-@cache
 def _compile(ruleset: RuleSet, name: str) -> Program:
     if name not in ruleset.policies:
         known = ", ".join(sorted(ruleset.policies))

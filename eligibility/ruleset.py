@@ -17,7 +17,7 @@ import difflib
 import hashlib
 import importlib.resources
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -189,6 +189,7 @@ class RuleSet:
     context: Context
     digest: str
     directory: str
+    programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; raises KeyError with a suggestion."""

@@ -1,36 +1,51 @@
 """Settle a case whose facts are partly unknown (contract section 4).
 
 The rules compare each fact with finitely many constants, so every unknown fact has finitely many
-classes of values (``program.representatives``). We split the case on one unknown fact at a time,
-choosing facts that the still-undecided rules depend on, until the three-valued evaluation settles
-the outcome in each branch. Each leaf of that tree is a region of cases with one outcome; the
-engine then evaluates one representative case of each region, and the pure evaluator's verdict on
-that case must agree with it. The outcome is returned when every region agrees; otherwise it is
-``undetermined``, and the facts split on where regions disagree are the ``missing_facts``.
+classes of values (``program.representatives``; a set of countries is split one member at a
+time). We split the case on one unknown fact at a time, choosing facts that the still-undecided
+rules test, until the three-valued evaluation settles the headline in each branch. Each leaf is a
+region of cases that share one headline; the engine evaluates one representative case of each
+region, and the pure evaluator must agree with it.
+
+A field of the headline (outcome, asylum, wait in Mexico) is returned when every region agrees on
+it, and is ``undetermined`` otherwise; the facts split on where regions disagree are its missing
+facts. When very many facts are unknown the full tree can be large: past ``LEAF_BUDGET`` leaves,
+each field is settled on its own, stopping as soon as two regions disagree on it, and its missing
+facts are then every unknown fact the undecided rules test (a sound over-approximation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.conditions import Truth, holds, tests
-from eligibility.decide import Decision, Headline, Status, decide, fired_truth, possible_decisions, possible_statuses
+from eligibility.conditions import PartialSet, Truth, holds, tests
+from eligibility.decide import Decision, Headline, Status, decide, fired_truth, possible_headlines, possible_statuses
 from eligibility.engines import Engine
 from eligibility.errors import EngineMismatchError
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, representatives
 
-MAX_REGIONS = 20_000
+LEAF_BUDGET = 1500
+PARTS = ("outcome", "asylum", "wait_in_mexico")
+
+
+def part_of(headline: Headline, part: str) -> Hashable:
+    """The value of one field of the headline (None: the field does not apply)."""
+    if part == "outcome":
+        return (headline.outcome, headline.transfer_to)
+    if part == "asylum":
+        return headline.asylum
+    return headline.wait_in_mexico if headline.outcome == "process_in_us" else None
 
 
 @dataclass(frozen=True)
 class Region:
     """A set of cases (the known facts plus the split values) that share one decision."""
 
-    facts: Mapping[str, Any]  # UNKNOWN where not split on
+    facts: Mapping[str, Any]
     truth: Mapping[str, Truth]  # three-valued, per rule key
     statuses: Mapping[str, frozenset[Status]]
     decision: Decision  # the engine's, on one representative case
@@ -40,93 +55,222 @@ class Region:
 class Settlement:
     regions: list[Region] = field(default_factory=list)
     split_on: list[str] = field(default_factory=list)  # facts split on, in the order first split
-    decisive: dict[str, set[str]] = field(default_factory=dict)  # headline field -> facts that change it
+    decisive: dict[str, set[str]] = field(default_factory=dict)  # part -> facts that change it
+    values: dict[str, set[Hashable]] = field(default_factory=dict)  # part -> values seen
+    exact: bool = True
+    root_truth: Mapping[str, Truth] = field(default_factory=dict)
+    root_statuses: Mapping[str, frozenset[Status]] = field(default_factory=dict)
 
     def missing(self, part: str = "outcome") -> list[str]:
-        """Facts that change ``part`` of the headline (outcome, asylum, wait_in_mexico), first split first."""
+        """Facts that change ``part`` of the headline, the first split first."""
         found = self.decisive.get(part, set())
         return [f for f in self.split_on if f in found]
 
+    def settled(self, part: str) -> Hashable | None:
+        """The single value of ``part`` over every region, or None when it is undetermined."""
+        values = self.values.get(part, set()) - {None}
+        return next(iter(values)) if len(values) == 1 else None
 
-def _parts(headline: Headline) -> dict[str, object]:
-    return {
-        "outcome": (headline.outcome, headline.transfer_to),
-        "asylum": headline.asylum,
-        "wait_in_mexico": headline.wait_in_mexico if headline.outcome == "process_in_us" else None,
-    }
+
+class _OverBudget(Exception):
+    pass
 
 
 def settle(program: Program, facts: Mapping[str, Any], engine: Engine, pure: Engine | None = None) -> Settlement:
     """Every region of the case's unknown facts, each decided by ``engine``."""
-    settlement = Settlement()
-    entry_date: dt.date = facts["entry.date"]
-    _split(program, dict(facts), engine, pure, entry_date, settlement)
-    return settlement
+    start = dict(facts)
+    root_truth = {b.key: holds(b.when, start) for b in program.rules}
+    root_statuses = {i.id: possible_statuses(program, i.id, root_truth) for i in program.instruments}
+    tree = _Tree(program, engine, pure, start["entry.date"], lambda h: h, stop_at=None)
+    try:
+        tree.split(start)
+    except _OverBudget:
+        return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
+    out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
+    budget = [CHECK_BUDGET]
+    for part in PARTS:
+        out.values[part] = {part_of(r.decision.headline, part) for r in tree.regions}
+        surely, maybe = set(), set()
+        for fact, splits in tree.children.items():
+            for branches in splits:
+                sets = [frozenset({part_of(h, part) for h in heads} - {None}) for heads in branches]
+                if len(set(sets)) > 1:
+                    surely.add(fact)  # two branches that differ only in this fact disagree
+                elif len(frozenset().union(*sets)) > 1:
+                    maybe.add(fact)  # it was split where the part was still open
+        for fact in sorted(maybe - surely):
+            if _decisive(program, start, fact, part, budget) is not False:
+                surely.add(fact)  # decisive, or not checked within the budget (kept: sound)
+        out.decisive[part] = surely
+    return out
 
 
-def _split(
-    program: Program, facts: dict[str, Any], engine: Engine, pure: Engine | None,
-    entry_date: dt.date, out: Settlement,
-) -> set[Headline]:
-    truth = {b.key: holds(b.when, facts) for b in program.rules}
-    decisions = possible_decisions(program, truth)
-    headlines = {d.headline for d in decisions}
-    candidates = _undecided_facts(program, facts, truth)
-    if len(headlines) == 1 or not candidates:
-        out.regions.append(_leaf(program, facts, truth, engine, pure, entry_date))
-        if len(out.regions) > MAX_REGIONS:
-            raise RuntimeError(f"more than {MAX_REGIONS} regions of unknown facts")
-        return {out.regions[-1].decision.headline}
-    fact = candidates[0]
-    if fact not in out.split_on:
-        out.split_on.append(fact)
-    found: set[Headline] = set()
-    for value in representatives(program, fact, entry_date):
-        found |= _split(program, {**facts, fact: value}, engine, pure, entry_date, out)
-    if len(found) > 1:
-        for part in ("outcome", "asylum", "wait_in_mexico"):
-            values = {_parts(h)[part] for h in found} - {None}
-            if len(values) > 1:
-                out.decisive.setdefault(part, set()).add(fact)
-    return found
+CHECK_BUDGET = 4000
+
+
+def _decisive(program: Program, facts: dict[str, Any], fact: str, part: str, budget: list[int]) -> bool | None:
+    """Whether two cases that differ only in ``fact`` differ in ``part`` (None: budget spent).
+
+    Splits every other undecided fact first, so that a split on ``fact`` separates cases equal in
+    everything else; three-valued evaluation settles the leaves, no engine needed.
+    """
+    entry_date = facts["entry.date"]
+
+    def values(current: dict[str, Any]) -> frozenset[Hashable]:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _OverBudget
+        truth = {b.key: holds(b.when, current) for b in program.rules}
+        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        possible = frozenset({part_of(h, part) for h in possible_headlines(program, statuses)} - {None})
+        candidates = _undecided_facts(program, current, truth)
+        if len(possible) <= 1 or not candidates:
+            return possible
+        others = [c for c in candidates if c != fact]
+        chosen = others[0] if others else fact
+        branches = [values({**current, chosen: v})
+                    for v in _split_values(program, chosen, current[chosen], truth, entry_date)]
+        if chosen == fact and len(set(branches) - {frozenset()}) > 1:
+            raise _Found
+        return frozenset().union(*branches)
+
+    try:
+        values(dict(facts))
+    except _Found:
+        return True
+    except _OverBudget:
+        return None
+    return False
+
+
+class _Found(Exception):
+    pass
+
+
+def _settle_parts(
+    program: Program, start: dict[str, Any], engine: Engine, pure: Engine | None,
+    root_truth: Mapping[str, Truth], root_statuses: Mapping[str, frozenset[Status]],
+) -> Settlement:
+    out = Settlement([], [], {}, {}, False, root_truth, root_statuses)
+    undecided = _undecided_facts(program, start, root_truth)
+    kinds = {"outcome": {"transfer_agreement"}, "asylum": {"transfer_agreement", "asylum_bar"},
+             "wait_in_mexico": {"transfer_agreement", "wait_abroad"}}
+    for part in PARTS:
+        relevant = {
+            t.fact for b in program.rules if root_truth[b.key] is None
+            and program.instrument(b.governs).kind in kinds[part]
+            and len(root_statuses[b.governs]) > 1 for t in tests(b.when)
+        }
+        tree = _Tree(program, engine, pure, start["entry.date"], lambda h, p=part: part_of(h, p), stop_at=2)
+        try:
+            tree.split(start)
+            seen = {part_of(r.decision.headline, part) for r in tree.regions}
+        except _OverBudget:
+            seen = {part_of(r.decision.headline, part) for r in tree.regions} | {"(not settled)"}
+        out.values[part] = seen
+        out.decisive[part] = (set(undecided) & relevant) if len(seen - {None}) > 1 else set()
+        out.regions += tree.regions
+    out.split_on = undecided
+    return out
+
+
+class _Tree:
+    """Splits facts until ``target`` of the headline is settled in every branch."""
+
+    def __init__(
+        self, program: Program, engine: Engine, pure: Engine | None, entry_date: dt.date,
+        target: Callable[[Headline], Hashable], stop_at: int | None,
+    ) -> None:
+        self.program, self.engine, self.pure, self.entry_date = program, engine, pure, entry_date
+        self.target, self.stop_at = target, stop_at
+        self.regions: list[Region] = []
+        self.split_on: list[str] = []
+        self.children: dict[str, list[list[set[Headline]]]] = {}  # fact -> per split: each child's headlines
+        self.seen: set[Hashable] = set()
+
+    def split(self, facts: dict[str, Any]) -> set[Headline]:
+        program = self.program
+        truth = {b.key: holds(b.when, facts) for b in program.rules}
+        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        possible = {self.target(h) for h in possible_headlines(program, statuses)}
+        candidates = _undecided_facts(program, facts, truth)
+        if len(possible) == 1 or not candidates:
+            if len(self.regions) >= LEAF_BUDGET:
+                raise _OverBudget
+            region = _leaf(program, facts, truth, statuses, self.engine, self.pure, self.entry_date)
+            self.regions.append(region)
+            self.seen.add(self.target(region.decision.headline))
+            return {region.decision.headline}
+        fact = candidates[0]
+        if fact not in self.split_on:
+            self.split_on.append(fact)
+        branches: list[set[Headline]] = []
+        for value in _split_values(program, fact, facts[fact], truth, self.entry_date):
+            branches.append(self.split({**facts, fact: value}))
+            if self.stop_at and len(self.seen - {None}) >= self.stop_at:
+                break
+        self.children.setdefault(fact, []).append(branches)
+        return set().union(*branches)
+
+
+def _split_values(program: Program, fact: str, current: Any, truth: Mapping[str, Truth], entry_date: dt.date) -> list[Any]:
+    """The children of a split: every class of a scalar fact, or one member in/out of a set."""
+    if CATALOGUE[fact].type != "countries":
+        return list(representatives(program, fact, entry_date))
+    if current is UNKNOWN:
+        pool = representatives(program, fact, entry_date)
+        universe = frozenset().union(*pool)  # type: ignore[arg-type]
+        current = PartialSet(frozenset(), frozenset(), universe)
+    weights: dict[str, float] = {m: 0.0 for m in current.undecided}
+    for b in program.rules:
+        if truth[b.key] is None:
+            for t in tests(b.when):
+                if t.fact == fact:
+                    named = t.value if isinstance(t.value, tuple) else (t.value,)
+                    for m in (current.undecided if t.op == "empty" else named):
+                        if m in weights:
+                            weights[m] += 1.0 if t.op != "empty" else 0.5
+    member = max(sorted(weights), key=lambda m: weights[m])
+    return [current.with_member(member, True), current.with_member(member, False)]
 
 
 def _undecided_facts(program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]) -> list[str]:
-    """Unknown facts that undecided rules test, most often tested first."""
+    """Unknown facts that undecided rules test, the most often tested first."""
     counts: dict[str, int] = {}
     for b in program.rules:
         if truth[b.key] is None:
             for t in tests(b.when):
-                if facts[t.fact] is UNKNOWN:
+                value = facts[t.fact]
+                if value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided):
                     counts[t.fact] = counts.get(t.fact, 0) + 1
     order = list(CATALOGUE)
     return sorted(counts, key=lambda f: (-counts[f], order.index(f)))
 
 
+def _concrete(value: Any, fact: str, program: Program, entry_date: dt.date) -> Any:
+    if value is UNKNOWN:
+        return representatives(program, fact, entry_date)[0]
+    if isinstance(value, PartialSet):
+        return value.included
+    return value
+
+
 def _leaf(
-    program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth], engine: Engine,
-    pure: Engine | None, entry_date: dt.date,
+    program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth],
+    statuses: Mapping[str, frozenset[Status]], engine: Engine, pure: Engine | None, entry_date: dt.date,
 ) -> Region:
-    statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
-    concrete = {
-        name: (representatives(program, name, entry_date)[0] if value is UNKNOWN else value)
-        for name, value in facts.items()
-        if name in program.facts_used or value is not UNKNOWN
-    }
+    concrete = {name: _concrete(facts[name], name, program, entry_date) for name in program.facts_used}
     fired = engine.fired(concrete)
     if pure is not None and pure is not engine:
         expected = pure.fired(concrete)
         if expected != fired:
             names = sorted(b.rule.id for b in program.rules if b.key in fired ^ expected)
             raise EngineMismatchError(f"{engine.name} and {pure.name} disagree on rules {names}")
-    concrete_statuses = {
-        iid: next(iter(possible_statuses(program, iid, fired_truth(program, fired))))
-        for iid in statuses
-    }
-    decision = decide(program, concrete_statuses)
+    truth_here = fired_truth(program, fired)
+    concrete_statuses = {iid: next(iter(possible_statuses(program, iid, truth_here))) for iid in statuses}
     for iid, allowed in statuses.items():
         if concrete_statuses[iid] not in allowed:
             raise EngineMismatchError(
                 f"{engine.name} gives '{iid}' status {concrete_statuses[iid]}, the rules allow {sorted(allowed)}"
             )
-    return Region(dict(facts), truth, statuses, decision)
+    return Region(dict(facts), truth, statuses, decide(program, concrete_statuses))
