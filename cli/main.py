@@ -18,7 +18,7 @@ import click
 import eligibility
 from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
 from eligibility.explain import render_text
-from eligibility.rulebook import describe_rule, list_rules, show_instrument
+from eligibility.rulebook import describe_rule, list_rules, reference_markdown, show_instrument
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -240,6 +240,14 @@ def rules_lint(path: str | None) -> None:
     count = len(ruleset.all_rules())
     click.echo(f"ok: {len(ruleset.instruments)} instruments, {count} rules, "
                f"{len(ruleset.policies)} policies ({ruleset.digest[:19]}…)")
+
+
+@rules.command("reference")
+@rules_option
+@user_errors
+def rules_reference(rules_dir: str | None) -> None:
+    """The rules reference in Markdown (the source of docs/rules.md)."""
+    click.echo(reference_markdown(eligibility.load_rules(rules_dir)), nl=False)
 
 
 @main.command()

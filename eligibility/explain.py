@@ -109,7 +109,8 @@ def _instrument(
     rules = program.governed[iid]
     findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
     decisive = _decisive(status, rules, truth, inst.kind)
-    reasons = [_reason(b, truth[b.key], facts, program if inst.kind == "statutory_limit" else None) for b in decisive]
+    reasons = [_reason(b, truth[b.key], facts, _limited(program, b, truth) if inst.kind == "statutory_limit" else None)
+               for b in decisive]
     reason_rules: list[str | None] = [b.rule.id for b in decisive]
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
@@ -127,7 +128,12 @@ def _instrument(
 def _decisive(status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Truth], kind: str) -> list[BoundRule]:
     rules = list(rules)
     if kind == "statutory_limit":
-        return [b for b in rules if truth[b.key] is not False]
+        wanted = True if status == "applies" else None if status == UNDETERMINED else False
+        firsts: dict[str, BoundRule] = {}
+        for b in rules:
+            if truth[b.key] is wanted and wanted is not False:
+                firsts.setdefault(b.rule.id, b)
+        return list(firsts.values())
     if status == "not_in_force":
         failed = [b for b in rules if b.rule.role == "in_force" and truth[b.key] is False]
         windows = [b for b in rules if b.rule.role == "window"]
@@ -154,10 +160,16 @@ def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
     return "; ".join(f"{n} = {show(facts[n])}" for n in names)
 
 
-def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_of: Program | None = None) -> str:
+def _limited(program: Program, b: BoundRule, truth: Mapping[str, Truth]) -> list[str]:
+    """The agreements for which a statutory limit's rule has the same truth as ``b``."""
+    return [program.instrument(o.governs).title for o in program.governed[b.via or ""]
+            if o.rule.id == b.rule.id and truth[o.key] is truth[b.key]]
+
+
+def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[str] | None = None) -> str:
     title = b.rule.title
-    if limit_of is not None:
-        title = f"As to {limit_of.instrument(b.governs).title}: {title[0].lower()}{title[1:]}"
+    if limits:
+        title = f"As to the {', '.join(limits)}: {title[0].lower()}{title[1:]}"
     detail = _facts_tested(b, facts)
     if holds is True:
         return f"{title} ({detail})"

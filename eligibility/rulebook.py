@@ -87,3 +87,37 @@ def show_instrument(ruleset: RuleSet, ident: str) -> str:
     lines.append("rules:")
     lines += [f"  - {r.id} ({r.role}): {r.title}  [{r.location.short}]" for r in inst.rules]
     return "\n".join(lines)
+
+
+def reference_markdown(ruleset: RuleSet) -> str:
+    """The rules reference (docs/rules.md): every policy, instrument and rule with its sources."""
+    out = ["# Rules reference", "",
+           "Generated from `rules/` by `eligibility rules reference`; do not edit by hand.", ""]
+    out += ["## Policies", ""]
+    for policy in ruleset.policies.values():
+        default = " (default)" if policy.id == ruleset.default_policy else ""
+        out += [f"### `{policy.id}`{default}: {policy.title}", "", policy.description.strip(), ""]
+        out += [f"- `{i}`: {ruleset.instruments[i].title}" for i in policy.instruments]
+        if policy.screening:
+            order = " then ".join("[" + ", ".join(f"`{i}`" for i in stage) + "]" for stage in policy.screening)
+            out += ["", f"Screening order: {order}."]
+        out.append("")
+    out += ["## Instruments", ""]
+    for inst in ruleset.instruments.values():
+        out += [f"### `{inst.id}`: {inst.title}", "",
+                f"Kind: {inst.kind.replace('_', ' ')}" + (f"; receiving country: {inst.receiving_country}" if inst.receiving_country else "")
+                + (f"; extends `{inst.extends}`" if inst.extends else "") + f". Source file: `{inst.location.file}`.", ""]
+        if inst.summary:
+            out += [inst.summary.strip(), ""]
+        for source in inst.sources:
+            out.append(f"- {source.cite} [{source.evidence}] <{source.url}>")
+        for note in inst.notes:
+            out.append(f"- Note: {note}")
+        out += ["", "| rule | role | when | sources | line |", "|---|---|---|---|---|"]
+        for rule in inst.rules:
+            when = "; ".join(line.strip() for line in condition_words(rule.when))
+            cites = "; ".join(f"{s.cite} [{s.evidence}]" for s in rule.sources)
+            cell = f"`{rule.id}`<br>{rule.title}"
+            out.append(f"| {cell} | {rule.role} | {when} | {cites} | {rule.location.short} |".replace("\n", " "))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,177 @@
+"""The command line: outputs (snapshots), exit codes, and one clean line per user error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from eligibility_cli.main import main
+
+HN_ADULT = ["--nationality", "HN", "--age", "30", "--entry-date", "2019-12-01", "--border", "southern_land",
+            "--place", "between_ports", "--transit", "GT", "--transit", "MX"]
+
+
+def run(*args: str, stdin: str | None = None) -> Any:
+    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+
+def test_check_explains_a_transfer_to_guatemala(snapshot: Any) -> None:
+    result = run("check", *HN_ADULT)
+    assert result.exit_code == 0
+    assert result.output.startswith("TRANSFER to Guatemala (GT)")
+    assert "us-gt-aca.scope.arrival-date" in result.output and "rules/us-gt-aca.yaml:" in result.output
+    snapshot("check-hn-adult.txt", result.output)
+
+
+def test_check_json_follows_the_contract() -> None:
+    result = run("check", *HN_ADULT, "--format", "json")
+    assert result.exit_code == 0
+    d = json.loads(result.output)
+    for key in ("id", "policy", "outcome", "transfer_to", "asylum", "wait_in_mexico", "missing_facts",
+                "assumed", "instruments", "explanation", "rules_digest"):
+        assert key in d
+    assert (d["policy"], d["outcome"], d["transfer_to"], d["asylum"]) == ("enacted", "transfer", ["GT"], "not_in_us")
+    assert d["assumed"]["documents"] == "none"
+    gt = next(i for i in d["instruments"] if i["id"] == "us-gt-aca")
+    assert gt["status"] == "applies" and gt["reasons"] and gt["citations"]
+    assert d["rules_digest"].startswith("sha256:")
+
+
+def test_check_explains_a_transit_bar_case_with_its_court_window(snapshot: Any) -> None:
+    result = run("check", "--nationality", "HN", "--age", "30", "--entry-date", "2019-10-01",
+                 "--border", "southern_land", "--place", "between_ports", "--transit", "GT", "--transit", "MX")
+    assert result.exit_code == 0
+    assert "asylum: barred" in result.output
+    assert "transit-bar.window.supreme-court-stay" in result.output
+    snapshot("check-transit-bar.txt", result.output)
+
+
+def test_check_explains_an_stca_case_with_the_exception_that_held(snapshot: Any) -> None:
+    result = run("check", "--nationality", "HT", "--age", "35", "--entry-date", "2019-06-01",
+                 "--border", "northern_land", "--place", "port_of_entry", "--family-in-us", "sibling:lpr")
+    assert result.exit_code == 0
+    assert result.output.startswith("PROCESS IN THE U.S.")
+    assert "us-ca-stca.exception.family-member" in result.output
+    snapshot("check-stca-family.txt", result.output)
+
+
+def test_check_names_the_missing_facts(snapshot: Any) -> None:
+    result = run("check", "--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land",
+                 "--place", "between_ports", "--transit", "MX")
+    assert result.exit_code == 0
+    assert result.output.startswith("UNDETERMINED")
+    assert "missing facts: age, unaccompanied" in result.output
+    snapshot("check-undetermined.txt", result.output)
+
+
+def test_as_of_sets_the_decision_date() -> None:
+    d = json.loads(run("check", *HN_ADULT, "--as-of", "2021-03-01", "--format", "json").output)
+    assert d["dates"]["decision"] == "2021-03-01" and d["outcome"] == "process_in_us"
+
+
+def test_check_reads_a_file_and_standard_input(tmp_path: Path) -> None:
+    case = {"id": "c-1", "nationalities": ["SV"], "age": 40, "entry": {"date": "2020-01-10", "border": "air"}}
+    (tmp_path / "case.json").write_text(json.dumps(case))
+    (tmp_path / "case.yaml").write_text("id: c-1\nnationalities: [SV]\nage: 40\nentry:\n  date: 2020-01-10\n  border: air\n")
+    for args, stdin in ((["check", str(tmp_path / "case.json")], None), (["check", str(tmp_path / "case.yaml")], None),
+                        (["check", "-"], json.dumps(case))):
+        d = json.loads(run(*args, "--format", "json", stdin=stdin).output)
+        assert (d["id"], d["outcome"], d["transfer_to"]) == ("c-1", "transfer", ["GT"])
+
+
+def test_flags_override_the_file(tmp_path: Path) -> None:
+    (tmp_path / "case.json").write_text(json.dumps({"nationalities": ["SV"], "age": 40, "entry": {"date": "2020-01-10", "border": "air"}}))
+    d = json.loads(run("check", str(tmp_path / "case.json"), "--documents", "us_visa", "--format", "json").output)
+    assert d["outcome"] == "process_in_us"
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["--nationality", "HX", "--entry-date", "2019-12-01"], None, "nationalities.0: 'HX' is not an ISO 3166-1 alpha-2 country code"),
+    (["--entry-date", "2019-02-30"], None, "entry.date: '2019-02-30' is not a real calendar date"),
+    (["--nationality", "HN"], None, "entry.date: required"),
+    (["-"], '{"nationalitys": ["HN"], "entry": {"date": "2019-12-01"}}', "nationalitys: unknown field (did you mean 'nationalities'?)"),
+    (["--entry-date", "2019-12-01", "--border", "south"], None, "Invalid value for '--border'"),
+    (["-"], '{"entry": {"date": "2019-12-01", "border": "south"}}', "entry.border: 'south' is not one of"),
+    (["-"], '{"entry": {"date": "2019-12-01"', "<stdin>:1:"),
+    (["-"], '{"entry": {"date": "2019-12-01"}, "age": "thirty"}', "age: Input should be a valid integer"),
+    (["--entry-date", "2019-12-01", "--transit", "MX:denied"], None, "transit.0.protection: 'denied' is not one of"),
+    (["--entry-date", "2019-12-01", "--family-in-us", "sibling"], None, "--family-in-us: 'sibling' should be relation:status"),
+    (["--entry-date", "2019-12-01", "--decision-date", "2019-11-01"], None, "decision_date: 2019-11-01 is before entry.date"),
+    (["--entry-date", "2019-12-01", "--policy", "drafted"], None, "--policy: unknown policy 'drafted'"),
+    (["/nonexistent/case.json"], None, "/nonexistent/case.json: cannot read"),
+    ([], None, "give a case"),
+])
+def test_bad_input_is_one_clean_line_with_exit_2(args: list[str], stdin: str | None, message: str) -> None:
+    result = CliRunner().invoke(main, ["check", *args], input=stdin)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) <= 3
+
+
+def test_an_internal_error_exits_1_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eligibility
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(eligibility, "evaluate", broken)
+    result = CliRunner().invoke(main, ["check", *HN_ADULT])
+    assert result.exit_code == 1
+    assert result.output.strip() == "internal error: RuntimeError: boom"
+
+
+def test_rules_list_show_and_lint(snapshot: Any) -> None:
+    listing = run("rules", "list")
+    assert listing.exit_code == 0 and "us-gt-aca.exception.documents" in listing.output
+    shown = run("rules", "show", "us-gt-aca.exclusion.nationals")
+    assert shown.exit_code == 0
+    assert "ACA art. 2" in shown.output and "No aplica a ciudadanos guatemaltecos" in shown.output
+    snapshot("rules-show-nationals.txt", shown.output)
+    assert run("rules", "show", "transit-bar").exit_code == 0
+    assert run("rules", "show", "implemented").exit_code == 0
+    missing = CliRunner().invoke(main, ["rules", "show", "us-gt-aca.exception.document"])
+    assert missing.exit_code == 2 and "did you mean 'us-gt-aca.exception.documents'" in missing.output
+    lint = run("rules", "lint")
+    assert lint.exit_code == 0 and lint.output.startswith("ok: 9 instruments")
+
+
+def test_rules_lint_reports_every_problem_with_its_place(tmp_path: Path, repo: Path) -> None:
+    import shutil
+
+    shutil.copytree(repo / "rules", tmp_path / "rules")
+    shutil.copy(repo / "tests" / "broken_rules" / "unknown-fact.yaml", tmp_path / "rules")
+    result = CliRunner().invoke(main, ["rules", "lint", str(tmp_path / "rules")])
+    assert result.exit_code == 2
+    assert f"error: {tmp_path}/rules/unknown-fact.yaml:16:7: unknown fact 'nationalitys'" in result.output
+
+
+def test_schemas_are_json_schema() -> None:
+    case = json.loads(run("schema", "case").output)
+    assert "entry" in case["properties"] and "entry" in case["required"]
+    determination = json.loads(run("schema", "determination").output)
+    assert {"outcome", "transfer_to", "asylum", "instruments"} <= set(determination["properties"])
+
+
+def test_docs_rules_reference_is_up_to_date(repo: Path) -> None:
+    generated = run("rules", "reference").output
+    assert generated == (repo / "docs" / "rules.md").read_text(encoding="utf-8"), (
+        "docs/rules.md is stale: run `eligibility rules reference > docs/rules.md`")
+
+
+def test_the_console_script_works_from_any_directory(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "eligibility"
+    if not script.exists():
+        pytest.skip("console script not installed next to this interpreter")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([str(script), "check", *HN_ADULT, "--format", "json"], cwd=tmp_path,
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["transfer_to"] == ["GT"]
