@@ -56,13 +56,24 @@ def user_errors(func: F) -> F:
 
 
 def rules_option(func: F) -> F:
-    return click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
-                        help="A rules directory to use instead of the shipped rules.")(func)
+    return click.option(
+        "--rules",
+        "rules_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="A rules directory to use instead of the shipped rules.",
+    )(func)
 
 
 def format_option(func: F) -> F:
-    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                        show_default=True, help="Output format.")(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,14 +85,23 @@ def main() -> None:
 def _fact_flags(func: F) -> F:
     flags = [
         click.option("--id", "case_id", help="Case id, echoed back."),
-        click.option("--nationality", "-n", multiple=True, help="A nationality (ISO alpha-2); repeat for several."),
+        click.option(
+            "--nationality", "-n", multiple=True, help="A nationality (ISO alpha-2); repeat for several."
+        ),
         click.option("--stateless", is_flag=True, default=None, help="No nationality."),
         click.option("--habitual-residence", help="Country of last habitual residence."),
         click.option("--birth-date", help="YYYY-MM-DD."),
         click.option("--age", type=int, help="Age in years at entry."),
-        click.option("--unaccompanied/--accompanied", default=None, help="No parent or legal guardian available in the U.S."),
+        click.option(
+            "--unaccompanied/--accompanied",
+            default=None,
+            help="No parent or legal guardian available in the U.S.",
+        ),
         click.option("--family-unit/--no-family-unit", default=None, help="Arrived as a family unit."),
-        click.option("--documents", type=click.Choice(["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"])),
+        click.option(
+            "--documents",
+            type=click.Choice(["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"]),
+        ),
         click.option("--entry-date", help="Arrival or entry date, YYYY-MM-DD (required)."),
         click.option("--border", type=click.Choice(["southern_land", "northern_land", "air", "sea"])),
         click.option("--place", type=click.Choice(["port_of_entry", "between_ports"])),
@@ -91,10 +111,18 @@ def _fact_flags(func: F) -> F:
         click.option("--as-of", help="The decision date, YYYY-MM-DD (same as --decision-date)."),
         click.option("--transit", multiple=True, help="A transit country, in order: MX or MX:denied_final."),
         click.option("--trafficking-victim/--no-trafficking-victim", default=None),
-        click.option("--fear-established-in", multiple=True, help="Country where persecution or torture was found more likely than not."),
+        click.option(
+            "--fear-established-in",
+            multiple=True,
+            help="Country where persecution or torture was found more likely than not.",
+        ),
         click.option("--public-interest/--no-public-interest", default=None),
         click.option("--family-in-us", multiple=True, help="relation:status, e.g. sibling:lpr."),
-        click.option("--unknown", multiple=True, help="A field to treat as unknown (null), e.g. --unknown unaccompanied."),
+        click.option(
+            "--unknown",
+            multiple=True,
+            help="A field to treat as unknown (null), e.g. --unknown unaccompanied.",
+        ),
     ]
     for flag in reversed(flags):
         func = flag(func)
@@ -133,10 +161,15 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
         data = raw
     entry = dict(data.get("entry") or {}) if isinstance(data.get("entry", {}), dict) else data["entry"]
     simple = {
-        "id": flags["case_id"], "habitual_residence": flags["habitual_residence"],
-        "birth_date": flags["birth_date"], "age": flags["age"], "unaccompanied": flags["unaccompanied"],
-        "family_unit": flags["family_unit"], "documents": flags["documents"],
-        "claim_date": flags["claim_date"], "trafficking_victim": flags["trafficking_victim"],
+        "id": flags["case_id"],
+        "habitual_residence": flags["habitual_residence"],
+        "birth_date": flags["birth_date"],
+        "age": flags["age"],
+        "unaccompanied": flags["unaccompanied"],
+        "family_unit": flags["family_unit"],
+        "documents": flags["documents"],
+        "claim_date": flags["claim_date"],
+        "trafficking_victim": flags["trafficking_victim"],
         "public_interest": flags["public_interest"],
     }
     data.update({k: v for k, v in simple.items() if v is not None})
@@ -174,14 +207,23 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
 
 @main.command()
 @click.argument("file", required=False)
-@click.option("--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules.")
-@click.option("--engine", type=click.Choice(["durable", "pure"]), default="durable", show_default=True,
-              help="Which engine decides which rules fire.")
+@click.option(
+    "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["durable", "pure"]),
+    default="durable",
+    show_default=True,
+    help="Which engine decides which rules fire.",
+)
 @format_option
 @rules_option
 @_fact_flags
 @user_errors
-def check(file: str | None, policy: str | None, engine: str, fmt: str, rules_dir: str | None, **flags: Any) -> None:
+def check(
+    file: str | None, policy: str | None, engine: str, fmt: str, rules_dir: str | None, **flags: Any
+) -> None:
     """Determine one case: from FILE (JSON or YAML), '-' (standard input), or fact flags.
 
     \b
@@ -238,8 +280,10 @@ def rules_lint(path: str | None) -> None:
     """Validate a rules directory (default: the shipped rules); every problem as file:line:col."""
     ruleset = eligibility.load_rules(path)
     count = len(ruleset.all_rules())
-    click.echo(f"ok: {len(ruleset.instruments)} instruments, {count} rules, "
-               f"{len(ruleset.policies)} policies ({ruleset.digest[:19]}…)")
+    click.echo(
+        f"ok: {len(ruleset.instruments)} instruments, {count} rules, "
+        f"{len(ruleset.policies)} policies ({ruleset.digest[:19]}…)"
+    )
 
 
 @rules.command("reference")

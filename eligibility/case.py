@@ -34,11 +34,26 @@ Place = Literal["port_of_entry", "between_ports"]
 Documents = Literal["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"]
 Protection = Literal["none", "pending", "abandoned", "denied_final", "granted"]
 Relation = Literal[
-    "spouse", "child", "parent", "legal_guardian", "sibling", "grandparent", "grandchild",
-    "aunt", "uncle", "niece", "nephew",
+    "spouse",
+    "child",
+    "parent",
+    "legal_guardian",
+    "sibling",
+    "grandparent",
+    "grandchild",
+    "aunt",
+    "uncle",
+    "niece",
+    "nephew",
 ]
 FamilyStatus = Literal[
-    "citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult", "other",
+    "citizen",
+    "lpr",
+    "asylee",
+    "refugee",
+    "lawful_nonimmigrant",
+    "pending_asylum_adult",
+    "other",
 ]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -70,7 +85,9 @@ class Entry(_Strict):
     """How, where and when the person reached the United States."""
 
     date: IsoDate = Field(description="Arrival at a port of entry, or entry or attempted entry between ports")
-    border: Border | None = Field(None, description="southern_land = from Mexico, northern_land = from Canada")
+    border: Border | None = Field(
+        None, description="southern_land = from Mexico, northern_land = from Canada"
+    )
     place: Place | None = None
     state: UsState | None = Field(None, description="U.S. state of entry (court orders differed by circuit)")
 
@@ -97,7 +114,9 @@ class Case(_Strict):
     """The facts of one person. Only ``entry.date`` is required; see contract section 1."""
 
     id: str | None = None
-    nationalities: list[Country] | None = Field(None, description="Every nationality held; [] means stateless")
+    nationalities: list[Country] | None = Field(
+        None, description="Every nationality held; [] means stateless"
+    )
     habitual_residence: Country | None = None
     birth_date: IsoDate | None = None
     age: Annotated[StrictInt, Field(ge=0, le=130)] | None = None
@@ -166,7 +185,9 @@ def _load_text(text: str | bytes, source: str) -> object:
         try:
             return json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise CaseError([Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]) from None
+            raise CaseError(
+                [Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]
+            ) from None
     try:
         return parse_yaml(raw)
     except yaml.YAMLError as exc:
@@ -196,7 +217,7 @@ def _message(err: Any, loc: list[str], data: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         name = loc[-1] if loc else "?"
         parent = "entry." if len(loc) == 2 and loc[0] == "entry" else ""
-        pool = [n for n in FIELD_NAMES if parent and n.startswith(parent) or not parent and "." not in n]
+        pool = [n for n in FIELD_NAMES if (parent and n.startswith(parent)) or (not parent and "." not in n)]
         pool = [n.removeprefix(parent) for n in pool]
         near = difflib.get_close_matches(name, pool, n=1)
         hint = f" (did you mean '{parent}{near[0]}'?)" if near else ""

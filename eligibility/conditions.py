@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eligibility.facts import CATALOGUE, UNKNOWN, Fact, FactValue, check_value
 from eligibility.errors import Problem
+from eligibility.facts import CATALOGUE, UNKNOWN, Fact, FactValue, check_value
 from eligibility.yamlsource import Document, Location, Path
 
 # operator -> fact types it applies to
@@ -39,15 +39,32 @@ OPERATORS: dict[str, frozenset[str]] = {
 }
 ALIASES = {"before": "lt", "on_or_after": "ge", "after": "gt", "on_or_before": "le"}
 NEGATION = {
-    "eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in", "lt": "ge", "ge": "lt",
-    "le": "gt", "gt": "le", "contains": "not_contains", "not_contains": "contains",
-    "contains_any": "contains_none", "contains_none": "contains_any",
+    "eq": "ne",
+    "ne": "eq",
+    "in": "not_in",
+    "not_in": "in",
+    "lt": "ge",
+    "ge": "lt",
+    "le": "gt",
+    "gt": "le",
+    "contains": "not_contains",
+    "not_contains": "contains",
+    "contains_any": "contains_none",
+    "contains_none": "contains_any",
 }
 LIST_OPERATORS = frozenset({"in", "not_in", "contains_any", "contains_none"})
 PHRASES = {
-    "eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of", "lt": "is before",
-    "le": "is on or before", "gt": "is after", "ge": "is on or after", "contains": "includes",
-    "not_contains": "does not include", "contains_any": "includes one of",
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "lt": "is before",
+    "le": "is on or before",
+    "gt": "is after",
+    "ge": "is on or after",
+    "contains": "includes",
+    "not_contains": "does not include",
+    "contains_any": "includes one of",
     "contains_none": "includes none of",
 }
 INT_PHRASES = {"lt": "is under", "le": "is at most", "gt": "is over", "ge": "is at least"}
@@ -171,7 +188,9 @@ def _parse_tests(
             problems.append(Problem(str(op_loc), f"unknown operator '{op_name}'{hint}"))
             continue
         if fact.type not in OPERATORS[op]:
-            problems.append(Problem(str(op_loc), f"operator '{op_name}' does not apply to '{name}' ({fact.type})"))
+            problems.append(
+                Problem(str(op_loc), f"operator '{op_name}' does not apply to '{name}' ({fact.type})")
+            )
             continue
         constant = _constant(fact, op, value, str(doc.at((*path, op_name))), problems)
         if constant is not None:
@@ -186,7 +205,9 @@ def _constant(fact: Fact, op: str, value: Any, place: str, problems: list[Proble
         return value
     if isinstance(value, dict) and set(value) == {"instrument"}:
         if value["instrument"] != "receiving_country" or fact.type not in ("country", "countries"):
-            problems.append(Problem(place, "the only reference is {instrument: receiving_country}, on a country fact"))
+            problems.append(
+                Problem(place, "the only reference is {instrument: receiving_country}, on a country fact")
+            )
             return None
         return Param("receiving_country")
     as_country = replace(fact, type="country") if fact.type == "countries" else fact

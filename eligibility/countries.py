@@ -17,7 +17,8 @@ def alpha2_codes() -> frozenset[str]:
 @cache
 def us_state_codes() -> frozenset[str]:
     """U.S. states, the District of Columbia and outlying areas (ISO 3166-2:US, without ``US-``)."""
-    return frozenset(s.code.split("-", 1)[1] for s in pycountry.subdivisions.get(country_code="US"))
+    subdivisions = pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]
+    return frozenset(s.code.split("-", 1)[1] for s in subdivisions)
 
 
 def country_name(code: str) -> str:

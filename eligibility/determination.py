@@ -48,7 +48,9 @@ class InstrumentResult(_Frozen):
     status: Status
     receiving_country: str | None = None
     reasons: list[str]
-    reason_rules: list[str | None] = Field(description="the rule that gave each reason (null: the screening order or a summary)")
+    reason_rules: list[str | None] = Field(
+        description="the rule that gave each reason (null: the screening order or a summary)"
+    )
     citations: list[str]
     findings: list[Finding]
 
@@ -72,7 +74,9 @@ class Determination(_Frozen):
     wait_in_mexico: bool | Literal["undetermined"]
     missing_facts: list[str] = Field(description="fields whose values would settle the outcome")
     missing_facts_by_field: dict[str, list[str]] = Field(
-        default_factory=dict, description="for outcome, asylum and wait_in_mexico: the fields that would settle each")
+        default_factory=dict,
+        description="for outcome, asylum and wait_in_mexico: the fields that would settle each",
+    )
     assumed: dict[str, Any]
     instruments: list[InstrumentResult]
     explanation: list[str]

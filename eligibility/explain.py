@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal, cast
 
 from eligibility.case import Case
 from eligibility.conditions import Truth, describe, show, tests
 from eligibility.countries import country_name
-from eligibility.decide import Status
+from eligibility.decide import Asylum, Outcome, Status
 from eligibility.determination import Citation, Dates, Determination, Finding, InstrumentResult
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import BoundRule, Program
 from eligibility.settle import Region, Settlement
 
-UNDETERMINED = "undetermined"
+UNDETERMINED: Literal["undetermined"] = "undetermined"
 
 
 def build(
-    program: Program, case: Case, facts: Mapping[str, Any], assumed: dict[str, Any],
-    settlement: Settlement, engine: str,
+    program: Program,
+    case: Case,
+    facts: Mapping[str, Any],
+    assumed: dict[str, Any],
+    settlement: Settlement,
+    engine: str,
 ) -> Determination:
-    outcome_value = settlement.settled("outcome")
-    outcome, transfer_to = ("undetermined", []) if outcome_value is None else (
-        outcome_value[0], list(outcome_value[1]))  # type: ignore[index]
-    asylum = settlement.settled("asylum") or UNDETERMINED
-    wait: bool | str = False
+    settled = cast("tuple[Outcome, tuple[str, ...]] | None", settlement.settled("outcome"))
+    outcome: Outcome = "undetermined" if settled is None else settled[0]
+    transfer_to = [] if settled is None else list(settled[1])
+    asylum = cast("Asylum", settlement.settled("asylum") or UNDETERMINED)
+    wait: bool | Literal["undetermined"] = False
     if outcome == "process_in_us":
-        settled_wait = settlement.settled("wait_in_mexico")
-        wait = UNDETERMINED if settled_wait is None else settled_wait
+        settled_wait = cast("bool | None", settlement.settled("wait_in_mexico"))
+        wait = "undetermined" if settled_wait is None else settled_wait
     unknown_inputs = _unknown_inputs(case, facts)
     missing_by = {
         part: _input_names(settlement.missing(part), unknown_inputs)
@@ -45,10 +49,19 @@ def build(
     )
     explanation = _explain(outcome, transfer_to, asylum, wait, missing_by, results, dates)
     return Determination(
-        id=case.id, policy=program.policy.id, outcome=outcome, transfer_to=transfer_to,  # type: ignore[arg-type]
-        asylum=asylum, wait_in_mexico=wait, missing_facts=missing,  # type: ignore[arg-type]
-        missing_facts_by_field={k: v for k, v in missing_by.items() if v}, assumed=assumed,
-        instruments=results, explanation=explanation, dates=dates, engine=engine,
+        id=case.id,
+        policy=program.policy.id,
+        outcome=outcome,
+        transfer_to=transfer_to,
+        asylum=asylum,
+        wait_in_mexico=wait,
+        missing_facts=missing,
+        missing_facts_by_field={k: v for k, v in missing_by.items() if v},
+        assumed=assumed,
+        instruments=results,
+        explanation=explanation,
+        dates=dates,
+        engine=engine,
         rules_digest=program.ruleset.digest,
     )
 
@@ -68,7 +81,11 @@ def _unknown_inputs(case: Case, facts: Mapping[str, Any]) -> set[str]:
     for name, fact in CATALOGUE.items():
         if facts[name] is UNKNOWN:
             for field in fact.inputs:
-                value = case.entry.__dict__.get(field[6:]) if field.startswith("entry.") else getattr(case, field, None)
+                value = (
+                    case.entry.__dict__.get(field[6:])
+                    if field.startswith("entry.")
+                    else getattr(case, field, None)
+                )
                 if value is None:
                     found.add(field)
     return found
@@ -105,27 +122,43 @@ def _instrument(
     else:
         root = settlement.root_statuses[iid]
         statuses = set(root) if len(root) == 1 else {UNDETERMINED}
-    status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED  # type: ignore[assignment]
+    status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
     rules = program.governed[iid]
     findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
     decisive = _decisive(status, rules, truth, inst.kind)
-    reasons = [_reason(b, truth[b.key], facts, _limited(program, b, truth) if inst.kind == "statutory_limit" else None)
-               for b in decisive]
+    reasons = [
+        _reason(
+            b, truth[b.key], facts, _limited(program, b, truth) if inst.kind == "statutory_limit" else None
+        )
+        for b in decisive
+    ]
     reason_rules: list[str | None] = [b.rule.id for b in decisive]
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
-        reasons.insert(0, f"Not screened: the person is within the scope of {program.instrument(stopper).title}, which is screened first")
+        reasons.insert(
+            0,
+            f"Not screened: the person is within the scope of {program.instrument(stopper).title}, which is screened first",
+        )
         reason_rules.insert(0, None)
     if not reasons:
         reasons, reason_rules = [_default_reason(status, inst.kind)], [None]
     citations = _unique(s.label for b in decisive for s in b.rule.sources)
     return InstrumentResult(
-        id=iid, title=inst.title, kind=inst.kind, status=status, receiving_country=inst.receiving_country,
-        reasons=reasons, reason_rules=reason_rules, citations=citations, findings=findings,
+        id=iid,
+        title=inst.title,
+        kind=inst.kind,
+        status=status,
+        receiving_country=inst.receiving_country,
+        reasons=reasons,
+        reason_rules=reason_rules,
+        citations=citations,
+        findings=findings,
     )
 
 
-def _decisive(status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Truth], kind: str) -> list[BoundRule]:
+def _decisive(
+    status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Truth], kind: str
+) -> list[BoundRule]:
     rules = list(rules)
     if kind == "statutory_limit":
         wanted = True if status == "applies" else None if status == UNDETERMINED else False
@@ -139,13 +172,20 @@ def _decisive(status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Tr
         windows = [b for b in rules if b.rule.role == "window"]
         return failed or windows
     if status == "not_applicable":
-        return [b for b in rules if (b.rule.role == "scope" and truth[b.key] is False)
-                or (b.rule.role == "exclusion" and truth[b.key] is True)]
+        return [
+            b
+            for b in rules
+            if (b.rule.role == "scope" and truth[b.key] is False)
+            or (b.rule.role == "exclusion" and truth[b.key] is True)
+        ]
     if status == "excepted":
         return [b for b in rules if b.rule.role == "exception" and truth[b.key] is True]
     if status == "applies":
-        return [b for b in rules if b.rule.role in ("in_force", "scope")
-                or (b.rule.role == "window" and truth[b.key] is True)]
+        return [
+            b
+            for b in rules
+            if b.rule.role in ("in_force", "scope") or (b.rule.role == "window" and truth[b.key] is True)
+        ]
     return [b for b in rules if truth[b.key] is None]
 
 
@@ -162,8 +202,11 @@ def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
 
 def _limited(program: Program, b: BoundRule, truth: Mapping[str, Truth]) -> list[str]:
     """The agreements for which a statutory limit's rule has the same truth as ``b``."""
-    return [program.instrument(o.governs).title for o in program.governed[b.via or ""]
-            if o.rule.id == b.rule.id and truth[o.key] is truth[b.key]]
+    return [
+        program.instrument(o.governs).title
+        for o in program.governed[b.via or ""]
+        if o.rule.id == b.rule.id and truth[o.key] is truth[b.key]
+    ]
 
 
 def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[str] | None = None) -> str:
@@ -180,10 +223,17 @@ def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[s
 
 def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: bool) -> Finding:
     return Finding(
-        rule=b.rule.id, role=b.rule.role, title=b.rule.title, holds=holds,
+        rule=b.rule.id,
+        role=b.rule.role,
+        title=b.rule.title,
+        holds=holds,
         condition=" and ".join(describe(t) for t in tests(b.when)) if _flat(b) else _words(b),
-        facts=_facts_tested(b, facts), via=b.via, applied_to=b.governs if limit_entry else None,
-        citations=[Citation(cite=s.cite, evidence=s.evidence, url=s.url, quote=s.quote) for s in b.rule.sources],
+        facts=_facts_tested(b, facts),
+        via=b.via,
+        applied_to=b.governs if limit_entry else None,
+        citations=[
+            Citation(cite=s.cite, evidence=s.evidence, url=s.url, quote=s.quote) for s in b.rule.sources
+        ],
         location=b.rule.location.short,
     )
 
@@ -191,7 +241,9 @@ def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: 
 def _flat(b: BoundRule) -> bool:
     from eligibility.conditions import All, Test
 
-    return isinstance(b.when, Test) or (isinstance(b.when, All) and all(isinstance(i, Test) for i in b.when.items))
+    return isinstance(b.when, Test) or (
+        isinstance(b.when, All) and all(isinstance(i, Test) for i in b.when.items)
+    )
 
 
 def _words(b: BoundRule) -> str:
@@ -205,7 +257,11 @@ def _words(b: BoundRule) -> str:
         joiner = " and " if isinstance(c, All) else " or "
         return "(" + joiner.join(words(i) for i in c.items) + ")"
 
-    return words(b.when).removeprefix("(").removesuffix(")") if not isinstance(b.when, (Test, Any_)) else words(b.when)
+    return (
+        words(b.when).removeprefix("(").removesuffix(")")
+        if not isinstance(b.when, (Test, Any_))
+        else words(b.when)
+    )
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -213,21 +269,32 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 def _explain(
-    outcome: str, transfer_to: list[str], asylum: str, wait: bool | str,
-    missing_by: dict[str, list[str]], results: list[InstrumentResult], dates: Dates,
+    outcome: str,
+    transfer_to: list[str],
+    asylum: str,
+    wait: bool | str,
+    missing_by: dict[str, list[str]],
+    results: list[InstrumentResult],
+    dates: Dates,
 ) -> list[str]:
     lines: list[str] = []
     if outcome == "transfer":
         names = " and ".join(f"{country_name(c)} ({c})" for c in transfer_to)
         by = [r.title for r in results if r.kind == "transfer_agreement" and r.status == "applies"]
-        lines.append(f"Transfer to {names} under {' and '.join(by)}; the protection claim is examined there, not in the U.S.")
+        lines.append(
+            f"Transfer to {names} under {' and '.join(by)}; the protection claim is examined there, not in the U.S."
+        )
     elif outcome == "process_in_us":
-        lines.append("The claim is heard in the United States: no transfer agreement applies without exception.")
-        lines.append({
-            "eligible": "No asylum bar applies: the person may seek asylum.",
-            "barred": "Barred from asylum: withholding of removal and CAT protection only.",
-            "undetermined": "Whether an asylum bar applies depends on facts not known.",
-        }.get(asylum, ""))
+        lines.append(
+            "The claim is heard in the United States: no transfer agreement applies without exception."
+        )
+        lines.append(
+            {
+                "eligible": "No asylum bar applies: the person may seek asylum.",
+                "barred": "Barred from asylum: withholding of removal and CAT protection only.",
+                "undetermined": "Whether an asylum bar applies depends on facts not known.",
+            }.get(asylum, "")
+        )
         if wait is True:
             lines.append("The person may be returned to Mexico to wait for the U.S. proceedings.")
         elif wait == UNDETERMINED:
@@ -239,27 +306,38 @@ def _explain(
     if asylum == UNDETERMINED and missing_by["asylum"] and outcome != UNDETERMINED:
         lines.append("Facts that would settle asylum: " + ", ".join(missing_by["asylum"]) + ".")
     if wait == UNDETERMINED and missing_by["wait_in_mexico"]:
-        lines.append("Facts that would settle waiting in Mexico: " + ", ".join(missing_by["wait_in_mexico"]) + ".")
+        lines.append(
+            "Facts that would settle waiting in Mexico: " + ", ".join(missing_by["wait_in_mexico"]) + "."
+        )
     for r in results:
         lines.append(f"{r.title}: {r.status.replace('_', ' ')}.")
     decision = dates.decision or "unknown"
-    lines.append(f"Entry {dates.entry} decides which rules reach the person; decision {decision} decides which are in force.")
+    lines.append(
+        f"Entry {dates.entry} decides which rules reach the person; decision {decision} decides which are in force."
+    )
     return lines
 
 
 def render_text(det: Determination) -> str:
     """The determination in plain English: the outcome first, then why."""
     out: list[str] = []
-    head = {"transfer": "TRANSFER to " + ", ".join(f"{country_name(c)} ({c})" for c in det.transfer_to),
-            "process_in_us": "PROCESS IN THE U.S.", "undetermined": "UNDETERMINED"}[det.outcome]
+    head = {
+        "transfer": "TRANSFER to " + ", ".join(f"{country_name(c)} ({c})" for c in det.transfer_to),
+        "process_in_us": "PROCESS IN THE U.S.",
+        "undetermined": "UNDETERMINED",
+    }[det.outcome]
     out.append(f"{head}    [policy: {det.policy}{'; case ' + det.id if det.id else ''}]")
     wait = {True: "yes", False: "no", UNDETERMINED: "undetermined"}[det.wait_in_mexico]
-    asylum = {"not_in_us": "not in the U.S. (claim examined in the receiving country)",
-              "barred": "barred (withholding of removal and CAT only)"}.get(det.asylum, det.asylum)
+    asylum = {
+        "not_in_us": "not in the U.S. (claim examined in the receiving country)",
+        "barred": "barred (withholding of removal and CAT only)",
+    }.get(det.asylum, det.asylum)
     out.append(f"asylum: {asylum}    wait in Mexico: {wait}")
     if det.missing_facts:
         out.append("missing facts: " + ", ".join(det.missing_facts))
-    out.append(f"dates: entry {det.dates.entry}, decision {det.dates.decision or 'unknown'}, claim {det.dates.claim or 'unknown'}")
+    out.append(
+        f"dates: entry {det.dates.entry}, decision {det.dates.decision or 'unknown'}, claim {det.dates.claim or 'unknown'}"
+    )
     out.append("")
     for line in det.explanation:
         out.append(line)

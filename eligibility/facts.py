@@ -81,7 +81,9 @@ def _field(name: str) -> Callable[[Case, Context, dict[str, Any]], Any]:
     return get
 
 
-def _defaulted(name: str, default: Callable[[Case], Any], shown: Any = None) -> Callable[[Case, Context, dict[str, Any]], Any]:
+def _defaulted(
+    name: str, default: Callable[[Case], Any], shown: Any = None
+) -> Callable[[Case, Context, dict[str, Any]], Any]:
     """A field with a contract default: applied (and recorded in ``assumed``) when omitted."""
 
     def get(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
@@ -174,7 +176,9 @@ def _only_non_parties(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
     return UNKNOWN if UNKNOWN in results else _settled(results)
 
 
-_QUALIFYING_STATUS = frozenset({"citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult"})
+_QUALIFYING_STATUS = frozenset(
+    {"citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult"}
+)
 
 
 def _qualifying_family(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
@@ -191,25 +195,138 @@ DOCUMENTS = ("none", "us_visa", "us_transit_visa", "us_admission_document", "vis
 CATALOGUE: Final[dict[str, Fact]] = {
     f.name: f
     for f in (
-        Fact("nationalities", "countries", ("nationalities",), "every nationality held; empty when stateless", _nationalities),
-        Fact("habitual_residence", "country", ("habitual_residence",), "country of last habitual residence", _habitual_residence),
-        Fact("age_at_entry", "int", ("age",), "age in whole years on the entry date (from birth_date, else age)", _age_at_entry, lower=0),
-        Fact("unaccompanied", "bool", ("unaccompanied",), "no parent or legal guardian in the U.S. to provide care and custody", _field("unaccompanied")),
-        Fact("family_unit", "bool", ("family_unit",), "arrived as a parent or legal guardian with a child, or as that child", _field("family_unit")),
-        Fact("documents", "enum", ("documents",), "what the person held on arrival", _defaulted("documents", lambda c: "none"), values=DOCUMENTS),
-        Fact("entry.date", "date", ("entry.date",), "arrival at a port of entry, or entry or attempted entry between ports", _field("entry.date")),
-        Fact("entry.border", "enum", ("entry.border",), "how the person reached the U.S.", _field("entry.border"), values=BORDERS),
-        Fact("entry.place", "enum", ("entry.place",), "at a port of entry or between ports", _field("entry.place"), values=PLACES),
+        Fact(
+            "nationalities",
+            "countries",
+            ("nationalities",),
+            "every nationality held; empty when stateless",
+            _nationalities,
+        ),
+        Fact(
+            "habitual_residence",
+            "country",
+            ("habitual_residence",),
+            "country of last habitual residence",
+            _habitual_residence,
+        ),
+        Fact(
+            "age_at_entry",
+            "int",
+            ("age",),
+            "age in whole years on the entry date (from birth_date, else age)",
+            _age_at_entry,
+            lower=0,
+        ),
+        Fact(
+            "unaccompanied",
+            "bool",
+            ("unaccompanied",),
+            "no parent or legal guardian in the U.S. to provide care and custody",
+            _field("unaccompanied"),
+        ),
+        Fact(
+            "family_unit",
+            "bool",
+            ("family_unit",),
+            "arrived as a parent or legal guardian with a child, or as that child",
+            _field("family_unit"),
+        ),
+        Fact(
+            "documents",
+            "enum",
+            ("documents",),
+            "what the person held on arrival",
+            _defaulted("documents", lambda c: "none"),
+            values=DOCUMENTS,
+        ),
+        Fact(
+            "entry.date",
+            "date",
+            ("entry.date",),
+            "arrival at a port of entry, or entry or attempted entry between ports",
+            _field("entry.date"),
+        ),
+        Fact(
+            "entry.border",
+            "enum",
+            ("entry.border",),
+            "how the person reached the U.S.",
+            _field("entry.border"),
+            values=BORDERS,
+        ),
+        Fact(
+            "entry.place",
+            "enum",
+            ("entry.place",),
+            "at a port of entry or between ports",
+            _field("entry.place"),
+            values=PLACES,
+        ),
         Fact("entry.state", "state", ("entry.state",), "U.S. state of entry", _field("entry.state")),
-        Fact("decision_date", "date", ("decision_date",), "when the determination is made", _defaulted("decision_date", lambda c: c.entry.date)),
-        Fact("days_from_entry_to_claim", "int", ("claim_date",), "days from entry.date to claim_date", _days_to_claim, lower=0),
-        Fact("trafficking_victim", "bool", ("trafficking_victim",), "victim of a severe form of trafficking in persons", _defaulted("trafficking_victim", lambda c: False)),
-        Fact("public_interest", "bool", ("public_interest",), "DHS decided the person may pursue protection in the U.S. in the public interest", _defaulted("public_interest", lambda c: False)),
-        Fact("fear_established_in", "countries", ("fear_established_in",), "countries where persecution or torture was found more likely than not", _defaulted("fear_established_in", lambda c: frozenset(), shown=[])),
-        Fact("transit.through_third_country", "bool", ("transit", "nationalities", "habitual_residence"), "some transit country is neither a nationality nor the habitual residence", _through_third_country),
-        Fact("transit.denied_final", "bool", ("transit",), "some transit country finally denied a protection claim", _denied_final),
-        Fact("transit.only_non_party_third_countries", "bool", ("transit", "nationalities", "habitual_residence"), "every third country transited was, on the entry date, party to none of the 1951 Convention, the 1967 Protocol and the CAT", _only_non_parties),
-        Fact("family_in_us.qualifying", "bool", ("family_in_us",), "a family member in the U.S. is a citizen, LPR, asylee, refugee, lawful nonimmigrant or adult asylum applicant", _qualifying_family),
+        Fact(
+            "decision_date",
+            "date",
+            ("decision_date",),
+            "when the determination is made",
+            _defaulted("decision_date", lambda c: c.entry.date),
+        ),
+        Fact(
+            "days_from_entry_to_claim",
+            "int",
+            ("claim_date",),
+            "days from entry.date to claim_date",
+            _days_to_claim,
+            lower=0,
+        ),
+        Fact(
+            "trafficking_victim",
+            "bool",
+            ("trafficking_victim",),
+            "victim of a severe form of trafficking in persons",
+            _defaulted("trafficking_victim", lambda c: False),
+        ),
+        Fact(
+            "public_interest",
+            "bool",
+            ("public_interest",),
+            "DHS decided the person may pursue protection in the U.S. in the public interest",
+            _defaulted("public_interest", lambda c: False),
+        ),
+        Fact(
+            "fear_established_in",
+            "countries",
+            ("fear_established_in",),
+            "countries where persecution or torture was found more likely than not",
+            _defaulted("fear_established_in", lambda c: frozenset(), shown=[]),
+        ),
+        Fact(
+            "transit.through_third_country",
+            "bool",
+            ("transit", "nationalities", "habitual_residence"),
+            "some transit country is neither a nationality nor the habitual residence",
+            _through_third_country,
+        ),
+        Fact(
+            "transit.denied_final",
+            "bool",
+            ("transit",),
+            "some transit country finally denied a protection claim",
+            _denied_final,
+        ),
+        Fact(
+            "transit.only_non_party_third_countries",
+            "bool",
+            ("transit", "nationalities", "habitual_residence"),
+            "every third country transited was, on the entry date, party to none of the 1951 Convention, the 1967 Protocol and the CAT",
+            _only_non_parties,
+        ),
+        Fact(
+            "family_in_us.qualifying",
+            "bool",
+            ("family_in_us",),
+            "a family member in the U.S. is a citizen, LPR, asylee, refugee, lawful nonimmigrant or adult asylum applicant",
+            _qualifying_family,
+        ),
     )
 }
 

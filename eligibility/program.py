@@ -77,7 +77,9 @@ def _compile(ruleset: RuleSet, name: str) -> Program:
             if limit.kind == "statutory_limit" and inst.kind in limit.applies_to:
                 params = {"receiving_country": inst.receiving_country or ""}
                 for rule in limit.rules:
-                    bound.append(BoundRule(f"r{next(counter)}", rule, inst.id, limit.id, bind(rule.when, params)))
+                    bound.append(
+                        BoundRule(f"r{next(counter)}", rule, inst.id, limit.id, bind(rule.when, params))
+                    )
     governed = {inst.id: tuple(b for b in bound if b.governs == inst.id) for inst in instruments}
     for inst in instruments:
         if inst.kind == "statutory_limit":
@@ -87,8 +89,9 @@ def _compile(ruleset: RuleSet, name: str) -> Program:
         for test in tests(b.when):
             values = test.value if isinstance(test.value, tuple) else (test.value,)
             constants.setdefault(test.fact, set()).update(values)
-    return Program(ruleset, policy, instruments, tuple(bound), governed,
-                   {k: frozenset(v) for k, v in constants.items()})
+    return Program(
+        ruleset, policy, instruments, tuple(bound), governed, {k: frozenset(v) for k, v in constants.items()}
+    )
 
 
 def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[FactValue, ...]:

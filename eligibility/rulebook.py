@@ -25,8 +25,12 @@ def list_rules(ruleset: RuleSet) -> list[dict[str, Any]]:
     """Every rule once: id, instrument, role, title, location, evidence levels."""
     return [
         {
-            "id": r.id, "instrument": r.instrument, "role": r.role, "title": r.title,
-            "location": r.location.short, "evidence": sorted({s.evidence for s in r.sources}),
+            "id": r.id,
+            "instrument": r.instrument,
+            "role": r.role,
+            "title": r.title,
+            "location": r.location.short,
+            "evidence": sorted({s.evidence for s in r.sources}),
         }
         for r in ruleset.all_rules()
     ]
@@ -37,7 +41,9 @@ def _source_lines(source: Source) -> list[str]:
     if source.quote:
         lines += textwrap.wrap(f'"{source.quote}"', 96, initial_indent="    ", subsequent_indent="     ")
     if source.paraphrase:
-        lines += textwrap.wrap(f"(paraphrase) {source.paraphrase}", 96, initial_indent="    ", subsequent_indent="    ")
+        lines += textwrap.wrap(
+            f"(paraphrase) {source.paraphrase}", 96, initial_indent="    ", subsequent_indent="    "
+        )
     return lines
 
 
@@ -66,10 +72,16 @@ def show_instrument(ruleset: RuleSet, ident: str) -> str:
     """An instrument (its summary, sources, notes and rules) or a policy."""
     if ident in ruleset.policies:
         policy = ruleset.policies[ident]
-        lines = [f"policy {policy.id}: {policy.title}  ({policy.location.short})", f"  {policy.description}", "instruments:"]
+        lines = [
+            f"policy {policy.id}: {policy.title}  ({policy.location.short})",
+            f"  {policy.description}",
+            "instruments:",
+        ]
         lines += [f"  - {i}: {ruleset.instruments[i].title}" for i in policy.instruments]
         if policy.screening:
-            lines.append("screening order: " + " then ".join("[" + ", ".join(s) + "]" for s in policy.screening))
+            lines.append(
+                "screening order: " + " then ".join("[" + ", ".join(s) + "]" for s in policy.screening)
+            )
         return "\n".join(lines)
     inst = ruleset.instruments[ident]
     lines = [f"{inst.id}: {inst.title}  ({inst.kind}; {inst.location.short})"]
@@ -91,22 +103,34 @@ def show_instrument(ruleset: RuleSet, ident: str) -> str:
 
 def reference_markdown(ruleset: RuleSet) -> str:
     """The rules reference (docs/rules.md): every policy, instrument and rule with its sources."""
-    out = ["# Rules reference", "",
-           "Generated from `rules/` by `eligibility rules reference`; do not edit by hand.", ""]
+    out = [
+        "# Rules reference",
+        "",
+        "Generated from `rules/` by `eligibility rules reference`; do not edit by hand.",
+        "",
+    ]
     out += ["## Policies", ""]
     for policy in ruleset.policies.values():
         default = " (default)" if policy.id == ruleset.default_policy else ""
         out += [f"### `{policy.id}`{default}: {policy.title}", "", policy.description.strip(), ""]
         out += [f"- `{i}`: {ruleset.instruments[i].title}" for i in policy.instruments]
         if policy.screening:
-            order = " then ".join("[" + ", ".join(f"`{i}`" for i in stage) + "]" for stage in policy.screening)
+            order = " then ".join(
+                "[" + ", ".join(f"`{i}`" for i in stage) + "]" for stage in policy.screening
+            )
             out += ["", f"Screening order: {order}."]
         out.append("")
     out += ["## Instruments", ""]
     for inst in ruleset.instruments.values():
-        out += [f"### `{inst.id}`: {inst.title}", "",
-                f"Kind: {inst.kind.replace('_', ' ')}" + (f"; receiving country: {inst.receiving_country}" if inst.receiving_country else "")
-                + (f"; extends `{inst.extends}`" if inst.extends else "") + f". Source file: `{inst.location.file}`.", ""]
+        out += [
+            f"### `{inst.id}`: {inst.title}",
+            "",
+            f"Kind: {inst.kind.replace('_', ' ')}"
+            + (f"; receiving country: {inst.receiving_country}" if inst.receiving_country else "")
+            + (f"; extends `{inst.extends}`" if inst.extends else "")
+            + f". Source file: `{inst.location.file}`.",
+            "",
+        ]
         if inst.summary:
             out += [inst.summary.strip(), ""]
         for source in inst.sources:
@@ -118,6 +142,8 @@ def reference_markdown(ruleset: RuleSet) -> str:
             when = "; ".join(line.strip() for line in condition_words(rule.when))
             cites = "; ".join(f"{s.cite} [{s.evidence}]" for s in rule.sources)
             cell = f"`{rule.id}`<br>{rule.title}"
-            out.append(f"| {cell} | {rule.role} | {when} | {cites} | {rule.location.short} |".replace("\n", " "))
+            out.append(
+                f"| {cell} | {rule.role} | {when} | {cites} | {rule.location.short} |".replace("\n", " ")
+            )
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from eligibility.conditions import Condition, parse_condition
 from eligibility.countries import check_country
@@ -197,7 +204,9 @@ class RuleSet:
             for rule in instrument.rules:
                 if rule.id == rule_id:
                     return rule
-        near = difflib.get_close_matches(rule_id, [r.id for i in self.instruments.values() for r in i.rules], n=1)
+        near = difflib.get_close_matches(
+            rule_id, [r.id for i in self.instruments.values() for r in i.rules], n=1
+        )
         raise KeyError(f"no rule '{rule_id}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
 
     def all_rules(self) -> list[Rule]:
@@ -319,11 +328,21 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
             spec = _validate(doc, RuleFileSpec, problems)
             if spec:
                 if spec.instrument.id in specs:
-                    problems.append(Problem(str(doc.at(("instrument", "id"))), f"instrument '{spec.instrument.id}' is also defined in {specs[spec.instrument.id][1].file}"))
+                    problems.append(
+                        Problem(
+                            str(doc.at(("instrument", "id"))),
+                            f"instrument '{spec.instrument.id}' is also defined in {specs[spec.instrument.id][1].file}",
+                        )
+                    )
                     continue
                 expected = name.removesuffix(".yaml")
                 if spec.instrument.id != expected:
-                    problems.append(Problem(str(doc.at(("instrument", "id"))), f"instrument id '{spec.instrument.id}' must match the file name '{expected}'"))
+                    problems.append(
+                        Problem(
+                            str(doc.at(("instrument", "id"))),
+                            f"instrument id '{spec.instrument.id}' must match the file name '{expected}'",
+                        )
+                    )
                 specs[spec.instrument.id] = (spec, doc)
     instruments: dict[str, Instrument] = {}
     for iid in specs:
@@ -333,12 +352,22 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
         problems.append(Problem(f"{shown}/policies.yaml", "missing: a rules directory needs policies.yaml"))
         return None
     policies = _build_policies(*policies_doc, instruments, problems)
-    return RuleSet(instruments, policies, policies_doc[0].default, Context(TreatyTable(parties, frozenset(non_parties))), digest, shown)
+    return RuleSet(
+        instruments,
+        policies,
+        policies_doc[0].default,
+        Context(TreatyTable(parties, frozenset(non_parties))),
+        digest,
+        shown,
+    )
 
 
 def _build_instrument(
-    iid: str, specs: dict[str, tuple[RuleFileSpec, Document]], done: dict[str, Instrument],
-    problems: list[Problem], chain: tuple[str, ...],
+    iid: str,
+    specs: dict[str, tuple[RuleFileSpec, Document]],
+    done: dict[str, Instrument],
+    problems: list[Problem],
+    chain: tuple[str, ...],
 ) -> Instrument | None:
     if iid in done:
         return done[iid]
@@ -347,12 +376,21 @@ def _build_instrument(
     base: Instrument | None = None
     if head.extends:
         if head.extends in chain or head.extends == iid:
-            problems.append(Problem(str(doc.at(("instrument", "extends"))), f"'{iid}' extends itself through '{head.extends}'"))
+            problems.append(
+                Problem(
+                    str(doc.at(("instrument", "extends"))), f"'{iid}' extends itself through '{head.extends}'"
+                )
+            )
             return None
         if head.extends not in specs:
             near = difflib.get_close_matches(head.extends, list(specs), n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            problems.append(Problem(str(doc.at(("instrument", "extends"))), f"extends unknown instrument '{head.extends}'{hint}"))
+            problems.append(
+                Problem(
+                    str(doc.at(("instrument", "extends"))),
+                    f"extends unknown instrument '{head.extends}'{hint}",
+                )
+            )
             return None
         base = _build_instrument(head.extends, specs, done, problems, (*chain, iid))
         if base is None:
@@ -370,7 +408,9 @@ def _build_instrument(
         except ValueError as exc:
             problems.append(Problem(str(doc.at(("instrument", "receiving_country"))), str(exc)))
     if kind == "transfer_agreement" and receiving is None:
-        problems.append(Problem(str(doc.at(("instrument",))), "a transfer_agreement needs 'receiving_country'"))
+        problems.append(
+            Problem(str(doc.at(("instrument",))), "a transfer_agreement needs 'receiving_country'")
+        )
     if kind == "statutory_limit" and not head.applies_to:
         problems.append(Problem(str(doc.at(("instrument",))), "a statutory_limit needs 'applies_to'"))
     inherited = list(base.rules) if base else []
@@ -378,32 +418,80 @@ def _build_instrument(
         if not any(r.id == omit.rule for r in inherited):
             near = difflib.get_close_matches(omit.rule, [r.id for r in inherited], n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            problems.append(Problem(str(doc.at(("omit", i, "rule"))), f"omits unknown rule '{omit.rule}'{hint}"))
+            problems.append(
+                Problem(str(doc.at(("omit", i, "rule"))), f"omits unknown rule '{omit.rule}'{hint}")
+            )
     omitted = {o.rule for o in spec.omit}
     rules = [r for r in inherited if r.id not in omitted]
     own_overrides = {iid, *(head.applies_to or ())} | ({base.id} if base else set())
     for i, rs in enumerate(spec.rules):
         path = ("rules", i)
         if not rs.id.startswith(iid + "."):
-            problems.append(Problem(str(doc.at((*path, "id"))), f"rule id '{rs.id}' must start with '{iid}.'"))
+            problems.append(
+                Problem(str(doc.at((*path, "id"))), f"rule id '{rs.id}' must start with '{iid}.'")
+            )
         if rs.role in ("exclusion", "exception"):
             if rs.overrides is None:
-                problems.append(Problem(str(doc.at(path)), f"an {rs.role} must name what it overrides ('overrides: {iid}')"))
+                problems.append(
+                    Problem(
+                        str(doc.at(path)), f"an {rs.role} must name what it overrides ('overrides: {iid}')"
+                    )
+                )
             elif rs.overrides not in own_overrides:
-                problems.append(Problem(str(doc.at((*path, "overrides"))), f"overrides '{rs.overrides}', expected one of: {', '.join(sorted(own_overrides))}"))
+                problems.append(
+                    Problem(
+                        str(doc.at((*path, "overrides"))),
+                        f"overrides '{rs.overrides}', expected one of: {', '.join(sorted(own_overrides))}",
+                    )
+                )
         elif rs.overrides is not None:
-            problems.append(Problem(str(doc.at((*path, "overrides"))), f"only an exclusion or exception overrides; this rule is '{rs.role}'"))
+            problems.append(
+                Problem(
+                    str(doc.at((*path, "overrides"))),
+                    f"only an exclusion or exception overrides; this rule is '{rs.role}'",
+                )
+            )
         if kind == "statutory_limit" and rs.role not in ("exclusion", "exception"):
-            problems.append(Problem(str(doc.at((*path, "role"))), "a statutory limit's rules are exclusions or exceptions"))
+            problems.append(
+                Problem(
+                    str(doc.at((*path, "role"))), "a statutory limit's rules are exclusions or exceptions"
+                )
+            )
         when = parse_condition(doc, (*path, "when"), rs.when, problems)
         if when is None:
             continue
         if _uses_param(when) and kind != "statutory_limit":
-            problems.append(Problem(str(doc.at((*path, "when"))), "{instrument: receiving_country} is only for statutory limits"))
-        rules.append(Rule(rs.id, iid, rs.role, rs.title, when, tuple(_source(s) for s in rs.sources), rs.overrides, doc.at(path), rs.note))
+            problems.append(
+                Problem(
+                    str(doc.at((*path, "when"))),
+                    "{instrument: receiving_country} is only for statutory limits",
+                )
+            )
+        rules.append(
+            Rule(
+                rs.id,
+                iid,
+                rs.role,
+                rs.title,
+                when,
+                tuple(_source(s) for s in rs.sources),
+                rs.overrides,
+                doc.at(path),
+                rs.note,
+            )
+        )
     instrument = Instrument(
-        iid, head.title, kind, receiving, tuple(head.applies_to), tuple(rules),
-        tuple(_source(s) for s in head.sources), head.summary, tuple(head.notes), doc.at(("instrument",)), head.extends,
+        iid,
+        head.title,
+        kind,
+        receiving,
+        tuple(head.applies_to),
+        tuple(rules),
+        tuple(_source(s) for s in head.sources),
+        head.summary,
+        tuple(head.notes),
+        doc.at(("instrument",)),
+        head.extends,
     )
     done[iid] = instrument
     return instrument
@@ -415,9 +503,13 @@ def _uses_param(cond: Condition) -> bool:
     return any(isinstance(t.value, Param) for t in tests(cond))
 
 
-def _check_rule_ids(instruments: dict[str, Instrument], specs: dict[str, tuple[RuleFileSpec, Document]], problems: list[Problem]) -> None:
+def _check_rule_ids(
+    instruments: dict[str, Instrument],
+    specs: dict[str, tuple[RuleFileSpec, Document]],
+    problems: list[Problem],
+) -> None:
     seen: dict[str, Location] = {}
-    for iid, (spec, doc) in specs.items():
+    for _iid, (spec, doc) in specs.items():
         for i, rs in enumerate(spec.rules):
             where = doc.at(("rules", i, "id"))
             if rs.id in seen:
@@ -425,7 +517,9 @@ def _check_rule_ids(instruments: dict[str, Instrument], specs: dict[str, tuple[R
             seen.setdefault(rs.id, where)
 
 
-def _build_policies(spec: PoliciesFileSpec, doc: Document, instruments: dict[str, Instrument], problems: list[Problem]) -> dict[str, Policy]:
+def _build_policies(
+    spec: PoliciesFileSpec, doc: Document, instruments: dict[str, Instrument], problems: list[Problem]
+) -> dict[str, Policy]:
     policies: dict[str, Policy] = {}
     for i, ps in enumerate(spec.policies):
         path = ("policies", i)
@@ -435,17 +529,40 @@ def _build_policies(spec: PoliciesFileSpec, doc: Document, instruments: dict[str
             if iid not in instruments:
                 near = difflib.get_close_matches(iid, list(instruments), n=1)
                 hint = f" (did you mean '{near[0]}'?)" if near else ""
-                problems.append(Problem(str(doc.at((*path, "instruments", j))), f"unknown instrument '{iid}'{hint}"))
-        agreements = [iid for iid in ps.instruments if iid in instruments and instruments[iid].kind == "transfer_agreement"]
+                problems.append(
+                    Problem(str(doc.at((*path, "instruments", j))), f"unknown instrument '{iid}'{hint}")
+                )
+        agreements = [
+            iid
+            for iid in ps.instruments
+            if iid in instruments and instruments[iid].kind == "transfer_agreement"
+        ]
         staged = [iid for stage in ps.screening for iid in stage]
         for iid in agreements:
             if staged.count(iid) != 1:
-                problems.append(Problem(str(doc.at((*path, "screening"))), f"transfer agreement '{iid}' must appear once in 'screening'"))
+                problems.append(
+                    Problem(
+                        str(doc.at((*path, "screening"))),
+                        f"transfer agreement '{iid}' must appear once in 'screening'",
+                    )
+                )
         for j, stage in enumerate(ps.screening):
             for k, iid in enumerate(stage):
                 if iid not in agreements:
-                    problems.append(Problem(str(doc.at((*path, "screening", j, k))), f"'{iid}' is not a transfer agreement of this policy"))
-        policies[ps.id] = Policy(ps.id, ps.title, ps.description, tuple(ps.instruments), tuple(tuple(s) for s in ps.screening), doc.at(path))
+                    problems.append(
+                        Problem(
+                            str(doc.at((*path, "screening", j, k))),
+                            f"'{iid}' is not a transfer agreement of this policy",
+                        )
+                    )
+        policies[ps.id] = Policy(
+            ps.id,
+            ps.title,
+            ps.description,
+            tuple(ps.instruments),
+            tuple(tuple(s) for s in ps.screening),
+            doc.at(path),
+        )
     if spec.default not in policies:
         problems.append(Problem(str(doc.at(("default",))), f"default policy '{spec.default}' is not defined"))
     return policies

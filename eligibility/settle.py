@@ -17,12 +17,21 @@ facts are then every unknown fact the undecided rules test (a sound over-approxi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from eligibility.conditions import PartialSet, Truth, holds, tests
-from eligibility.decide import Decision, Headline, Status, decide, fired_truth, possible_headlines, possible_statuses
+from eligibility.decide import (
+    Decision,
+    Headline,
+    Status,
+    decide,
+    fired_truth,
+    possible_headlines,
+    possible_statuses,
+)
 from eligibility.engines import Engine
 from eligibility.errors import EngineMismatchError
 from eligibility.facts import CATALOGUE, UNKNOWN
@@ -30,6 +39,10 @@ from eligibility.program import Program, representatives
 
 LEAF_BUDGET = 1500
 PARTS = ("outcome", "asylum", "wait_in_mexico")
+
+
+def _part_of(part: str, headline: Headline) -> Hashable:
+    return part_of(headline, part)
 
 
 def part_of(headline: Headline, part: str) -> Hashable:
@@ -76,7 +89,9 @@ class _OverBudget(Exception):
     pass
 
 
-def settle(program: Program, facts: Mapping[str, Any], engine: Engine, pure: Engine | None = None) -> Settlement:
+def settle(
+    program: Program, facts: Mapping[str, Any], engine: Engine, pure: Engine | None = None
+) -> Settlement:
     """Every region of the case's unknown facts, each decided by ``engine``."""
     start = dict(facts)
     root_truth = {b.key: holds(b.when, start) for b in program.rules}
@@ -108,7 +123,9 @@ def settle(program: Program, facts: Mapping[str, Any], engine: Engine, pure: Eng
 CHECK_BUDGET = 4000
 
 
-def _decisive(program: Program, facts: dict[str, Any], fact: str, part: str, budget: list[int]) -> bool | None:
+def _decisive(
+    program: Program, facts: dict[str, Any], fact: str, part: str, budget: list[int]
+) -> bool | None:
     """Whether two cases that differ only in ``fact`` differ in ``part`` (None: budget spent).
 
     Splits every other undecided fact first, so that a split on ``fact`` separates cases equal in
@@ -128,8 +145,10 @@ def _decisive(program: Program, facts: dict[str, Any], fact: str, part: str, bud
             return possible
         others = [c for c in candidates if c != fact]
         chosen = others[0] if others else fact
-        branches = [values({**current, chosen: v})
-                    for v in _split_values(program, chosen, current[chosen], truth, entry_date)]
+        branches = [
+            values({**current, chosen: v})
+            for v in _split_values(program, chosen, current[chosen], truth, entry_date)
+        ]
         if chosen == fact and len(set(branches) - {frozenset()}) > 1:
             raise _Found
         return frozenset().union(*branches)
@@ -148,20 +167,30 @@ class _Found(Exception):
 
 
 def _settle_parts(
-    program: Program, start: dict[str, Any], engine: Engine, pure: Engine | None,
-    root_truth: Mapping[str, Truth], root_statuses: Mapping[str, frozenset[Status]],
+    program: Program,
+    start: dict[str, Any],
+    engine: Engine,
+    pure: Engine | None,
+    root_truth: Mapping[str, Truth],
+    root_statuses: Mapping[str, frozenset[Status]],
 ) -> Settlement:
     out = Settlement([], [], {}, {}, False, root_truth, root_statuses)
     undecided = _undecided_facts(program, start, root_truth)
-    kinds = {"outcome": {"transfer_agreement"}, "asylum": {"transfer_agreement", "asylum_bar"},
-             "wait_in_mexico": {"transfer_agreement", "wait_abroad"}}
+    kinds = {
+        "outcome": {"transfer_agreement"},
+        "asylum": {"transfer_agreement", "asylum_bar"},
+        "wait_in_mexico": {"transfer_agreement", "wait_abroad"},
+    }
     for part in PARTS:
         relevant = {
-            t.fact for b in program.rules if root_truth[b.key] is None
+            t.fact
+            for b in program.rules
+            if root_truth[b.key] is None
             and program.instrument(b.governs).kind in kinds[part]
-            and len(root_statuses[b.governs]) > 1 for t in tests(b.when)
+            and len(root_statuses[b.governs]) > 1
+            for t in tests(b.when)
         }
-        tree = _Tree(program, engine, pure, start["entry.date"], lambda h, p=part: part_of(h, p), stop_at=2)
+        tree = _Tree(program, engine, pure, start["entry.date"], functools.partial(_part_of, part), stop_at=2)
         try:
             tree.split(start)
             seen = {part_of(r.decision.headline, part) for r in tree.regions}
@@ -178,8 +207,13 @@ class _Tree:
     """Splits facts until ``target`` of the headline is settled in every branch."""
 
     def __init__(
-        self, program: Program, engine: Engine, pure: Engine | None, entry_date: dt.date,
-        target: Callable[[Headline], Hashable], stop_at: int | None,
+        self,
+        program: Program,
+        engine: Engine,
+        pure: Engine | None,
+        entry_date: dt.date,
+        target: Callable[[Headline], Hashable],
+        stop_at: int | None,
     ) -> None:
         self.program, self.engine, self.pure, self.entry_date = program, engine, pure, entry_date
         self.target, self.stop_at = target, stop_at
@@ -213,7 +247,9 @@ class _Tree:
         return set().union(*branches)
 
 
-def _split_values(program: Program, fact: str, current: Any, truth: Mapping[str, Truth], entry_date: dt.date) -> list[Any]:
+def _split_values(
+    program: Program, fact: str, current: Any, truth: Mapping[str, Truth], entry_date: dt.date
+) -> list[Any]:
     """The children of a split: every class of a scalar fact, or one member in/out of a set."""
     if CATALOGUE[fact].type != "countries":
         return list(representatives(program, fact, entry_date))
@@ -227,8 +263,8 @@ def _split_values(program: Program, fact: str, current: Any, truth: Mapping[str,
             for t in tests(b.when):
                 if t.fact == fact:
                     named = t.value if isinstance(t.value, tuple) else (t.value,)
-                    for m in (current.undecided if t.op == "empty" else named):
-                        if m in weights:
+                    for m in current.undecided if t.op == "empty" else named:
+                        if isinstance(m, str) and m in weights:
                             weights[m] += 1.0 if t.op != "empty" else 0.5
     member = max(sorted(weights), key=lambda m: weights[m])
     return [current.with_member(member, True), current.with_member(member, False)]
@@ -256,8 +292,13 @@ def _concrete(value: Any, fact: str, program: Program, entry_date: dt.date) -> A
 
 
 def _leaf(
-    program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth],
-    statuses: Mapping[str, frozenset[Status]], engine: Engine, pure: Engine | None, entry_date: dt.date,
+    program: Program,
+    facts: Mapping[str, Any],
+    truth: Mapping[str, Truth],
+    statuses: Mapping[str, frozenset[Status]],
+    engine: Engine,
+    pure: Engine | None,
+    entry_date: dt.date,
 ) -> Region:
     concrete = {name: _concrete(facts[name], name, program, entry_date) for name in program.facts_used}
     fired = engine.fired(concrete)

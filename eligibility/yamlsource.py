@@ -28,7 +28,7 @@ Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_time
 
 def parse_yaml(text: str) -> Any:
     """Parse YAML text with ``Loader`` (no marks kept)."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
+    return yaml.load(text, Loader=Loader)
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,12 @@ def load_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
 
 
 def _build(
-    loader: Loader, node: yaml.Node, path: Path, file: str,
-    marks: dict[Path, Location], problems: list[Problem],
+    loader: Loader,
+    node: yaml.Node,
+    path: Path,
+    file: str,
+    marks: dict[Path, Location],
+    problems: list[Problem],
 ) -> Any:
     marks[path] = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
@@ -107,7 +111,5 @@ def _build(
             )
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(loader, item, (*path, i), file, marks, problems) for i, item in enumerate(node.value)
-        ]
+        return [_build(loader, item, (*path, i), file, marks, problems) for i, item in enumerate(node.value)]
     return loader.construct_object(node)
