@@ -17,8 +17,12 @@ import click
 
 import eligibility
 from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
-from eligibility.explain import render_text
-from eligibility.rulebook import describe_rule, list_rules, reference_markdown, show_instrument
+from eligibility.rulebook import (  # public: reading rules
+    describe_rule,
+    list_rules,
+    reference_markdown,
+    show_instrument,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -151,11 +155,7 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
         except OSError as exc:
             raise UserError(f"{file}: cannot read: {exc.strerror}") from None
-        loaded = eligibility.parse_case  # validated below, after the flags are merged
-        del loaded
-        from eligibility.case import _load_text  # the same JSON/YAML reading as the library
-
-        raw = _load_text(text, source)
+        raw = eligibility.read_case_data(text, source)  # validated after the flags are merged
         if not isinstance(raw, dict):
             raise UserError(f"{source}: a case must be a JSON or YAML object (a mapping)")
         data = raw
@@ -234,7 +234,7 @@ def check(
     case = eligibility.parse_case(data, source=source)
     ruleset = eligibility.load_rules(rules_dir)
     determination = eligibility.evaluate(case, policy, rules=ruleset, engine=engine)
-    click.echo(determination.to_json() if fmt == "json" else render_text(determination))
+    click.echo(determination.to_json() if fmt == "json" else eligibility.render_text(determination))
 
 
 @main.group()

@@ -7,9 +7,10 @@
 """
 
 from eligibility.api import evaluate, load_rules
-from eligibility.case import Case, parse_case
+from eligibility.case import Case, parse_case, read_case_data
 from eligibility.determination import Determination
 from eligibility.errors import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
+from eligibility.explain import render_text
 from eligibility.ruleset import RuleSet
 
 __all__ = [
@@ -23,4 +24,6 @@ __all__ = [
     "evaluate",
     "load_rules",
     "parse_case",
+    "read_case_data",
+    "render_text",
 ]

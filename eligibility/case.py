@@ -169,7 +169,7 @@ def parse_case(data: object, *, source: str = "case") -> Case:
     if isinstance(data, Case):
         return data
     if isinstance(data, (str, bytes)):
-        data = _load_text(data, source)
+        data = read_case_data(data, source)
     if not isinstance(data, dict):
         raise CaseError([Problem(source, "a case must be a JSON or YAML object (a mapping)")])
     try:
@@ -178,7 +178,8 @@ def parse_case(data: object, *, source: str = "case") -> Case:
         raise CaseError(_problems(exc, data, source)) from None
 
 
-def _load_text(text: str | bytes, source: str) -> object:
+def read_case_data(text: str | bytes, source: str = "case") -> object:
+    """JSON or YAML text as plain data, before validation; CaseError names the place of a syntax error."""
     raw = text.decode() if isinstance(text, bytes) else text
     stripped = raw.lstrip()
     if stripped.startswith("{") or stripped.startswith("["):
