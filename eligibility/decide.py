@@ -25,7 +25,9 @@ from typing import Literal
 from eligibility.conditions import Truth
 from eligibility.program import BoundRule, Program
 
-Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
+Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined", "excluded"]
+"""``excluded`` is internal: within the instrument's scope but excluded (reported as not_applicable).
+It matters for screening (A7.1): a person within the STCA's scope is not screened under any ACA."""
 Outcome = Literal["transfer", "process_in_us", "undetermined"]
 Asylum = Literal["eligible", "barred", "not_in_us", "undetermined"]
 
@@ -43,6 +45,7 @@ class Decision:
     headline: Headline
     statuses: Mapping[str, Status]
     screened_out_by: Mapping[str, str]  # agreement -> the agreement whose scope stopped its screening
+    not_amenable: frozenset[str] = frozenset()  # wait-abroad instruments set aside by a transfer
 
 
 def _possible(value: Truth) -> tuple[bool, ...]:
@@ -63,7 +66,7 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     """Every status the instrument can have, given three-valued truths of its rules."""
     rules = program.governed[iid]
     if program.instrument(iid).kind == "statutory_limit":
-        held = _or(truth[b.key] for b in rules)
+        held = _or(_and([truth[b.key], reaches(program, b.governs, truth)]) for b in rules)
         return frozenset({"applies" if h else "not_applicable" for h in _possible(held)})
 
     def by_role(role: str) -> list[Truth]:
@@ -79,11 +82,23 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     return frozenset(found)
 
 
+def reaches(program: Program, iid: str, truth: Mapping[str, Truth]) -> Truth:
+    """Whether the instrument is in force and the person within its scope (exclusions aside)."""
+    own = [b for b in program.governed[iid] if b.via is None]
+    windows = [truth[b.key] for b in own if b.rule.role == "window"]
+    return _and(
+        [truth[b.key] for b in own if b.rule.role in ("in_force", "scope")]
+        + ([_or(windows)] if windows else [])
+    )
+
+
 def status_of(in_force: bool, in_scope: bool, excluded: bool, excepted: bool) -> Status:
     if not in_force:
         return "not_in_force"
-    if not in_scope or excluded:
+    if not in_scope:
         return "not_applicable"
+    if excluded:
+        return "excluded"
     return "excepted" if excepted else "applies"
 
 
@@ -96,24 +111,32 @@ def decide(program: Program, statuses: Mapping[str, Status]) -> Decision:
     for stage in program.policy.screening:
         if stopper is not None:
             for iid in stage:
-                if final[iid] in ("applies", "excepted"):
+                if final[iid] in IN_SCOPE:
                     final[iid] = "not_applicable"
                     screened_out_by[iid] = stopper
             continue
         for iid in stage:
             if final[iid] == "applies":
                 transfer_to.add(program.instrument(iid).receiving_country or "")
-        in_scope = [iid for iid in stage if final[iid] in ("applies", "excepted")]
+        in_scope = [iid for iid in stage if final[iid] in IN_SCOPE]
         if in_scope:
             stopper = in_scope[0]
     kinds = {i.id: i.kind for i in program.instruments}
+    not_amenable: set[str] = set()
     if transfer_to:
         headline = Headline("transfer", tuple(sorted(transfer_to)), "not_in_us", False)
+        for iid, kind in kinds.items():  # A8: amenable only when the claim is heard in the U.S.
+            if kind == "wait_abroad" and final[iid] in IN_SCOPE:
+                final[iid] = "not_applicable"
+                not_amenable.add(iid)
     else:
         barred = any(final[i] == "applies" for i, k in kinds.items() if k == "asylum_bar")
         wait = any(final[i] == "applies" for i, k in kinds.items() if k == "wait_abroad")
         headline = Headline("process_in_us", (), "barred" if barred else "eligible", wait)
-    return Decision(headline, final, screened_out_by)
+    return Decision(headline, final, screened_out_by, frozenset(not_amenable))
+
+
+IN_SCOPE: frozenset[Status] = frozenset({"applies", "excepted", "excluded"})
 
 
 def possible_headlines(program: Program, statuses: Mapping[str, frozenset[Status]]) -> set[Headline]:
@@ -150,8 +173,8 @@ def possible_headlines(program: Program, statuses: Mapping[str, frozenset[Status
 
 
 def _screening_class(status: Status) -> str:
-    """A: applies (transfers); E: in scope but excepted (stops later stages); N: neither."""
-    return {"applies": "A", "excepted": "E"}.get(status, "N")
+    """A: applies (transfers); E: in scope but excepted or excluded (stops later stages); N: neither."""
+    return {"applies": "A", "excepted": "E", "excluded": "E"}.get(status, "N")
 
 
 def fired_truth(program: Program, fired: frozenset[str]) -> dict[str, Truth]:

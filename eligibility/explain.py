@@ -8,9 +8,9 @@ from typing import Any, Literal, cast
 from eligibility.case import Case
 from eligibility.conditions import Truth, describe, show, tests
 from eligibility.countries import country_name
-from eligibility.decide import Asylum, Outcome, Status
+from eligibility.decide import IN_SCOPE, Asylum, Outcome, Status, reaches
 from eligibility.determination import Citation, Dates, Determination, Finding, InstrumentResult
-from eligibility.facts import CATALOGUE, UNKNOWN
+from eligibility.facts import CATALOGUE, UNKNOWN, treaty_gaps
 from eligibility.program import BoundRule, Program
 from eligibility.settle import Region, Settlement
 
@@ -33,7 +33,7 @@ def build(
     if outcome == "process_in_us":
         settled_wait = cast("bool | None", settlement.settled("wait_in_mexico"))
         wait = "undetermined" if settled_wait is None else settled_wait
-    unknown_inputs = _unknown_inputs(case, facts)
+    unknown_inputs = _unknown_inputs(case, facts, assumed)
     missing_by = {
         part: _input_names(settlement.missing(part), unknown_inputs)
         for part in ("outcome", "asylum", "wait_in_mexico")
@@ -48,6 +48,12 @@ def build(
         claim=None if claim is None else claim.isoformat(),
     )
     explanation = _explain(outcome, transfer_to, asylum, wait, missing_by, results, dates)
+    gaps = treaty_gaps(case, program.ruleset.context)
+    if gaps and "transit.only_non_party_third_countries" in program.facts_used:
+        explanation.append(
+            f"The treaty-party table (rules/data/treaty-parties.yaml) has no entry for {', '.join(gaps)}: "
+            "whether the transit-bar exception for non-party countries holds cannot be settled from it."
+        )
     return Determination(
         id=case.id,
         policy=program.policy.id,
@@ -76,17 +82,18 @@ def _input_names(facts: list[str], unknown_inputs: set[str]) -> list[str]:
     return names
 
 
-def _unknown_inputs(case: Case, facts: Mapping[str, Any]) -> set[str]:
+def _unknown_inputs(case: Case, facts: Mapping[str, Any], assumed: Mapping[str, Any]) -> set[str]:
+    """Case fields that are unknown: absent or null, and not filled by a default."""
     found = set()
     for name, fact in CATALOGUE.items():
         if facts[name] is UNKNOWN:
             for field in fact.inputs:
                 value = (
-                    case.entry.__dict__.get(field[6:])
+                    getattr(case.entry, field[6:])
                     if field.startswith("entry.")
                     else getattr(case, field, None)
                 )
-                if value is None:
+                if value is None and field not in assumed:
                     found.add(field)
     return found
 
@@ -100,15 +107,15 @@ def _common_truth(program: Program, regions: list[Region]) -> dict[str, Truth]:
 
 
 def _region_status(region: Region, iid: str) -> Status:
-    stopper = region.decision.screened_out_by.get(iid)
-    if stopper is not None and region.statuses[stopper] <= {"applies", "excepted"}:
+    """The status reported for one region (``excluded`` is reported as not_applicable)."""
+    if iid in region.decision.not_amenable:
         return "not_applicable"
-    allowed = region.statuses[iid]
-    if len(allowed) == 1:
-        status = next(iter(allowed))
-        if stopper is not None:
-            return UNDETERMINED
-        return status
+    stopper = region.decision.screened_out_by.get(iid)
+    if stopper is not None and region.statuses[stopper] <= IN_SCOPE:
+        return "not_applicable"
+    allowed = {"not_applicable" if s == "excluded" else s for s in region.statuses[iid]}
+    if len(allowed) == 1 and stopper is None:
+        return cast("Status", next(iter(allowed)))
     return UNDETERMINED
 
 
@@ -120,12 +127,12 @@ def _instrument(
     if settlement.exact:
         statuses = {_region_status(r, iid) for r in regions}
     else:
-        root = settlement.root_statuses[iid]
+        root = {"not_applicable" if s == "excluded" else s for s in settlement.root_statuses[iid]}
         statuses = set(root) if len(root) == 1 else {UNDETERMINED}
     status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
     rules = program.governed[iid]
     findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
-    decisive = _decisive(status, rules, truth, inst.kind)
+    decisive = _decisive(program, status, rules, truth, inst.kind)
     reasons = [
         _reason(
             b, truth[b.key], facts, _limited(program, b, truth) if inst.kind == "statutory_limit" else None
@@ -133,11 +140,18 @@ def _instrument(
         for b in decisive
     ]
     reason_rules: list[str | None] = [b.rule.id for b in decisive]
+    if status == "not_applicable" and any(iid in r.decision.not_amenable for r in regions):
+        reasons.insert(
+            0,
+            "Not amenable: the person is transferred, so there are no U.S. proceedings to wait for (amenable only when the claim is heard in the U.S.)",
+        )
+        reason_rules.insert(0, None)
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
         reasons.insert(
             0,
-            f"Not screened: the person is within the scope of {program.instrument(stopper).title}, which is screened first",
+            f"Not screened: the person is within the scope of the {program.instrument(stopper).title}, "
+            "which is screened first (8 CFR 208.30(e)(7) excludes persons described in (e)(6))",
         )
         reason_rules.insert(0, None)
     if not reasons:
@@ -157,14 +171,20 @@ def _instrument(
 
 
 def _decisive(
-    status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Truth], kind: str
+    program: Program, status: Status, rules: Iterable[BoundRule], truth: Mapping[str, Truth], kind: str
 ) -> list[BoundRule]:
     rules = list(rules)
     if kind == "statutory_limit":
-        wanted = True if status == "applies" else None if status == UNDETERMINED else False
+        if status not in ("applies", UNDETERMINED):
+            return []
         firsts: dict[str, BoundRule] = {}
-        for b in rules:
-            if truth[b.key] is wanted and wanted is not False:
+        for b in rules:  # a limit matters only for an agreement in force whose scope reaches the person
+            gate = reaches(program, b.governs, truth)
+            if (
+                truth[b.key] is not False
+                and gate is not False
+                and (status == UNDETERMINED or (truth[b.key] and gate))
+            ):
                 firsts.setdefault(b.rule.id, b)
         return list(firsts.values())
     if status == "not_in_force":
@@ -201,11 +221,13 @@ def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
 
 
 def _limited(program: Program, b: BoundRule, truth: Mapping[str, Truth]) -> list[str]:
-    """The agreements for which a statutory limit's rule has the same truth as ``b``."""
+    """The agreements (in force, reaching the person) for which a limit's rule has ``b``'s truth."""
     return [
         program.instrument(o.governs).title
         for o in program.governed[b.via or ""]
-        if o.rule.id == b.rule.id and truth[o.key] is truth[b.key]
+        if o.rule.id == b.rule.id
+        and truth[o.key] is truth[b.key]
+        and reaches(program, o.governs, truth) is not False
     ]
 
 
@@ -290,7 +312,7 @@ def _explain(
         )
         lines.append(
             {
-                "eligible": "No asylum bar applies: the person may seek asylum.",
+                "eligible": "No asylum bar encoded here applies: the person may seek asylum (bars out of scope, such as Title 42 or the 2023 Lawful Pathways rule, are not considered).",
                 "barred": "Barred from asylum: withholding of removal and CAT protection only.",
                 "undetermined": "Whether an asylum bar applies depends on facts not known.",
             }.get(asylum, "")
@@ -328,6 +350,8 @@ def render_text(det: Determination) -> str:
     }[det.outcome]
     out.append(f"{head}    [policy: {det.policy}{'; case ' + det.id if det.id else ''}]")
     wait = {True: "yes", False: "no", UNDETERMINED: "undetermined"}[det.wait_in_mexico]
+    if det.outcome != "process_in_us":
+        wait = "n/a (transferred)" if det.outcome == "transfer" else "n/a until the outcome is settled"
     asylum = {
         "not_in_us": "not in the U.S. (claim examined in the receiving country)",
         "barred": "barred (withholding of removal and CAT only)",

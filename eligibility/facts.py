@@ -150,6 +150,13 @@ def _possible_third_countries(case: Case) -> list[frozenset[str]] | None:
     return [candidates, *(candidates - {home} for home in candidates)]
 
 
+def treaty_gaps(case: Case, ctx: Context) -> list[str]:
+    """Transit countries that may be third countries and whose treaty status the table lacks."""
+    options = _possible_third_countries(case) or []
+    candidates = sorted(frozenset().union(*options)) if options else []
+    return [c for c in candidates if ctx.treaties.party_to_any(c, case.entry.date) is None]
+
+
 def _settled(values: set[bool]) -> Any:
     return values.pop() if len(values) == 1 else UNKNOWN
 

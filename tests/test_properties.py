@@ -123,3 +123,11 @@ def test_every_valid_case_gets_a_determination(case: dict[str, Any], policy: str
     assert d.outcome in ("transfer", "process_in_us", "undetermined")
     assert (d.transfer_to != []) == (d.outcome == "transfer")
     assert d.explanation and all(i.reasons for i in d.instruments)
+
+
+@SETTINGS
+@given(cases(), POLICIES)
+def test_mpp_never_applies_to_a_person_who_is_transferred(case: dict[str, Any], policy: str) -> None:
+    d = evaluate(case, policy)
+    if d.outcome == "transfer":
+        assert _status(d, "mpp") in ("not_applicable", "not_in_force")

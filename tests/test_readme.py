@@ -6,11 +6,13 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from eligibility_cli.main import main
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+PATH = Path(__file__).parent.parent / "README.md"
+README = PATH.read_text(encoding="utf-8")
 
 
 def test_python_examples_run() -> None:
@@ -20,16 +22,22 @@ def test_python_examples_run() -> None:
         exec(compile(block, "README.md", "exec"), {})
 
 
-def test_console_transcripts_are_current() -> None:
+def test_console_transcripts_are_current(request: pytest.FixtureRequest) -> None:
+    """``python -m pytest --update-snapshots`` rewrites the transcripts; review the diff."""
     transcripts = re.findall(r"```console\n\$ (eligibility [^\n]*)\n(.*?)```", README, re.S)
     assert transcripts
-    for command, shown in transcripts:
-        command, _, head = command.partition(" | head -")
-        args = shlex.split(command)[1:]
-        output = CliRunner().invoke(main, args).output
+    updated = README
+    for line, shown in transcripts:
+        command, _, head = line.partition(" | head -")
+        output = CliRunner().invoke(main, shlex.split(command)[1:]).output
         if head:
             output = "".join(output.splitlines(keepends=True)[: int(head)])
-        assert output == shown, f"README transcript of `{command}` is stale"
+        if request.config.getoption("--update-snapshots"):
+            updated = updated.replace(f"$ {line}\n{shown}```", f"$ {line}\n{output}```")
+        else:
+            assert output == shown, f"README transcript of `{command}` is stale (run pytest --update-snapshots)"
+    if updated != README:
+        PATH.write_text(updated, encoding="utf-8")
 
 
 def test_the_two_commands_are_there() -> None:

@@ -1,0 +1,114 @@
+"""Hypothesis strategies for property tests of policies (public API).
+
+``cases()`` draws valid cases (contract section 1) biased to what the rules tell apart: a day
+before, on and after every date the rules compare with, every country they name plus others,
+empty and long transit lists, and omitted or explicitly unknown fields. Cases shrink towards the
+first boundary date and short lists, so a failing example reads like a golden test::
+
+    from hypothesis import given
+    from eligibility import evaluate
+    from eligibility.testing import cases
+
+    @given(cases(policy="implemented"))
+    def test_no_mexican_is_sent_to_guatemala(case):
+        d = evaluate(case, "implemented")
+        assert not (d.outcome == "transfer" and "MX" in (case.get("nationalities") or []))
+
+Requires hypothesis (``pip install 'asylum-eligibility[test]'``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, get_args
+
+from hypothesis import strategies as st
+
+from eligibility.api import load_rules
+from eligibility.case import Border, Documents, FamilyStatus, Place, Protection, Relation
+from eligibility.program import Program, compile_policy
+from eligibility.ruleset import RuleSet
+
+__all__ = ["boundary_dates", "cases", "countries"]
+
+_DAY = dt.timedelta(days=1)
+_EXTRA_COUNTRIES = ("NI", "VE", "CU", "ES", "BR", "IN", "MY", "FR")
+_STATES = ("TX", "CA", "AZ", "NM", "NY", "VT")
+
+
+def _programs(rules: RuleSet | None, policy: str | None) -> list[Program]:
+    ruleset = rules or load_rules()
+    names = [policy] if policy else sorted(ruleset.policies)
+    return [compile_policy(ruleset, name) for name in names]
+
+
+def boundary_dates(rules: RuleSet | None = None, policy: str | None = None) -> list[dt.date]:
+    """Every date the rules compare with, with the day before and after, sorted."""
+    found: set[dt.date] = set()
+    for program in _programs(rules, policy):
+        for values in program.constants.values():
+            for value in values:
+                if isinstance(value, dt.date):
+                    found |= {value - _DAY, value, value + _DAY}
+    return sorted(found)
+
+
+def countries(rules: RuleSet | None = None, policy: str | None = None) -> list[str]:
+    """Every country the rules name, then a few they do not."""
+    named: set[str] = set()
+    for program in _programs(rules, policy):
+        for fact in ("nationalities", "habitual_residence", "fear_established_in"):
+            named |= {v for v in program.constants.get(fact, ()) if isinstance(v, str)}
+    return sorted(named) + [c for c in _EXTRA_COUNTRIES if c not in named]
+
+
+def _dates(cuts: list[dt.date], lo: dt.date) -> st.SearchStrategy[dt.date]:
+    on_cuts = [d for d in cuts if d >= lo]
+    anywhere = st.dates(min_value=lo, max_value=dt.date(2025, 12, 31))
+    return st.one_of(st.sampled_from(on_cuts), anywhere) if on_cuts else anywhere
+
+
+@st.composite
+def cases(
+    draw: st.DrawFn, policy: str | None = None, rules: RuleSet | None = None, unknowns: bool = True
+) -> dict[str, Any]:
+    """A valid case as a dict. With ``unknowns``, optional fields may be omitted or null."""
+    cuts = boundary_dates(rules, policy)
+    named = countries(rules, policy)
+    entry_date = draw(_dates(cuts, dt.date(2003, 1, 1)))
+    case: dict[str, Any] = {"entry": {"date": entry_date.isoformat()}}
+
+    def put(target: dict[str, Any], key: str, values: st.SearchStrategy[Any]) -> None:
+        choice = draw(st.sampled_from(["value", "omitted", "null"]) if unknowns else st.just("value"))
+        if choice == "value":
+            target[key] = draw(values)
+        elif choice == "null":
+            target[key] = None
+
+    country = st.sampled_from(named)
+    put(case, "nationalities", st.lists(country, max_size=3, unique=True))
+    if draw(st.booleans()):
+        put(case, "habitual_residence", country)
+    put(case, "age", st.sampled_from([17, 18, 30, 8, 65]) | st.integers(0, 90))
+    put(case, "unaccompanied", st.booleans())
+    put(case, "family_unit", st.booleans())
+    put(case, "documents", st.sampled_from(get_args(Documents)))
+    put(case["entry"], "border", st.sampled_from(get_args(Border)))
+    put(case["entry"], "place", st.sampled_from(get_args(Place)))
+    put(case["entry"], "state", st.sampled_from(_STATES))
+    if draw(st.booleans()):
+        put(case, "decision_date", _dates(cuts, entry_date).map(dt.date.isoformat))
+    if draw(st.booleans()):
+        put(case, "claim_date", st.integers(0, 30).map(lambda n: (entry_date + n * _DAY).isoformat()))
+    stop = country | st.fixed_dictionaries(
+        {"country": country, "protection": st.sampled_from(get_args(Protection))}
+    )
+    put(case, "transit", st.lists(stop, max_size=6))
+    put(case, "trafficking_victim", st.booleans())
+    put(case, "fear_established_in", st.lists(country, max_size=2, unique=True))
+    put(case, "public_interest", st.booleans())
+    member = st.fixed_dictionaries(
+        {"relation": st.sampled_from(get_args(Relation)), "status": st.sampled_from(get_args(FamilyStatus))}
+    )
+    put(case, "family_in_us", st.lists(member, max_size=2))
+    return case
