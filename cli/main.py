@@ -23,6 +23,7 @@ from eligibility.rulebook import (  # public: reading rules
     reference_markdown,
     show_instrument,
 )
+from eligibility.verify import verify
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -232,7 +233,7 @@ def check(
     """
     data, source = _case_from(file, flags)
     case = eligibility.parse_case(data, source=source)
-    ruleset = eligibility.load_rules(rules_dir)
+    ruleset = eligibility.load_rules(rules_dir, extend=True)
     determination = eligibility.evaluate(case, policy, rules=ruleset, engine=engine)
     click.echo(determination.to_json() if fmt == "json" else eligibility.render_text(determination))
 
@@ -248,7 +249,7 @@ def rules() -> None:
 @user_errors
 def rules_list(fmt: str, rules_dir: str | None) -> None:
     """Every rule: id, role, title, file:line."""
-    rows = list_rules(eligibility.load_rules(rules_dir))
+    rows = list_rules(eligibility.load_rules(rules_dir, extend=True))
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -263,7 +264,7 @@ def rules_list(fmt: str, rules_dir: str | None) -> None:
 @user_errors
 def rules_show(rule_id: str, rules_dir: str | None) -> None:
     """One rule (or instrument, or policy) with its condition, citations and quotes."""
-    ruleset = eligibility.load_rules(rules_dir)
+    ruleset = eligibility.load_rules(rules_dir, extend=True)
     if rule_id in ruleset.instruments or rule_id in ruleset.policies:
         click.echo(show_instrument(ruleset, rule_id))
         return
@@ -278,7 +279,7 @@ def rules_show(rule_id: str, rules_dir: str | None) -> None:
 @user_errors
 def rules_lint(path: str | None) -> None:
     """Validate a rules directory (default: the shipped rules); every problem as file:line:col."""
-    ruleset = eligibility.load_rules(path)
+    ruleset = eligibility.load_rules(path, extend=True)
     count = len(ruleset.all_rules())
     click.echo(
         f"ok: {len(ruleset.instruments)} instruments, {count} rules, "
@@ -286,12 +287,56 @@ def rules_lint(path: str | None) -> None:
     )
 
 
+@rules.command("verify")
+@click.option("--policy", "policies", multiple=True, help="Verify only this policy (repeat for several).")
+@format_option
+@rules_option
+@user_errors
+def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
+    """Check every policy over every class of cases: dead or redundant rules, windows, invariants.
+
+    Exit 0 when clean, 3 with findings; each finding names file:line and, where a case shows it,
+    an example case ready to paste into a golden test.
+    """
+    ruleset = eligibility.load_rules(rules_dir, extend=True)
+    for name in policies:
+        if name not in ruleset.policies:
+            raise UserError(
+                f"--policy: unknown policy '{name}' (known: {', '.join(sorted(ruleset.policies))})"
+            )
+    findings = verify(ruleset, list(policies) or None)
+    if fmt == "json":
+        for f in findings:
+            click.echo(
+                json.dumps(
+                    {
+                        "kind": f.kind,
+                        "location": f.location,
+                        "message": f.message,
+                        "policy": f.policy,
+                        "example": f.example,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    else:
+        for f in findings:
+            click.echo(str(f))
+            if f.example is not None:
+                click.echo("  example: " + json.dumps(f.example, ensure_ascii=False))
+        if not findings:
+            checked = ", ".join(policies or sorted(ruleset.policies))
+            click.echo(f"ok: no findings ({checked}; {len(ruleset.invariants)} invariants)")
+    if findings:
+        sys.exit(3)
+
+
 @rules.command("reference")
 @rules_option
 @user_errors
 def rules_reference(rules_dir: str | None) -> None:
     """The rules reference in Markdown (the source of docs/rules.md)."""
-    click.echo(reference_markdown(eligibility.load_rules(rules_dir)), nl=False)
+    click.echo(reference_markdown(eligibility.load_rules(rules_dir, extend=True)), nl=False)
 
 
 @main.command()

@@ -21,12 +21,13 @@ def _default_rules() -> RuleSet:
     return _load_rules(None)
 
 
-def load_rules(path: str | Path | None = None) -> RuleSet:
+def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleSet:
     """Load and validate a rules directory; ``None`` gives the shipped rules (loaded once).
 
+    With ``extend=True``, ``path`` adds to or replaces the shipped instruments and policies.
     Raises ``RuleFileError`` listing every problem as ``file:line:col: message``.
     """
-    return _default_rules() if path is None else _load_rules(path)
+    return _default_rules() if path is None else _load_rules(path, extend=extend)
 
 
 def evaluate(

@@ -72,6 +72,7 @@ class RuleSpec(_Spec):
     when: Any
     sources: list[SourceSpec] = Field(min_length=1)
     overrides: str | None = None
+    restates: list[RuleId] = []
     note: str | None = None
 
 
@@ -106,9 +107,25 @@ class PolicySpec(_Spec):
     screening: list[list[InstrumentId]] = []
 
 
+class NeverStatusSpec(_Spec):
+    instrument: InstrumentId
+    status: list[Literal["applies", "excepted", "not_applicable", "not_in_force"]] = Field(min_length=1)
+
+
+class InvariantSpec(_Spec):
+    """A property the law guarantees, checked by ``eligibility rules verify`` over every class."""
+
+    id: InstrumentId
+    title: str = Field(min_length=1)
+    when: Any = None
+    never: Literal["transfer", "asylum_barred", "wait_in_mexico", "transfer_to_nationality"] | NeverStatusSpec
+    sources: list[SourceSpec] = Field(min_length=1)
+
+
 class PoliciesFileSpec(_Spec):
-    default: InstrumentId
-    policies: list[PolicySpec] = Field(min_length=1)
+    default: InstrumentId | None = None
+    policies: list[PolicySpec] = []
+    invariants: list[InvariantSpec] = []
 
 
 class TreatyRowSpec(_Spec):
@@ -159,6 +176,19 @@ class Rule:
     overrides: str | None
     location: Location
     note: str | None = None
+    restates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A property every policy must have (``never`` happens when ``when`` holds)."""
+
+    id: str
+    title: str
+    when: Condition | None
+    never: str | tuple[str, frozenset[str]]  # a headline property, or (instrument, statuses)
+    sources: tuple[Source, ...]
+    location: Location
 
 
 @dataclass(frozen=True)
@@ -196,6 +226,7 @@ class RuleSet:
     context: Context
     digest: str
     directory: str
+    invariants: tuple[Invariant, ...] = ()
     programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
 
     def rule(self, rule_id: str) -> Rule:
@@ -226,27 +257,46 @@ def default_rules_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "rules"
 
 
-def load_rules(path: str | Path | None = None) -> RuleSet:
-    """Load and validate a rules directory (default: the shipped rules). Raises RuleFileError."""
-    directory = Path(path) if path is not None else default_rules_dir()
-    if not directory.is_dir():
-        raise RuleFileError([Problem(str(directory), "not a directory of rule files")])
-    shown = "rules" if path is None else str(path).rstrip("/")
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("data/*.yaml"))
+def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleSet:
+    """Load and validate a rules directory (default: the shipped rules). Raises RuleFileError.
+
+    With ``extend``, ``path`` is laid over the shipped rules: its instrument and data files add
+    to or replace the shipped files of the same name, and its policies.yaml adds or replaces
+    policies (and invariants) by id.
+    """
+    layers: list[tuple[Path, str]] = []
+    if path is None or extend:
+        layers.append((default_rules_dir(), "rules"))
+    if path is not None:
+        layers.append((Path(path), str(path).rstrip("/")))
+    for directory, _ in layers:
+        if not directory.is_dir():
+            raise RuleFileError([Problem(str(directory), "not a directory of rule files")])
+    chosen: dict[str, tuple[Path, str]] = {}  # relative name -> (file, shown name)
+    policy_files: list[tuple[Path, str]] = []
+    for directory, shown in layers:
+        for file in sorted(directory.glob("*.yaml")) + sorted(directory.glob("data/*.yaml")):
+            rel = file.relative_to(directory).as_posix()
+            if rel == "policies.yaml":
+                policy_files.append((file, f"{shown}/{rel}"))
+            else:
+                chosen[rel] = (file, f"{shown}/{rel}")
     problems: list[Problem] = []
     digest = hashlib.sha256()
-    docs: list[Document] = []
-    for file in files:
+    docs: list[tuple[str, Document]] = []
+    for rel, (file, shown_name) in [*sorted(chosen.items()), *(("policies.yaml", f) for f in policy_files)]:
         text = file.read_text(encoding="utf-8")
-        rel = file.relative_to(directory).as_posix()
         digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
-        doc, found = load_yaml(text, f"{shown}/{rel}")
+        doc, found = load_yaml(text, shown_name)
         problems += found
         if doc is not None:
-            docs.append(doc)
-    ruleset = _assemble(docs, problems, shown, "sha256:" + digest.hexdigest())
+            kind = (
+                "data" if rel.startswith("data/") else "policies" if rel == "policies.yaml" else "instrument"
+            )
+            docs.append((kind, doc))
+    ruleset = _assemble(docs, problems, layers[-1][1], "sha256:" + digest.hexdigest())
     if problems or ruleset is None:
-        raise RuleFileError(problems or [Problem(shown, "no rule files")])
+        raise RuleFileError(problems or [Problem(layers[-1][1], "no rule files")])
     return ruleset
 
 
@@ -298,14 +348,16 @@ def _source(spec: SourceSpec) -> Source:
     return Source(spec.cite, spec.evidence, spec.url, spec.quote, spec.paraphrase)
 
 
-def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest: str) -> RuleSet | None:
+def _assemble(
+    docs: list[tuple[str, Document]], problems: list[Problem], shown: str, digest: str
+) -> RuleSet | None:
     specs: dict[str, tuple[RuleFileSpec, Document]] = {}
-    policies_doc: tuple[PoliciesFileSpec, Document] | None = None
+    policies_docs: list[tuple[PoliciesFileSpec, Document]] = []
     parties: dict[str, dict[str, dt.date]] = {}
     non_parties: set[str] = set()
-    for doc in docs:
+    for kind, doc in docs:
         name = doc.file.rsplit("/", 1)[-1]
-        if doc.file.startswith(f"{shown}/data/"):
+        if kind == "data":
             table = _validate(doc, TreatyTableSpec, problems)
             if table:
                 for i, row in enumerate(table.rows):
@@ -320,10 +372,10 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
                         non_parties.add(check_country(non.country))
                     except ValueError as exc:
                         problems.append(Problem(str(doc.at(("non_parties", i, "country"))), str(exc)))
-        elif name == "policies.yaml":
+        elif kind == "policies":
             spec = _validate(doc, PoliciesFileSpec, problems)
             if spec:
-                policies_doc = (spec, doc)
+                policies_docs.append((spec, doc))
         else:
             spec = _validate(doc, RuleFileSpec, problems)
             if spec:
@@ -348,17 +400,31 @@ def _assemble(docs: list[Document], problems: list[Problem], shown: str, digest:
     for iid in specs:
         _build_instrument(iid, specs, instruments, problems, ())
     _check_rule_ids(instruments, specs, problems)
-    if policies_doc is None:
+    if not policies_docs:
         problems.append(Problem(f"{shown}/policies.yaml", "missing: a rules directory needs policies.yaml"))
         return None
-    policies = _build_policies(*policies_doc, instruments, problems)
+    policies: dict[str, Policy] = {}
+    invariants: dict[str, Invariant] = {}
+    default: str | None = None
+    default_place = str(policies_docs[-1][1].at(()))
+    for spec, doc in policies_docs:
+        policies.update(_build_policies(spec, doc, instruments, problems))
+        invariants.update({inv.id: inv for inv in _build_invariants(spec, doc, instruments, problems)})
+        if spec.default is not None:
+            default, default_place = spec.default, str(doc.at(("default",)))
+    if default is None:
+        problems.append(Problem(default_place, "missing 'default': name the default policy"))
+        return None
+    if default not in policies:
+        problems.append(Problem(default_place, f"default policy '{default}' is not defined"))
     return RuleSet(
         instruments,
         policies,
-        policies_doc[0].default,
+        default,
         Context(TreatyTable(parties, frozenset(non_parties))),
         digest,
         shown,
+        tuple(invariants.values()),
     )
 
 
@@ -478,6 +544,7 @@ def _build_instrument(
                 rs.overrides,
                 doc.at(path),
                 rs.note,
+                tuple(rs.restates),
             )
         )
     instrument = Instrument(
@@ -515,6 +582,17 @@ def _check_rule_ids(
             if rs.id in seen:
                 problems.append(Problem(str(where), f"duplicate rule id '{rs.id}' (first at {seen[rs.id]})"))
             seen.setdefault(rs.id, where)
+    for spec, doc in specs.values():
+        for i, rs in enumerate(spec.rules):
+            for j, other in enumerate(rs.restates):
+                if other not in seen:
+                    near = difflib.get_close_matches(other, list(seen), n=1)
+                    hint = f" (did you mean '{near[0]}'?)" if near else ""
+                    problems.append(
+                        Problem(
+                            str(doc.at(("rules", i, "restates", j))), f"restates unknown rule '{other}'{hint}"
+                        )
+                    )
 
 
 def _build_policies(
@@ -563,6 +641,29 @@ def _build_policies(
             tuple(tuple(s) for s in ps.screening),
             doc.at(path),
         )
-    if spec.default not in policies:
-        problems.append(Problem(str(doc.at(("default",))), f"default policy '{spec.default}' is not defined"))
     return policies
+
+
+def _build_invariants(
+    spec: PoliciesFileSpec, doc: Document, instruments: dict[str, Instrument], problems: list[Problem]
+) -> list[Invariant]:
+    found = []
+    for i, inv in enumerate(spec.invariants):
+        path = ("invariants", i)
+        when = None if inv.when is None else parse_condition(doc, (*path, "when"), inv.when, problems)
+        never: str | tuple[str, frozenset[str]]
+        if isinstance(inv.never, NeverStatusSpec):
+            if inv.never.instrument not in instruments:
+                problems.append(
+                    Problem(
+                        str(doc.at((*path, "never", "instrument"))),
+                        f"unknown instrument '{inv.never.instrument}'",
+                    )
+                )
+            never = (inv.never.instrument, frozenset(inv.never.status))
+        else:
+            never = inv.never
+        found.append(
+            Invariant(inv.id, inv.title, when, never, tuple(_source(s) for s in inv.sources), doc.at(path))
+        )
+    return found

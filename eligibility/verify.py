@@ -1,0 +1,502 @@
+"""Verify a rule set over the whole partition of cases: ``eligibility rules verify``.
+
+The rules compare facts with finitely many constants, so the set of all cases splits into finitely
+many classes, and every question below is answered exactly by a search over those classes (split
+on one fact at a time, prune with three-valued evaluation), not by sampling:
+
+* ``dead-rule``: a rule whose condition no case satisfies;
+* ``redundant-rule``: a rule that never changes its instrument's status (removing it changes no
+  class), unless it ``restates`` another rule on purpose;
+* ``never-applies``: an instrument that applies to no case at all;
+* ``empty-window`` / ``overlapping-windows``: date windows that are empty, or ``window`` rules of
+  one instrument that overlap;
+* ``invariant``: a property declared in policies.yaml (``never: transfer`` when ...) that some
+  class violates.
+
+Every class gets exactly one determination by construction (the status order and the screening
+order are total), so gaps and conflicts between rules of equal standing cannot arise; ``verify``
+checks what can go wrong in the data. Each finding names ``file:line`` and, where a case shows it,
+an example ready to paste into a golden test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eligibility.conditions import All, Any_, Condition, Not, PartialSet, Test, Truth, holds, tests
+from eligibility.decide import (
+    Status,
+    decide,
+    fired_truth,
+    possible_headlines,
+    possible_statuses,
+    status_of,
+)
+from eligibility.engines import PureEngine
+from eligibility.facts import CATALOGUE, UNKNOWN
+from eligibility.program import BoundRule, Program, compile_policy, representatives
+from eligibility.ruleset import Invariant, Rule, RuleSet
+from eligibility.witness import example_case
+from eligibility.yamlsource import Location
+
+FLOOR = dt.date(2000, 1, 1)
+HERE = Location("verify", 1, 1)
+NODE_BUDGET = 200_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in the rules."""
+
+    kind: str
+    location: str
+    message: str
+    policy: str | None = None
+    example: dict[str, Any] | None = None
+
+    def __str__(self) -> str:
+        where = f" [{self.policy}]" if self.policy else ""
+        return f"{self.location}: {self.kind}{where}: {self.message}"
+
+
+def verify(ruleset: RuleSet, policies: list[str] | None = None) -> list[Finding]:
+    """Every finding for the named policies (default: all), static checks first."""
+    findings = _window_findings(ruleset)
+    names = policies or sorted(ruleset.policies)
+    seen: set[tuple[str, str]] = set()
+    for name in names:
+        program = compile_policy(ruleset, name)
+        for finding in [*_rule_findings(program), *_invariant_findings(program)]:
+            key = (finding.kind, finding.message)
+            if key not in seen:
+                seen.add(key)
+                findings.append(finding)
+    return findings
+
+
+# ---------------------------------------------------------------- static: date windows
+
+
+def _intervals(cond: Condition, fact: str) -> tuple[dt.date | None, dt.date | None] | None:
+    """The [lower, upper) interval a conjunction puts on a date fact (None if not a conjunction)."""
+    items = cond.items if isinstance(cond, All) else (cond,) if isinstance(cond, Test) else None
+    if items is None:
+        return None
+    lower: dt.date | None = None
+    upper: dt.date | None = None
+    day = dt.timedelta(days=1)
+    for item in items:
+        if isinstance(item, Test) and item.fact == fact and isinstance(item.value, dt.date):
+            bound = {
+                "ge": (item.value, None),
+                "gt": (item.value + day, None),
+                "lt": (None, item.value),
+                "le": (None, item.value + day),
+                "eq": (item.value, item.value + day),
+            }.get(item.op)
+            if bound:
+                lo, hi = bound
+                lower = lo if lo and (lower is None or lo > lower) else lower
+                upper = hi if hi and (upper is None or hi < upper) else upper
+    return lower, upper
+
+
+def _conjunctions(cond: Condition) -> Iterator[Condition]:
+    yield cond
+    if isinstance(cond, (All, Any_)):
+        for item in cond.items:
+            yield from _conjunctions(item)
+    elif isinstance(cond, Not):
+        yield from _conjunctions(cond.item)
+
+
+def _window_findings(ruleset: RuleSet) -> list[Finding]:
+    findings = []
+    date_facts = [name for name, fact in CATALOGUE.items() if fact.type == "date"]
+    for rule in ruleset.all_rules():
+        for part in _conjunctions(rule.when):
+            for fact in date_facts:
+                span = _intervals(part, fact)
+                if span and span[0] and span[1] and span[0] >= span[1]:
+                    findings.append(
+                        Finding(
+                            "empty-window",
+                            rule.location.short,
+                            f"{rule.id}: {fact} from {span[0]} before {span[1]} is empty",
+                        )
+                    )
+    for inst in ruleset.instruments.values():
+        windows = [(r, _intervals(r.when, "decision_date")) for r in inst.rules if r.role == "window"]
+        for (a, sa), (b, sb) in itertools.combinations(windows, 2):
+            if sa and sb and sa[0] and sa[1] and sb[0] and sb[1] and sa[0] < sb[1] and sb[0] < sa[1]:
+                findings.append(
+                    Finding(
+                        "overlapping-windows",
+                        b.location.short,
+                        f"{b.id} overlaps {a.id} ({sb[0]}..{sb[1]} and {sa[0]}..{sa[1]})",
+                    )
+                )
+    return findings
+
+
+# ---------------------------------------------------------------- the search
+
+
+class _Search:
+    """Depth-first search over classes of facts, pruned by three-valued evaluation."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.nodes = 0
+
+    def start(self) -> dict[str, Any]:
+        return {name: UNKNOWN for name in CATALOGUE}
+
+    def children(self, facts: dict[str, Any], fact: str, prefer: frozenset[str]) -> list[dict[str, Any]]:
+        self.nodes += 1
+        if self.nodes > NODE_BUDGET:
+            raise _BudgetError
+        spec = CATALOGUE[fact]
+        current = facts[fact]
+        entry = facts["entry.date"] if facts["entry.date"] is not UNKNOWN else FLOOR
+        if spec.type != "countries":
+            values = representatives(self.program, fact, FLOOR if fact == "entry.date" else entry)
+            return [{**facts, fact: v} for v in values]
+        if current is UNKNOWN:
+            universe = frozenset().union(*representatives(self.program, fact, entry))  # type: ignore[arg-type]
+            current = PartialSet(frozenset(), frozenset(), universe)
+        pool = sorted(current.undecided & prefer) or sorted(current.undecided)
+        member = pool[0]
+        return [
+            {**facts, fact: current.with_member(member, True)},
+            {**facts, fact: current.with_member(member, False)},
+        ]
+
+    def open_facts(self, facts: Mapping[str, Any], conditions: list[Condition]) -> list[str]:
+        """Unknown facts tested by conditions whose truth is not settled, entry.date first."""
+        found: list[str] = []
+        for cond in conditions:
+            if holds(cond, facts) is None:
+                for t in tests(cond):
+                    value = facts[t.fact]
+                    if (
+                        value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided)
+                    ) and t.fact not in found:
+                        found.append(t.fact)
+        # decision dates are split after the entry date, so that each class has entry <= decision
+        return sorted(found, key=lambda f: (f == "decision_date" and "entry.date" in found, found.index(f)))
+
+    def concrete(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """One case of the class: every open fact takes its first class value."""
+        done = dict(facts)
+        if done["entry.date"] is UNKNOWN:
+            decision = done["decision_date"]
+            done["entry.date"] = decision if decision is not UNKNOWN else FLOOR
+        for name in self.program.facts_used | set(CATALOGUE):
+            value = done[name]
+            if isinstance(value, PartialSet):
+                done[name] = value.included
+            elif value is UNKNOWN and name in self.program.facts_used:
+                done[name] = representatives(self.program, name, done["entry.date"])[0]
+        if done["decision_date"] is not UNKNOWN and done["decision_date"] < done["entry.date"]:
+            done["entry.date"] = done["decision_date"]
+        return done
+
+
+class _BudgetError(Exception):
+    pass
+
+
+def _prefer(conditions: list[Condition], fact: str) -> frozenset[str]:
+    named: set[str] = set()
+    for cond in conditions:
+        for t in tests(cond):
+            if t.fact == fact:
+                values = t.value if isinstance(t.value, tuple) else (t.value,)
+                named |= {v for v in values if isinstance(v, str)}
+    return frozenset(named)
+
+
+def _find(
+    search: _Search,
+    facts: dict[str, Any],
+    conditions: list[Condition] | Callable[[dict[str, Any]], list[Condition]],
+    verdict: Callable[[dict[str, Any]], Truth],
+) -> dict[str, Any] | None:
+    """A class where ``verdict`` is True for every case (False: none below; None: split further
+    on the open facts of ``conditions``)."""
+    answer = verdict(facts)
+    if answer is not None:
+        return facts if answer else None
+    relevant = conditions(facts) if callable(conditions) else conditions
+    open_facts = search.open_facts(facts, relevant)
+    if not open_facts:
+        return None
+    fact = open_facts[0]
+    for child in search.children(facts, fact, _prefer(relevant, fact)):
+        found = _find(search, child, conditions, verdict)
+        if found is not None:
+            return found
+    return None
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _rule_findings(program: Program) -> list[Finding]:
+    findings: list[Finding] = []
+    restated = {other for b in program.rules for other in b.rule.restates} | {
+        b.rule.id for b in program.rules if b.rule.restates
+    }
+    ctx = program.ruleset.context
+    for inst in program.instruments:
+        if inst.kind == "statutory_limit":
+            continue
+        rules = program.governed[inst.id]
+        conditions = [b.when for b in rules]
+        search = _Search(program)
+        applies = _find(
+            search,
+            search.start(),
+            conditions,
+            functools.partial(_status_truth, program, inst.id, status="applies"),
+        )
+        if applies is None:
+            findings.append(
+                Finding(
+                    "never-applies", inst.location.short, f"{inst.id}: applies to no case", program.policy.id
+                )
+            )
+        for b in rules:
+            search = _Search(program)
+            witness = _find(search, search.start(), [b.when], functools.partial(holds, b.when))
+            if witness is None:
+                findings.append(
+                    Finding(
+                        "dead-rule",
+                        b.rule.location.short,
+                        f"{b.rule.id}: no case satisfies its condition",
+                        program.policy.id,
+                    )
+                )
+                continue
+            if b.rule.id in restated or applies is None:
+                continue
+            search = _Search(program)
+            first = [b.when] + [
+                c for c in conditions if c is not b.when
+            ]  # split on the rule's own facts first
+            found = _find(search, search.start(), first, functools.partial(_matters, rules, b))
+            if found is None:
+                findings.append(
+                    Finding(
+                        "redundant-rule",
+                        b.rule.location.short,
+                        f"{b.rule.id}: never changes the status of {inst.id} (say so with 'restates' if intended)",
+                        program.policy.id,
+                        example_case(search.concrete(witness), ctx),
+                    )
+                )
+    return findings
+
+
+def _status_truth(program: Program, iid: str, facts: Mapping[str, Any], *, status: Status) -> Truth:
+    truth = {b.key: holds(b.when, facts) for b in program.governed[iid]}
+    found = possible_statuses(program, iid, _total(program, truth))
+    return None if status in found and len(found) > 1 else status in found
+
+
+def _total(program: Program, partial: Mapping[str, Truth]) -> dict[str, Truth]:
+    return {b.key: partial.get(b.key, False) for b in program.rules}
+
+
+def _any(values: list[Truth]) -> Truth:
+    return True if True in values else None if None in values else False
+
+
+def _every(values: list[Truth]) -> Truth:
+    return False if False in values else None if None in values else True
+
+
+def _options(value: Truth) -> tuple[bool, ...]:
+    return (False, True) if value is None else (value,)
+
+
+def _matters(rules: tuple[BoundRule, ...], b: BoundRule, facts: Mapping[str, Any]) -> Truth:
+    """Whether removing ``b`` changes the instrument's status here (None: open facts decide).
+
+    A removed scope or in_force rule is a condition that always holds; a removed exclusion,
+    exception or window one that never holds (with no window left, the instrument is in force).
+    """
+    role = b.rule.role
+    others: dict[str, list[Truth]] = {
+        r: [] for r in ("in_force", "window", "scope", "exclusion", "exception")
+    }
+    for r in rules:
+        if r is not b:
+            others[r.rule.role].append(holds(r.when, facts))
+    other_windows = bool(others["window"])
+    aggregates = [
+        _every(others["in_force"]),
+        _any(others["window"]),
+        _every(others["scope"]),
+        _any(others["exclusion"]),
+        _any(others["exception"]),
+        holds(b.when, facts),
+    ]
+    results = set()
+    for in_force, window, scope, excl, exc, mine in itertools.product(*map(_options, aggregates)):
+
+        def status(
+            present: bool,
+            in_force: bool = in_force,
+            window: bool = window,
+            scope: bool = scope,
+            excl: bool = excl,
+            exc: bool = exc,
+            mine: bool = mine,
+        ) -> Status:
+            own = mine if present else None
+            windows_ok = True
+            if role == "window" and own is not None:
+                windows_ok = window or own
+            elif other_windows:
+                windows_ok = window
+            return status_of(
+                in_force and (own is not False if role == "in_force" else True) and windows_ok,
+                scope and (own is not False if role == "scope" else True),
+                excl or (own is True and role == "exclusion"),
+                exc or (own is True and role == "exception"),
+            )
+
+        results.add(status(True) != status(False))
+        if len(results) > 1:
+            return None
+    return results.pop()
+
+
+# ---------------------------------------------------------------- invariants
+
+
+def _invariant_findings(program: Program) -> list[Finding]:
+    findings = []
+    ids = {i.id for i in program.instruments}
+    for inv in program.ruleset.invariants:
+        if isinstance(inv.never, tuple) and inv.never[0] not in ids:
+            continue
+        search = _Search(program)
+
+        def relevant(facts: dict[str, Any], inv: Invariant = inv) -> list[Condition]:
+            truth = {b.key: holds(b.when, facts) for b in program.rules}
+            open_instruments = {
+                i.id for i in program.instruments if len(possible_statuses(program, i.id, truth)) > 1
+            }
+            found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
+            if inv.never == "transfer_to_nationality":  # settle who is a national of where first
+                found += [Test("nationalities", "contains", c, HERE) for c in _receiving(program)]
+            found += [b.when for b in program.rules if truth[b.key] is None and b.governs in open_instruments]
+            return found
+
+        try:
+            found = _find(search, search.start(), relevant, functools.partial(_violates, program, inv))
+        except _BudgetError:
+            findings.append(
+                Finding(
+                    "invariant",
+                    inv.location.short,
+                    f"{inv.id}: not settled within {NODE_BUDGET} classes",
+                    program.policy.id,
+                )
+            )
+            continue
+        if found is not None:
+            case = example_case(search.concrete(found), program.ruleset.context)
+            findings.append(
+                Finding(
+                    "invariant",
+                    inv.location.short,
+                    f"{inv.id}: violated ({inv.title})",
+                    program.policy.id,
+                    case,
+                )
+            )
+    return findings
+
+
+def _violates(program: Program, inv: Invariant, facts: Mapping[str, Any]) -> Truth:
+    when = True if inv.when is None else holds(inv.when, facts)
+    if when is False:
+        return False
+    truth = {b.key: holds(b.when, facts) for b in program.rules}
+    statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+    if not _violation_possible(program, inv, facts, statuses):
+        return False
+    if when is None or any(len(s) > 1 for s in statuses.values()):
+        return None
+    decision = decide(program, {i: next(iter(s)) for i, s in statuses.items()})
+    if _violated(inv, facts, decision.headline, decision.statuses):
+        return True
+    nat = facts["nationalities"]
+    undecided = inv.never == "transfer_to_nationality" and (
+        nat is UNKNOWN or (isinstance(nat, PartialSet) and nat.undecided)
+    )
+    return None if undecided else False
+
+
+def _violation_possible(
+    program: Program, inv: Invariant, facts: Mapping[str, Any], statuses: Mapping[str, frozenset[Status]]
+) -> bool:
+    if isinstance(inv.never, tuple):
+        iid, forbidden = inv.never
+        reported = {"not_applicable" if s == "excluded" else s for s in statuses[iid]}
+        return bool(reported & forbidden)
+    for head in possible_headlines(program, statuses):
+        if inv.never == "transfer" and head.outcome == "transfer":
+            return True
+        if inv.never == "asylum_barred" and head.asylum == "barred":
+            return True
+        if inv.never == "wait_in_mexico" and head.outcome == "process_in_us" and head.wait_in_mexico:
+            return True
+        if inv.never == "transfer_to_nationality" and head.outcome == "transfer":
+            nat = facts["nationalities"]
+            for country in head.transfer_to:
+                if (
+                    nat is UNKNOWN
+                    or (isinstance(nat, PartialSet) and country not in nat.excluded)
+                    or (isinstance(nat, frozenset) and country in nat)
+                ):
+                    return True
+    return False
+
+
+def _violated(inv: Invariant, facts: Mapping[str, Any], head: Any, statuses: Mapping[str, Status]) -> bool:
+    if isinstance(inv.never, tuple):
+        status = statuses[inv.never[0]]
+        return ("not_applicable" if status == "excluded" else status) in inv.never[1]
+    if inv.never == "transfer":
+        return bool(head.outcome == "transfer")
+    if inv.never == "asylum_barred":
+        return bool(head.asylum == "barred")
+    if inv.never == "wait_in_mexico":
+        return bool(head.outcome == "process_in_us" and head.wait_in_mexico)
+    nat = facts["nationalities"]
+    members = nat.included if isinstance(nat, PartialSet) else nat
+    return head.outcome == "transfer" and bool(set(head.transfer_to) & set(members or ()))
+
+
+def _receiving(program: Program) -> tuple[str, ...]:
+    return tuple(sorted({i.receiving_country for i in program.instruments if i.receiving_country}))
+
+
+def check_example(program: Program, case_facts: Mapping[str, Any]) -> frozenset[str]:
+    """The rules the pure engine fires on a concrete class (used by tests of the examples)."""
+    return PureEngine(program).fired(case_facts)
+
+
+__all__ = ["Finding", "check_example", "fired_truth", "verify"]
+_ = Rule

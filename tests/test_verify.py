@@ -1,0 +1,55 @@
+"""`eligibility rules verify`: clean on the shipped rules, and it catches every planted defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from eligibility import evaluate, load_rules
+from eligibility.verify import verify
+from eligibility_cli.main import main
+
+PLANTED = Path(__file__).parent / "broken_policies"
+EXPECTATIONS = yaml.safe_load((PLANTED / "expectations.yaml").read_text())
+
+
+def test_the_shipped_rules_verify_clean() -> None:
+    assert verify(load_rules()) == []
+    result = CliRunner().invoke(main, ["rules", "verify"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok:")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_each_planted_defect_is_found(name: str) -> None:
+    expected = EXPECTATIONS[name]
+    rules = load_rules(PLANTED / name, extend=True)
+    findings = verify(rules, [expected["policy"]])
+    for want in expected["findings"]:
+        matches = [f for f in findings if f.kind == want["kind"] and want["file"] in f.location
+                   and (want.get("rule") or want.get("instrument") or want.get("invariant")) in f.message
+                   and ("line" not in want or f.location.endswith(f":{want['line']}"))]
+        assert matches, f"{want} not among {[str(f) for f in findings]}"
+    assert len(findings) == len(expected["findings"]), [str(f) for f in findings]
+
+
+def test_an_invariant_example_really_violates_it() -> None:
+    rules = load_rules(PLANTED / "invariant-children", extend=True)
+    [finding] = verify(rules, ["planted"])
+    example: Any = finding.example
+    assert example["unaccompanied"] is True and example["age"] < 18
+    determination = evaluate(example, "planted", rules=rules)
+    assert determination.outcome == "transfer"  # the planted policy sends a child away
+    assert evaluate(example, "enacted").outcome != "transfer"  # the law does not
+
+
+def test_verify_exits_3_with_findings_and_prints_examples() -> None:
+    result = CliRunner().invoke(main, ["rules", "verify", "--rules", str(PLANTED / "redundant-exception"),
+                                       "--policy", "planted"])
+    assert result.exit_code == 3
+    assert "redundant-rule [planted]: mx-aca.exception.visa" in result.output
+    assert "example:" in result.output
