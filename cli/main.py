@@ -25,6 +25,8 @@ from eligibility.rulebook import (  # public: reading rules
 )
 from eligibility.verify import verify
 
+from .questions import QUESTIONS, put, start
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -236,6 +238,73 @@ def check(
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     determination = eligibility.evaluate(case, policy, rules=ruleset, engine=engine)
     click.echo(determination.to_json() if fmt == "json" else eligibility.render_text(determination))
+
+
+@main.command()
+@click.option(
+    "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
+)
+@format_option
+@rules_option
+@_fact_flags
+@user_errors
+def ask(policy: str | None, fmt: str, rules_dir: str | None, **flags: Any) -> None:
+    """Ask only the questions whose answers can still change the outcome, most decisive first.
+
+    Start from any fact flags; answers may be typed or piped (one a line). Stops when the
+    determination is settled, or at the end of the answers, and prints it.
+    """
+    data: dict[str, Any] = {}
+    if any(v not in (None, (), False) for v in flags.values()):
+        data, _ = _case_from(None, flags)
+    ruleset = eligibility.load_rules(rules_dir, extend=True)
+    data = start(data)
+    asked: set[str] = set()
+    while (field := next_question(data, policy, ruleset, asked)) is not None:
+        asked.add(field)
+        if not _ask_one(data, field):
+            break
+    case = eligibility.parse_case(data, source="answers")
+    determination = eligibility.evaluate(case, policy, rules=ruleset)
+    click.echo(determination.to_json() if fmt == "json" else eligibility.render_text(determination))
+
+
+def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked: set[str]) -> str | None:
+    """The field whose answer most decides what is still open (outcome, then asylum, then waiting)."""
+    if "date" not in (data.get("entry") or {}):
+        return "entry.date"
+    determination = eligibility.evaluate(
+        eligibility.parse_case(data, source="answers"), policy, rules=ruleset, counterfactuals=False
+    )
+    by_field = determination.missing_facts_by_field
+    waiting = determination.wait_in_mexico == "undetermined"
+    pending = [
+        *determination.missing_facts,
+        *by_field.get("asylum", []),
+        *(by_field.get("wait_in_mexico", []) if waiting else []),
+    ]
+    return next((f for f in pending if f not in asked and f in QUESTIONS), None)
+
+
+def _ask_one(data: dict[str, Any], field: str) -> bool:
+    """Ask for one field until the answer is valid; False at the end of the answers."""
+    question, parse = QUESTIONS[field]
+    for _ in range(3):
+        try:
+            text = click.prompt(question, default="", show_default=False, err=True)
+        except click.Abort:
+            return False
+        try:
+            value = parse(text)
+            trial = json.loads(json.dumps(data))
+            put(trial, field, value)
+            eligibility.parse_case(trial, source="answer")
+        except (ValueError, CaseError) as exc:
+            click.echo(f"  {exc}", err=True)
+            continue
+        put(data, field, value)
+        return True
+    return False
 
 
 @main.group()

@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 from eligibility.case import Case, parse_case
+from eligibility.counterfactual import counterfactuals as find_changes
 from eligibility.determination import Determination
 from eligibility.engines import PureEngine, engine_for
 from eligibility.explain import build
@@ -36,12 +37,14 @@ def evaluate(
     *,
     rules: RuleSet | None = None,
     engine: str = "durable",
+    counterfactuals: bool = True,
 ) -> Determination:
     """What happens to this person under ``policy`` (default: ``enacted``), and why.
 
     ``case`` is a Case, a dict, or JSON/YAML text (contract section 1). ``engine`` is 'durable'
     (durable-rules decides which rules fire, checked by the pure evaluator; falls back to 'pure'
-    where durable-rules is not installed) or 'pure'. Raises ``CaseError`` for an invalid case and
+    where durable-rules is not installed) or 'pure'. ``counterfactuals`` adds ``would_change_if``
+    (the smallest changes of facts that change the answer). Raises ``CaseError`` for an invalid case and
     ``UnknownPolicyError`` for an unknown policy.
     """
     ruleset = rules or load_rules()
@@ -51,4 +54,5 @@ def evaluate(
     chosen = engine_for(program, engine)
     checker = engine_for(program, "pure")
     settlement = settle(program, facts, chosen, checker if not isinstance(chosen, PureEngine) else None)
-    return build(program, parsed, facts, assumed, settlement, chosen.name)
+    changes = find_changes(program, facts, assumed, settlement) if counterfactuals else None
+    return build(program, parsed, facts, assumed, settlement, chosen.name, changes)

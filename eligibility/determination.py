@@ -55,6 +55,24 @@ class InstrumentResult(_Frozen):
     findings: list[Finding]
 
 
+class FactChange(_Frozen):
+    field: str = Field(description="the case field")
+    value: Any = Field(description="its new value")
+    description: str
+
+
+class WouldChange(_Frozen):
+    """A smallest change of facts that gives a different determination, and the rules behind it."""
+
+    changes: list[FactChange]
+    outcome: Literal["transfer", "process_in_us", "undetermined"]
+    transfer_to: list[str]
+    asylum: Literal["eligible", "barred", "not_in_us", "undetermined"]
+    wait_in_mexico: bool
+    rules: list[str]
+    citations: list[str]
+
+
 class Dates(_Frozen):
     """The two time axes: entry (which law reaches the person), decision (which law is enforceable)."""
 
@@ -79,6 +97,7 @@ class Determination(_Frozen):
     )
     assumed: dict[str, Any]
     instruments: list[InstrumentResult]
+    would_change_if: list[WouldChange] = Field(default_factory=list)
     explanation: list[str]
     dates: Dates
     engine: str = Field(description="the engine that decided which rules fire")

@@ -7,9 +7,18 @@ from typing import Any, Literal, cast
 
 from eligibility.case import Case
 from eligibility.conditions import Truth, describe, show, tests
+from eligibility.counterfactual import Change, describe_change
 from eligibility.countries import country_name
 from eligibility.decide import IN_SCOPE, Asylum, Outcome, Status, reaches
-from eligibility.determination import Citation, Dates, Determination, Finding, InstrumentResult
+from eligibility.determination import (
+    Citation,
+    Dates,
+    Determination,
+    FactChange,
+    Finding,
+    InstrumentResult,
+    WouldChange,
+)
 from eligibility.facts import CATALOGUE, UNKNOWN, treaty_gaps
 from eligibility.program import BoundRule, Program
 from eligibility.settle import Region, Settlement
@@ -24,6 +33,7 @@ def build(
     assumed: dict[str, Any],
     settlement: Settlement,
     engine: str,
+    changes: list[Change] | None = None,
 ) -> Determination:
     settled = cast("tuple[Outcome, tuple[str, ...]] | None", settlement.settled("outcome"))
     outcome: Outcome = "undetermined" if settled is None else settled[0]
@@ -63,12 +73,34 @@ def build(
         wait_in_mexico=wait,
         missing_facts=missing,
         missing_facts_by_field={k: v for k, v in missing_by.items() if v},
+        would_change_if=[_would_change(program, c, case, facts) for c in changes or []],
         assumed=assumed,
         instruments=results,
         explanation=explanation,
         dates=dates,
         engine=engine,
         rules_digest=program.ruleset.digest,
+    )
+
+
+def _would_change(program: Program, change: Change, case: Case, facts: Mapping[str, Any]) -> WouldChange:
+    items = []
+    for fact, value in change.changes:
+        field, json_value, words = describe_change(fact, value, case.entry.date, before=facts[fact])
+        if len(change.alternatives) > 1:
+            others = [describe_change(fact, v, case.entry.date)[1] for v in change.alternatives]
+            words = f"{field} {' or '.join(map(str, others))}"
+        items.append(FactChange(field=field, value=json_value, description=words))
+    citations = _unique(s.label for rid in change.rules for s in program.ruleset.rule(rid).sources)
+    head = change.headline
+    return WouldChange(
+        changes=items,
+        outcome=head.outcome,
+        transfer_to=list(head.transfer_to),
+        asylum=head.asylum,
+        wait_in_mexico=head.wait_in_mexico,
+        rules=list(change.rules),
+        citations=citations,
     )
 
 
@@ -380,6 +412,21 @@ def render_text(det: Determination) -> str:
             for f in inst.findings:
                 if f.role in ("exclusion", "exception") and f.holds is False:
                     out.append(f"    - no: {f.title} ({f.location})")
+    if det.would_change_if:
+        out.append("")
+        out.append("Would change if:")
+        for change in det.would_change_if:
+            what = " and ".join(c.description for c in change.changes)
+            result = {
+                "transfer": "transfer to " + ", ".join(change.transfer_to),
+                "process_in_us": "process in the U.S.",
+                "undetermined": "undetermined",
+            }[change.outcome]
+            if change.outcome == "process_in_us":
+                result += f", asylum {change.asylum.replace('_', ' ')}" + (
+                    ", wait in Mexico" if change.wait_in_mexico else ""
+                )
+            out.append(f"  - {what}: {result}  ({', '.join(change.rules)})")
     if det.assumed:
         out.append("")
         out.append("Assumed (defaults): " + ", ".join(f"{k} = {show(v)}" for k, v in det.assumed.items()))

@@ -113,7 +113,7 @@ def settle(
                     surely.add(fact)  # two branches that differ only in this fact disagree
                 elif len(frozenset().union(*sets)) > 1:
                     maybe.add(fact)  # it was split where the part was still open
-        for fact in sorted(maybe - surely):
+        for fact in sorted((maybe - surely) & _can_affect(program, part)):
             if _decisive(program, start, fact, part, budget) is not False:
                 surely.add(fact)  # decisive, or not checked within the budget (kept: sound)
         out.decisive[part] = surely
@@ -121,6 +121,21 @@ def settle(
 
 
 CHECK_BUDGET = 4000
+KINDS = {
+    "outcome": {"transfer_agreement"},
+    "asylum": {"transfer_agreement", "asylum_bar"},
+    "wait_in_mexico": {"transfer_agreement", "wait_abroad"},
+}
+
+
+def _can_affect(program: Program, part: str) -> set[str]:
+    """Facts tested by rules of the kinds of instrument that decide ``part``."""
+    return {
+        t.fact
+        for b in program.rules
+        if program.instrument(b.governs).kind in KINDS[part]
+        for t in tests(b.when)
+    }
 
 
 def _decisive(
@@ -176,11 +191,7 @@ def _settle_parts(
 ) -> Settlement:
     out = Settlement([], [], {}, {}, False, root_truth, root_statuses)
     undecided = _undecided_facts(program, start, root_truth)
-    kinds = {
-        "outcome": {"transfer_agreement"},
-        "asylum": {"transfer_agreement", "asylum_bar"},
-        "wait_in_mexico": {"transfer_agreement", "wait_abroad"},
-    }
+    kinds = KINDS
     for part in PARTS:
         relevant = {
             t.fact

@@ -1,0 +1,108 @@
+"""The intake questions of ``eligibility ask``: one per case field, with a parser for the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _yes_no(text: str) -> bool:
+    answer = text.strip().lower()
+    if answer in ("y", "yes", "true"):
+        return True
+    if answer in ("n", "no", "false"):
+        return False
+    raise ValueError("answer y or n")
+
+
+def _codes(text: str) -> list[str]:
+    text = text.strip()
+    return [] if text.lower() in ("", "none", "-") else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _pairs(first: str, second: str) -> Callable[[str], list[dict[str, str]]]:
+    def parse(text: str) -> list[dict[str, str]]:
+        items = []
+        for part in _codes(text):
+            left, sep, right = part.partition(":")
+            if first == "country" and not sep:
+                items.append({first: left})
+            elif not sep:
+                raise ValueError(f"write {first}:{second}, e.g. sibling:lpr")
+            else:
+                items.append({first: left, second: right})
+        return items
+
+    return parse
+
+
+def _text(text: str) -> str:
+    return text.strip()
+
+
+def _int(text: str) -> int:
+    return int(text.strip())
+
+
+QUESTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "entry.date": ("Date of arrival at a port, or of entry between ports (YYYY-MM-DD)", _text),
+    "nationalities": ("Nationalities, as ISO codes separated by commas ('none' if stateless)", _codes),
+    "habitual_residence": ("Country of last habitual residence (ISO code)", _text),
+    "age": ("Age in years on the date of entry", _int),
+    "unaccompanied": (
+        "No parent or legal guardian available in the U.S. to provide care and custody? (y/n)",
+        _yes_no,
+    ),
+    "family_unit": ("Arrived as a family unit, a parent or guardian with a child? (y/n)", _yes_no),
+    "documents": (
+        "Documents held on arrival: none, us_visa, us_transit_visa, us_admission_document or visa_waiver",
+        _text,
+    ),
+    "entry.border": ("How did the person reach the U.S.: southern_land, northern_land, air or sea", _text),
+    "entry.place": ("At a port of entry or between ports: port_of_entry or between_ports", _text),
+    "entry.state": ("U.S. state of entry (e.g. TX)", _text),
+    "claim_date": ("Date the protection claim was made (YYYY-MM-DD)", _text),
+    "decision_date": ("Date of the decision (YYYY-MM-DD)", _text),
+    "transit": (
+        "Countries passed through, in order, e.g. GT,MX or MX:denied_final ('none' for none)",
+        _pairs("country", "protection"),
+    ),
+    "trafficking_victim": ("Victim of a severe form of trafficking in persons? (y/n)", _yes_no),
+    "fear_established_in": (
+        "Countries where persecution or torture was found more likely than not ('none')",
+        _codes,
+    ),
+    "public_interest": ("Did DHS decide it is in the public interest for the person to stay? (y/n)", _yes_no),
+    "family_in_us": (
+        "Family in the U.S. as relation:status, separated by commas, e.g. sibling:lpr ('none')",
+        _pairs("relation", "status"),
+    ),
+}
+
+
+ASK_INSTEAD_OF_DEFAULT = (
+    "documents",
+    "trafficking_victim",
+    "fear_established_in",
+    "public_interest",
+    "family_in_us",
+    "decision_date",
+    "claim_date",
+)
+"""Fields whose contract default ask does not assume: they are asked when they can change the answer."""
+
+
+def start(data: dict[str, Any]) -> dict[str, Any]:
+    """The case ask starts from: the facts given, and the fields above unknown unless given."""
+    begun = dict(data)
+    for field in ASK_INSTEAD_OF_DEFAULT:
+        begun.setdefault(field, None)
+    return begun
+
+
+def put(data: dict[str, Any], field: str, value: Any) -> None:
+    """Set a (possibly dotted) case field."""
+    if field.startswith("entry."):
+        data.setdefault("entry", {})[field[6:]] = value
+    else:
+        data[field] = value

@@ -1,0 +1,261 @@
+"""What would change the answer: the smallest changes of facts that give another determination.
+
+Computed from the rules, never written by hand. Every fact the policy tests takes, one at a time,
+a value from each of its classes (a day before or after each date the rules name, each country
+they name, each document...); a change is kept when it settles a different outcome, asylum or
+wait in Mexico. Facts that rules test together (age and unaccompanied, for instance) are also
+changed in pairs, kept only when neither change alone does the same. Dates and ages keep the
+nearest value on each side. The rules whose truth the change flips are named with their sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eligibility.conditions import PartialSet, holds, show, tests
+from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
+from eligibility.engines import PureEngine
+from eligibility.facts import CATALOGUE, UNKNOWN
+from eligibility.program import Program, representatives
+from eligibility.settle import Settlement, part_of, settle
+
+MAX_PAIR_EVALUATIONS = 600
+
+
+@dataclass(frozen=True)
+class Change:
+    """One counterfactual: these fact values would give this headline, because of these rules."""
+
+    changes: tuple[tuple[str, Any], ...]  # (fact, new value)
+    headline: Headline
+    rules: tuple[str, ...]
+    alternatives: tuple[Any, ...] = ()  # other values of a single changed fact with the same result
+
+
+Result = tuple[Hashable, ...]  # (outcome and transfer_to, asylum, wait in Mexico)
+
+
+def headline_of(program: Program, facts: Mapping[str, Any]) -> Result | None:
+    """The settled (outcome, asylum, wait) of facts, or None when unknown facts leave any open."""
+    truth = {b.key: holds(b.when, facts) for b in program.rules}
+    statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+    heads = possible_headlines(program, statuses)
+    if len(heads) == 1:
+        if all(len(s) == 1 for s in statuses.values()):
+            head = decide(program, {i: next(iter(s)) for i, s in statuses.items()}).headline
+        else:
+            head = next(iter(heads))
+        return _key(head)
+    if not any(v is UNKNOWN or isinstance(v, PartialSet) for v in facts.values()):
+        return None
+    settled = settle(program, facts, PureEngine(program))
+    values = tuple(settled.settled(part) for part in ("outcome", "asylum", "wait_in_mexico"))
+    if values[0] is None or values[1] is None:
+        return None
+    return values
+
+
+def _key(head: Headline) -> Result:
+    return (part_of(head, "outcome"), part_of(head, "asylum"), part_of(head, "wait_in_mexico"))
+
+
+def _alternatives(
+    program: Program, fact: str, current: Any, entry_date: dt.date, moves_decision: bool = False
+) -> list[Any]:
+    spec = CATALOGUE[fact]
+    if spec.type == "countries":
+        named = sorted(str(c) for c in program.constants.get(fact, ()) if isinstance(c, str))
+        return [current | {c} for c in named if c not in current] + [
+            current - {c} for c in named if c in current
+        ]
+    if fact == "entry.date":
+        floor = dt.date(2000, 1, 1)
+        values = set(representatives(program, fact, floor))
+        if moves_decision:  # the decision date moves with it, so its cuts count too
+            values |= set(representatives(program, "decision_date", floor))
+        return sorted(v for v in values if v != current)
+    return [v for v in representatives(program, fact, entry_date) if v != current]
+
+
+def _distance(before: Any, after: Any) -> float:
+    if isinstance(before, dt.date):
+        return float(abs((after - before).days))
+    if isinstance(before, int) and not isinstance(before, bool):
+        return float(abs(after - before))
+    return 0.0
+
+
+def counterfactuals(
+    program: Program, facts: Mapping[str, Any], assumed: Mapping[str, Any], settlement: Settlement
+) -> list[Change]:
+    """The smallest changes of known facts that settle a different headline."""
+    if not settlement.exact or len(settlement.regions) > 64:
+        return []
+    base = tuple(settlement.settled(part) for part in ("outcome", "asylum", "wait_in_mexico"))
+    entry_date: dt.date = facts["entry.date"]
+    order = [f for f in CATALOGUE if f in program.facts_used and facts[f] is not UNKNOWN]
+
+    def changed(updates: dict[str, Any]) -> dict[str, Any] | None:
+        new = {**facts, **updates}
+        if "entry.date" in updates and "decision_date" in assumed and "decision_date" not in updates:
+            new["decision_date"] = updates["entry.date"]  # the decision date follows the entry date
+        if new["decision_date"] is not UNKNOWN and new["decision_date"] < new["entry.date"]:
+            return None
+        return new
+
+    singles: dict[tuple[str, Any], Result] = {}
+    found: list[Change] = []
+    moves = "decision_date" in assumed
+    for fact in order:
+        changing: list[tuple[Any, Result]] = []
+        for value in _alternatives(program, fact, facts[fact], entry_date, moves):
+            new = changed({fact: value})
+            result = None if new is None else headline_of(program, new)
+            if result is not None:
+                singles[(fact, value)] = result
+                if result != base:
+                    changing.append((value, result))
+        for values, result in _grouped(facts[fact], changing):
+            found.append(
+                _change(
+                    program, facts, changed({fact: values[0]}) or {}, ((fact, values[0]),), result, values
+                )
+            )
+    found += _pairs(program, facts, order, base, singles, changed, entry_date)
+    return found
+
+
+def _grouped(current: Any, changing: list[tuple[Any, Result]]) -> list[tuple[list[Any], Result]]:
+    """Per new result: for ordered facts the nearest value on each side, otherwise every value."""
+    groups: dict[Result, list[Any]] = {}
+    for value, result in changing:
+        groups.setdefault(result, []).append(value)
+    if not isinstance(current, (int, dt.date)) or isinstance(current, bool):
+        return [(values, result) for result, values in groups.items()]
+    picked: list[tuple[list[Any], Result]] = []
+    for result, values in groups.items():
+        below = [v for v in values if v < current]
+        above = [v for v in values if v > current]
+        picked += [([max(below)], result)] if below else []
+        picked += [([min(above)], result)] if above else []
+    return sorted(picked, key=lambda p: abs(_distance(current, p[0][0])))
+
+
+def _pairs(
+    program: Program,
+    facts: Mapping[str, Any],
+    order: list[str],
+    base: tuple[Hashable, ...],
+    singles: Mapping[tuple[str, Any], tuple[Hashable, ...]],
+    changed: Any,
+    entry_date: dt.date,
+) -> list[Change]:
+    together: set[tuple[str, str]] = set()
+    for b in program.rules:
+        names = sorted({t.fact for t in tests(b.when)} & set(program.facts_used))
+        together |= {(a, c) for a, c in itertools.combinations(names, 2)}
+    unknown_partners = [
+        f
+        for f in CATALOGUE
+        if f in program.facts_used and facts[f] is UNKNOWN and CATALOGUE[f].type != "countries"
+    ]
+    budget = MAX_PAIR_EVALUATIONS
+    best: dict[tuple[Hashable, ...], tuple[float, Change]] = {}
+    for a, c in sorted(together):
+        if a not in order or (c not in order and c not in unknown_partners):
+            continue
+        for va in _alternatives(program, a, facts[a], entry_date):
+            for vc in (
+                _alternatives(program, c, facts[c], entry_date)
+                if c in order
+                else representatives(program, c, entry_date)
+            ):
+                budget -= 1
+                if budget < 0:
+                    return [change for _, change in best.values()]
+                new = changed({a: va, c: vc})
+                result = None if new is None else headline_of(program, new)
+                if result is None or result == base:
+                    continue
+                if singles.get((a, va)) == result or singles.get((c, vc)) == result:
+                    continue  # not minimal: one change alone does it
+                key = (a, c, result)
+                distance = _distance(facts[a], va) + (
+                    _distance(facts[c], vc) if facts[c] is not UNKNOWN else 0
+                )
+                if key not in best or distance < best[key][0]:
+                    best[key] = (distance, _change(program, facts, new or {}, ((a, va), (c, vc)), result))
+    return [change for _, change in best.values()]
+
+
+def _change(
+    program: Program,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    changes: tuple[tuple[str, Any], ...],
+    result: Result,
+    alternatives: list[Any] | None = None,
+) -> Change:
+    truth_before = {b.key: holds(b.when, before) for b in program.rules}
+    truth_after = {b.key: holds(b.when, after) for b in program.rules}
+    moved = {
+        i.id
+        for i in program.instruments
+        if possible_statuses(program, i.id, truth_before) != possible_statuses(program, i.id, truth_after)
+    }
+    flipped: list[str] = []
+    for b in program.rules:  # rules whose truth the change flips, in instruments whose status it moves
+        flips = truth_before[b.key] != truth_after[b.key] and (b.governs in moved or b.via in moved)
+        if flips and b.rule.id not in flipped:
+            flipped.append(b.rule.id)
+    outcome, transfer_to = result[0] if isinstance(result[0], tuple) else ("undetermined", ())
+    head = Headline(outcome, tuple(transfer_to), result[1], bool(result[2]))  # type: ignore[arg-type]
+    return Change(changes, head, tuple(flipped), tuple(alternatives or ()))
+
+
+def describe_change(fact: str, value: Any, entry_date: dt.date, before: Any = None) -> tuple[str, Any, str]:
+    """The case field a change is about, its new value as JSON, and the change in words."""
+    if fact == "age_at_entry":
+        return "age", value, f"age {value}"
+    if fact == "days_from_entry_to_claim":
+        claim = (entry_date + dt.timedelta(days=value)).isoformat()
+        return "claim_date", claim, f"claim made on {claim} ({value} days after entry)"
+    if fact == "transit.through_third_country":
+        return "transit", value, "transit through a third country" if value else "no third country in transit"
+    if fact == "transit.denied_final":
+        return (
+            "transit",
+            value,
+            "a final denial of protection in a transit country" if value else "no final denial in transit",
+        )
+    if fact == "transit.only_non_party_third_countries":
+        return (
+            "transit",
+            value,
+            "only third countries party to none of the refugee and torture treaties"
+            if value
+            else "a third country party to a refugee or torture treaty",
+        )
+    if fact == "family_in_us.qualifying":
+        return (
+            "family_in_us",
+            value,
+            "a family member in the U.S. with qualifying status"
+            if value
+            else "no family member in the U.S. with qualifying status",
+        )
+    if isinstance(value, frozenset):
+        if isinstance(before, frozenset):
+            added, removed = sorted(value - before), sorted(before - value)
+            words = "; ".join(
+                [*(f"{fact} also {c}" for c in added), *(f"{fact} without {c}" for c in removed)]
+            )
+            return fact, sorted(value), words or f"{fact} {show(value)}"
+        return fact, sorted(value), f"{fact} {show(value)}"
+    if isinstance(value, dt.date):
+        return fact, value.isoformat(), f"{fact} {value.isoformat()}"
+    return fact, value, f"{fact} {show(value)}"
