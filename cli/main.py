@@ -17,6 +17,10 @@ import click
 
 import eligibility
 from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
+from eligibility.batchio import read_rows
+from eligibility.diff import describe as diff_describe
+from eligibility.diff import diff as policy_diff
+from eligibility.diff import example as diff_example
 from eligibility.rulebook import (  # public: reading rules
     describe_rule,
     list_rules,
@@ -305,6 +309,122 @@ def _ask_one(data: dict[str, Any], field: str) -> bool:
         put(data, field, value)
         return True
     return False
+
+
+@main.command("diff")
+@click.argument("policy_a")
+@click.argument("policy_b")
+@click.option(
+    "--population", type=click.Path(dir_okay=False), help="Cases (JSONL or CSV) to count in each region."
+)
+@format_option
+@rules_option
+@user_errors
+def diff_command(
+    policy_a: str, policy_b: str, population: str | None, fmt: str, rules_dir: str | None
+) -> None:
+    """Every region of cases that POLICY_A and POLICY_B determine differently, exhaustively."""
+    ruleset = eligibility.load_rules(rules_dir, extend=True)
+    for name in (policy_a, policy_b):
+        if name not in ruleset.policies:
+            raise UserError(f"unknown policy '{name}' (known: {', '.join(sorted(ruleset.policies))})")
+    result = policy_diff(ruleset, policy_a, policy_b)
+    counts: dict[tuple[Any, Any], int] = {}
+    rejected: list[str] = []
+    total = 0
+    if population:
+        for number, row in read_rows(population):
+            if isinstance(row, str):
+                rejected.append(f"row {number}: {row}")
+                continue
+            try:
+                da = eligibility.evaluate(row, policy_a, rules=ruleset, counterfactuals=False)
+                db = eligibility.evaluate(row, policy_b, rules=ruleset, counterfactuals=False)
+            except CaseError as exc:
+                rejected.append(f"row {number}: {exc}")
+                continue
+            total += 1
+            key = (_head(da), _head(db))
+            if key[0] != key[1]:
+                counts[key] = counts.get(key, 0) + 1
+    keys = [(_head_of(g.a), _head_of(g.b)) for g in result.groups]
+    assigned: dict[int, int] = {}  # group index -> cases, each case counted in its first matching group
+    for case_key, n in counts.items():
+        index = next((i for i, k in enumerate(keys) if _matches(case_key, k)), None)
+        if index is not None:
+            assigned[index] = assigned.get(index, 0) + n
+    groups: list[dict[str, Any]] = []
+    for g in result.groups:
+        groups.append(
+            {
+                policy_a: _head_json(g.a),
+                policy_b: _head_json(g.b),
+                "where": diff_describe(g.regions, result.programs),
+                "classes": len(g.regions),
+                "rules": list(g.rules),
+                "citations": _citations(ruleset, g.rules),
+                "example": diff_example(g, result.programs),
+                **({"population": assigned.get(len(groups), 0)} if population else {}),
+            }
+        )
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "a": policy_a,
+                    "b": policy_b,
+                    "regions": groups,
+                    **({"population": total, "rejected": rejected} if population else {}),
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        click.echo(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
+        for i, row in enumerate(groups, 1):
+            click.echo(
+                f"\n{i}. {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
+                + (f"  [{row['population']} of {total} cases]" if population else "")
+            )
+            for line in row["where"]:
+                click.echo(f"   - {line}")
+            click.echo("   rules: " + ", ".join(row["rules"]))
+            for cite in row["citations"]:
+                click.echo(f"     {cite}")
+            click.echo("   example: " + json.dumps(row["example"], ensure_ascii=False))
+        for line in rejected:
+            click.echo(f"error: {line}", err=True)
+    if rejected:
+        sys.exit(3)
+
+
+def _matches(case_key: tuple[Any, Any], group_key: tuple[Any, Any]) -> bool:
+    """A case's pair of headlines falls in a group (whose asylum may be 'undetermined': any)."""
+    return all(
+        c[:2] == g[:2] and g[2] in (c[2], "undetermined") for c, g in zip(case_key, group_key, strict=True)
+    )
+
+
+def _head(d: Any) -> tuple[Any, ...]:
+    return (d.outcome, tuple(d.transfer_to), d.asylum)
+
+
+def _head_of(h: Any) -> tuple[Any, ...]:
+    return (h.outcome, tuple(h.transfer_to), h.asylum)
+
+
+def _head_json(h: Any) -> dict[str, Any]:
+    return {"outcome": h.outcome, "transfer_to": list(h.transfer_to), "asylum": h.asylum}
+
+
+def _head_words(h: dict[str, Any]) -> str:
+    if h["outcome"] == "transfer":
+        return "transfer to " + ", ".join(h["transfer_to"])
+    return f"{h['outcome'].replace('_', ' ')}, asylum {h['asylum'].replace('_', ' ')}"
+
+
+def _citations(ruleset: Any, rules: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(s.label for r in rules for s in ruleset.rule(r).sources))
 
 
 @main.group()

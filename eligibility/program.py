@@ -114,10 +114,58 @@ def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[F
         day = dt.timedelta(days=1)
         values = {entry_date} | {v for c in consts for v in (c - day, c, c + day) if v >= entry_date}
         return tuple(sorted(values))
-    named = frozenset(str(c) for c in consts)
+    named = frozenset(c for c in consts if isinstance(c, str))  # not the true/false of `empty`
     if spec.type == "state":
         return (*sorted(named), next(s for s in ("TX", "NM", "NY", "FL") if s not in named))
     pool = (*sorted(named), other_country(named))
     if spec.type == "country":
         return pool
     return tuple(frozenset(c) for r in range(len(pool) + 1) for c in itertools.combinations(pool, r))
+
+
+def classes(
+    program: Program, fact: str, entry_date: dt.date, *others: Program, extra: tuple[Any, ...] = ()
+) -> tuple[FactValue, ...]:
+    """One value per class of ``fact`` that the rules of these programs tell apart (coarser than
+    ``representatives``): the first day (or number) of each interval between the cuts the rules
+    make, and one value per group of values that every test treats alike. Used to split searches."""
+    from eligibility.conditions import tests
+
+    spec = CATALOGUE[fact]
+    conditions = [b.when for p in (program, *others) for b in p.rules] + list(extra)
+    checks = [t for c in conditions for t in tests(c) if t.fact == fact]
+    if spec.type in ("date", "int"):
+        step: Any = dt.timedelta(days=1) if spec.type == "date" else 1
+        lower: Any = entry_date if spec.type == "date" else (spec.lower or 0)
+        bounds: set[Any] = set()
+        for t in checks:
+            for v in t.value if isinstance(t.value, tuple) else (t.value,):
+                if t.op in ("ge", "lt"):
+                    bounds.add(v)
+                elif t.op in ("gt", "le"):
+                    bounds.add(v + step)
+                else:
+                    bounds |= {v, v + step}
+        return (lower, *sorted(b for b in bounds if b > lower))
+    if spec.type == "countries":
+        return representatives(program, fact, entry_date)
+    from eligibility.conditions import holds
+
+    domain = representatives(program, fact, entry_date)
+    if spec.type in ("country", "state"):
+        named = {
+            v
+            for t in checks
+            for v in (t.value if isinstance(t.value, tuple) else (t.value,))
+            if isinstance(v, str)
+        }
+        domain = tuple(dict.fromkeys([*sorted(named), *domain]))
+    if others:
+        domain = tuple(
+            dict.fromkeys([*domain, *(v for p in others for v in representatives(p, fact, entry_date))])
+        )
+    seen: dict[tuple[Any, ...], FactValue] = {}
+    for value in domain:
+        signature = tuple(holds(t, {fact: value}) for t in checks)
+        seen.setdefault(signature, value)
+    return tuple(seen.values())

@@ -35,7 +35,7 @@ from eligibility.decide import (
 from eligibility.engines import Engine
 from eligibility.errors import EngineMismatchError
 from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import Program, representatives
+from eligibility.program import Program, classes, representatives
 
 LEAF_BUDGET = 1500
 PARTS = ("outcome", "asylum", "wait_in_mexico")
@@ -263,7 +263,7 @@ def _split_values(
 ) -> list[Any]:
     """The children of a split: every class of a scalar fact, or one member in/out of a set."""
     if CATALOGUE[fact].type != "countries":
-        return list(representatives(program, fact, entry_date))
+        return list(classes(program, fact, entry_date))
     if current is UNKNOWN:
         pool = representatives(program, fact, entry_date)
         universe = frozenset().union(*pool)  # type: ignore[arg-type]

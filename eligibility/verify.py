@@ -39,7 +39,7 @@ from eligibility.decide import (
 )
 from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import BoundRule, Program, compile_policy, representatives
+from eligibility.program import BoundRule, Program, classes, compile_policy, representatives
 from eligibility.ruleset import Invariant, Rule, RuleSet
 from eligibility.witness import example_case
 from eligibility.yamlsource import Location
@@ -157,7 +157,9 @@ class _Search:
     def start(self) -> dict[str, Any]:
         return {name: UNKNOWN for name in CATALOGUE}
 
-    def children(self, facts: dict[str, Any], fact: str, prefer: frozenset[str]) -> list[dict[str, Any]]:
+    def children(
+        self, facts: dict[str, Any], fact: str, prefer: frozenset[str], extra: tuple[Condition, ...] = ()
+    ) -> list[dict[str, Any]]:
         self.nodes += 1
         if self.nodes > NODE_BUDGET:
             raise _BudgetError
@@ -165,7 +167,9 @@ class _Search:
         current = facts[fact]
         entry = facts["entry.date"] if facts["entry.date"] is not UNKNOWN else FLOOR
         if spec.type != "countries":
-            values = representatives(self.program, fact, FLOOR if fact == "entry.date" else entry)
+            values = classes(self.program, fact, FLOOR if fact == "entry.date" else entry, extra=extra)
+            if spec.type == "bool":
+                values = (False, True)
             return [{**facts, fact: v} for v in values]
         if current is UNKNOWN:
             universe = frozenset().union(*representatives(self.program, fact, entry))  # type: ignore[arg-type]
@@ -238,7 +242,7 @@ def _find(
     if not open_facts:
         return None
     fact = open_facts[0]
-    for child in search.children(facts, fact, _prefer(relevant, fact)):
+    for child in search.children(facts, fact, _prefer(relevant, fact), tuple(relevant)):
         found = _find(search, child, conditions, verdict)
         if found is not None:
             return found

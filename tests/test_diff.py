@@ -1,0 +1,49 @@
+"""Policy diff: what Part A6 says the policies differ in, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from eligibility import load_rules
+from eligibility.diff import diff
+from eligibility_cli.main import main
+
+
+def test_the_draft_differs_from_the_signed_text_only_by_the_document_exceptions() -> None:
+    result = diff(load_rules(), "enacted", "draft-2019-07")
+    assert result.groups
+    for group in result.groups:
+        assert group.rules == ("us-gt-aca.exception.documents",)
+        assert group.a.outcome == "process_in_us"
+        assert (group.b.outcome, group.b.transfer_to) == ("transfer", ("GT",))
+        for region in group.regions:  # every region holds a visa, admission document or waiver
+            assert region["documents"] in ("us_visa", "us_admission_document", "visa_waiver")
+
+
+def test_the_implemented_policy_differs_by_nationality_and_dates() -> None:
+    result = diff(load_rules(), "enacted", "implemented")
+    rules = {r for g in result.groups for r in g.rules}
+    # A6: HN/SV nationals only, 2019-11-21 to 2020-03-16, families from 2019-12-12; HN/SV ACAs never used
+    assert {"us-gt-aca-as-implemented.scope.nationality", "us-gt-aca-as-implemented.in-practice",
+            "us-gt-aca-as-implemented.scope.family-units"} <= rules
+    assert any(r.startswith("us-hn-aca.") for r in rules) and any(r.startswith("us-sv-aca.") for r in rules)
+    # the STCA, transit bar and MPP are as enacted: never responsible
+    assert not any(r.startswith(("us-ca-stca.", "transit-bar.", "mpp.")) for r in rules)
+
+
+def test_diff_counts_a_population(tmp_path: Path) -> None:
+    people = tmp_path / "people.jsonl"
+    rows = [
+        {"nationalities": ["NI"], "age": 30, "unaccompanied": False, "entry": {"date": "2020-01-15", "border": "southern_land", "place": "between_ports"}, "transit": ["HN", "GT", "MX"]},
+        {"nationalities": ["HN"], "age": 30, "unaccompanied": False, "family_unit": False, "entry": {"date": "2020-01-15", "border": "southern_land", "place": "between_ports"}, "transit": ["GT", "MX"]},
+    ]
+    people.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
+    result = CliRunner().invoke(main, ["diff", "enacted", "implemented", "--population", str(people), "--format", "json"])
+    assert result.exit_code == 3  # one row was not a case
+    data = json.loads(result.stdout.splitlines()[0])
+    assert data["population"] == 2 and data["rejected"] == ["row 3: malformed JSON: Expecting property name enclosed in double quotes"]
+    # the Nicaraguan is transferred under the enacted text but not by DHS (B10 #30); the Honduran by both
+    assert sum(r["population"] for r in data["regions"]) == 1
