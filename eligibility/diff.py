@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.conditions import PartialSet, Test, holds, show, tests
+from eligibility.conditions import PartialSet, holds, show, tests
 from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
 from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
@@ -328,4 +328,3 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
 
 
 __all__ = ["Group", "PolicyDiff", "describe", "diff", "example", "responsible"]
-_ = Test

@@ -32,15 +32,13 @@ from eligibility.conditions import All, Any_, Condition, Not, PartialSet, Test, 
 from eligibility.decide import (
     Status,
     decide,
-    fired_truth,
     possible_headlines,
     possible_statuses,
     status_of,
 )
-from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import BoundRule, Program, classes, compile_policy, representatives
-from eligibility.ruleset import Invariant, Rule, RuleSet
+from eligibility.ruleset import Invariant, RuleSet
 from eligibility.witness import example_case
 from eligibility.yamlsource import Location
 
@@ -497,10 +495,4 @@ def _receiving(program: Program) -> tuple[str, ...]:
     return tuple(sorted({i.receiving_country for i in program.instruments if i.receiving_country}))
 
 
-def check_example(program: Program, case_facts: Mapping[str, Any]) -> frozenset[str]:
-    """The rules the pure engine fires on a concrete class (used by tests of the examples)."""
-    return PureEngine(program).fired(case_facts)
-
-
-__all__ = ["Finding", "check_example", "fired_truth", "verify"]
-_ = Rule
+__all__ = ["Finding", "verify"]

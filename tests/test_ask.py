@@ -66,7 +66,7 @@ def _script(case: dict[str, Any], policy: str) -> tuple[list[str], list[str]]:
 
 
 CASES = [c for f in sorted(GOLDEN.glob("*.yaml")) for c in yaml.safe_load(f.read_text())
-         if not any(v is None for v in c["case"].values()) and "birth_date" not in c["case"]][:40]
+         if not any(v is None for v in c["case"].values()) and "birth_date" not in c["case"]][:40:5]
 
 
 @pytest.mark.parametrize("golden", CASES, ids=lambda c: c["name"][:60])
