@@ -140,11 +140,14 @@ def test_trap_or_fires_once_per_true_branch() -> None:
 
 
 def test_our_engine_reports_each_rule_once() -> None:
-    engine = _program_engine()
-    # us-gt-aca.exception.documents is an `in` (an $or): visa_waiver matches one branch only, but
-    # rules with several true branches must still come back once: the result is a set.
-    fired = engine.fired(_facts(documents="visa_waiver"))
-    assert isinstance(fired, frozenset)
+    program = compile_policy(load_rules(), "implemented")
+    [family] = [b for b in program.rules if b.rule.id == "us-gt-aca-as-implemented.scope.family-units"]
+    facts = _facts(family_unit=False, decision_date=dt.date(2020, 1, 10))  # both branches of its `any` hold
+    definition = {family.key: durable.compile_program(program)[family.key],
+                  "all": {"all": [{"m": {"kind": "case"}}]}}
+    raw = _fire(_raw(definition), json.loads(durable.encode_facts(facts, 1)) | {"sid": "0"})
+    assert raw.count(family.key) == 2  # durable-rules activates it once per true branch
+    assert family.key in engine_for(program, "durable").fired(facts)  # we report a set
 
 
 # -- strings and numbers compare as text; dates must be numbers
