@@ -68,3 +68,7 @@ def test_a_transit_bar_case_would_change_with_the_bars_exceptions_and_limits() -
 
 def test_counterfactuals_can_be_left_out() -> None:
     assert evaluate(HN_ADULT, counterfactuals=False).would_change_if == []
+
+
+def test_counterfactuals_are_deterministic() -> None:
+    assert evaluate(HN_ADULT).to_json() == evaluate(dict(HN_ADULT)).to_json()
