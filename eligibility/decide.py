@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from eligibility.conditions import Truth
-from eligibility.program import BoundRule, Program
+from eligibility.program import Program
 
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined", "excluded"]
 """``excluded`` is internal: within the instrument's scope but excluded (reported as not_applicable).
@@ -180,7 +180,3 @@ def _screening_class(status: Status) -> str:
 def fired_truth(program: Program, fired: frozenset[str]) -> dict[str, Truth]:
     """Two-valued truths from the set of rule keys an engine reported as fired."""
     return {b.key: b.key in fired for b in program.rules}
-
-
-def rules_of(program: Program, iid: str) -> tuple[BoundRule, ...]:
-    return program.governed[iid]
