@@ -16,7 +16,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.conditions import holds, show, tests
+from eligibility.conditions import holds, show
 from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, representatives
@@ -149,7 +149,7 @@ def _pairs(
 ) -> list[Change]:
     together: set[tuple[str, str]] = set()
     for b in program.rules:
-        names = sorted({t.fact for t in tests(b.when)} & set(program.facts_used))
+        names = sorted({t.fact for t in b.checks} & set(program.facts_used))
         together |= {(a, c) for a, c in itertools.combinations(names, 2)}
     unknown_partners = [
         f

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.conditions import PartialSet, holds, show, tests
+from eligibility.conditions import PartialSet, holds, show
 from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
 from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
@@ -112,7 +112,7 @@ class _Joint:
         for b in program.rules:
             if truth[b.key] is None and len(statuses[b.governs]) > 1:
                 target = common if b.governs in self.shared else own
-                target += [t.fact for t in tests(b.when) if _open(facts[t.fact])]
+                target += [t.fact for t in b.checks if _open(facts[t.fact])]
         return possible_headlines(program, statuses), own, common, settled
 
     def run(self, facts: dict[str, Any]) -> None:
@@ -232,7 +232,7 @@ def _bounds(programs: Iterable[Program], fact: str) -> list[Any]:
     day = dt.timedelta(days=1) if CATALOGUE[fact].type == "date" else 1
     for program in programs:
         for b in program.rules:
-            for t in tests(b.when):
+            for t in b.checks:
                 if t.fact == fact and not isinstance(t.value, tuple):
                     if t.op in ("ge", "lt"):
                         cuts.add(t.value)
@@ -282,7 +282,7 @@ def describe(groups_regions: list[dict[str, Any]], programs: tuple[Program, Prog
 
 
 def _alike(programs: tuple[Program, Program], fact: str, value: Any) -> list[Any]:
-    checks = [t for p in programs for b in p.rules for t in tests(b.when) if t.fact == fact]
+    checks = [t for p in programs for b in p.rules for t in b.checks if t.fact == fact]
     signature = [holds(t, {fact: value}) for t in checks]
     return [v for v in CATALOGUE[fact].values if [holds(t, {fact: v}) for t in checks] == signature]
 

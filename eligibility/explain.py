@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
 from eligibility.case import Case
-from eligibility.conditions import Truth, describe, show, tests
+from eligibility.conditions import Truth, describe, show
 from eligibility.counterfactual import Change, describe_change
 from eligibility.countries import country_name
 from eligibility.decide import IN_SCOPE, Asylum, Outcome, Status, reaches
@@ -34,7 +34,10 @@ def build(
     settlement: Settlement,
     engine: str,
     changes: list[Change] | None = None,
+    findings: bool = True,
 ) -> Determination:
+    """The determination of a settled case. ``findings=False`` leaves each instrument's per-rule
+    findings empty (the fast path's compact lines do not carry them)."""
     settled = cast("tuple[Outcome, tuple[str, ...]] | None", settlement.settled("outcome"))
     outcome: Outcome = "undetermined" if settled is None else settled[0]
     transfer_to = [] if settled is None else list(settled[1])
@@ -50,7 +53,7 @@ def build(
     }
     missing = missing_by["outcome"]
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
-    results = [_instrument(program, i.id, settlement, truth, facts) for i in program.instruments]
+    results = [_instrument(program, i.id, settlement, truth, facts, findings) for i in program.instruments]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
     dates = Dates(
         entry=case.entry.date.isoformat(),
@@ -152,7 +155,12 @@ def _region_status(region: Region, iid: str) -> Status:
 
 
 def _instrument(
-    program: Program, iid: str, settlement: Settlement, truth: Mapping[str, Truth], facts: Mapping[str, Any]
+    program: Program,
+    iid: str,
+    settlement: Settlement,
+    truth: Mapping[str, Truth],
+    facts: Mapping[str, Any],
+    with_findings: bool = True,
 ) -> InstrumentResult:
     inst = program.instrument(iid)
     regions = settlement.regions
@@ -163,7 +171,11 @@ def _instrument(
         statuses = set(root) if len(root) == 1 else {UNDETERMINED}
     status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
     rules = program.governed[iid]
-    findings = [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
+    findings = (
+        [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
+        if with_findings
+        else []
+    )
     decisive = _decisive(program, status, rules, truth, inst.kind)
     reasons = [
         _reason(
@@ -248,7 +260,7 @@ def _default_reason(status: Status, kind: str) -> str:
 
 
 def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
-    names = _unique(t.fact for t in tests(b.when))
+    names = _unique(t.fact for t in b.checks)
     return "; ".join(f"{n} = {show(facts[n])}" for n in names)
 
 
@@ -281,7 +293,7 @@ def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: 
         role=b.rule.role,
         title=b.rule.title,
         holds=holds,
-        condition=" and ".join(describe(t) for t in tests(b.when)) if _flat(b) else _words(b),
+        condition=" and ".join(describe(t) for t in b.checks) if _flat(b) else _words(b),
         facts=_facts_tested(b, facts),
         via=b.via,
         applied_to=b.governs if limit_entry else None,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.conditions import Condition, bind, tests
+from eligibility.conditions import Condition, Test, bind, tests
 from eligibility.countries import other_country
 from eligibility.errors import UnknownPolicyError
 from eligibility.facts import CATALOGUE, FactValue
@@ -29,6 +29,11 @@ class BoundRule:
     governs: str
     via: str | None  # the statutory limit it was bound from, if any
     when: Condition
+    checks: tuple[Test, ...] = field(default=(), compare=False)  # tests(when), computed once
+
+    def __post_init__(self) -> None:
+        if not self.checks:
+            object.__setattr__(self, "checks", tuple(tests(self.when)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,8 +52,11 @@ class Program:
     def facts_used(self) -> frozenset[str]:
         return frozenset(self.constants)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {i.id: i for i in self.instruments})
+
     def instrument(self, iid: str) -> Instrument:
-        return next(i for i in self.instruments if i.id == iid)
+        return self._by_id[iid]  # type: ignore[attr-defined, no-any-return]
 
 
 def compile_policy(ruleset: RuleSet, policy: str | None = None) -> Program:
@@ -86,7 +94,7 @@ def _compile(ruleset: RuleSet, name: str) -> Program:
             governed[inst.id] = tuple(b for b in bound if b.via == inst.id)
     constants: dict[str, set[Any]] = {}
     for b in bound:
-        for test in tests(b.when):
+        for test in b.checks:
             values = test.value if isinstance(test.value, tuple) else (test.value,)
             constants.setdefault(test.fact, set()).update(values)
     return Program(

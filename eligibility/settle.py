@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.conditions import PartialSet, Truth, holds, tests
+from eligibility.conditions import PartialSet, Truth, holds
 from eligibility.decide import (
     Decision,
     Headline,
@@ -131,10 +131,7 @@ KINDS = {
 def _can_affect(program: Program, part: str) -> set[str]:
     """Facts tested by rules of the kinds of instrument that decide ``part``."""
     return {
-        t.fact
-        for b in program.rules
-        if program.instrument(b.governs).kind in KINDS[part]
-        for t in tests(b.when)
+        t.fact for b in program.rules if program.instrument(b.governs).kind in KINDS[part] for t in b.checks
     }
 
 
@@ -199,7 +196,7 @@ def _settle_parts(
             if root_truth[b.key] is None
             and program.instrument(b.governs).kind in kinds[part]
             and len(root_statuses[b.governs]) > 1
-            for t in tests(b.when)
+            for t in b.checks
         }
         tree = _Tree(program, engine, pure, start["entry.date"], functools.partial(_part_of, part), stop_at=2)
         try:
@@ -271,7 +268,7 @@ def _split_values(
     weights: dict[str, float] = {m: 0.0 for m in current.undecided}
     for b in program.rules:
         if truth[b.key] is None:
-            for t in tests(b.when):
+            for t in b.checks:
                 if t.fact == fact:
                     named = t.value if isinstance(t.value, tuple) else (t.value,)
                     for m in current.undecided if t.op == "empty" else named:
@@ -286,7 +283,7 @@ def _undecided_facts(program: Program, facts: Mapping[str, Any], truth: Mapping[
     counts: dict[str, int] = {}
     for b in program.rules:
         if truth[b.key] is None:
-            for t in tests(b.when):
+            for t in b.checks:
                 value = facts[t.fact]
                 if value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided):
                     counts[t.fact] = counts.get(t.fact, 0) + 1
