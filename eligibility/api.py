@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eligibility.case import Case, parse_case
 from eligibility.counterfactual import counterfactuals as find_changes
@@ -15,6 +16,20 @@ from eligibility.program import compile_policy
 from eligibility.ruleset import RuleSet
 from eligibility.ruleset import load_rules as _load_rules
 from eligibility.settle import settle
+
+if TYPE_CHECKING:
+    from eligibility.fast import Evaluator
+
+
+def _fast(ruleset: RuleSet, policy: str | None) -> Evaluator:
+    """One fast evaluator per rule set and policy, kept with the rule set's compiled programs."""
+    from eligibility.fast import Evaluator
+
+    name = policy or ruleset.default_policy
+    evaluator: Evaluator | None = ruleset.evaluators.get(name)
+    if evaluator is None:
+        evaluator = ruleset.evaluators[name] = Evaluator(policy, rules=ruleset)
+    return evaluator
 
 
 @cache
@@ -49,6 +64,8 @@ def evaluate(
     """
     ruleset = rules or load_rules()
     parsed = parse_case(case)
+    if engine == "fast":
+        return _fast(ruleset, policy).evaluate(parsed).determination()
     program = compile_policy(ruleset, policy)
     facts, assumed = derive_facts(parsed, ruleset.context)
     chosen = engine_for(program, engine)

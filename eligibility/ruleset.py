@@ -16,6 +16,7 @@ import datetime as dt
 import difflib
 import hashlib
 import importlib.resources
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +229,7 @@ class RuleSet:
     directory: str
     invariants: tuple[Invariant, ...] = ()
     programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
+    evaluators: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> fast evaluator
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; raises KeyError with a suggestion."""
@@ -284,9 +286,16 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
     problems: list[Problem] = []
     digest = hashlib.sha256()
     docs: list[tuple[str, Document]] = []
+    texts: list[tuple[str, str, str]] = []
     for rel, (file, shown_name) in [*sorted(chosen.items()), *(("policies.yaml", f) for f in policy_files)]:
         text = file.read_text(encoding="utf-8")
         digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
+        texts.append((rel, shown_name, text))
+    cache_key = _cache_key(digest.hexdigest(), [(rel, shown) for rel, shown, _ in texts], layers[-1][1])
+    cached = _from_cache(cache_key)
+    if cached is not None:
+        return cached
+    for rel, shown_name, text in texts:
         doc, found = load_yaml(text, shown_name)
         problems += found
         if doc is not None:
@@ -297,6 +306,7 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
     ruleset = _assemble(docs, problems, layers[-1][1], "sha256:" + digest.hexdigest())
     if problems or ruleset is None:
         raise RuleFileError(problems or [Problem(layers[-1][1], "no rule files")])
+    _to_cache(cache_key, ruleset)
     return ruleset
 
 
@@ -667,3 +677,66 @@ def _build_invariants(
             Invariant(inv.id, inv.title, when, never, tuple(_source(s) for s in inv.sources), doc.at(path))
         )
     return found
+
+
+# -- the rule-set cache ---------------------------------------------------------------------------
+#
+# Parsing and validating the YAML rule files is most of a command's start-up time, so a valid rule
+# set is kept, pickled, in the user's cache directory, under a key made of the files' contents and
+# names and the versions of this package, Python and pydantic. Invalid rule files are never cached
+# (their errors are reported every time). ELIGIBILITY_NO_CACHE=1 turns the cache off;
+# ELIGIBILITY_CACHE_DIR moves it. A cache file that cannot be read is ignored and rewritten.
+
+
+def cache_dir() -> Path | None:
+    """Where rule sets are cached, or None when caching is off."""
+    if os.environ.get("ELIGIBILITY_NO_CACHE"):
+        return None
+    base = os.environ.get("ELIGIBILITY_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "asylum-eligibility"
+
+
+def _cache_key(digest: str, names: list[tuple[str, str]], shown: str) -> str:
+    import sys
+
+    import pydantic
+
+    code = [
+        (f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(Path(__file__).parent.glob("*.py"))
+    ]
+    parts = [digest, repr(names), shown, sys.version, pydantic.VERSION, repr(code)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _from_cache(key: str) -> RuleSet | None:
+    import pickle
+
+    where = cache_dir()
+    if where is None:
+        return None
+    try:
+        with (where / f"rules-{key}.pickle").open("rb") as handle:
+            ruleset = pickle.load(handle)
+    except Exception:  # absent, unreadable or stale: parse the files instead
+        return None
+    return ruleset if isinstance(ruleset, RuleSet) else None
+
+
+def _to_cache(key: str, ruleset: RuleSet) -> None:
+    import pickle
+    import tempfile
+
+    where = cache_dir()
+    if where is None:
+        return
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=where, prefix=".rules-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(ruleset, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, where / f"rules-{key}.pickle")
+    except Exception:  # a read-only home or a full disk only costs the speed-up
+        return

@@ -1,0 +1,403 @@
+"""The fast path: evaluate each class of cases once, then fill in each case's own values.
+
+The rules compare every fact with finitely many constants, so cases fall into finitely many
+classes that every rule treats alike (``program.representatives``). Two cases of one class get the
+same determination except where a value is *shown*: the id, the dates, and the fact values quoted
+in reasons and findings. So the first case of a class is evaluated in full (settled, explained,
+rendered to JSON) with a placeholder in place of every shown value; later cases of the class only
+compute their class and fill in the placeholders.
+
+Two caches, both keyed by values that determine the whole determination:
+
+* the *class key* (level 2): for each fact, its class under every test of the program, plus what
+  the explanation depends on besides the facts (the defaults assumed, the unknown fields, the
+  transit countries missing from the treaty table). A miss costs one full evaluation.
+* the *case key* (level 1): read straight from the case's fields without deriving facts: the
+  categorical fields exactly, dates and ages as classes. A miss costs deriving the facts and the
+  class key, and fills in the categorical values; a hit leaves only the id, dates, age and days
+  to fill in.
+
+Misses are evaluated by the pure evaluator. ``tests/test_fast.py`` checks, on generated and golden
+cases, that the JSON is identical to what ``evaluate(..., engine="durable")`` gives, apart from the
+``engine`` field (``fast``) and the counterfactuals, which the fast path does not compute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from bisect import bisect_right
+from collections.abc import Hashable
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+from typing import Any, Literal
+
+from eligibility.case import Case
+from eligibility.conditions import show
+from eligibility.determination import Determination
+from eligibility.engines import engine_for
+from eligibility.explain import build
+from eligibility.facts import CATALOGUE, UNKNOWN, _non_parties, _possible_third_countries, derive_facts
+from eligibility.facts import treaty_gaps as _treaty_gaps
+from eligibility.program import Program, compile_policy
+from eligibility.ruleset import RuleSet
+from eligibility.settle import settle
+
+Detail = Literal["full", "compact"]
+
+# Placeholders: a NUL-delimited name inside a JSON string ("\u0000name\u0000" once dumped).
+_TOKEN = re.compile(r'"\\u0000(@\w+)\\u0000"|\\u0000([\w.:]+)\\u0000')
+_VARIABLE = ("@id", "entry", "decision", "claim", "age", "days")  # filled per case
+_VARIABLE_FACTS = {
+    "entry.date": "entry",
+    "decision_date": "decision",
+    "age_at_entry": "age",
+    "days_from_entry_to_claim": "days",
+}
+_TRANSIT_MEMO_LIMIT = 200_000
+
+
+def _tok(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """One class's determination: the headline, and its JSON split around the placeholders."""
+
+    outcome: str
+    transfer_to: tuple[str, ...]
+    asylum: str
+    wait_in_mexico: bool | str
+    missing_facts: tuple[str, ...]
+    pieces: tuple[str | tuple[str], ...]  # literal text, or (placeholder name,)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A template with one case key's categorical values filled in: only the variable slots remain."""
+
+    template: _Template
+    parts: tuple[str, ...]
+    slots: tuple[tuple[int, int], ...]  # (index in parts, index in the case's variable values)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The fast answer for one case: the headline at once, the explained determination on demand."""
+
+    outcome: str
+    transfer_to: tuple[str, ...]
+    asylum: str
+    wait_in_mexico: bool | str
+    missing_facts: tuple[str, ...]
+    policy: str
+    _prepared: _Prepared
+    _case: Case
+
+    def to_json(self) -> str:
+        """The determination as one line of JSON (contract section 2), explanation included."""
+        parts = list(self._prepared.parts)
+        values = _variables(self._case)
+        for index, slot in self._prepared.slots:
+            parts[index] = values[slot]
+        return "".join(parts)
+
+    def determination(self) -> Determination:
+        """The full Determination object (parsed from ``to_json``)."""
+        return Determination.model_validate_json(self.to_json())
+
+    @property
+    def explanation(self) -> list[str]:
+        """The explanation lines, outcome first."""
+        explanation: list[str] = json.loads(self.to_json())["explanation"]
+        return explanation
+
+
+def _variables(case: Case) -> tuple[str, ...]:
+    """The values every case fills in itself, in ``_VARIABLE`` order (already JSON-escaped)."""
+    fields = case.__dict__
+    entry_date = case.entry.date
+    given = case.model_fields_set
+    ident = fields["id"]
+    decision = fields["decision_date"] if "decision_date" in given else entry_date
+    claim = fields["claim_date"] if "claim_date" in given else entry_date
+    birth = fields["birth_date"]
+    age = fields["age"] if birth is None else _age(birth, entry_date)
+    return (
+        "null" if ident is None else encode_basestring(ident),
+        entry_date.isoformat(),
+        "" if decision is None else decision.isoformat(),
+        "" if claim is None else claim.isoformat(),
+        "" if age is None else str(age),
+        "" if claim is None else str((claim - entry_date).days),
+    )
+
+
+def _age(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+class Evaluator:
+    """Evaluates many cases under one policy, each class of cases once.
+
+    ``detail='compact'`` leaves out the per-rule ``findings`` (the contract's fields and every
+    reason and citation stay), which makes a batch line about a tenth of the size.
+    """
+
+    def __init__(
+        self, policy: str | None = None, *, rules: RuleSet | None = None, detail: Detail = "full"
+    ) -> None:
+        from eligibility.api import load_rules
+
+        self.rules = rules or load_rules()
+        self.program: Program = compile_policy(self.rules, policy)
+        self.policy = self.program.policy.id
+        self.detail = detail
+        self._bounds = _bounds(self.program)
+        self._named = _named(self.program)
+        self._by_class: dict[Hashable, _Template] = {}
+        self._by_case: dict[Hashable, _Prepared] = {}
+        self._transit: dict[Hashable, tuple[Any, ...]] = {}
+        self.evaluations = 0  # full evaluations (class-key misses)
+
+    # -- the hot path -----------------------------------------------------------------------------
+
+    def evaluate(self, case: Case) -> Result:
+        """The determination of ``case`` (a validated Case)."""
+        key = self._case_key(case)
+        prepared = self._by_case.get(key)
+        if prepared is None:
+            prepared = self._by_case[key] = self._prepare(case)
+        t = prepared.template
+        return Result(
+            t.outcome, t.transfer_to, t.asylum, t.wait_in_mexico, t.missing_facts, self.policy, prepared, case
+        )
+
+    def to_json(self, case: Case) -> str:
+        """Shorthand for ``evaluate(case).to_json()``."""
+        return self.evaluate(case).to_json()
+
+    def _case_key(self, case: Case) -> Hashable:
+        fields = case.__dict__
+        given = case.model_fields_set
+        entry = case.entry
+        entry_date = entry.date
+        bounds = self._bounds
+        nationalities = fields["nationalities"]
+        nats = None if nationalities is None else tuple(nationalities)
+        birth = fields["birth_date"]
+        age = fields["age"] if birth is None else _age(birth, entry_date)
+        decision = fields["decision_date"] if "decision_date" in given else entry_date
+        claim = fields["claim_date"] if "claim_date" in given else entry_date
+        transit = fields["transit"]
+        derived: Any = None
+        if transit is not None:
+            residence = fields["habitual_residence"]
+            memo = (
+                tuple([(s.country, s.protection) for s in transit]),
+                nats,
+                residence,
+                "habitual_residence" in given,
+                entry_date,
+            )
+            derived = self._transit.get(memo)
+            if derived is None:
+                derived = self._transit_facts(case, memo)
+        family = fields["family_in_us"]
+        fear = fields["fear_established_in"]
+        return (
+            nats,
+            fields["habitual_residence"],
+            None if age is None else bisect_right(bounds["age_at_entry"], age),
+            fields["unaccompanied"],
+            fields["family_unit"],
+            fields["documents"],
+            bisect_right(bounds["*date"], entry_date),
+            entry.border,
+            entry.place,
+            entry.state,
+            None if decision is None else bisect_right(bounds["decision_date"], decision),
+            None
+            if claim is None
+            else bisect_right(bounds["days_from_entry_to_claim"], (claim - entry_date).days),
+            fields["trafficking_victim"],
+            fields["public_interest"],
+            None if fear is None else tuple(fear),
+            derived,
+            None if family is None else tuple([m.status for m in family]),
+            frozenset(given),
+            frozenset(entry.model_fields_set),
+        )
+
+    def _transit_facts(self, case: Case, memo: Hashable) -> tuple[Any, ...]:
+        options = _possible_third_countries(case)
+        denied = any(stop.protection == "denied_final" for stop in case.transit or ())
+        if options is None:
+            derived: tuple[Any, ...] = (None, denied, None, ())
+        else:
+            through = {bool(third) for third in options}
+            derived = (
+                through.pop() if len(through) == 1 else None,
+                denied,
+                _non_parties(options, self.rules.context, case.entry.date),
+                tuple(_treaty_gaps(case, self.rules.context)),
+            )
+        if len(self._transit) >= _TRANSIT_MEMO_LIMIT:
+            self._transit.clear()
+        self._transit[memo] = derived
+        return derived
+
+    # -- misses -----------------------------------------------------------------------------------
+
+    def _prepare(self, case: Case) -> _Prepared:
+        facts, assumed = derive_facts(case, self.rules.context)
+        key = self._class_key(case, facts, assumed)
+        template = self._by_class.get(key)
+        if template is None:
+            template = self._by_class[key] = self._template(case, facts, assumed)
+        filled: dict[str, str] = {}
+        for name, value in facts.items():
+            if name not in _VARIABLE_FACTS and value is not UNKNOWN:
+                filled[f"f:{name}"] = encode_basestring(show(value))[1:-1]
+        if "habitual_residence" in assumed:
+            filled["@residence"] = encode_basestring(assumed["habitual_residence"])
+        parts: list[str] = []
+        slots: list[tuple[int, int]] = []
+        for piece in template.pieces:
+            if isinstance(piece, str):
+                text = piece
+            elif piece[0] in filled:
+                text = filled[piece[0]]
+            else:
+                slots.append((len(parts), _VARIABLE.index(piece[0])))
+                parts.append("")
+                continue
+            if parts and not (slots and slots[-1][0] == len(parts) - 1):
+                parts[-1] += text
+            else:
+                parts.append(text)
+        return _Prepared(template, tuple(parts), tuple(slots))
+
+    def _class_key(self, case: Case, facts: dict[str, Any], assumed: dict[str, Any]) -> Hashable:
+        key: list[Any] = []
+        for name, value in facts.items():
+            key.append(UNKNOWN if value is UNKNOWN else self._classify(name, value))
+        nones = tuple(
+            name
+            for name in (
+                "nationalities",
+                "habitual_residence",
+                "age",
+                "claim_date",
+                "transit",
+                "family_in_us",
+            )
+            if getattr(case, name) is None
+        )
+        gaps = tuple(_treaty_gaps(case, self.rules.context))
+        return (*key, tuple(assumed), nones, gaps)
+
+    def _classify(self, name: str, value: Any) -> Hashable:
+        kind = CATALOGUE[name].type
+        if name == "entry.date":
+            return bisect_right(self._bounds["*date"], value)
+        if kind in ("date", "int"):
+            return bisect_right(self._bounds.get(name, ()), value)
+        named = self._named.get(name, frozenset())
+        if kind in ("country", "state"):
+            return value if value in named else "*other"
+        if kind == "countries":
+            return frozenset(v if v in named else "*other" for v in value)
+        return value  # type: ignore[no-any-return]  # bool, enum: every value is its own class
+
+    def _template(self, case: Case, facts: dict[str, Any], assumed: dict[str, Any]) -> _Template:
+        self.evaluations += 1
+        program = self.program
+        settlement = settle(program, facts, engine_for(program, "pure"))
+        shown = {
+            name: value if value is UNKNOWN else _tok(_VARIABLE_FACTS.get(name) or f"f:{name}")
+            for name, value in facts.items()
+        }
+        det = build(program, case, shown, dict(assumed), settlement, "fast", findings=self.detail == "full")
+        data = det.model_dump(mode="json")
+        data["id"] = _tok("@id")
+        data["dates"] = {
+            "entry": _tok("entry"),
+            "decision": None if facts["decision_date"] is UNKNOWN else _tok("decision"),
+            "claim": None if data["dates"]["claim"] is None else _tok("claim"),
+        }
+        data["assumed"] = {
+            k: _tok({"claim_date": "claim", "decision_date": "decision"}[k])
+            if k in ("claim_date", "decision_date")
+            else (_tok("@residence") if k == "habitual_residence" else v)
+            for k, v in assumed.items()
+        }
+        lines = data["explanation"]
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"Entry {det.dates.entry} decides"))
+        lines[at] = lines[at].replace(
+            det.dates.entry, _tok("entry"), 1
+        )  # the decision date is a token already
+        if self.detail == "compact":
+            for inst in data["instruments"]:
+                del inst["findings"]
+            del data["would_change_if"]
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        pieces: list[str | tuple[str]] = []
+        at = 0
+        for match in _TOKEN.finditer(text):
+            pieces.append(text[at : match.start()])
+            pieces.append((match.group(1) or match.group(2),))
+            at = match.end()
+        pieces.append(text[at:])
+        return _Template(
+            det.outcome,
+            tuple(det.transfer_to),
+            det.asylum,
+            det.wait_in_mexico,
+            tuple(det.missing_facts),
+            tuple(pieces),
+        )
+
+    @property
+    def classes_seen(self) -> int:
+        """How many classes were evaluated in full so far."""
+        return len(self._by_class)
+
+
+def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:
+    """For each date and int fact, the cut points: every test is constant between two of them.
+
+    ``*date`` joins the cuts of every date fact: the entry date stands in for any unknown date
+    when a case is settled, so its class must be fine enough for all of them.
+    """
+    cuts: dict[str, set[Any]] = {}
+    for b in program.rules:
+        for t in b.checks:
+            spec = CATALOGUE[t.fact]
+            if spec.type not in ("date", "int"):
+                continue
+            step: Any = dt.timedelta(days=1) if spec.type == "date" else 1
+            for v in t.value if isinstance(t.value, tuple) else (t.value,):
+                if t.op in ("ge", "lt"):
+                    cuts.setdefault(t.fact, set()).add(v)
+                elif t.op in ("gt", "le"):
+                    cuts.setdefault(t.fact, set()).add(v + step)
+                else:
+                    cuts.setdefault(t.fact, set()).update({v, v + step})
+    out = {name: tuple(sorted(values)) for name, values in cuts.items()}
+    out["*date"] = tuple(sorted({v for n, vs in cuts.items() if CATALOGUE[n].type == "date" for v in vs}))
+    for name in ("age_at_entry", "decision_date", "days_from_entry_to_claim"):
+        out.setdefault(name, ())
+    return out
+
+
+def _named(program: Program) -> dict[str, frozenset[str]]:
+    named: dict[str, set[str]] = {}
+    for b in program.rules:
+        for t in b.checks:
+            if CATALOGUE[t.fact].type in ("country", "state", "countries"):
+                values = t.value if isinstance(t.value, tuple) else (t.value,)
+                named.setdefault(t.fact, set()).update(v for v in values if isinstance(v, str))
+    return {k: frozenset(v) for k, v in named.items()}

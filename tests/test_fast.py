@@ -1,0 +1,128 @@
+"""The fast path gives the same determinations as durable-rules (differential tests).
+
+The fast path evaluates each class of cases once and fills in each case's own values (id, dates,
+ages, the facts quoted in reasons). These tests run cases through one shared evaluator per policy,
+so that later cases reuse classes evaluated for earlier ones, and compare every JSON line with
+``evaluate(..., engine="durable")``: equal except ``engine`` and the counterfactuals, which the
+fast path does not compute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eligibility import evaluate, load_rules
+from eligibility.case import parse_case
+from eligibility.facts import derive_facts, derive_facts_by_catalogue
+from eligibility.fast import Evaluator
+from tests.strategies import POLICIES, cases
+from tests.test_golden import _cases
+
+ENGINE = "durable"  # the engine of record; where it is not installed, evaluate falls back to pure
+EVALUATORS: dict[tuple[str, str], Evaluator] = {}
+SEEN = {"cases": 0}
+
+
+def _evaluator(policy: str, detail: str = "full") -> Evaluator:
+    key = (policy, detail)
+    if key not in EVALUATORS:
+        EVALUATORS[key] = Evaluator(policy, detail="full" if detail == "full" else "compact")
+    return EVALUATORS[key]
+
+
+def _slow(case: Any, policy: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(evaluate(case, policy, engine=ENGINE, counterfactuals=False).to_json())
+    data.pop("engine")
+    return data
+
+
+def _fast(case: Any, policy: str, detail: str = "full") -> dict[str, Any]:
+    line = _evaluator(policy, detail).to_json(parse_case(case))
+    data: dict[str, Any] = json.loads(line)
+    assert data.pop("engine") == "fast"
+    SEEN["cases"] += 1
+    return data
+
+
+def _same(case: Any, policy: str) -> None:
+    assert _fast(case, policy) == _slow(case, policy), case
+
+
+@pytest.mark.parametrize("golden", _cases())
+def test_golden_cases_match_durable(golden: dict[str, Any]) -> None:
+    _same(golden["case"], golden["policy"])
+
+
+def _siblings(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cases that differ only in values a reason shows: mostly of the same class, sometimes not."""
+    out = []
+    for days in (1, -1, 17):
+        moved = json.loads(json.dumps(case))
+        entry = dt.date.fromisoformat(moved["entry"]["date"]) + dt.timedelta(days=days)
+        if entry < dt.date(2003, 1, 1):
+            continue
+        moved["entry"]["date"] = entry.isoformat()
+        for name in ("decision_date", "claim_date"):
+            if isinstance(moved.get(name), str) and moved[name] < entry.isoformat():
+                moved[name] = entry.isoformat()
+        moved["id"] = f"sibling {days:+d}"
+        out.append(moved)
+    if isinstance(case.get("age"), int):
+        older = dict(case, age=min(case["age"] + 1, 130), id="older")
+        out.append(older)
+    if case.get("nationalities"):
+        other = dict(case, nationalities=[{"FJ": "TO"}.get(c, "FJ") for c in case["nationalities"]])
+        out.append(dict(other, nationalities=list(dict.fromkeys(other["nationalities"]))))
+    return out
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(POLICIES, st.data())
+def test_generated_cases_and_their_siblings_match_durable(policy: str, data: st.DataObject) -> None:
+    case = data.draw(cases(policy=policy, unknowns=data.draw(st.booleans())))
+    _same(case, policy)
+    for sibling in _siblings(case):
+        _same(sibling, policy)
+
+
+def test_classes_are_reused() -> None:
+    """The tests above exercise reuse: far fewer full evaluations than cases."""
+    ev = Evaluator("enacted")
+    base = {
+        "nationalities": ["HN"],
+        "age": 30,
+        "entry": {"border": "southern_land", "place": "between_ports"},
+    }
+    days = [dt.date(2019, 12, 2) + dt.timedelta(days=n) for n in range(60)]
+    for i, day in enumerate(days):
+        case = dict(base, id=f"c{i}", entry={**base["entry"], "date": day.isoformat()}, age=20 + i % 40)
+        result = ev.evaluate(parse_case(case))
+        assert result.outcome == "transfer" and result.transfer_to == ("GT",)  # brief A2, B10 #1
+    assert ev.evaluations == 1  # one class: in force, adult, between ports, no other facts differ
+    assert json.loads(ev.to_json(parse_case(dict(base, entry={**base["entry"], "date": "2020-01-31"}))))[
+        "dates"
+    ]["entry"] == ("2020-01-31")
+
+
+def test_compact_detail_drops_only_findings() -> None:
+    case = {"nationalities": ["SV"], "age": 25, "entry": {"date": "2020-02-01", "border": "southern_land"}}
+    full, compact = _fast(case, "enacted"), _fast(case, "enacted", "compact")
+    for inst in full["instruments"]:
+        del inst["findings"]
+    del full["would_change_if"]
+    assert compact == full
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_derive_facts_matches_the_catalogue(case: dict[str, Any]) -> None:
+    """The one-pass derivation equals each catalogue entry's own derivation."""
+    parsed = parse_case(case)
+    context = load_rules().context
+    assert derive_facts(parsed, context) == derive_facts_by_catalogue(parsed, context)
