@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
 import eligibility
 from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
-from eligibility.batchio import read_rows
-from eligibility.diff import describe as diff_describe
-from eligibility.diff import diff as policy_diff
-from eligibility.diff import example as diff_example
-from eligibility.rulebook import (  # public: reading rules
-    describe_rule,
-    list_rules,
-    reference_markdown,
-    show_instrument,
-)
-from eligibility.verify import verify
 
-from .questions import QUESTIONS, put, start
+# Commands import what only they need, so that `check` starts quickly.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,7 +78,25 @@ def format_option(func: F) -> F:
     )(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The commands; those that need heavy imports (numpy for ``simulate``) load when they run."""
+
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {"simulate": ("eligibility_cli.simulate", "simulate")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY:
+            import importlib
+
+            module, attribute = self.LAZY[name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="asylum-eligibility", prog_name="eligibility")
 def main() -> None:
     """What happens to an asylum seeker under the U.S. transfer agreements, and why."""
@@ -219,10 +228,10 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
 )
 @click.option(
     "--engine",
-    type=click.Choice(["durable", "pure"]),
+    type=click.Choice(["durable", "pure", "fast"]),
     default="durable",
     show_default=True,
-    help="Which engine decides which rules fire.",
+    help="Which engine decides which rules fire ('fast' reuses each class of cases and leaves out 'would change if').",
 )
 @format_option
 @rules_option
@@ -245,6 +254,136 @@ def check(
 
 
 @main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option(
+    "-o", "--output", default=None, help="Output file (default: standard output); written atomically."
+)
+@click.option(
+    "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: the number of cores].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["fast", "durable"]),
+    default="fast",
+    show_default=True,
+    help="'fast' evaluates each class of cases once (proven identical by differential tests); "
+    "'durable' runs durable-rules on every row.",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["jsonl", "csv"]),
+    default=None,
+    help="Output format [default: from the output's extension, else jsonl].",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["jsonl", "csv"]),
+    default=None,
+    help="Input format [default: from the input's extension, else jsonl].",
+)
+@click.option(
+    "--detail",
+    type=click.Choice(["compact", "full"]),
+    default="compact",
+    show_default=True,
+    help="'full' adds every rule's finding to each line (about ten times larger).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary, no per-row errors.")
+@rules_option
+@user_errors
+def batch(
+    input_path: str,
+    output: str | None,
+    policy: str | None,
+    jobs: int | None,
+    engine: str,
+    out_format: str | None,
+    input_format: str | None,
+    detail: str,
+    quiet: bool,
+    rules_dir: str | None,
+) -> None:
+    """Determine many cases: INPUT is JSON Lines or CSV ('-': standard input), one case a row.
+
+    Each valid row gives one determination (JSON Lines: one object a line, with its "row"
+    number; CSV: one row). Invalid rows are reported on standard error as INPUT:ROW: message and
+    the run goes on; the exit code is then 3. A summary closes the run.
+    """
+    from eligibility import batch as runner
+
+    ruleset = eligibility.load_rules(rules_dir, extend=True) if rules_dir else None
+    fmt = out_format or ("csv" if (output or "").lower().endswith(".csv") else "jsonl")
+    options = runner.Options(policy, engine, detail, fmt)  # type: ignore[arg-type]
+    where = "stdin" if input_path == "-" else input_path
+    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+
+    def reject(r: runner.Rejected) -> None:
+        if not quiet:
+            progress.clear()
+            click.echo(f"{where}:{r.row}: {r.message}", err=True)
+
+    try:
+        summary = runner.run(
+            input_path,
+            output,
+            options,
+            jobs=jobs or os.cpu_count() or 1,
+            in_format=runner.input_format(input_path, input_format),
+            rules=ruleset,
+            on_reject=reject,
+            on_progress=progress.update,
+        )
+    except runner.BatchError as exc:
+        raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        progress.clear()
+        click.echo("interrupted: no output file was written", err=True)
+        sys.exit(130)
+    progress.clear()
+    if not quiet:
+        click.echo(summary.line(), err=True)
+    if summary.rejected:
+        sys.exit(3)
+
+
+class _Progress:
+    """Rows done, rate and time left, on one line of standard error (a terminal only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self.shown = 0.0
+
+    def update(self, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now - self.shown < 0.2:
+            return
+        self.shown = now
+        rate = done / (now - self.started) if now > self.started else 0.0
+        line = f"{done:,} rows  {rate:,.0f} rows/s"
+        if total:
+            width = 30
+            filled = int(width * min(done / total, 1.0))
+            left = (total - done) / rate if rate else 0.0
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} rows  {rate:,.0f} rows/s  ETA {int(left // 60)}:{int(left % 60):02d}"
+        sys.stderr.write("\r" + line + "\x1b[K")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+@main.command()
 @click.option(
     "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
 )
@@ -258,6 +397,8 @@ def ask(policy: str | None, fmt: str, rules_dir: str | None, **flags: Any) -> No
     Start from any fact flags; answers may be typed or piped (one a line). Stops when the
     determination is settled, or at the end of the answers, and prints it.
     """
+    from .questions import start
+
     data: dict[str, Any] = {}
     if any(v not in (None, (), False) for v in flags.values()):
         data, _ = _case_from(None, flags)
@@ -275,6 +416,8 @@ def ask(policy: str | None, fmt: str, rules_dir: str | None, **flags: Any) -> No
 
 def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked: set[str]) -> str | None:
     """The field whose answer most decides what is still open (outcome, then asylum, then waiting)."""
+    from .questions import QUESTIONS
+
     if "date" not in (data.get("entry") or {}):
         return "entry.date"
     determination = eligibility.evaluate(
@@ -292,6 +435,8 @@ def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked:
 
 def _ask_one(data: dict[str, Any], field: str) -> bool:
     """Ask for one field until the answer is valid; False at the end of the answers."""
+    from .questions import QUESTIONS, put
+
     question, parse = QUESTIONS[field]
     for _ in range(3):
         try:
@@ -324,6 +469,11 @@ def diff_command(
     policy_a: str, policy_b: str, population: str | None, fmt: str, rules_dir: str | None
 ) -> None:
     """Every region of cases that POLICY_A and POLICY_B determine differently, exhaustively."""
+    from eligibility.batchio import read_rows
+    from eligibility.diff import describe as diff_describe
+    from eligibility.diff import diff as policy_diff
+    from eligibility.diff import example as diff_example
+
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for name in (policy_a, policy_b):
         if name not in ruleset.policies:
@@ -438,6 +588,8 @@ def rules() -> None:
 @user_errors
 def rules_list(fmt: str, rules_dir: str | None) -> None:
     """Every rule: id, role, title, file:line."""
+    from eligibility.rulebook import list_rules
+
     rows = list_rules(eligibility.load_rules(rules_dir, extend=True))
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
@@ -453,6 +605,8 @@ def rules_list(fmt: str, rules_dir: str | None) -> None:
 @user_errors
 def rules_show(rule_id: str, rules_dir: str | None) -> None:
     """One rule (or instrument, or policy) with its condition, citations and quotes."""
+    from eligibility.rulebook import describe_rule, show_instrument
+
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     if rule_id in ruleset.instruments or rule_id in ruleset.policies:
         click.echo(show_instrument(ruleset, rule_id))
@@ -487,6 +641,8 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
     Exit 0 when clean, 3 with findings; each finding names file:line and, where a case shows it,
     an example case ready to paste into a golden test.
     """
+    from eligibility.verify import verify
+
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for name in policies:
         if name not in ruleset.policies:
@@ -525,6 +681,8 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
 @user_errors
 def rules_reference(rules_dir: str | None) -> None:
     """The rules reference in Markdown (the source of docs/rules.md)."""
+    from eligibility.rulebook import reference_markdown
+
     click.echo(reference_markdown(eligibility.load_rules(rules_dir, extend=True)), nl=False)
 
 

@@ -16,7 +16,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(row number, case dict) for each row, or (row number, error message) for a broken one."""
     file = Path(path)
     if file.suffix.lower() == ".csv":
-        yield from _csv_rows(file)
+        yield from csv_rows(file)
     else:
         with file.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
@@ -30,7 +30,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 yield (number, data) if isinstance(data, dict) else (number, "a case must be a JSON object")
 
 
-def _csv_rows(file: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def csv_rows(file: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     with file.open(encoding="utf-8", newline="") as handle:
         for number, row in enumerate(csv.DictReader(handle), start=2):
             case: dict[str, Any] = {}

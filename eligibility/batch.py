@@ -1,0 +1,432 @@
+"""Many cases at once: JSON Lines or CSV in, JSON Lines or CSV out, in constant memory.
+
+A JSON Lines file is cut into chunks of about a megabyte at line ends (one quick pass that also
+counts the lines, so every row keeps its number); worker processes read their own chunks, and the
+parent writes the results in input order. Standard input and CSV are read by the parent and sent
+to the workers in blocks of rows. A bad row (broken JSON, an invalid field, a line longer than
+``MAX_LINE`` bytes) is reported with its row number and never stops the run.
+
+The output file appears only when the run is complete: it is written under a temporary name in
+the same directory and renamed at the end; an interrupted run removes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from pydantic import ValidationError
+
+from eligibility.batchio import csv_rows
+from eligibility.case import Case, parse_case
+from eligibility.errors import CaseError, EligibilityError, Problem
+from eligibility.fast import Detail, Evaluator
+from eligibility.ruleset import RuleSet
+
+MAX_LINE = 1 << 20  # bytes: a longer line is rejected unread
+CHUNK = 1 << 18  # bytes of JSON Lines per task (about a thousand rows)
+ROWS_PER_TASK = 2000  # rows per task when the parent reads (standard input, CSV)
+Format = Literal["jsonl", "csv"]
+EngineName = Literal["fast", "durable"]
+CSV_COLUMNS = (
+    "row",
+    "id",
+    "policy",
+    "outcome",
+    "transfer_to",
+    "asylum",
+    "wait_in_mexico",
+    "missing_facts",
+    "assumed",
+    "explanation",
+    "rules_digest",
+)
+
+
+class BatchError(EligibilityError):
+    """The batch cannot run at all (unreadable input, unwritable output)."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One row that was not evaluated, and why (``place`` is ``input:row`` or ``input:row: field``)."""
+
+    row: int
+    message: str
+
+
+@dataclass
+class Summary:
+    """What a batch did."""
+
+    rows: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+    seconds: float = 0.0
+    classes: int = 0  # full evaluations (fast engine)
+
+    @property
+    def written(self) -> int:
+        return self.rows - self.rejected
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds else 0.0
+        counts = ", ".join(f"{k} {self.outcomes[k]:,}" for k in ("transfer", "process_in_us", "undetermined"))
+        return (
+            f"{self.rows:,} rows in {self.seconds:.2f} s ({rate:,.0f} rows/s): {counts}; "
+            f"{self.rejected:,} rejected"
+        )
+
+
+@dataclass(frozen=True)
+class Options:
+    policy: str | None = None
+    engine: EngineName = "fast"
+    detail: Detail = "compact"
+    out_format: Format = "jsonl"
+
+
+# -- one worker ---------------------------------------------------------------------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
+    _STATE["rules"] = rules
+    _STATE["options"] = options
+    _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail)
+    if worker:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
+
+
+ChunkResult = tuple[bytes, dict[str, int], list[Rejected], int, int]
+
+
+def _run_range(task: tuple[str, int, int, int]) -> ChunkResult:
+    """Evaluate the JSON lines of bytes [start, end) of ``path``; the first is row ``first``."""
+    path, start, end, first = task
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return _run_lines(list(enumerate(lines, start=first)))
+
+
+def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkResult:
+    """Evaluate rows: raw JSON lines, CSV rows read as dicts, or a message for a row already bad."""
+    options: Options = _STATE["options"]
+    evaluator: Evaluator = _STATE["evaluator"]
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    rejected: list[Rejected] = []
+    seen = 0
+    before = evaluator.evaluations
+    for number, raw in rows:
+        if isinstance(raw, bytes) and not raw.strip():
+            continue  # a blank line is not a row
+        seen += 1
+        try:
+            case = _case(raw)
+        except CaseError as exc:
+            rejected.append(Rejected(number, "; ".join(str(p).removeprefix(": ") for p in exc.problems)))
+            continue
+        if options.engine == "fast":
+            result = evaluator.evaluate(case)
+            outcome, line = result.outcome, result.to_json()
+        else:
+            line, outcome = _durable_line(case, options)
+        counts[outcome] = counts.get(outcome, 0) + 1
+        out.append(f'{{"row":{number},{line[1:]}')
+    if options.out_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for line in out:
+            writer.writerow(_csv_row(json.loads(line)))
+        text = buffer.getvalue()
+    else:
+        text = "\n".join(out) + "\n" if out else ""
+    return text.encode("utf-8"), counts, rejected, seen, evaluator.evaluations - before
+
+
+def _case(raw: bytes | dict[str, Any] | str) -> Case:
+    """A validated case; CaseError names the field (places are relative to the row)."""
+    if isinstance(raw, str):  # a row the reader already found broken
+        raise CaseError([Problem("", raw)])
+    if isinstance(raw, dict):
+        return parse_case(raw, source="")
+    if len(raw) > MAX_LINE:
+        raise CaseError([Problem("", _long(len(raw)))])
+    try:
+        return Case.model_validate_json(raw)
+    except ValidationError:
+        pass  # say why, in the words `check` uses
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CaseError([Problem("", f"malformed JSON: {exc.msg} (column {exc.colno})")]) from None
+    except UnicodeDecodeError:
+        raise CaseError([Problem("", "malformed JSON: not UTF-8 text")]) from None
+    if not isinstance(data, dict):
+        raise CaseError([Problem("", "a case must be a JSON object")])
+    return parse_case(data, source="")
+
+
+def _durable_line(case: Case, options: Options) -> tuple[str, str]:
+    from eligibility.api import evaluate
+
+    rules = _STATE.get("rules")
+    det = evaluate(case, options.policy, rules=rules, engine="durable", counterfactuals=False)
+    data = det.model_dump(mode="json")
+    if options.detail == "compact":
+        for inst in data["instruments"]:
+            del inst["findings"]
+        del data["would_change_if"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")), det.outcome
+
+
+def _csv_row(d: dict[str, Any]) -> list[Any]:
+    wait = d["wait_in_mexico"]
+    return [
+        d["row"],
+        d["id"] or "",
+        d["policy"],
+        d["outcome"],
+        ";".join(d["transfer_to"]),
+        d["asylum"],
+        wait if isinstance(wait, str) else str(wait).lower(),
+        ";".join(d["missing_facts"]),
+        ";".join(f"{k}={v}" for k, v in d["assumed"].items()),
+        " ".join(d["explanation"]),
+        d["rules_digest"],
+    ]
+
+
+# -- reading the input --------------------------------------------------------------------------
+
+Task = tuple[Callable[..., ChunkResult], Any]
+
+
+def _jsonl_file_tasks(path: Path) -> tuple[list[Task], int]:
+    """Cut a JSON Lines file into tasks at line ends, in one pass that counts the lines.
+
+    A line over MAX_LINE bytes becomes a task of its own that only reports it; it is never read
+    into memory.
+    """
+    tasks: list[Task] = []
+    start, start_row = 0, 1  # the next task begins at byte ``start``, row ``start_row``
+    offset, last_newline, newlines = 0, -1, 0
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            first = block.find(b"\n")
+            if first >= 0 and offset + first - last_newline - 1 > MAX_LINE:
+                if start <= last_newline:
+                    tasks.append((_run_range, (str(path), start, last_newline + 1, start_row)))
+                tasks.append((_too_long, (newlines + 1, offset + first - last_newline - 1)))
+                start, start_row = offset + first + 1, newlines + 2
+            count = block.count(b"\n")
+            if count:
+                newlines += count
+                last_newline = offset + block.rfind(b"\n")
+                if last_newline + 1 - start >= CHUNK:
+                    tasks.append((_run_range, (str(path), start, last_newline + 1, start_row)))
+                    start, start_row = last_newline + 1, newlines + 1
+            offset += len(block)
+    tail = offset - last_newline - 1  # bytes after the last newline
+    if tail > MAX_LINE:
+        if start <= last_newline:
+            tasks.append((_run_range, (str(path), start, last_newline + 1, start_row)))
+        tasks.append((_too_long, (newlines + 1, tail)))
+    elif start < offset:
+        tasks.append((_run_range, (str(path), start, offset, start_row)))
+    return tasks, newlines + (1 if tail else 0)
+
+
+def _too_long(task: tuple[int, int]) -> ChunkResult:
+    row, size = task
+    return b"", {}, [Rejected(row, _long(size))], 1, 0
+
+
+def _long(size: int) -> str:
+    return f"line of {size:,} bytes, over the {MAX_LINE:,}-byte limit"
+
+
+def _stream_tasks(stream: IO[bytes]) -> Iterator[Task]:
+    """Blocks of rows from a stream of JSON lines, without ever holding a long line whole."""
+    rows: list[tuple[int, bytes | dict[str, Any] | str]] = []
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE + 1)
+        if not raw:
+            break
+        number += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            size = len(raw)
+            while (more := stream.readline(MAX_LINE)) and not more.endswith(b"\n"):
+                size += len(more)
+            size += len(more.rstrip(b"\n"))
+            rows.append((number, _long(size)))
+        else:
+            rows.append((number, raw.rstrip(b"\r\n")))
+        if len(rows) >= ROWS_PER_TASK:
+            yield (_run_lines, rows)
+            rows = []
+    if rows:
+        yield (_run_lines, rows)
+
+
+def _csv_tasks(path: Path) -> Iterator[Task]:
+    rows: list[tuple[int, bytes | dict[str, Any] | str]] = []
+    for number, row in csv_rows(path):
+        rows.append((number, row))
+        if len(rows) >= ROWS_PER_TASK:
+            yield (_run_lines, rows)
+            rows = []
+    if rows:
+        yield (_run_lines, rows)
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def input_format(path: str, given: str | None) -> Format:
+    if given:
+        return "csv" if given == "csv" else "jsonl"
+    return "csv" if path.lower().endswith(".csv") else "jsonl"
+
+
+def run(
+    source: str,
+    output: str | None,
+    options: Options,
+    *,
+    jobs: int = 1,
+    in_format: Format = "jsonl",
+    rules: RuleSet | None = None,
+    on_reject: Callable[[Rejected], None] = lambda r: None,
+    on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+) -> Summary:
+    """Evaluate every row of ``source`` ('-': standard input) into ``output`` (None: standard output)."""
+    started = time.perf_counter()
+    summary = Summary()
+    total: int | None = None
+    stdin = source == "-"
+    if not stdin and not Path(source).is_file():
+        raise BatchError(f"{source}: no such file")
+    tasks: Iterator[Task] | list[Task]
+    if in_format == "csv":
+        tasks = _csv_tasks(Path(source)) if not stdin else _csv_stdin_tasks()
+    elif stdin:
+        tasks = _stream_tasks(sys.stdin.buffer)
+    else:
+        tasks, total = _jsonl_file_tasks(Path(source))
+    _init(options, rules, worker=False)  # checks the policy before any output exists
+    with _AtomicOutput(output) as out:
+        if options.out_format == "csv":
+            out.write((",".join(CSV_COLUMNS) + "\n").encode())
+
+        def take(result: ChunkResult) -> None:
+            text, counts, rejected, rows, classes = result
+            out.write(text)
+            summary.outcomes.update(counts)
+            for r in rejected:
+                on_reject(r)
+            summary.rows += rows
+            summary.rejected += len(rejected)
+            summary.classes += classes
+            on_progress(summary.rows, total)
+
+        if jobs <= 1:
+            for func, arg in tasks:
+                take(func(arg))
+        else:
+            _run_pool(tasks, jobs, options, rules, take)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _csv_stdin_tasks() -> Iterator[Task]:
+    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as copy:
+        copy.write(sys.stdin.buffer.read())
+    try:
+        yield from _csv_tasks(Path(copy.name))
+    finally:
+        os.unlink(copy.name)
+
+
+def _run_pool(
+    tasks: Iterator[Task] | list[Task],
+    jobs: int,
+    options: Options,
+    rules: RuleSet | None,
+    take: Callable[[ChunkResult], None],
+) -> None:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    window = 3 * jobs  # tasks in flight: bounds memory whatever the input size
+    with context.Pool(jobs, initializer=_init, initargs=(options, rules)) as pool:
+        inflight: list[Any] = []
+        try:
+            for func, arg in tasks:
+                inflight.append(pool.apply_async(func, (arg,)))
+                while len(inflight) >= window:
+                    take(inflight.pop(0).get())
+            while inflight:
+                take(inflight.pop(0).get())
+        except BaseException:
+            pool.terminate()
+            raise
+
+
+class _AtomicOutput:
+    """A file that appears under its name only when complete; standard output when no name."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.temp: str | None = None
+        self.handle: IO[bytes] | None = None
+
+    def __enter__(self) -> _AtomicOutput:
+        if self.path is None or self.path == "-":
+            self.handle = sys.stdout.buffer
+            return self
+        target = Path(self.path)
+        try:
+            fd, self.temp = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent or "."
+            )
+        except OSError as exc:
+            raise BatchError(f"{self.path}: cannot write here ({exc.strerror})") from None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.temp, 0o666 & ~umask)  # as an ordinary new file would be
+        self.handle = os.fdopen(fd, "wb", buffering=1 << 20)
+        return self
+
+    def write(self, data: bytes) -> None:
+        assert self.handle is not None
+        self.handle.write(data)
+
+    def __exit__(self, kind: object, value: object, tb: object) -> None:
+        assert self.handle is not None
+        if self.temp is None:
+            self.handle.flush()
+            return
+        self.handle.close()
+        if kind is None:
+            os.replace(self.temp, str(self.path))
+        else:
+            os.unlink(self.temp)

@@ -1,0 +1,190 @@
+"""`eligibility batch`: every valid row written in order, every bad row reported, output atomic."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from eligibility import batch, evaluate
+from eligibility_cli.main import main
+
+HN_ADULT = {"nationalities": ["HN"], "age": 30, "family_unit": False, "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}}
+MX_ADULT = {"nationalities": ["MX"], "age": 40, "entry": {"date": "2020-01-10", "border": "southern_land", "place": "port_of_entry"}}
+UAC = {"nationalities": ["SV"], "age": 15, "unaccompanied": True, "entry": {"date": "2019-12-20", "border": "southern_land"}}
+
+
+def _cases(n: int) -> list[dict[str, Any]]:
+    base = [HN_ADULT, MX_ADULT, UAC]
+    return [dict(base[i % 3], id=f"c{i}") for i in range(n)]
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _expected(case: dict[str, Any], policy: str = "enacted") -> dict[str, Any]:
+    """The compact line: `check`'s determination (durable-rules) without findings and counterfactuals."""
+    data: dict[str, Any] = json.loads(evaluate(case, policy, counterfactuals=False).to_json())
+    for inst in data["instruments"]:
+        del inst["findings"]
+    del data["would_change_if"]
+    del data["engine"]
+    return data
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        data = json.loads(line)
+        data.pop("engine")
+        out.append(data)
+    return out
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_rows_come_out_in_order_and_match_check(tmp_path: Path, jobs: str) -> None:
+    cases = _cases(30)
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in cases])
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.jsonl"), "--jobs", jobs])
+    assert result.exit_code == 0, result.output
+    got = _lines(tmp_path / "out.jsonl")
+    assert [g.pop("row") for g in got] == list(range(1, 31))
+    assert got == [_expected(c) for c in cases]
+    # brief B10 #1 (HN adult, Dec 2019: to GT), #23 (a Mexican under the signed text: to GT), A2 (UAC excepted)
+    assert [g["outcome"] for g in got[:3]] == ["transfer", "transfer", "process_in_us"]
+    assert "30 rows" in result.output and "transfer 20" in result.output
+
+
+def test_bad_rows_are_reported_with_their_row_number_and_the_rest_is_written(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(HN_ADULT),
+        "{not json",
+        "",  # a blank line is not a row, but it keeps its line number
+        json.dumps({"entry": {"date": "2019-02-30"}}),
+        json.dumps({"entry": {"date": "2019-12-01"}, "nationalty": ["HN"]}),
+        "[1, 2]",
+        json.dumps(MX_ADULT),
+        json.dumps({"entry": {"date": "2019-12-01"}, "id": "x" * (batch.MAX_LINE + 10)}),
+        json.dumps(UAC),
+    ]
+    src = _write(tmp_path / "in.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--jobs", "1"])
+    assert result.exit_code == 3
+    errors = [line for line in result.output.splitlines() if line.startswith(str(src))]
+    assert errors == [
+        f"{src}:2: malformed JSON: Expecting property name enclosed in double quotes (column 2)",
+        f"{src}:4: entry.date: '2019-02-30' is not a real calendar date",
+        f"{src}:5: nationalty: unknown field (did you mean 'nationalities'?)",
+        f"{src}:6: a case must be a JSON object",
+        f"{src}:8: line of {len(lines[7]):,} bytes, over the {batch.MAX_LINE:,}-byte limit",
+    ]
+    assert [row["row"] for row in _lines(out)] == [1, 7, 9]
+    assert "8 rows" in result.output and "5 rejected" in result.output
+
+
+def test_chunking_keeps_row_numbers_and_skips_long_lines_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny chunks and a tiny line limit, so that rows straddle every boundary the reader makes."""
+    monkeypatch.setattr(batch, "CHUNK", 64)
+    monkeypatch.setattr(batch, "MAX_LINE", 250)
+    long_row = json.dumps(dict(HN_ADULT, id="y" * 300))
+    lines = [json.dumps(c) for c in _cases(12)]
+    lines[4] = long_row
+    lines[11] = long_row  # the last line, without a final newline
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines), encoding="utf-8")
+    rejected: list[batch.Rejected] = []
+    out = tmp_path / "out.jsonl"
+    summary = batch.run(str(src), str(out), batch.Options(), jobs=1, on_reject=rejected.append)
+    assert [r.row for r in rejected] == [5, 12]
+    assert [row["row"] for row in _lines(out)] == [1, 2, 3, 4, 6, 7, 8, 9, 10, 11]
+    assert summary.rows == 12 and summary.rejected == 2
+
+
+def test_an_interrupted_run_leaves_no_output_and_keeps_an_old_file(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in _cases(10)])
+    out = tmp_path / "out.jsonl"
+    out.write_text("the previous run's output\n")
+
+    def interrupt(done: int, total: int | None) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.run(str(src), str(out), batch.Options(), jobs=1, on_progress=interrupt)
+    assert out.read_text() == "the previous run's output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+
+
+def test_csv_in_and_out(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,nationalities,age,unaccompanied,entry.date,entry.border,entry.place,transit\n"
+        "a,HN,30,false,2019-12-01,southern_land,between_ports,GT;MX\n"
+        "b,SV,15,true,2019-12-20,southern_land,port_of_entry,\n"
+        "c,HN,thirty,false,2019-12-01,southern_land,between_ports,\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 3
+    assert f"{src}:4: age: 'thirty' is not a whole number" in result.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8"))))
+    assert list(rows[0]) == list(batch.CSV_COLUMNS)
+    assert [(r["row"], r["id"], r["outcome"], r["transfer_to"]) for r in rows] == [
+        ("2", "a", "transfer", "GT"),
+        ("3", "b", "process_in_us", ""),  # brief A2: unaccompanied children are excepted
+    ]
+    assert rows[0]["explanation"].startswith("Transfer to Guatemala (GT)")
+
+
+def test_durable_engine_gives_the_same_lines(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in _cases(6)])
+    for engine in ("fast", "durable"):
+        result = CliRunner().invoke(
+            main, ["batch", str(src), "-o", str(tmp_path / f"{engine}.jsonl"), "--engine", engine, "-q"]
+        )
+        assert result.exit_code == 0 and result.output == ""
+    assert _lines(tmp_path / "fast.jsonl") == _lines(tmp_path / "durable.jsonl")
+
+
+def test_standard_input_to_standard_output_in_a_real_process(tmp_path: Path) -> None:
+    cases = _cases(5)
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "eligibility"), "batch", "-", "--jobs", "2", "--policy", "implemented"],
+        input="\n".join(json.dumps(c) for c in cases),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    got = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [g["policy"] for g in got] == ["implemented"] * 5
+    # implemented (contract section 3): HN single adults from 2019-11-21 -> GT; Mexicans never
+    assert [g["outcome"] for g in got] == ["transfer", "process_in_us", "process_in_us", "transfer", "process_in_us"]
+    assert run.stderr.startswith("5 rows in ")  # no progress bar when standard error is not a terminal
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["batch", "missing.jsonl"], "error: missing.jsonl: no such file"),
+        (["batch", "{src}", "--policy", "nope"], "error: --policy: unknown policy 'nope'"),
+        (["batch", "{src}", "--jobs", "0"], "Invalid value for '--jobs'"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    src = _write(tmp_path / "in.jsonl", [json.dumps(HN_ADULT)])
+    result = CliRunner().invoke(main, [a.format(src=src) for a in args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
