@@ -38,9 +38,25 @@ class Change:
 Result = tuple[Hashable, ...]  # (outcome and transfer_to, asylum, wait in Mexico)
 
 
-def headline_of(program: Program, facts: Mapping[str, Any]) -> Result | None:
-    """The settled (outcome, asylum, wait) of facts, or None when unknown facts leave any open."""
-    truth = {b.key: holds(b.when, facts) for b in program.rules}
+def headline_of(
+    program: Program,
+    facts: Mapping[str, Any],
+    base: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+) -> Result | None:
+    """The settled (outcome, asylum, wait) of facts, or None when unknown facts leave any open.
+
+    ``base`` is (facts, truth) of a nearby case: only the rules that test a fact that differs from
+    it are evaluated again.
+    """
+    if base is None:
+        truth = {b.key: holds(b.when, facts) for b in program.rules}
+    else:
+        before, truth_before = base
+        truth = dict(truth_before)
+        for name, value in facts.items():
+            if value is not before[name]:
+                for b in program.rules_testing(name):
+                    truth[b.key] = holds(b.when, facts)
     statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
     heads = possible_headlines(program, statuses)
     if len(heads) == 1:
@@ -100,6 +116,7 @@ def counterfactuals(
             return None
         return new
 
+    base_truth = (facts, {b.key: holds(b.when, facts) for b in program.rules})
     singles: dict[tuple[str, Any], Result] = {}
     found: list[Change] = []
     moves = "decision_date" in assumed
@@ -107,7 +124,7 @@ def counterfactuals(
         changing: list[tuple[Any, Result]] = []
         for value in _alternatives(program, fact, facts[fact], entry_date, moves):
             new = changed({fact: value})
-            result = None if new is None else headline_of(program, new)
+            result = None if new is None else headline_of(program, new, base_truth)
             if result is not None:
                 singles[(fact, value)] = result
                 if result != base:
@@ -118,7 +135,7 @@ def counterfactuals(
                     program, facts, changed({fact: values[0]}) or {}, ((fact, values[0]),), result, values
                 )
             )
-    found += _pairs(program, facts, order, base, singles, changed, entry_date)
+    found += _pairs(program, facts, order, base, singles, changed, entry_date, base_truth)
     return found
 
 
@@ -146,6 +163,7 @@ def _pairs(
     singles: Mapping[tuple[str, Any], tuple[Hashable, ...]],
     changed: Any,
     entry_date: dt.date,
+    base_truth: tuple[Mapping[str, Any], Mapping[str, Any]],
 ) -> list[Change]:
     together: set[tuple[str, str]] = set()
     for b in program.rules:
@@ -171,7 +189,7 @@ def _pairs(
                 if budget < 0:
                     return [change for _, change in best.values()]
                 new = changed({a: va, c: vc})
-                result = None if new is None else headline_of(program, new)
+                result = None if new is None else headline_of(program, new, base_truth)
                 if result is None or result == base:
                     continue
                 if singles.get((a, va)) == result or singles.get((c, vc)) == result:

@@ -69,8 +69,10 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
         held = _or(_and([truth[b.key], reaches(program, b.governs, truth)]) for b in rules)
         return frozenset({"applies" if h else "not_applicable" for h in _possible(held)})
 
+    keys = program.keys_by_role(iid)
+
     def by_role(role: str) -> list[Truth]:
-        return [truth[b.key] for b in rules if b.rule.role == role]
+        return [truth[k] for k in keys.get(role, ())]
 
     windows = by_role("window")
     in_force = _and([*by_role("in_force"), _or(windows) if windows else True])
@@ -84,10 +86,11 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
 
 def reaches(program: Program, iid: str, truth: Mapping[str, Truth]) -> Truth:
     """Whether the instrument is in force and the person within its scope (exclusions aside)."""
-    own = [b for b in program.governed[iid] if b.via is None]
-    windows = [truth[b.key] for b in own if b.rule.role == "window"]
+    keys = program.keys_by_role(iid, own=True)
+    windows = [truth[k] for k in keys.get("window", ())]
     return _and(
-        [truth[b.key] for b in own if b.rule.role in ("in_force", "scope")]
+        [truth[k] for k in keys.get("in_force", ())]
+        + [truth[k] for k in keys.get("scope", ())]
         + ([_or(windows)] if windows else [])
     )
 

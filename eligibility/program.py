@@ -54,6 +54,28 @@ class Program:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {i.id: i for i in self.instruments})
+        testing: dict[str, list[BoundRule]] = {}
+        for b in self.rules:
+            for name in dict.fromkeys(t.fact for t in b.checks):
+                testing.setdefault(name, []).append(b)
+        object.__setattr__(self, "_testing", {k: tuple(v) for k, v in testing.items()})
+        object.__setattr__(self, "_roles", {})
+
+    def keys_by_role(self, iid: str, own: bool = False) -> Mapping[str, tuple[str, ...]]:
+        """The keys of the rules concluding ``iid``'s status, by role (``own``: not bound from a limit)."""
+        cache: dict[tuple[str, bool], dict[str, tuple[str, ...]]] = self._roles  # type: ignore[attr-defined]
+        found = cache.get((iid, own))
+        if found is None:
+            roles: dict[str, list[str]] = {}
+            for b in self.governed[iid]:
+                if not own or b.via is None:
+                    roles.setdefault(b.rule.role, []).append(b.key)
+            found = cache[(iid, own)] = {k: tuple(v) for k, v in roles.items()}
+        return found
+
+    def rules_testing(self, fact: str) -> tuple[BoundRule, ...]:
+        """The rules whose conditions test ``fact``."""
+        return self._testing.get(fact, ())  # type: ignore[attr-defined, no-any-return]
 
     def instrument(self, iid: str) -> Instrument:
         return self._by_id[iid]  # type: ignore[attr-defined, no-any-return]
