@@ -13,7 +13,6 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -189,6 +188,8 @@ def read_case_data(text: str | bytes, source: str = "case") -> object:
             raise CaseError(
                 [Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]
             ) from None
+    import yaml
+
     try:
         return parse_yaml(raw)
     except yaml.YAMLError as exc:

@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
 )
 
+from eligibility.cache import cache_dir
 from eligibility.conditions import Condition, parse_condition
 from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError
@@ -682,21 +683,11 @@ def _build_invariants(
 # -- the rule-set cache ---------------------------------------------------------------------------
 #
 # Parsing and validating the YAML rule files is most of a command's start-up time, so a valid rule
-# set is kept, pickled, in the user's cache directory, under a key made of the files' contents and
-# names and the versions of this package, Python and pydantic. Invalid rule files are never cached
-# (their errors are reported every time). ELIGIBILITY_NO_CACHE=1 turns the cache off;
+# set is kept, pickled, in the user's cache directory (eligibility.cache), under a key made of the
+# files' contents and names, the package's code (file sizes and times), and the versions of Python
+# and pydantic. Invalid rule files are never cached (their errors are reported every time).
+# ELIGIBILITY_NO_CACHE=1 turns the cache off;
 # ELIGIBILITY_CACHE_DIR moves it. A cache file that cannot be read is ignored and rewritten.
-
-
-def cache_dir() -> Path | None:
-    """Where rule sets are cached, or None when caching is off."""
-    if os.environ.get("ELIGIBILITY_NO_CACHE"):
-        return None
-    base = os.environ.get("ELIGIBILITY_CACHE_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "asylum-eligibility"
 
 
 def _cache_key(digest: str, names: list[tuple[str, str]], shown: str) -> str:

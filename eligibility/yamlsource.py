@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from eligibility.errors import Problem
+
+if TYPE_CHECKING:
+    import yaml
 
 Path = tuple[str | int, ...]
 
 
-class Loader(yaml.SafeLoader):
+@cache
+def loader_class() -> type[yaml.SafeLoader]:
     """The safe loader, except that an impossible date (2019-13-01) stays text for validation to
-    report with its field, instead of raising from inside the parser."""
+    report with its field, instead of raising from inside the parser. (PyYAML is imported only
+    when YAML is read: a cached rule set and a JSON case need none.)"""
+    import yaml
 
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
+    class Loader(yaml.SafeLoader):
+        def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                return self.construct_scalar(node)
 
-
-Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    return Loader
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse YAML text with ``Loader`` (no marks kept)."""
-    return yaml.load(text, Loader=Loader)
+    """Parse YAML text with ``loader_class()`` (no marks kept)."""
+    import yaml
+
+    return yaml.load(text, Loader=loader_class())
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,9 @@ class Document:
 
 def load_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML document. Duplicate keys are errors (YAML would silently keep the last)."""
-    loader = Loader(text)
+    import yaml
+
+    loader = loader_class()(text)
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
@@ -87,13 +97,15 @@ def load_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
 
 
 def _build(
-    loader: Loader,
+    loader: yaml.SafeLoader,
     node: yaml.Node,
     path: Path,
     file: str,
     marks: dict[Path, Location],
     problems: list[Problem],
 ) -> Any:
+    import yaml
+
     marks[path] = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}

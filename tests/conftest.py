@@ -32,3 +32,11 @@ def snapshot(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         assert text == path.read_text(encoding="utf-8"), f"{name} changed; run pytest --update-snapshots and review the diff"
 
     return check
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests' rule-set and country caches out of the user's cache directory."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("ELIGIBILITY_CACHE_DIR", tempfile.mkdtemp(prefix="eligibility-test-cache-"))
