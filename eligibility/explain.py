@@ -38,14 +38,8 @@ def build(
 ) -> Determination:
     """The determination of a settled case. ``findings=False`` leaves each instrument's per-rule
     findings empty (the fast path's compact lines do not carry them)."""
-    settled = cast("tuple[Outcome, tuple[str, ...]] | None", settlement.settled("outcome"))
-    outcome: Outcome = "undetermined" if settled is None else settled[0]
-    transfer_to = [] if settled is None else list(settled[1])
-    asylum = cast("Asylum", settlement.settled("asylum") or UNDETERMINED)
-    wait: bool | Literal["undetermined"] = False
-    if outcome == "process_in_us":
-        settled_wait = cast("bool | None", settlement.settled("wait_in_mexico"))
-        wait = "undetermined" if settled_wait is None else settled_wait
+    outcome, transfer, asylum, wait = headline(settlement)
+    transfer_to = list(transfer)
     unknown_inputs = _unknown_inputs(case, facts, assumed)
     missing_by = {
         part: _input_names(settlement.missing(part), unknown_inputs)
@@ -84,6 +78,21 @@ def build(
         engine=engine,
         rules_digest=program.ruleset.digest,
     )
+
+
+def headline(
+    settlement: Settlement,
+) -> tuple[Outcome, tuple[str, ...], Asylum, bool | Literal["undetermined"]]:
+    """Outcome, receiving countries, asylum and waiting in Mexico, each settled or undetermined."""
+    settled = cast("tuple[Outcome, tuple[str, ...]] | None", settlement.settled("outcome"))
+    outcome: Outcome = "undetermined" if settled is None else settled[0]
+    transfer_to = () if settled is None else tuple(settled[1])
+    asylum = cast("Asylum", settlement.settled("asylum") or UNDETERMINED)
+    wait: bool | Literal["undetermined"] = False
+    if outcome == "process_in_us":
+        settled_wait = cast("bool | None", settlement.settled("wait_in_mexico"))
+        wait = "undetermined" if settled_wait is None else settled_wait
+    return outcome, transfer_to, asylum, wait
 
 
 def _would_change(program: Program, change: Change, case: Case, facts: Mapping[str, Any]) -> WouldChange:

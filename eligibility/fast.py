@@ -31,13 +31,13 @@ from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from eligibility.case import Case
 from eligibility.conditions import show
 from eligibility.determination import Determination
 from eligibility.engines import engine_for
-from eligibility.explain import build
+from eligibility.explain import build, headline
 from eligibility.facts import CATALOGUE, UNKNOWN, _non_parties, _possible_third_countries, derive_facts
 from eligibility.facts import treaty_gaps as _treaty_gaps
 from eligibility.program import Program, compile_policy
@@ -60,6 +60,15 @@ _TRANSIT_MEMO_LIMIT = 200_000
 
 def _tok(name: str) -> str:
     return f"\x00{name}\x00"
+
+
+class Headline(NamedTuple):
+    """The answer without its explanation."""
+
+    outcome: str
+    transfer_to: tuple[str, ...]
+    asylum: str
+    wait_in_mexico: bool | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +169,8 @@ class Evaluator:
         self._by_class: dict[Hashable, _Template] = {}
         self._by_case: dict[Hashable, _Prepared] = {}
         self._transit: dict[Hashable, tuple[Any, ...]] = {}
+        self._headlines: dict[Hashable, Headline] = {}  # case key -> headline (headline-only path)
+        self._class_headlines: dict[Hashable, Headline] = {}
         self.evaluations = 0  # full evaluations (class-key misses)
 
     # -- the hot path -----------------------------------------------------------------------------
@@ -178,6 +189,32 @@ class Evaluator:
     def to_json(self, case: Case) -> str:
         """Shorthand for ``evaluate(case).to_json()``."""
         return self.evaluate(case).to_json()
+
+    def headline(self, case: Case) -> Headline:
+        """Only the headline (outcome, transfer_to, asylum, wait_in_mexico), for counting
+        populations: a class seen for the first time is settled but not explained."""
+        key = self._case_key(case)
+        prepared = self._by_case.get(key)
+        if prepared is not None:
+            t = prepared.template
+            return Headline(t.outcome, t.transfer_to, t.asylum, t.wait_in_mexico)
+        found = self._headlines.get(key)
+        if found is None:
+            facts, assumed = derive_facts(case, self.rules.context)
+            class_key = self._class_key(case, facts, assumed)
+            template = self._by_class.get(class_key)
+            if template is not None:
+                found = Headline(
+                    template.outcome, template.transfer_to, template.asylum, template.wait_in_mexico
+                )
+            else:
+                found = self._class_headlines.get(class_key)
+                if found is None:
+                    self.evaluations += 1
+                    settled = settle(self.program, facts, engine_for(self.program, "pure"))
+                    found = self._class_headlines[class_key] = Headline(*headline(settled))
+            self._headlines[key] = found
+        return found
 
     def _case_key(self, case: Case) -> Hashable:
         fields = case.__dict__

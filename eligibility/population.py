@@ -737,7 +737,7 @@ def simulate(
     for name in names:
         evaluator = Evaluator(name, rules=ruleset)
         for cohort in groups:
-            r = evaluator.evaluate(cohort.case)
+            r = evaluator.headline(cohort.case)
             evaluations += 1
             outcome = Outcome(r.outcome, tuple(r.transfer_to), r.asylum, r.wait_in_mexico)
             label = outcome.label

@@ -91,6 +91,21 @@ def test_generated_cases_and_their_siblings_match_durable(policy: str, data: st.
         _same(sibling, policy)
 
 
+HEADLINE_ONLY: dict[str, Evaluator] = {}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(POLICIES, st.data())
+def test_the_headline_only_path_matches_durable(policy: str, data: st.DataObject) -> None:
+    """``Evaluator.headline`` (used to count populations) settles without explaining."""
+    case = data.draw(cases(policy=policy, unknowns=data.draw(st.booleans())))
+    ev = HEADLINE_ONLY.setdefault(policy, Evaluator(policy))
+    for one in [case, *_siblings(case)]:
+        slow = _slow(one, policy)
+        got = ev.headline(parse_case(one))
+        assert got == (slow["outcome"], tuple(slow["transfer_to"]), slow["asylum"], slow["wait_in_mexico"]), one
+
+
 def test_classes_are_reused() -> None:
     """The tests above exercise reuse: far fewer full evaluations than cases."""
     ev = Evaluator("enacted")
