@@ -483,13 +483,16 @@ def diff_command(
     rejected: list[str] = []
     total = 0
     if population:
+        from eligibility.fast import Evaluator
+
+        ev_a, ev_b = Evaluator(policy_a, rules=ruleset), Evaluator(policy_b, rules=ruleset)
         for number, row in read_rows(population):
             if isinstance(row, str):
                 rejected.append(f"row {number}: {row}")
                 continue
             try:
-                da = eligibility.evaluate(row, policy_a, rules=ruleset, counterfactuals=False)
-                db = eligibility.evaluate(row, policy_b, rules=ruleset, counterfactuals=False)
+                case = eligibility.parse_case(row)
+                da, db = ev_a.headline(case), ev_b.headline(case)  # each class of cases settled once
             except CaseError as exc:
                 rejected.append(f"row {number}: {exc}")
                 continue
