@@ -17,6 +17,7 @@ import io
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -111,7 +112,21 @@ def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
 
 
-ChunkResult = tuple[bytes, dict[str, int], list[Rejected], int, int]
+ChunkResult = tuple[bytes | str, dict[str, int], list[Rejected], int, int]
+"""(output bytes, or the path of a part file holding them; counts by outcome; rejected rows; rows
+seen; full evaluations)"""
+
+
+def _run(func: Callable[[Any], ChunkResult], arg: Any, part: str | None) -> ChunkResult:
+    """Run one task in a worker; with ``part``, its output goes to that file, not back through
+    the pipe (the parent then appends the file to the output in the kernel, without copying it
+    through Python)."""
+    text, *rest = func(arg)
+    if part is None or not text:
+        return (text, *rest)  # type: ignore[return-value]
+    with open(part, "wb") as handle:
+        handle.write(text if isinstance(text, bytes) else text.encode())
+    return (part, *rest)  # type: ignore[return-value]
 
 
 def _run_range(task: tuple[str, int, int, int]) -> ChunkResult:
@@ -130,7 +145,7 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
     """Evaluate rows: raw JSON lines, CSV rows read as dicts, or a message for a row already bad."""
     options: Options = _STATE["options"]
     evaluator: Evaluator = _STATE["evaluator"]
-    out: list[str] = []
+    out: list[bytes] = []
     counts: dict[str, int] = {}
     rejected: list[Rejected] = []
     seen = 0
@@ -146,20 +161,22 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
             continue
         if options.engine == "fast":
             result = evaluator.evaluate(case)
-            outcome, line = result.outcome, result.to_json()
+            outcome, line = result.outcome, result.to_bytes(number)
         else:
-            line, outcome = _durable_line(case, options)
+            text, outcome = _durable_line(case, options)
+            line = b'{"row":%d,%s' % (number, text[1:].encode())
         counts[outcome] = counts.get(outcome, 0) + 1
-        out.append(f'{{"row":{number},{line[1:]}')
+        out.append(line)
     if options.out_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for line in out:
             writer.writerow(_csv_row(json.loads(line)))
-        text = buffer.getvalue()
+        data = buffer.getvalue().encode("utf-8")
     else:
-        text = "\n".join(out) + "\n" if out else ""
-    return text.encode("utf-8"), counts, rejected, seen, evaluator.evaluations - before
+        out.append(b"")
+        data = b"\n".join(out) if len(out) > 1 else b""
+    return data, counts, rejected, seen, evaluator.evaluations - before
 
 
 def _case(raw: bytes | dict[str, Any] | str) -> Case:
@@ -340,7 +357,11 @@ def run(
 
         def take(result: ChunkResult) -> None:
             text, counts, rejected, rows, classes = result
-            out.write(text)
+            if isinstance(text, str):
+                out.append_file(text)
+                os.unlink(text)
+            else:
+                out.write(text)
             summary.outcomes.update(counts)
             for r in rejected:
                 on_reject(r)
@@ -353,7 +374,7 @@ def run(
             for func, arg in tasks:
                 take(func(arg))
         else:
-            _run_pool(tasks, jobs, options, rules, take)
+            _run_pool(tasks, jobs, options, rules, take, out.parts_dir())
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -373,6 +394,7 @@ def _run_pool(
     options: Options,
     rules: RuleSet | None,
     take: Callable[[ChunkResult], None],
+    parts: str,
 ) -> None:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
@@ -380,8 +402,9 @@ def _run_pool(
     with context.Pool(jobs, initializer=_init, initargs=(options, rules)) as pool:
         inflight: list[Any] = []
         try:
-            for func, arg in tasks:
-                inflight.append(pool.apply_async(func, (arg,)))
+            for number, (func, arg) in enumerate(tasks):
+                part = os.path.join(parts, f"{number}.part")
+                inflight.append(pool.apply_async(_run, (func, arg, part)))
                 while len(inflight) >= window:
                     take(inflight.pop(0).get())
             while inflight:
@@ -398,6 +421,7 @@ class _AtomicOutput:
         self.path = path
         self.temp: str | None = None
         self.handle: IO[bytes] | None = None
+        self.parts: str | None = None
 
     def __enter__(self) -> _AtomicOutput:
         if self.path is None or self.path == "-":
@@ -420,8 +444,37 @@ class _AtomicOutput:
         assert self.handle is not None
         self.handle.write(data)
 
+    def parts_dir(self) -> str:
+        """A private directory for the workers' part files, on the output's file system."""
+        if self.parts is None:
+            where = Path(self.path).parent if self.temp and self.path else None
+            self.parts = tempfile.mkdtemp(prefix=".eligibility-parts-", dir=where)
+        return self.parts
+
+    def append_file(self, path: str) -> None:
+        """Append a part file, copied by the kernel (no copy through Python where it can)."""
+        assert self.handle is not None
+        self.handle.flush()
+        with open(path, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            done = 0
+            try:
+                target = self.handle.fileno()
+                while done < size:
+                    sent = os.sendfile(target, source.fileno(), done, size - done)
+                    if sent == 0:
+                        break
+                    done += sent
+            except (OSError, ValueError):  # io.UnsupportedOperation: no file descriptor
+                pass
+            if done < size:  # no sendfile to this kind of output: copy the rest
+                source.seek(done)
+                shutil.copyfileobj(source, self.handle)
+
     def __exit__(self, kind: object, value: object, tb: object) -> None:
         assert self.handle is not None
+        if self.parts is not None:
+            shutil.rmtree(self.parts, ignore_errors=True)
         if self.temp is None:
             self.handle.flush()
             return

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -375,3 +375,68 @@ def show(value: Any) -> str:
         items = sorted(value, key=str)
         return "[" + ", ".join(show(v) for v in items) + "]"
     return str(value)
+
+
+# ---------------------------------------------------------------- compiled truth (known facts)
+
+_COMPARE = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "in": "in",
+    "not_in": "not in",
+}
+
+
+def compile_truths(conditions: Sequence[Condition]) -> Callable[[Mapping[str, Any]], tuple[bool, ...]]:
+    """One Python function giving the truth of every condition at once, for facts that are all
+    known: two-valued, so it must not see UNKNOWN or a PartialSet (``holds`` is the reference;
+    the tests check the two agree)."""
+    names: dict[str, str] = {}
+    constants: dict[str, Any] = {}
+
+    def fact(name: str) -> str:
+        return names.setdefault(name, f"v{len(names)}")
+
+    def const(value: Any) -> str:
+        key = f"c{len(constants)}"
+        constants[key] = value
+        return key
+
+    def expr(cond: Condition) -> str:
+        if isinstance(cond, Test):
+            v, op = fact(cond.fact), cond.op
+            if op in _COMPARE:
+                return f"({v} {_COMPARE[op]} {const(cond.value)})"
+            if op == "contains":
+                return f"({const(cond.value)} in {v})"
+            if op == "not_contains":
+                return f"({const(cond.value)} not in {v})"
+            if op == "contains_any":
+                return f"(not {v}.isdisjoint({const(cond.value)}))"
+            if op == "contains_none":
+                return f"{v}.isdisjoint({const(cond.value)})"
+            if op == "empty":
+                return f"((len({v}) == 0) == {const(cond.value)})"
+            raise AssertionError(f"operator {op}")
+        if isinstance(cond, Not):
+            return f"(not {expr(cond.item)})"
+        if not cond.items:
+            return "True" if isinstance(cond, All) else "False"
+        joiner = " and " if isinstance(cond, All) else " or "
+        return "(" + joiner.join(expr(i) for i in cond.items) + ")"
+
+    body = [expr(c) for c in conditions]
+    loads = [f"    {v} = f[{name!r}]" for name, v in names.items()]
+    source = "\n".join(
+        ["def truths(f):", *loads, "    return (" + ", ".join(body) + ("," if len(body) == 1 else "") + ")"]
+    )
+    namespace: dict[str, Any] = dict(constants)
+    exec(
+        compile(source, "<compiled rules>", "exec"), namespace
+    )  # source built above from validated rules only
+    function: Callable[[Mapping[str, Any]], tuple[bool, ...]] = namespace["truths"]
+    return function

@@ -25,16 +25,17 @@ cases, that the JSON is identical to what ``evaluate(..., engine="durable")`` gi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Literal, NamedTuple
 
 from eligibility.case import Case
-from eligibility.conditions import show
+from eligibility.conditions import compile_truths, show
 from eligibility.determination import Determination
 from eligibility.engines import engine_for
 from eligibility.explain import build, headline
@@ -55,7 +56,9 @@ _VARIABLE_FACTS = {
     "age_at_entry": "age",
     "days_from_entry_to_claim": "days",
 }
-_TRANSIT_MEMO_LIMIT = 200_000
+# Cache sizes: memory stays bounded whatever the input (the oldest half goes when one is full).
+CASE_KEYS = 10_000  # about 3 KB each (a prepared case key shares its template's text)
+CLASSES = 2_500  # compact templates, about 10 KB each (full templates: a tenth as many, 60 KB each)
 
 
 def _tok(name: str) -> str:
@@ -80,7 +83,8 @@ class _Template:
     asylum: str
     wait_in_mexico: bool | str
     missing_facts: tuple[str, ...]
-    pieces: tuple[str | tuple[str], ...]  # literal text, or (placeholder name,)
+    base: tuple[bytes, ...]  # UTF-8 JSON text, with b"" where a placeholder goes
+    holes: tuple[tuple[int, str], ...]  # (index in base, placeholder name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,7 @@ class _Prepared:
     """A template with one case key's categorical values filled in: only the variable slots remain."""
 
     template: _Template
-    parts: tuple[str, ...]
+    parts: tuple[bytes, ...]  # the template's own pieces (shared, not copied) and the filled values
     slots: tuple[tuple[int, int], ...]  # (index in parts, index in the case's variable values)
 
 
@@ -105,13 +109,21 @@ class Result:
     _prepared: _Prepared
     _case: Case
 
-    def to_json(self) -> str:
-        """The determination as one line of JSON (contract section 2), explanation included."""
+    def to_bytes(self, row: int | None = None) -> bytes:
+        """The determination as one line of UTF-8 JSON, explanation included (``to_json`` encoded).
+
+        ``row`` puts ``"row": N`` first (batch lines carry their input row number)."""
         parts = list(self._prepared.parts)
         values = _variables(self._case)
         for index, slot in self._prepared.slots:
             parts[index] = values[slot]
-        return "".join(parts)
+        if row is not None:
+            parts[0] = b'{"row":%d,%s' % (row, parts[0][1:])
+        return b"".join(parts)
+
+    def to_json(self) -> str:
+        """The determination as one line of JSON (contract section 2), explanation included."""
+        return self.to_bytes().decode("utf-8")
 
     def determination(self) -> Determination:
         """The full Determination object (parsed from ``to_json``)."""
@@ -124,8 +136,8 @@ class Result:
         return explanation
 
 
-def _variables(case: Case) -> tuple[str, ...]:
-    """The values every case fills in itself, in ``_VARIABLE`` order (already JSON-escaped)."""
+def _variables(case: Case) -> tuple[bytes, ...]:
+    """The values every case fills in itself, in ``_VARIABLE`` order (JSON-escaped, ASCII)."""
     fields = case.__dict__
     entry_date = case.entry.date
     given = case.model_fields_set
@@ -135,12 +147,12 @@ def _variables(case: Case) -> tuple[str, ...]:
     birth = fields["birth_date"]
     age = fields["age"] if birth is None else _age(birth, entry_date)
     return (
-        "null" if ident is None else encode_basestring(ident),
-        entry_date.isoformat(),
-        "" if decision is None else decision.isoformat(),
-        "" if claim is None else claim.isoformat(),
-        "" if age is None else str(age),
-        "" if claim is None else str((claim - entry_date).days),
+        b"null" if ident is None else encode_basestring_ascii(ident).encode(),
+        entry_date.isoformat().encode(),
+        b"" if decision is None else decision.isoformat().encode(),
+        b"" if claim is None else claim.isoformat().encode(),
+        b"" if age is None else str(age).encode(),
+        b"" if claim is None else str((claim - entry_date).days).encode(),
     )
 
 
@@ -166,9 +178,12 @@ class Evaluator:
         self.detail = detail
         self._bounds = _bounds(self.program)
         self._named = _named(self.program)
+        self._used = self.program.facts_used
+        self._truths = compile_truths([b.when for b in self.program.rules])
         self._by_class: dict[Hashable, _Template] = {}
         self._by_case: dict[Hashable, _Prepared] = {}
         self._transit: dict[Hashable, tuple[Any, ...]] = {}
+        self._shown: dict[tuple[str, Any], bytes] = {}  # (fact, value) -> its JSON text in a reason
         self._headlines: dict[Hashable, Headline] = {}  # case key -> headline (headline-only path)
         self._class_headlines: dict[Hashable, Headline] = {}
         self.evaluations = 0  # full evaluations (class-key misses)
@@ -180,6 +195,7 @@ class Evaluator:
         key = self._case_key(case)
         prepared = self._by_case.get(key)
         if prepared is None:
+            _bound(self._by_case, CASE_KEYS)
             prepared = self._by_case[key] = self._prepare(case)
         t = prepared.template
         return Result(
@@ -212,7 +228,9 @@ class Evaluator:
                 if found is None:
                     self.evaluations += 1
                     settled = settle(self.program, facts, engine_for(self.program, "pure"))
+                    _bound(self._class_headlines, CLASSES)
                     found = self._class_headlines[class_key] = Headline(*headline(settled))
+            _bound(self._headlines, CASE_KEYS)
             self._headlines[key] = found
         return found
 
@@ -281,8 +299,7 @@ class Evaluator:
                 _non_parties(options, self.rules.context, case.entry.date),
                 tuple(_treaty_gaps(case, self.rules.context)),
             )
-        if len(self._transit) >= _TRANSIT_MEMO_LIMIT:
-            self._transit.clear()
+        _bound(self._transit, CASE_KEYS)
         self._transit[memo] = derived
         return derived
 
@@ -293,34 +310,45 @@ class Evaluator:
         key = self._class_key(case, facts, assumed)
         template = self._by_class.get(key)
         if template is None:
+            _bound(self._by_class, CLASSES if self.detail == "compact" else CLASSES // 10)
             template = self._by_class[key] = self._template(case, facts, assumed)
-        filled: dict[str, str] = {}
+        shown = self._shown
+        filled: dict[str, bytes] = {}
         for name, value in facts.items():
             if name not in _VARIABLE_FACTS and value is not UNKNOWN:
-                filled[f"f:{name}"] = encode_basestring(show(value))[1:-1]
+                text = shown.get((name, value))
+                if text is None:
+                    _bound(shown, CASE_KEYS)
+                    text = shown[(name, value)] = encode_basestring(show(value))[1:-1].encode()
+                filled[f"f:{name}"] = text
         if "habitual_residence" in assumed:
-            filled["@residence"] = encode_basestring(assumed["habitual_residence"])
-        parts: list[str] = []
+            filled["@residence"] = encode_basestring(assumed["habitual_residence"]).encode()
+        parts = list(template.base)
         slots: list[tuple[int, int]] = []
-        for piece in template.pieces:
-            if isinstance(piece, str):
-                text = piece
-            elif piece[0] in filled:
-                text = filled[piece[0]]
+        for index, name in template.holes:
+            text = filled.get(name)
+            if text is None:
+                slots.append((index, _VARIABLE.index(name)))
             else:
-                slots.append((len(parts), _VARIABLE.index(piece[0])))
-                parts.append("")
-                continue
-            if parts and not (slots and slots[-1][0] == len(parts) - 1):
-                parts[-1] += text
-            else:
-                parts.append(text)
+                parts[index] = text
         return _Prepared(template, tuple(parts), tuple(slots))
 
     def _class_key(self, case: Case, facts: dict[str, Any], assumed: dict[str, Any]) -> Hashable:
-        key: list[Any] = []
-        for name, value in facts.items():
-            key.append(UNKNOWN if value is UNKNOWN else self._classify(name, value))
+        """What the determination depends on, besides the values it shows.
+
+        When every fact the rules test is known, that is the truth of every rule (the settlement
+        is then one region, decided by those truths alone): a much coarser key than the classes
+        of the facts, so far fewer full evaluations. With unknown facts the case is split on
+        them, and the split depends on the classes of the known facts too.
+        """
+        unknown = frozenset(name for name, value in facts.items() if value is UNKNOWN)
+        key: list[Any]
+        if unknown.isdisjoint(self._used):
+            key = ["known", unknown, self._truths(facts)]
+        else:
+            key = [
+                UNKNOWN if value is UNKNOWN else self._classify(name, value) for name, value in facts.items()
+            ]
         nones = tuple(
             name
             for name in (
@@ -381,26 +409,36 @@ class Evaluator:
                 del inst["findings"]
             del data["would_change_if"]
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        pieces: list[str | tuple[str]] = []
+        base: list[bytes] = []
+        holes: list[tuple[int, str]] = []
         at = 0
         for match in _TOKEN.finditer(text):
-            pieces.append(text[at : match.start()])
-            pieces.append((match.group(1) or match.group(2),))
+            base.append(text[at : match.start()].encode())
+            holes.append((len(base), match.group(1) or match.group(2)))
+            base.append(b"")
             at = match.end()
-        pieces.append(text[at:])
+        base.append(text[at:].encode())
         return _Template(
             det.outcome,
             tuple(det.transfer_to),
             det.asylum,
             det.wait_in_mexico,
             tuple(det.missing_facts),
-            tuple(pieces),
+            tuple(base),
+            tuple(holes),
         )
 
     @property
     def classes_seen(self) -> int:
         """How many classes were evaluated in full so far."""
         return len(self._by_class)
+
+
+def _bound(cache: dict[Any, Any], size: int) -> None:
+    """Make room for one more entry: drop the oldest half when ``cache`` is full."""
+    if len(cache) >= size:
+        for key in list(itertools.islice(cache, len(cache) // 2 + 1)):
+            del cache[key]
 
 
 def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:

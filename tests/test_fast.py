@@ -141,3 +141,25 @@ def test_derive_facts_matches_the_catalogue(case: dict[str, Any]) -> None:
     parsed = parse_case(case)
     context = load_rules().context
     assert derive_facts(parsed, context) == derive_facts_by_catalogue(parsed, context)
+
+
+@pytest.mark.parametrize("policy", ["enacted", "implemented", "draft-2019-07"])
+def test_compiled_truths_equal_holds_on_known_facts(policy: str) -> None:
+    """The fast path's compiled rules (two-valued, known facts only) against ``holds``."""
+    import random
+
+    from eligibility.conditions import compile_truths, holds
+    from eligibility.program import compile_policy, representatives
+
+    program = compile_policy(load_rules(), policy)
+    truths = compile_truths([b.when for b in program.rules])
+    rng = random.Random(20191121)
+    seen: set[tuple[bool, ...]] = set()
+    for _ in range(3000):
+        entry = dt.date(2003, 1, 1) + dt.timedelta(days=rng.randrange(8000))
+        facts = {name: rng.choice(representatives(program, name, entry)) for name in program.facts_used}
+        facts["entry.date"] = entry
+        got = truths(facts)
+        assert got == tuple(holds(b.when, facts) for b in program.rules), facts
+        seen.add(got)
+    assert len(seen) > 50  # the sample is not one class over and over
