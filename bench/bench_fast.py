@@ -162,13 +162,16 @@ def warm_section(cases: Sequence[Case], lines: Sequence[bytes], facts: Sequence[
           " every\n   measure on every case, order rotated case by case")
     labels = ["(t) empty call (timer floor)", "(p) Case.model_validate_json(line)",
               "(b) ev.evaluate(case) headline",
-              "(c) ev.evaluate(case).to_json() compact", "(d) ev.evaluate(case).to_json() full"]
+              "(c) ev.evaluate(case).to_json() compact", "(d) ev.evaluate(case).to_json() full",
+              "(c') ev.evaluate(case).to_bytes() compact", "(d') ev.evaluate(case).to_bytes() full"]
     measures: list[Callable[[Any], Any]] = [
         noop, Case.model_validate_json, ev_compact.evaluate,
-        lambda c: ev_compact.evaluate(c).to_json(), lambda c: ev_full.evaluate(c).to_json()]
+        lambda c: ev_compact.evaluate(c).to_json(), lambda c: ev_full.evaluate(c).to_json(),
+        lambda c: ev_compact.evaluate(c).to_bytes(), lambda c: ev_full.evaluate(c).to_bytes()]
     index = list(range(len(cases)))
     args_of: list[Callable[[int], Any]] = [
-        cases.__getitem__, lines.__getitem__, cases.__getitem__, cases.__getitem__, cases.__getitem__]
+        cases.__getitem__, lines.__getitem__, cases.__getitem__, cases.__getitem__, cases.__getitem__,
+        cases.__getitem__, cases.__getitem__]
     if facts is not None:
         from eligibility.durable import DurableEngine
 
@@ -429,8 +432,11 @@ def main(argv: list[str] | None = None) -> None:
     compact = pct(warm["(c) ev.evaluate(case).to_json() compact"], 50)
     full = pct(warm["(d) ev.evaluate(case).to_json() full"], 50)
     headline = pct(warm["(b) ev.evaluate(case) headline"], 50)
+    compact_bytes = pct(warm["(c') ev.evaluate(case).to_bytes() compact"], 50)
+    full_bytes = pct(warm["(d') ev.evaluate(case).to_bytes() full"], 50)
     print(f"\nTarget: in-process evaluation with explanation, p50 <= {TARGET_US:.0f} us (warm):")
-    for label, value in (("compact to_json", compact), ("full to_json", full), ("headline only", headline)):
+    for label, value in (("compact to_json", compact), ("full to_json", full), ("compact to_bytes", compact_bytes),
+                         ("full to_bytes", full_bytes), ("headline only", headline)):
         print(f"  {label:<16} p50 {value:6.2f} us  {'met' if value <= TARGET_US else 'NOT met'}")
     print(f"\nTotal bench time: {time.perf_counter() - started:.1f} s")
 

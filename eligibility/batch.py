@@ -212,7 +212,7 @@ def _durable_line(case: Case, options: Options) -> tuple[str, str]:
         for inst in data["instruments"]:
             del inst["findings"]
         del data["would_change_if"]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")), det.outcome
+    return json.dumps(data, separators=(",", ":")), det.outcome  # ASCII, as the fast engine writes
 
 
 def _csv_row(d: dict[str, Any]) -> list[Any]:

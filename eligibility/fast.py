@@ -31,7 +31,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass
-from json.encoder import encode_basestring, encode_basestring_ascii
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, NamedTuple
 
 from eligibility.case import Case
@@ -83,7 +83,7 @@ class _Template:
     asylum: str
     wait_in_mexico: bool | str
     missing_facts: tuple[str, ...]
-    base: tuple[bytes, ...]  # UTF-8 JSON text, with b"" where a placeholder goes
+    base: tuple[bytes, ...]  # ASCII JSON text, with b"" where a placeholder goes
     holes: tuple[tuple[int, str], ...]  # (index in base, placeholder name)
 
 
@@ -110,7 +110,8 @@ class Result:
     _case: Case
 
     def to_bytes(self, row: int | None = None) -> bytes:
-        """The determination as one line of UTF-8 JSON, explanation included (``to_json`` encoded).
+        """The determination as one line of JSON, explanation included: ASCII bytes (characters
+        beyond ASCII are written as JSON escapes, so the line decodes to the same strings).
 
         ``row`` puts ``"row": N`` first (batch lines carry their input row number)."""
         parts = list(self._prepared.parts)
@@ -123,7 +124,7 @@ class Result:
 
     def to_json(self) -> str:
         """The determination as one line of JSON (contract section 2), explanation included."""
-        return self.to_bytes().decode("utf-8")
+        return self.to_bytes().decode("ascii")
 
     def determination(self) -> Determination:
         """The full Determination object (parsed from ``to_json``)."""
@@ -319,10 +320,10 @@ class Evaluator:
                 text = shown.get((name, value))
                 if text is None:
                     _bound(shown, CASE_KEYS)
-                    text = shown[(name, value)] = encode_basestring(show(value))[1:-1].encode()
+                    text = shown[(name, value)] = encode_basestring_ascii(show(value))[1:-1].encode()
                 filled[f"f:{name}"] = text
         if "habitual_residence" in assumed:
-            filled["@residence"] = encode_basestring(assumed["habitual_residence"]).encode()
+            filled["@residence"] = encode_basestring_ascii(assumed["habitual_residence"]).encode()
         parts = list(template.base)
         slots: list[tuple[int, int]] = []
         for index, name in template.holes:
@@ -408,7 +409,7 @@ class Evaluator:
             for inst in data["instruments"]:
                 del inst["findings"]
             del data["would_change_if"]
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(data, separators=(",", ":"))  # ASCII: other characters as \uXXXX escapes
         base: list[bytes] = []
         holes: list[tuple[int, str]] = []
         at = 0
