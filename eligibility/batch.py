@@ -37,7 +37,7 @@ from eligibility.fast import Detail, Evaluator
 from eligibility.ruleset import RuleSet
 
 MAX_LINE = 1 << 20  # bytes: a longer line is rejected unread
-CHUNK = 1 << 18  # bytes of JSON Lines per task (about a thousand rows)
+CHUNK = 1 << 16  # bytes of JSON Lines per task (about 300 rows)
 ROWS_PER_TASK = 2000  # rows per task when the parent reads (standard input, CSV)
 Format = Literal["jsonl", "csv"]
 EngineName = Literal["fast", "durable"]
