@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -330,6 +331,11 @@ def batch(
             progress.clear()
             click.echo(f"{where}:{r.row}: {r.message}", err=True)
 
+    def stop(signum: int, frame: Any) -> None:
+        progress.stopped = True  # checked after every chunk, in case this raise lands where it is ignored
+        raise KeyboardInterrupt  # SIGTERM as ^C: the partial output is removed
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         summary = runner.run(
             input_path,
@@ -361,8 +367,11 @@ class _Progress:
         self.enabled = enabled
         self.started = time.perf_counter()
         self.shown = 0.0
+        self.stopped = False
 
     def update(self, done: int, total: int | None) -> None:
+        if self.stopped:
+            raise KeyboardInterrupt
         now = time.perf_counter()
         if not self.enabled or now - self.shown < 0.2:
             return

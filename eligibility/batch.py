@@ -110,6 +110,9 @@ def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
     _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail)
     if worker:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and ends its workers with SIGTERM
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 ChunkResult = tuple[bytes | str, dict[str, int], list[Rejected], int, int]
@@ -399,19 +402,33 @@ def _run_pool(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     window = 3 * jobs  # tasks in flight: bounds memory whatever the input size
-    with context.Pool(jobs, initializer=_init, initargs=(options, rules)) as pool:
-        inflight: list[Any] = []
-        try:
-            for number, (func, arg) in enumerate(tasks):
-                part = os.path.join(parts, f"{number}.part")
-                inflight.append(pool.apply_async(_run, (func, arg, part)))
-                while len(inflight) >= window:
-                    take(inflight.pop(0).get())
-            while inflight:
+    # ^C or SIGTERM while the workers are being forked would leave half a pool behind: hold the
+    # signals until it stands (the workers unblock them), then they stop it cleanly.
+    held = {signal.SIGINT, signal.SIGTERM}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        pool = context.Pool(jobs, initializer=_init, initargs=(options, rules))
+    except BaseException:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        raise
+    inflight: list[Any] = []
+    try:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a held signal lands here, or later
+        for number, (func, arg) in enumerate(tasks):
+            part = os.path.join(parts, f"{number}.part")
+            inflight.append(pool.apply_async(_run, (func, arg, part)))
+            while len(inflight) >= window:
                 take(inflight.pop(0).get())
-        except BaseException:
-            pool.terminate()
-            raise
+        while inflight:
+            take(inflight.pop(0).get())
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()
 
 
 class _AtomicOutput:

@@ -188,3 +188,26 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_sigterm_mid_run_removes_the_partial_output(tmp_path: Path) -> None:
+    """A real process, stopped while it writes: exit 130, no output, no temporary files left."""
+    import signal
+    import time
+
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in _cases(60_000)])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "eligibility"), "batch", str(src), "-o", str(out_dir / "o.jsonl"), "-j", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".partial") for p in out_dir.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err == "interrupted: no output file was written\n"
+    assert list(out_dir.iterdir()) == []
