@@ -346,6 +346,7 @@ def run(
     stdin = source == "-"
     if not stdin and not Path(source).is_file():
         raise BatchError(f"{source}: no such file")
+    _init(options, rules, worker=False)  # checks the policy before reading or writing anything
     tasks: Iterator[Task] | list[Task]
     if in_format == "csv":
         tasks = _csv_tasks(Path(source)) if not stdin else _csv_stdin_tasks()
@@ -353,7 +354,6 @@ def run(
         tasks = _stream_tasks(sys.stdin.buffer)
     else:
         tasks, total = _jsonl_file_tasks(Path(source))
-    _init(options, rules, worker=False)  # checks the policy before any output exists
     with _AtomicOutput(output) as out:
         if options.out_format == "csv":
             out.write((",".join(CSV_COLUMNS) + "\n").encode())

@@ -9,17 +9,20 @@ compute their class and fill in the placeholders.
 
 Two caches, both keyed by values that determine the whole determination:
 
-* the *class key* (level 2): for each fact, its class under every test of the program, plus what
-  the explanation depends on besides the facts (the defaults assumed, the unknown fields, the
-  transit countries missing from the treaty table). A miss costs one full evaluation.
+* the *class key* (level 2): when every fact the rules test is known, the truth of every rule
+  (from one compiled function of all the conditions); otherwise each fact's class under every
+  test. Plus what the explanation depends on besides the facts (the defaults assumed, the unknown
+  fields, the transit countries missing from the treaty table). A miss costs one full evaluation.
 * the *case key* (level 1): read straight from the case's fields without deriving facts: the
   categorical fields exactly, dates and ages as classes. A miss costs deriving the facts and the
   class key, and fills in the categorical values; a hit leaves only the id, dates, age and days
   to fill in.
 
-Misses are evaluated by the pure evaluator. ``tests/test_fast.py`` checks, on generated and golden
-cases, that the JSON is identical to what ``evaluate(..., engine="durable")`` gives, apart from the
-``engine`` field (``fast``) and the counterfactuals, which the fast path does not compute.
+Misses are evaluated by the pure evaluator; both caches are bounded (``CASE_KEYS``, ``CLASSES``).
+``tests/test_fast.py`` checks, on generated and golden cases, that the JSON holds the same values
+as what ``evaluate(..., engine="durable")`` gives (the fast lines are ASCII, other characters
+escaped), apart from the ``engine`` field (``fast``) and the counterfactuals, which the fast path
+does not compute.
 """
 
 from __future__ import annotations
