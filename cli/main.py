@@ -353,6 +353,9 @@ def batch(
         progress.clear()
         click.echo("interrupted: no output file was written", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # the reader of standard output stopped (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     progress.clear()
     if not quiet:
         click.echo(summary.line(), err=True)

@@ -482,7 +482,7 @@ class _AtomicOutput:
                     if sent == 0:
                         break
                     done += sent
-            except (OSError, ValueError):  # io.UnsupportedOperation: no file descriptor
+            except (OSError, ValueError, AttributeError):  # no descriptor (io.UnsupportedOperation), no sendfile
                 pass
             if done < size:  # no sendfile to this kind of output: copy the rest
                 source.seek(done)
