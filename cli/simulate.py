@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from pathlib import Path
 
 import click
 
-from eligibility import EligibilityError, UnknownPolicyError
 from eligibility.population import (
     DEFAULT_POLICIES,
     DEFAULT_SEED,
@@ -27,7 +25,7 @@ from eligibility.population import (
     simulate as run_simulation,
 )
 
-from .main import UserError
+from .main import UserError, user_errors
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -140,6 +138,7 @@ def _date(value: str | None, flag: str) -> dt.date | None:
     show_default=True,
     help="Draw the entry state from the Border Patrol sector figures, or leave it unknown.",
 )
+@user_errors
 def simulate(
     policies: tuple[str, ...],
     fmt: str,
@@ -202,18 +201,8 @@ def simulate(
             except OSError as exc:
                 raise UserError(f"{plot_path}: cannot write: {exc.strerror or exc}") from None
             click.echo(f"chart: {plot_path}", err=True)
-    except SimulationError as exc:
+    except SimulationError as exc:  # a bad assumption: name the option that set it
         raise UserError(_with_option_names(str(exc))) from None
-    except UnknownPolicyError as exc:
-        raise UserError(f"--policy: {exc}") from None
-    except (click.ClickException, click.exceptions.Exit, click.Abort):
-        raise
-    except EligibilityError as exc:
-        click.echo(f"internal error: {exc}", err=True)
-        sys.exit(1)
-    except Exception as exc:  # the contract: exit 1, one line, no traceback
-        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(1)
 
 
 def _write(path: str, text: str) -> None:
