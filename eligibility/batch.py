@@ -482,7 +482,7 @@ class _AtomicOutput:
                     if sent == 0:
                         break
                     done += sent
-            except (OSError, ValueError, AttributeError):  # no descriptor (io.UnsupportedOperation), no sendfile
+            except (OSError, ValueError, AttributeError):  # no descriptor, or no os.sendfile here
                 pass
             if done < size:  # no sendfile to this kind of output: copy the rest
                 source.seek(done)
