@@ -81,10 +81,7 @@ class Headline(NamedTuple):
 class _Template:
     """One class's determination: the headline, and its JSON split around the placeholders."""
 
-    outcome: str
-    transfer_to: tuple[str, ...]
-    asylum: str
-    wait_in_mexico: bool | str
+    headline: Headline
     missing_facts: tuple[str, ...]
     base: tuple[bytes, ...]  # ASCII JSON text, with b"" where a placeholder goes
     holes: tuple[tuple[int, str], ...]  # (index in base, placeholder name)
@@ -202,9 +199,7 @@ class Evaluator:
             _bound(self._by_case, CASE_KEYS)
             prepared = self._by_case[key] = self._prepare(case)
         t = prepared.template
-        return Result(
-            t.outcome, t.transfer_to, t.asylum, t.wait_in_mexico, t.missing_facts, self.policy, prepared, case
-        )
+        return Result(*t.headline, t.missing_facts, self.policy, prepared, case)
 
     def to_json(self, case: Case) -> str:
         """Shorthand for ``evaluate(case).to_json()``."""
@@ -216,17 +211,14 @@ class Evaluator:
         key = self._case_key(case)
         prepared = self._by_case.get(key)
         if prepared is not None:
-            t = prepared.template
-            return Headline(t.outcome, t.transfer_to, t.asylum, t.wait_in_mexico)
+            return prepared.template.headline
         found = self._headlines.get(key)
         if found is None:
             facts, assumed = derive_facts(case, self.rules.context)
             class_key = self._class_key(case, facts, assumed)
             template = self._by_class.get(class_key)
             if template is not None:
-                found = Headline(
-                    template.outcome, template.transfer_to, template.asylum, template.wait_in_mexico
-                )
+                found = template.headline
             else:
                 found = self._class_headlines.get(class_key)
                 if found is None:
@@ -423,10 +415,7 @@ class Evaluator:
             at = match.end()
         base.append(text[at:].encode())
         return _Template(
-            det.outcome,
-            tuple(det.transfer_to),
-            det.asylum,
-            det.wait_in_mexico,
+            Headline(det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico),
             tuple(det.missing_facts),
             tuple(base),
             tuple(holes),

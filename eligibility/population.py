@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from eligibility.case import Border, Case, Country, Documents, Place
 from eligibility.errors import EligibilityError, UnknownPolicyError
+from eligibility.fast import Headline
 
 POPULATION = "fy2019-sw-border"
 DEFAULT_SEED = 2019
@@ -616,14 +617,10 @@ def cohorts(assumptions: Assumptions | None = None, seed: int = DEFAULT_SEED) ->
 # --- simulation ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a determination says, in the fields that matter for counting."""
+class Outcome(Headline):
+    """What a determination says, in the fields that matter for counting (``fast.Headline``)."""
 
-    outcome: str
-    transfer_to: tuple[str, ...]
-    asylum: str
-    wait_in_mexico: bool | str
+    __slots__ = ()
 
     @property
     def label(self) -> str:
@@ -739,7 +736,7 @@ def simulate(
         for cohort in groups:
             r = evaluator.headline(cohort.case)
             evaluations += 1
-            outcome = Outcome(r.outcome, tuple(r.transfer_to), r.asylum, r.wait_in_mexico)
+            outcome = Outcome(*r)
             label = outcome.label
             outcomes.setdefault(label, outcome)
             key = (name, cohort.nationality, cohort.demographic, label)
