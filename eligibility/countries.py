@@ -3,51 +3,86 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
+import re
 from functools import cache
 from typing import Any
 
-from eligibility.cache import cache_dir
+from eligibility import cache as store
 
 # pycountry is the source of every code and name here. Importing it and loading its databases
-# takes longer than the rest of a `check`, so the three tables used on every case are kept in the
-# user cache directory, keyed by where pycountry is installed and when; pycountry itself is
-# imported only to build them, and for the name lookups behind "did you mean".
+# takes 40-60 ms, a sixth of a `check`, so the tables used on every case (country codes and names,
+# U.S. state codes) are kept in the user cache directory (eligibility.cache) as JSON, in a file
+# named by a key of where pycountry is installed and its databases' sizes and times; pycountry
+# itself is imported only to build them, and for the name lookups behind "did you mean". A cached
+# table is used only if its header names that key, its content has the recorded hash and it has
+# the tables' shape (alpha-2 codes, state codes, names as strings); else it is rebuilt.
+
+_TABLES_FORMAT = "countries/1"
+_ALPHA2 = re.compile(r"[A-Z]{2}")
+_STATE = re.compile(r"[A-Z0-9]{1,3}")
 
 
 @cache
 def _tables() -> dict[str, Any]:
-    import importlib.util
-
-    spec = importlib.util.find_spec("pycountry")
-    origin = spec.origin if spec and spec.origin else ""
-    stamp = f"{origin}:{os.stat(origin).st_mtime_ns if origin else 0}"
-    where = cache_dir()
-    file = where / "countries.json" if where else None
-    if file is not None:
+    key = _pycountry_key()
+    name = f"countries-{key[:32]}.json"
+    payload = store.load(name, key)
+    if payload is not None:
         try:
-            tables: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
-            if tables.get("stamp") == stamp:
-                return tables
-        except (OSError, ValueError):
-            pass
+            tables = _valid(json.loads(payload))
+        except (ValueError, RecursionError):
+            tables = None
+        if tables is not None:
+            return tables
+        store.reject(name, "not a valid country table")
     import pycountry
 
     subdivisions = pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]
     tables = {
-        "stamp": stamp,
         "names": {c.alpha_2: str(getattr(c, "common_name", None) or c.name) for c in pycountry.countries},
         "states": sorted(s.code.split("-", 1)[1] for s in subdivisions),
     }
-    if file is not None:
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            temp = file.with_name(f".countries-{os.getpid()}.tmp")
-            temp.write_text(json.dumps(tables), encoding="utf-8")
-            os.replace(temp, file)
-        except OSError:
-            pass
+    if _valid(tables) is not None:
+        store.store(name, key, json.dumps(tables, ensure_ascii=False).encode())
+    return tables
+
+
+def _pycountry_key() -> str:
+    """Where pycountry is installed, and the size and time of its code and databases."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pycountry")
+    origin = spec.origin if spec and spec.origin else ""
+    parts = [_TABLES_FORMAT, origin]
+    if origin:
+        base = os.path.dirname(origin)
+        for file in (origin, *(os.path.join(base, "databases", f"iso3166-{n}.json") for n in (1, 2))):
+            try:
+                info = os.stat(file)
+                parts.append(f"{file}:{info.st_size}:{info.st_mtime_ns}")
+            except OSError:
+                parts.append(f"{file}:-")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _valid(tables: object) -> dict[str, Any] | None:
+    """``tables`` if it has the shape of the country tables (codes well formed), else None."""
+    if not isinstance(tables, dict) or set(tables) != {"names", "states"}:
+        return None
+    names, states = tables["names"], tables["states"]
+    if not isinstance(names, dict) or not isinstance(states, list) or not names or not states:
+        return None
+    for code, text in names.items():
+        if not _ALPHA2.fullmatch(code) or not isinstance(text, str) or not 0 < len(text) <= 200:
+            return None
+    for code in states:
+        if not isinstance(code, str) or not _STATE.fullmatch(code):
+            return None
+    if states != sorted(set(states)):
+        return None
     return tables
 
 
