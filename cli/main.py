@@ -14,12 +14,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, get_args
 
 import click
 
 import eligibility
 from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
+from eligibility.case import Border, Documents, Place
 
 # Commands import what only they need, so that `check` starts quickly.
 
@@ -68,6 +69,14 @@ def rules_option(func: F) -> F:
     )(func)
 
 
+def policy_option(func: F) -> F:
+    return click.option(
+        "--policy",
+        default=None,
+        help="enacted (default), implemented, draft-2019-07, without-title-42, or one of --rules.",
+    )(func)
+
+
 def format_option(func: F) -> F:
     return click.option(
         "--format",
@@ -103,7 +112,51 @@ def main() -> None:
     """What happens to an asylum seeker under the U.S. transfer agreements, and why."""
 
 
+# The yes/no facts of contract section 6, each defaulting to false when omitted (then listed under
+# ``assumed``): case field, flag pair, and what the fact means.
+_YES_NO_FACTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "entry.appointment",
+        "--appointment/--no-appointment",
+        "Presented at a port of entry at a time scheduled in advance through CBP One.",
+    ),
+    (
+        "cbp_one_unavailable",
+        "--cbp-one-unavailable/--cbp-one-available",
+        "It was not possible to access or use CBP One (language barrier, illiteracy, significant "
+        "technical failure, or another ongoing and serious obstacle).",
+    ),
+    (
+        "medical_emergency",
+        "--medical-emergency/--no-medical-emergency",
+        "At entry, the person or an accompanying family member faced an acute medical emergency.",
+    ),
+    (
+        "imminent_threat",
+        "--imminent-threat/--no-imminent-threat",
+        "At entry, the person or an accompanying family member faced an imminent and extreme threat "
+        "to life or safety (such as rape, kidnapping, torture or murder).",
+    ),
+    (
+        "title42_exception",
+        "--title42-exception/--no-title42-exception",
+        "CBP granted the person an individual (humanitarian, case-by-case) exception from Title 42.",
+    ),
+    (
+        "criminal_record",
+        "--criminal-record/--no-criminal-record",
+        "The person has a criminal record (a receiving country's stated condition).",
+    ),
+)
+
+
+def _flag_name(field: str) -> str:
+    """The keyword a fact flag's value arrives under (``entry.appointment`` -> ``appointment``)."""
+    return field.removeprefix("entry.")
+
+
 def _fact_flags(func: F) -> F:
+    omitted = " Omitted: no (listed under 'assumed')."
     flags = [
         click.option("--id", "case_id", help="Case id, echoed back."),
         click.option(
@@ -121,28 +174,50 @@ def _fact_flags(func: F) -> F:
         click.option("--family-unit/--no-family-unit", default=None, help="Arrived as a family unit."),
         click.option(
             "--documents",
-            type=click.Choice(["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"]),
+            type=click.Choice(get_args(Documents)),
+            help="What the person held on arrival: us_visa is a U.S. visa other than a transit visa, "
+            "visa_waiver an arrival without a visa under the Visa Waiver Program or another exemption, "
+            "parole_travel_authorization a travel authorization under a DHS-approved parole process.",
         ),
         click.option("--entry-date", help="Arrival or entry date, YYYY-MM-DD (required)."),
-        click.option("--border", type=click.Choice(["southern_land", "northern_land", "air", "sea"])),
-        click.option("--place", type=click.Choice(["port_of_entry", "between_ports"])),
+        click.option(
+            "--border",
+            type=click.Choice(get_args(Border)),
+            help="How the person reached the U.S.: southern_land = by land from Mexico, northern_land = "
+            "by land from Canada, southern_coastal = by sea on a coast adjacent to the border with "
+            "Mexico, sea = any other arrival by sea, air.",
+        ),
+        click.option("--place", type=click.Choice(get_args(Place))),
         click.option("--state", help="U.S. state of entry, e.g. TX."),
         click.option("--claim-date", help="YYYY-MM-DD."),
         click.option("--decision-date", help="YYYY-MM-DD."),
         click.option("--as-of", help="The decision date, YYYY-MM-DD (same as --decision-date)."),
         click.option("--transit", multiple=True, help="A transit country, in order: MX or MX:denied_final."),
-        click.option("--trafficking-victim/--no-trafficking-victim", default=None),
+        click.option(
+            "--trafficking-victim/--no-trafficking-victim",
+            default=None,
+            help="Victim of a severe form of trafficking in persons (8 CFR 214.11)." + omitted,
+        ),
         click.option(
             "--fear-established-in",
             multiple=True,
             help="Country where persecution or torture was found more likely than not.",
         ),
-        click.option("--public-interest/--no-public-interest", default=None),
+        click.option(
+            "--public-interest/--no-public-interest",
+            default=None,
+            help="DHS decided it is in the public interest for the person to pursue protection in the U.S."
+            + omitted,
+        ),
         click.option("--family-in-us", multiple=True, help="relation:status, e.g. sibling:lpr."),
+        *(
+            click.option(flag, _flag_name(field), default=None, help=meaning + omitted)
+            for field, flag, meaning in _YES_NO_FACTS
+        ),
         click.option(
             "--unknown",
             multiple=True,
-            help="A field to treat as unknown (null), e.g. --unknown unaccompanied.",
+            help="A field to treat as unknown (null), e.g. --unknown unaccompanied or --unknown entry.appointment.",
         ),
     ]
     for flag in reversed(flags):
@@ -188,6 +263,7 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
         "claim_date": flags["claim_date"],
         "trafficking_victim": flags["trafficking_victim"],
         "public_interest": flags["public_interest"],
+        **{f: flags[f] for f, _, _ in _YES_NO_FACTS if not f.startswith("entry.")},
     }
     data.update({k: v for k, v in simple.items() if v is not None})
     if flags["nationality"]:
@@ -207,7 +283,9 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
         data["fear_established_in"] = list(flags["fear_established_in"])
     if flags["family_in_us"]:
         data["family_in_us"] = _pairs(flags["family_in_us"], "relation", "status", "--family-in-us")
-    for key, flag in (("date", "entry_date"), ("border", "border"), ("place", "place"), ("state", "state")):
+    entry_flags = [("date", "entry_date"), ("border", "border"), ("place", "place"), ("state", "state")]
+    entry_flags += [(_flag_name(f), _flag_name(f)) for f, _, _ in _YES_NO_FACTS if f.startswith("entry.")]
+    for key, flag in entry_flags:
         if flags[flag] is not None:
             entry[key] = flags[flag]
     for name in flags["unknown"]:
@@ -224,9 +302,7 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
 
 @main.command()
 @click.argument("file", required=False)
-@click.option(
-    "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
-)
+@policy_option
 @click.option(
     "--engine",
     type=click.Choice(["durable", "pure", "fast"]),
@@ -259,9 +335,7 @@ def check(
 @click.option(
     "-o", "--output", default=None, help="Output file (default: standard output); written atomically."
 )
-@click.option(
-    "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
-)
+@policy_option
 @click.option(
     "--jobs",
     "-j",
@@ -396,9 +470,7 @@ class _Progress:
 
 
 @main.command()
-@click.option(
-    "--policy", default=None, help="enacted (default), implemented, draft-2019-07, or one of --rules."
-)
+@policy_option
 @format_option
 @rules_option
 @_fact_flags

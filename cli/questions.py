@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
+
+from eligibility.case import Border, Documents, Place
 
 
 def _yes_no(text: str) -> bool:
@@ -44,6 +46,10 @@ def _int(text: str) -> int:
     return int(text.strip())
 
 
+def _one_of(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
 QUESTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "entry.date": ("Date of arrival at a port, or of entry between ports (YYYY-MM-DD)", _text),
     "nationalities": ("Nationalities, as ISO codes separated by commas ('none' if stateless)", _codes),
@@ -54,12 +60,18 @@ QUESTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
         _yes_no,
     ),
     "family_unit": ("Arrived as a family unit, a parent or guardian with a child? (y/n)", _yes_no),
-    "documents": (
-        "Documents held on arrival: none, us_visa, us_transit_visa, us_admission_document or visa_waiver",
+    "documents": (f"Documents held on arrival: {_one_of(get_args(Documents))}", _text),
+    "entry.border": (
+        "How did the person reach the U.S. (southern_land: by land from Mexico; northern_land: by land "
+        "from Canada; southern_coastal: by sea on a coast next to the border with Mexico; sea: any "
+        f"other arrival by sea): {_one_of(get_args(Border))}",
         _text,
     ),
-    "entry.border": ("How did the person reach the U.S.: southern_land, northern_land, air or sea", _text),
-    "entry.place": ("At a port of entry or between ports: port_of_entry or between_ports", _text),
+    "entry.place": (f"At a port of entry or between ports: {_one_of(get_args(Place))}", _text),
+    "entry.appointment": (
+        "Did the person present at a port of entry at a time scheduled through CBP One? (y/n)",
+        _yes_no,
+    ),
     "entry.state": ("U.S. state of entry (e.g. TX)", _text),
     "claim_date": ("Date the protection claim was made (YYYY-MM-DD)", _text),
     "decision_date": ("Date of the decision (YYYY-MM-DD)", _text),
@@ -77,6 +89,22 @@ QUESTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
         "Family in the U.S. as relation:status, separated by commas, e.g. sibling:lpr ('none')",
         _pairs("relation", "status"),
     ),
+    "cbp_one_unavailable": (
+        "Was it impossible for the person to access or use CBP One (language, illiteracy, technical "
+        "failure, other serious obstacle)? (y/n)",
+        _yes_no,
+    ),
+    "medical_emergency": (
+        "At entry, did the person or an accompanying family member face an acute medical emergency? (y/n)",
+        _yes_no,
+    ),
+    "imminent_threat": (
+        "At entry, did the person or an accompanying family member face an imminent and extreme threat "
+        "to life or safety (rape, kidnapping, torture, murder)? (y/n)",
+        _yes_no,
+    ),
+    "title42_exception": ("Did CBP grant an individual exception from Title 42? (y/n)", _yes_no),
+    "criminal_record": ("Does the person have a criminal record? (y/n)", _yes_no),
 }
 
 
@@ -88,6 +116,12 @@ ASK_INSTEAD_OF_DEFAULT = (
     "family_in_us",
     "decision_date",
     "claim_date",
+    "entry.appointment",
+    "cbp_one_unavailable",
+    "medical_emergency",
+    "imminent_threat",
+    "title42_exception",
+    "criminal_record",
 )
 """Fields whose contract default ask does not assume: they are asked when they can change the answer."""
 
@@ -95,8 +129,13 @@ ASK_INSTEAD_OF_DEFAULT = (
 def start(data: dict[str, Any]) -> dict[str, Any]:
     """The case ask starts from: the facts given, and the fields above unknown unless given."""
     begun = dict(data)
+    entry = dict(begun.get("entry") or {})
     for field in ASK_INSTEAD_OF_DEFAULT:
-        begun.setdefault(field, None)
+        if field.startswith("entry."):
+            entry.setdefault(field[6:], None)
+        else:
+            begun.setdefault(field, None)
+    begun["entry"] = entry
     return begun
 
 

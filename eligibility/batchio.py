@@ -8,8 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from eligibility.facts import FLAGS
+
 LIST_FIELDS = {"nationalities", "fear_established_in", "transit", "family_in_us"}
-BOOL_FIELDS = {"unaccompanied", "family_unit", "trafficking_victim", "public_interest"}
+BOOL_FIELDS = {
+    "unaccompanied",
+    "family_unit",
+    "trafficking_victim",
+    "public_interest",
+    *FLAGS,  # entry.appointment, cbp_one_unavailable, medical_emergency, ... (contract section 6)
+}
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:

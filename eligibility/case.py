@@ -28,9 +28,16 @@ from eligibility.countries import check_country, check_state
 from eligibility.errors import CaseError, Problem
 from eligibility.yamlsource import parse_yaml
 
-Border = Literal["southern_land", "northern_land", "air", "sea"]
+Border = Literal["southern_land", "northern_land", "air", "sea", "southern_coastal"]
 Place = Literal["port_of_entry", "between_ports"]
-Documents = Literal["none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver"]
+Documents = Literal[
+    "none",
+    "us_visa",
+    "us_transit_visa",
+    "us_admission_document",
+    "visa_waiver",
+    "parole_travel_authorization",
+]
 Protection = Literal["none", "pending", "abandoned", "denied_final", "granted"]
 Relation = Literal[
     "spouse",
@@ -89,6 +96,9 @@ class Entry(_Strict):
     )
     place: Place | None = None
     state: UsState | None = Field(None, description="U.S. state of entry (court orders differed by circuit)")
+    appointment: StrictBool | None = Field(
+        None, description="presented at a port of entry at a time scheduled in advance through CBP One"
+    )
 
 
 class TransitStop(_Strict):
@@ -130,6 +140,21 @@ class Case(_Strict):
     fear_established_in: list[Country] | None = None
     public_interest: StrictBool | None = None
     family_in_us: list[FamilyMember] | None = None
+    cbp_one_unavailable: StrictBool | None = Field(
+        None, description="it was not possible to access or use CBP One"
+    )
+    medical_emergency: StrictBool | None = Field(
+        None,
+        description="at entry, the person or an accompanying family member faced an acute medical emergency",
+    )
+    imminent_threat: StrictBool | None = Field(
+        None,
+        description="at entry, the person or an accompanying family member faced an imminent and extreme threat to life or safety",
+    )
+    title42_exception: StrictBool | None = Field(
+        None, description="CBP granted an individual exception from Title 42"
+    )
+    criminal_record: StrictBool | None = Field(None, description="the person has a criminal record")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Case:

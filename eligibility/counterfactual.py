@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eligibility.conditions import holds, show
-from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
+from eligibility.decide import Headline, decide, is_open, possible_headlines, possible_statuses
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, representatives
 from eligibility.settle import Settlement, part_of
@@ -58,13 +58,13 @@ def headline_of(
                 for b in program.rules_testing(name):
                     truth[b.key] = holds(b.when, facts)
     statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
-    heads = possible_headlines(program, statuses)
+    heads = possible_headlines(program, statuses, truth, facts)
     if len(heads) == 1:
         if all(len(s) == 1 for s in statuses.values()):
-            head = decide(program, {i: next(iter(s)) for i, s in statuses.items()}).headline
+            head = decide(program, {i: next(iter(s)) for i, s in statuses.items()}, truth, facts).headline
         else:
             head = next(iter(heads))
-        return _key(head)
+        return None if is_open(head) else _key(head)
     return None  # left open by unknown facts: not a settled change (kept cheap: no search here)
 
 
@@ -220,11 +220,13 @@ def _change(
     }
     flipped: list[str] = []
     for b in program.rules:  # rules whose truth the change flips, in instruments whose status it moves
-        flips = truth_before[b.key] != truth_after[b.key] and (b.governs in moved or b.via in moved)
+        flips = truth_before[b.key] != truth_after[b.key] and (
+            b.governs in moved or b.via in moved or b.rule.role == "destination"
+        )
         if flips and b.rule.id not in flipped:
             flipped.append(b.rule.id)
-    outcome, transfer_to = result[0] if isinstance(result[0], tuple) else ("undetermined", ())
-    head = Headline(outcome, tuple(transfer_to), result[1], bool(result[2]))  # type: ignore[arg-type]
+    outcome, transfer_to, expel_to = result[0] if isinstance(result[0], tuple) else ("undetermined", (), ())
+    head = Headline(outcome, tuple(transfer_to), result[1], bool(result[2]), tuple(expel_to))  # type: ignore[arg-type]
     return Change(changes, head, tuple(flipped), tuple(alternatives or ()))
 
 

@@ -4,31 +4,35 @@ Status of an instrument, from its rules (the order is the precedence, written he
 
 1. ``not_in_force`` unless every ``in_force`` rule holds and, if it has ``window`` rules (periods
    of enforceability that are alternatives, such as court orders), at least one of them holds;
-2. ``not_applicable`` unless every ``scope`` rule holds and no ``exclusion`` holds;
+2. ``not_applicable`` unless every ``scope`` rule holds, at least one ``alternative`` rule holds
+   if it has any (ways of coming within the scope, each with its own source), and no
+   ``exclusion`` holds;
 3. ``excepted`` when an ``exception`` holds;
 4. ``applies`` otherwise.
 
-Then the policy's screening order (A7): transfer agreements are screened stage by stage; once an
-agreement of a stage has the person within its scope (applies or excepted), later stages are not
-screened. Any agreement that applies sends the person to its receiving country; otherwise the claim
-is heard in the U.S., where an asylum bar that applies bars asylum and a wait-abroad instrument
-that applies decides ``wait_in_mexico``.
+Then the policy's screening order: expulsions and transfer agreements are screened stage by stage.
+An expulsion that applies (Title 42) expels the person to the countries of its first destination
+rule that holds, less every country in ``fear_established_in`` (when none is left the expulsion is
+excepted), and nothing later is screened. Once an agreement of a stage has the person within its
+scope (applies or excepted), later stages are not screened. Any agreement that applies sends the
+person to its receiving country; otherwise the claim is heard in the U.S., where an asylum bar that
+applies bars asylum and a wait-abroad instrument that applies decides ``wait_in_mexico``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from eligibility.conditions import Truth
-from eligibility.program import Program
+from eligibility.conditions import PartialSet, Truth
+from eligibility.program import BoundRule, Program
 
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined", "excluded"]
 """``excluded`` is internal: within the instrument's scope but excluded (reported as not_applicable).
 It matters for screening (A7.1): a person within the STCA's scope is not screened under any ACA."""
-Outcome = Literal["transfer", "process_in_us", "undetermined"]
+Outcome = Literal["transfer", "process_in_us", "undetermined", "expel"]
 Asylum = Literal["eligible", "barred", "not_in_us", "undetermined"]
 
 
@@ -38,14 +42,21 @@ class Headline:
     transfer_to: tuple[str, ...]
     asylum: Asylum
     wait_in_mexico: bool
+    expel_to: tuple[str, ...] = ()
+
+
+OPEN = "?"
+"""A country of expulsion that unknown facts leave open (``expel_to == (OPEN,)``)."""
 
 
 @dataclass(frozen=True)
 class Decision:
     headline: Headline
     statuses: Mapping[str, Status]
-    screened_out_by: Mapping[str, str]  # agreement -> the agreement whose scope stopped its screening
-    not_amenable: frozenset[str] = frozenset()  # wait-abroad instruments set aside by a transfer
+    screened_out_by: Mapping[str, str]  # instrument -> the instrument that stopped its screening
+    not_amenable: frozenset[str] = frozenset()  # wait-abroad instruments set aside by a transfer or expulsion
+    destination: Mapping[str, BoundRule] = field(default_factory=dict)  # expulsion -> its destination rule
+    fear_excepted: frozenset[str] = frozenset()  # expulsions excepted: fear in every destination
 
 
 def _possible(value: Truth) -> tuple[bool, ...]:
@@ -76,7 +87,8 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
 
     windows = by_role("window")
     in_force = _and([*by_role("in_force"), _or(windows) if windows else True])
-    scope = _and(by_role("scope"))
+    alternatives = by_role("alternative")
+    scope = _and([*by_role("scope"), _or(alternatives) if alternatives else True])
     excluded, excepted = _or(by_role("exclusion")), _or(by_role("exception"))
     found: set[Status] = set()
     for f, s, x, e in itertools.product(*map(_possible, (in_force, scope, excluded, excepted))):
@@ -88,10 +100,12 @@ def reaches(program: Program, iid: str, truth: Mapping[str, Truth]) -> Truth:
     """Whether the instrument is in force and the person within its scope (exclusions aside)."""
     keys = program.keys_by_role(iid, own=True)
     windows = [truth[k] for k in keys.get("window", ())]
+    alternatives = [truth[k] for k in keys.get("alternative", ())]
     return _and(
         [truth[k] for k in keys.get("in_force", ())]
         + [truth[k] for k in keys.get("scope", ())]
         + ([_or(windows)] if windows else [])
+        + ([_or(alternatives)] if alternatives else [])
     )
 
 
@@ -105,11 +119,18 @@ def status_of(in_force: bool, in_scope: bool, excluded: bool, excepted: bool) ->
     return "excepted" if excepted else "applies"
 
 
-def decide(program: Program, statuses: Mapping[str, Status]) -> Decision:
-    """The outcome for known statuses (none ``undetermined``), following the policy's screening."""
+def decide(
+    program: Program, statuses: Mapping[str, Status], truth: Mapping[str, Truth], facts: Mapping[str, Any]
+) -> Decision:
+    """The outcome for known statuses (none ``undetermined``), following the policy's screening.
+
+    ``truth`` and ``facts`` (two-valued, concrete) give an expulsion's countries."""
     final = dict(statuses)
     screened_out_by: dict[str, str] = {}
     transfer_to: set[str] = set()
+    expel_to: set[str] = set()
+    destination: dict[str, BoundRule] = {}
+    fear_excepted: set[str] = set()
     stopper: str | None = None
     for stage in program.policy.screening:
         if stopper is not None:
@@ -119,16 +140,35 @@ def decide(program: Program, statuses: Mapping[str, Status]) -> Decision:
                     screened_out_by[iid] = stopper
             continue
         for iid in stage:
-            if final[iid] == "applies":
-                transfer_to.add(program.instrument(iid).receiving_country or "")
-        in_scope = [iid for iid in stage if final[iid] in IN_SCOPE]
+            inst = program.instrument(iid)
+            if inst.kind == "expulsion":
+                if final[iid] == "applies":
+                    rule, countries = expulsion_destination(program, iid, truth, facts)
+                    if rule is not None:
+                        destination[iid] = rule
+                    if countries:
+                        expel_to.update(countries)
+                    else:  # no destination left: fear was established in every one of them
+                        final[iid] = "excepted"
+                        fear_excepted.add(iid)
+            elif final[iid] == "applies":
+                transfer_to.add(inst.receiving_country or "")
+        if expel_to:
+            stopper = next(iid for iid in stage if iid in destination and final[iid] == "applies")
+            continue
+        in_scope = [
+            iid for iid in stage if final[iid] in IN_SCOPE and program.instrument(iid).kind != "expulsion"
+        ]
         if in_scope:
             stopper = in_scope[0]
     kinds = {i.id: i.kind for i in program.instruments}
     not_amenable: set[str] = set()
-    if transfer_to:
-        headline = Headline("transfer", tuple(sorted(transfer_to)), "not_in_us", False)
-        for iid, kind in kinds.items():  # A8: amenable only when the claim is heard in the U.S.
+    if expel_to or transfer_to:
+        if expel_to:
+            headline = Headline("expel", (), "not_in_us", False, tuple(sorted(expel_to)))
+        else:
+            headline = Headline("transfer", tuple(sorted(transfer_to)), "not_in_us", False)
+        for iid, kind in kinds.items():  # amenable only when the claim is heard in the U.S.
             if kind == "wait_abroad" and final[iid] in IN_SCOPE:
                 final[iid] = "not_applicable"
                 not_amenable.add(iid)
@@ -136,16 +176,111 @@ def decide(program: Program, statuses: Mapping[str, Status]) -> Decision:
         barred = any(final[i] == "applies" for i, k in kinds.items() if k == "asylum_bar")
         wait = any(final[i] == "applies" for i, k in kinds.items() if k == "wait_abroad")
         headline = Headline("process_in_us", (), "barred" if barred else "eligible", wait)
-    return Decision(headline, final, screened_out_by, frozenset(not_amenable))
+    return Decision(
+        headline, final, screened_out_by, frozenset(not_amenable), destination, frozenset(fear_excepted)
+    )
+
+
+def destination_rules(program: Program, iid: str) -> tuple[BoundRule, ...]:
+    """An expulsion's destination rules, in file order (the first that holds gives the countries)."""
+    return tuple(b for b in program.governed[iid] if b.rule.role == "destination")
+
+
+def expulsion_destination(
+    program: Program, iid: str, truth: Mapping[str, Truth], facts: Mapping[str, Any]
+) -> tuple[BoundRule | None, tuple[str, ...]]:
+    """For concrete facts: the destination rule that holds first and its countries, less fear."""
+    for b in destination_rules(program, iid):
+        held = truth[b.key]
+        if held is None:  # three-valued truths (verify, counterfactuals): which rule holds is open
+            return b, (OPEN,)
+        if held:
+            return b, destination_countries(b, facts)
+    return None, ()
+
+
+def destination_countries(b: BoundRule, facts: Mapping[str, Any]) -> tuple[str, ...]:
+    """The countries of one destination rule, less every country in ``fear_established_in``;
+    ``(OPEN,)`` when unknown facts leave them open."""
+    to = b.rule.to or ()
+    countries: frozenset[str]
+    if to:
+        countries = frozenset(to)
+    else:  # 'nationality': every country of nationality; stateless: the habitual residence
+        nationalities = facts["nationalities"]
+        if not isinstance(nationalities, frozenset):
+            return (OPEN,)
+        if nationalities:
+            countries = nationalities
+        else:
+            residence = facts["habitual_residence"]
+            if not isinstance(residence, str):
+                return (OPEN,)
+            countries = frozenset({residence})
+    fear = facts["fear_established_in"]
+    if isinstance(fear, frozenset):
+        return tuple(sorted(countries - fear))
+    if isinstance(fear, PartialSet) and countries <= fear.included | fear.excluded:
+        return tuple(sorted(countries - fear.included))
+    return (OPEN,)
+
+
+def possible_destinations(
+    program: Program, iid: str, truth: Mapping[str, Truth], facts: Mapping[str, Any]
+) -> set[tuple[str, ...]]:
+    """Every set of countries of expulsion the facts allow (``()``: fear in every one of them)."""
+    found: set[tuple[str, ...]] = set()
+    for b in destination_rules(program, iid):
+        held = truth[b.key]
+        if held is False:
+            continue
+        found.add(destination_countries(b, facts))
+        if held:
+            return found
+    found.add(())
+    return found
+
+
+def is_open(headline: Headline) -> bool:
+    """Whether unknown facts leave the countries of expulsion open."""
+    return OPEN in headline.expel_to
 
 
 IN_SCOPE: frozenset[Status] = frozenset({"applies", "excepted", "excluded"})
 
 
-def possible_headlines(program: Program, statuses: Mapping[str, frozenset[Status]]) -> set[Headline]:
+def possible_headlines(
+    program: Program,
+    statuses: Mapping[str, frozenset[Status]],
+    truth: Mapping[str, Truth],
+    facts: Mapping[str, Any],
+) -> set[Headline]:
     """Every headline consistent with each instrument's possible statuses (an over-approximation:
     correlations between instruments are ignored, so it may include headlines no case has)."""
-    agreements = [iid for stage in program.policy.screening for iid in stage]
+    found: set[Headline] = set()
+    expulsions = [
+        i for stage in program.policy.screening for i in stage if program.instrument(i).kind == "expulsion"
+    ]
+    options: list[set[tuple[str, ...]]] = []
+    for iid in expulsions:
+        option: set[tuple[str, ...]] = set()
+        if "applies" in statuses[iid]:
+            option |= possible_destinations(program, iid, truth, facts)
+        if statuses[iid] - {"applies"}:
+            option.add(())
+        options.append(option)
+    for chosen in itertools.product(*options):
+        countries = frozenset().union(*chosen)
+        if countries:
+            found.add(Headline("expel", (), "not_in_us", False, tuple(sorted(countries))))
+    if not all(() in o for o in options):  # expelled whatever the unknown facts are
+        return found
+    agreements = [
+        iid
+        for stage in program.policy.screening
+        for iid in stage
+        if program.instrument(iid).kind != "expulsion"
+    ]
     classes = [sorted({_screening_class(s) for s in statuses[iid]}) for iid in agreements]
     kinds = {i.id: i.kind for i in program.instruments}
     bars = [statuses[i] for i, k in kinds.items() if k == "asylum_bar"]
@@ -160,11 +295,11 @@ def possible_headlines(program: Program, statuses: Mapping[str, frozenset[Status
         wait.add(True)
     if all(s - {"applies"} for s in waits):
         wait.add(False)
-    found: set[Headline] = set()
     for combo in itertools.product(*classes):
         by_id = dict(zip(agreements, combo, strict=True))
         transfer_to: set[str] = set()
-        for stage in program.policy.screening:
+        for full_stage in program.policy.screening:
+            stage = [i for i in full_stage if i in by_id]
             transfer_to |= {program.instrument(i).receiving_country or "" for i in stage if by_id[i] == "A"}
             if any(by_id[i] in ("A", "E") for i in stage):
                 break
@@ -180,6 +315,32 @@ def _screening_class(status: Status) -> str:
     return {"applies": "A", "excepted": "E", "excluded": "E"}.get(status, "N")
 
 
-def fired_truth(program: Program, fired: frozenset[str]) -> dict[str, Truth]:
+def fired_truth(program: Program, fired: frozenset[str]) -> dict[str, bool]:
     """Two-valued truths from the set of rule keys an engine reported as fired."""
     return {b.key: b.key in fired for b in program.rules}
+
+
+def deciding_rules(
+    program: Program, truth: Mapping[str, bool], facts: Mapping[str, Any], decision: Decision
+) -> list[BoundRule]:
+    """The rules that decided the headline: flipping one rule's truth alone (every other rule as
+    it is) changes the outcome, the countries, asylum or waiting in Mexico. Concrete facts only.
+
+    A destination rule counts only when it holds: what it is unsure of is where a person it
+    reaches is sent, which does not bear on a person it does not reach."""
+    statuses: dict[str, Status] = {
+        i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments
+    }
+    found = []
+    for b in program.rules:
+        if b.rule.role == "destination" and (statuses[b.governs] != "applies" or not truth[b.key]):
+            continue
+        flipped = dict(truth)
+        flipped[b.key] = not truth[b.key]
+        status = next(iter(possible_statuses(program, b.governs, flipped)))
+        if status == statuses[b.governs] and b.rule.role != "destination":
+            continue
+        changed = {**statuses, b.governs: status}
+        if decide(program, changed, flipped, facts).headline != decision.headline:
+            found.append(b)
+    return found

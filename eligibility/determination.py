@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Evidence = Literal["primary", "secondary", "unverified"]
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
+Outcome = Literal["transfer", "process_in_us", "undetermined", "expel"]
 
 
 class _Frozen(BaseModel):
@@ -30,7 +31,7 @@ class Finding(_Frozen):
     """One rule of an instrument, and whether it held for this case (null: unknown facts decide)."""
 
     rule: str
-    role: Literal["in_force", "window", "scope", "exclusion", "exception"]
+    role: Literal["in_force", "window", "scope", "alternative", "exclusion", "exception", "destination"]
     title: str
     holds: bool | None
     condition: str = Field(description="the rule's condition in words")
@@ -39,14 +40,21 @@ class Finding(_Frozen):
     applied_to: str | None = Field(None, description="for a statutory limit: the agreement it limits")
     citations: list[Citation]
     location: str = Field(description="rules/<file>.yaml:<line>")
+    evidence: Evidence = Field("primary", description="the weakest evidence level among the rule's sources")
+    caveats: list[str] = Field(
+        default_factory=list, description="litigation or discretion that qualifies the rule"
+    )
 
 
 class InstrumentResult(_Frozen):
     id: str
     title: str
-    kind: Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit"]
+    kind: Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit", "expulsion"]
     status: Status
     receiving_country: str | None = None
+    expel_to: list[str] = Field(
+        default_factory=list, description="for an expulsion that applies: the countries of expulsion"
+    )
     reasons: list[str]
     reason_rules: list[str | None] = Field(
         description="the rule that gave each reason (null: the screening order or a summary)"
@@ -65,8 +73,9 @@ class WouldChange(_Frozen):
     """A smallest change of facts that gives a different determination, and the rules behind it."""
 
     changes: list[FactChange]
-    outcome: Literal["transfer", "process_in_us", "undetermined"]
+    outcome: Outcome
     transfer_to: list[str]
+    expel_to: list[str] = Field(default_factory=list)
     asylum: Literal["eligible", "barred", "not_in_us", "undetermined"]
     wait_in_mexico: bool
     rules: list[str]
@@ -86,11 +95,25 @@ class Determination(_Frozen):
 
     id: str | None
     policy: str
-    outcome: Literal["transfer", "process_in_us", "undetermined"]
+    outcome: Outcome
     transfer_to: list[str]
+    expel_to: list[str] = Field(
+        default_factory=list, description="when outcome is expel: the countries of expulsion (sorted)"
+    )
     asylum: Literal["eligible", "barred", "not_in_us", "undetermined"]
     wait_in_mexico: bool | Literal["undetermined"]
-    missing_facts: list[str] = Field(description="fields whose values would settle the outcome")
+    evidence: Evidence = Field(
+        "primary",
+        description="the weakest evidence level among the rules that decided the headline (a rule decided "
+        "it when flipping its truth alone would change outcome, transfer_to, expel_to, asylum or wait_in_mexico)",
+    )
+    caveats: list[str] = Field(
+        default_factory=list,
+        description="litigation, receiving-country discretion, and a decision date after the law was last reviewed",
+    )
+    missing_facts: list[str] = Field(
+        description="fields whose values would settle a field of the headline that is undetermined"
+    )
     missing_facts_by_field: dict[str, list[str]] = Field(
         default_factory=dict,
         description="for outcome, asylum and wait_in_mexico: the fields that would settle each",

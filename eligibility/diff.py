@@ -113,7 +113,7 @@ class _Joint:
             if truth[b.key] is None and len(statuses[b.governs]) > 1:
                 target = common if b.governs in self.shared else own
                 target += [t.fact for t in b.checks if _open(facts[t.fact])]
-        return possible_headlines(program, statuses), own, common, settled
+        return possible_headlines(program, statuses, truth, facts), own, common, settled
 
     def run(self, facts: dict[str, Any]) -> None:
         self.nodes += 1
@@ -179,11 +179,11 @@ class _Joint:
         fired = PureEngine(program).fired(facts)
         truth = {b.key: b.key in fired for b in program.rules}
         statuses = {i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments}
-        return decide(program, statuses).headline
+        return decide(program, statuses, truth, facts).headline
 
 
-def _outcome(head: Headline) -> tuple[str, tuple[str, ...]]:
-    return (head.outcome, head.transfer_to)
+def _outcome(head: Headline) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    return (head.outcome, head.transfer_to, head.expel_to)
 
 
 def _representative(heads: set[Headline]) -> Headline:
@@ -197,6 +197,7 @@ def _representative(heads: set[Headline]) -> Headline:
         first.transfer_to,
         first.asylum if len(asylums) == 1 else "undetermined",
         first.wait_in_mexico if len(waits) == 1 else False,
+        first.expel_to,
     )
 
 
@@ -216,9 +217,13 @@ def responsible(pa: Program, pb: Program, facts: Mapping[str, Any]) -> tuple[str
                 continue
             value = truth[b.key]
             decisive = (
-                value is True if b.rule.role in ("exclusion", "exception", "window") else value is False
+                value is True
+                if b.rule.role in ("exclusion", "exception", "window", "alternative")
+                else value is False
             )
             status = possible_statuses(program, b.governs, truth)
+            if b.rule.role == "destination":
+                decisive = False
             if decisive or (status == frozenset({"applies"}) and b.rule.role in ("in_force", "scope")):
                 found.append(b.rule.id)
     return tuple(found)

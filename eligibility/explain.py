@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
@@ -9,7 +10,7 @@ from eligibility.case import Case
 from eligibility.conditions import Truth, describe, show
 from eligibility.counterfactual import Change, describe_change
 from eligibility.countries import country_name
-from eligibility.decide import IN_SCOPE, Asylum, Outcome, Status, reaches
+from eligibility.decide import IN_SCOPE, Asylum, Outcome, Status, deciding_rules, reaches
 from eligibility.determination import (
     Citation,
     Dates,
@@ -21,6 +22,7 @@ from eligibility.determination import (
 )
 from eligibility.facts import CATALOGUE, UNKNOWN, treaty_gaps
 from eligibility.program import BoundRule, Program
+from eligibility.ruleset import EVIDENCE_ORDER
 from eligibility.settle import Region, Settlement
 
 UNDETERMINED: Literal["undetermined"] = "undetermined"
@@ -38,14 +40,32 @@ def build(
 ) -> Determination:
     """The determination of a settled case. ``findings=False`` leaves each instrument's per-rule
     findings empty (the fast path's compact lines do not carry them)."""
-    outcome, transfer, asylum, wait = headline(settlement)
+    outcome, transfer, asylum, wait, expel = headline(settlement)
     transfer_to = list(transfer)
     unknown_inputs = _unknown_inputs(case, facts, assumed)
     missing_by = {
         part: _input_names(settlement.missing(part), unknown_inputs)
         for part in ("outcome", "asylum", "wait_in_mexico")
     }
-    missing = missing_by["outcome"]
+    open_parts = [
+        part
+        for part, value in (("outcome", outcome), ("asylum", asylum), ("wait_in_mexico", wait))
+        if value == UNDETERMINED
+    ]
+    missing = _unique(name for part in open_parts for name in missing_by[part])
+    if open_parts and not missing:  # a sound fallback: every unknown field the rules test
+        missing = sorted(unknown_inputs)
+        missing_by.update({part: missing for part in open_parts if not missing_by[part]})
+    decided = _decided(program, settlement)
+    evidence = min((b.rule.evidence for b in decided), key=EVIDENCE_ORDER.__getitem__, default="primary")
+    caveats = _unique(c for b in decided for c in b.rule.caveats)
+    reviewed = program.ruleset.reviewed
+    decision_date = facts["decision_date"]
+    if reviewed is not None and isinstance(decision_date, dt.date) and decision_date > reviewed:
+        caveats.append(
+            f"The decision date {decision_date.isoformat()} is after {reviewed.isoformat()}, when the law "
+            f"encoded here was last reviewed: the law after {reviewed.isoformat()} is not encoded."
+        )
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
     results = [_instrument(program, i.id, settlement, truth, facts, findings) for i in program.instruments]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
@@ -54,7 +74,7 @@ def build(
         decision=None if facts["decision_date"] is UNKNOWN else show(facts["decision_date"]),
         claim=None if claim is None else claim.isoformat(),
     )
-    explanation = _explain(outcome, transfer_to, asylum, wait, missing_by, results, dates)
+    explanation = _explain(outcome, transfer_to, list(expel), asylum, wait, missing_by, results, dates)
     gaps = treaty_gaps(case, program.ruleset.context)
     if gaps and "transit.only_non_party_third_countries" in program.facts_used:
         explanation.append(
@@ -66,8 +86,11 @@ def build(
         policy=program.policy.id,
         outcome=outcome,
         transfer_to=transfer_to,
+        expel_to=list(expel),
         asylum=asylum,
         wait_in_mexico=wait,
+        evidence=evidence,
+        caveats=caveats,
         missing_facts=missing,
         missing_facts_by_field={k: v for k, v in missing_by.items() if v},
         would_change_if=[_would_change(program, c, case, facts) for c in changes or []],
@@ -82,17 +105,37 @@ def build(
 
 def headline(
     settlement: Settlement,
-) -> tuple[Outcome, tuple[str, ...], Asylum, bool | Literal["undetermined"]]:
-    """Outcome, receiving countries, asylum and waiting in Mexico, each settled or undetermined."""
-    settled = cast("tuple[Outcome, tuple[str, ...]] | None", settlement.settled("outcome"))
+) -> tuple[Outcome, tuple[str, ...], Asylum, bool | Literal["undetermined"], tuple[str, ...]]:
+    """Outcome, receiving countries, asylum, waiting in Mexico and countries of expulsion, each
+    settled or undetermined."""
+    settled = cast("tuple[Outcome, tuple[str, ...], tuple[str, ...]] | None", settlement.settled("outcome"))
     outcome: Outcome = "undetermined" if settled is None else settled[0]
     transfer_to = () if settled is None else tuple(settled[1])
+    expel_to = () if settled is None else tuple(settled[2])
     asylum = cast("Asylum", settlement.settled("asylum") or UNDETERMINED)
     wait: bool | Literal["undetermined"] = False
     if outcome == "process_in_us":
         settled_wait = cast("bool | None", settlement.settled("wait_in_mexico"))
         wait = "undetermined" if settled_wait is None else settled_wait
-    return outcome, transfer_to, asylum, wait
+    elif outcome == "undetermined":  # false only when no open outcome lets the person wait in Mexico
+        waits = {
+            v if isinstance(v, str) else bool(v) for v in settlement.values.get("wait_in_mexico", {False})
+        }
+        only = waits.pop() if len(waits) == 1 else "undetermined"
+        wait = only if isinstance(only, bool) else "undetermined"
+    return outcome, transfer_to, asylum, wait, expel_to
+
+
+def _decided(program: Program, settlement: Settlement) -> list[BoundRule]:
+    """The rules that decided the headline in some region (see ``decide.deciding_rules``), in
+    program order."""
+    keys: set[str] = set()
+    for region in settlement.regions:
+        if region.fired:
+            keys.update(
+                b.key for b in deciding_rules(program, region.fired, region.concrete, region.decision)
+            )
+    return [b for b in program.rules if b.key in keys]
 
 
 def _would_change(program: Program, change: Change, case: Case, facts: Mapping[str, Any]) -> WouldChange:
@@ -109,6 +152,7 @@ def _would_change(program: Program, change: Change, case: Case, facts: Mapping[s
         changes=items,
         outcome=head.outcome,
         transfer_to=list(head.transfer_to),
+        expel_to=list(head.expel_to),
         asylum=head.asylum,
         wait_in_mexico=head.wait_in_mexico,
         rules=list(change.rules),
@@ -154,6 +198,8 @@ def _region_status(region: Region, iid: str) -> Status:
     """The status reported for one region (``excluded`` is reported as not_applicable)."""
     if iid in region.decision.not_amenable:
         return "not_applicable"
+    if iid in region.decision.fear_excepted:
+        return "excepted"
     stopper = region.decision.screened_out_by.get(iid)
     if stopper is not None and region.statuses[stopper] <= IN_SCOPE:
         return "not_applicable"
@@ -193,17 +239,44 @@ def _instrument(
         for b in decisive
     ]
     reason_rules: list[str | None] = [b.rule.id for b in decisive]
+    expel_to: list[str] = []
+    if inst.kind == "expulsion" and status in ("applies", "excepted"):
+        chosen = {r.decision.destination.get(iid) for r in regions} - {None}
+        if len(chosen) == 1:
+            rule = next(iter(chosen))
+            assert rule is not None
+            countries = {r.decision.headline.expel_to for r in regions if iid in r.decision.destination}
+            if status == "applies" and len(countries) == 1:
+                expel_to = [c for c in next(iter(countries)) if c != "?"]
+            if status == "excepted" and all(iid in r.decision.fear_excepted for r in regions):
+                decisive = [*decisive, rule]
+                reasons.append(
+                    f"{_reason(rule, True, facts)}; but the person established that persecution or torture is "
+                    "more likely than not in every one of those countries (fear_established_in), so there is "
+                    "nowhere to expel them to"
+                )
+                reason_rules.append(rule.rule.id)
+            elif status == "applies":
+                decisive = [*decisive, rule]
+                reasons.append(
+                    f"{_reason(rule, True, facts)}; countries in fear_established_in are never destinations"
+                )
+                reason_rules.append(rule.rule.id)
     if status == "not_applicable" and any(iid in r.decision.not_amenable for r in regions):
+        how = "expelled" if any(r.decision.headline.outcome == "expel" for r in regions) else "transferred"
         reasons.insert(
             0,
-            "Not amenable: the person is transferred, so there are no U.S. proceedings to wait for (amenable only when the claim is heard in the U.S.)",
+            f"Not amenable: the person is {how}, so there are no U.S. proceedings to wait for (amenable only when the claim is heard in the U.S.)",
         )
         reason_rules.insert(0, None)
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
         reasons.insert(
             0,
-            f"Not screened: the person is within the scope of the {program.instrument(stopper).title}, "
+            f"Not screened: the person is expelled under {program.instrument(stopper).title}, which is "
+            "screened before everything else"
+            if program.instrument(stopper).kind == "expulsion"
+            else f"Not screened: the person is within the scope of the {program.instrument(stopper).title}, "
             "which is screened first (8 CFR 208.30(e)(7) excludes persons described in (e)(6))",
         )
         reason_rules.insert(0, None)
@@ -216,6 +289,7 @@ def _instrument(
         kind=inst.kind,
         status=status,
         receiving_country=inst.receiving_country,
+        expel_to=expel_to,
         reasons=reasons,
         reason_rules=reason_rules,
         citations=citations,
@@ -245,21 +319,24 @@ def _decisive(
         windows = [b for b in rules if b.rule.role == "window"]
         return failed or windows
     if status == "not_applicable":
+        alternatives = [b for b in rules if b.rule.role == "alternative"]
+        missed = alternatives if all(truth[b.key] is False for b in alternatives) else []
         return [
             b
             for b in rules
             if (b.rule.role == "scope" and truth[b.key] is False)
             or (b.rule.role == "exclusion" and truth[b.key] is True)
-        ]
+        ] + missed
     if status == "excepted":
         return [b for b in rules if b.rule.role == "exception" and truth[b.key] is True]
     if status == "applies":
         return [
             b
             for b in rules
-            if b.rule.role in ("in_force", "scope") or (b.rule.role == "window" and truth[b.key] is True)
+            if b.rule.role in ("in_force", "scope")
+            or (b.rule.role in ("window", "alternative") and truth[b.key] is True)
         ]
-    return [b for b in rules if truth[b.key] is None]
+    return [b for b in rules if truth[b.key] is None and b.rule.role != "destination"]
 
 
 def _default_reason(status: Status, kind: str) -> str:
@@ -310,6 +387,8 @@ def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: 
             Citation(cite=s.cite, evidence=s.evidence, url=s.url, quote=s.quote) for s in b.rule.sources
         ],
         location=b.rule.location.short,
+        evidence=b.rule.evidence,
+        caveats=list(b.rule.caveats),
     )
 
 
@@ -346,6 +425,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 def _explain(
     outcome: str,
     transfer_to: list[str],
+    expel_to: list[str],
     asylum: str,
     wait: bool | str,
     missing_by: dict[str, list[str]],
@@ -353,7 +433,14 @@ def _explain(
     dates: Dates,
 ) -> list[str]:
     lines: list[str] = []
-    if outcome == "transfer":
+    if outcome == "expel":
+        names = " and ".join(f"{country_name(c)} ({c})" for c in expel_to)
+        by = [r.title for r in results if r.kind == "expulsion" and r.status == "applies"]
+        lines.append(
+            f"Expelled to {names} under {' and '.join(by)}, without immigration processing: no asylum "
+            "claim is heard (only a torture screening on a claim the person raises)."
+        )
+    elif outcome == "transfer":
         names = " and ".join(f"{country_name(c)} ({c})" for c in transfer_to)
         by = [r.title for r in results if r.kind == "transfer_agreement" and r.status == "applies"]
         lines.append(
@@ -365,7 +452,7 @@ def _explain(
         )
         lines.append(
             {
-                "eligible": "No asylum bar encoded here applies: the person may seek asylum (bars out of scope, such as Title 42 or the 2023 Lawful Pathways rule, are not considered).",
+                "eligible": "No asylum bar encoded here applies: the person may seek asylum.",
                 "barred": "Barred from asylum: withholding of removal and CAT protection only.",
                 "undetermined": "Whether an asylum bar applies depends on facts not known.",
             }.get(asylum, "")
@@ -398,15 +485,22 @@ def render_text(det: Determination) -> str:
     out: list[str] = []
     head = {
         "transfer": "TRANSFER to " + ", ".join(f"{country_name(c)} ({c})" for c in det.transfer_to),
+        "expel": "EXPEL to " + ", ".join(f"{country_name(c)} ({c})" for c in det.expel_to),
         "process_in_us": "PROCESS IN THE U.S.",
         "undetermined": "UNDETERMINED",
     }[det.outcome]
-    out.append(f"{head}    [policy: {det.policy}{'; case ' + det.id if det.id else ''}]")
+    out.append(
+        f"{head}    [evidence: {det.evidence}; policy: {det.policy}{'; case ' + det.id if det.id else ''}]"
+    )
+    for caveat in det.caveats:
+        out.append(f"  caveat: {caveat}")
     wait = {True: "yes", False: "no", UNDETERMINED: "undetermined"}[det.wait_in_mexico]
-    if det.outcome != "process_in_us":
-        wait = "n/a (transferred)" if det.outcome == "transfer" else "n/a until the outcome is settled"
+    if det.outcome in ("transfer", "expel"):
+        wait = "n/a (transferred)" if det.outcome == "transfer" else "n/a (expelled)"
     asylum = {
-        "not_in_us": "not in the U.S. (claim examined in the receiving country)",
+        "not_in_us": "not in the U.S. (expelled: no asylum claim is heard)"
+        if det.outcome == "expel"
+        else "not in the U.S. (claim examined in the receiving country)",
         "barred": "barred (withholding of removal and CAT only)",
     }.get(det.asylum, det.asylum)
     out.append(f"asylum: {asylum}    wait in Mexico: {wait}")
@@ -440,6 +534,7 @@ def render_text(det: Determination) -> str:
             what = " and ".join(c.description for c in change.changes)
             result = {
                 "transfer": "transfer to " + ", ".join(change.transfer_to),
+                "expel": "expel to " + ", ".join(change.expel_to),
                 "process_in_us": "process in the U.S.",
                 "undetermined": "undetermined",
             }[change.outcome]

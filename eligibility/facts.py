@@ -93,7 +93,7 @@ def _defaulted(
                 return UNKNOWN
             assumed[name] = shown if shown is not None else _jsonable(value)
             return value
-        value = getattr(case, name)
+        value = getattr(case.entry, name[6:]) if name.startswith("entry.") else getattr(case, name)
         return UNKNOWN if value is None else value
 
     return get
@@ -197,9 +197,26 @@ def _qualifying_family(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any
     return any(m.status in _QUALIFYING_STATUS for m in members)
 
 
-BORDERS = ("southern_land", "northern_land", "air", "sea")
+BORDERS = ("southern_land", "northern_land", "air", "sea", "southern_coastal")
 PLACES = ("port_of_entry", "between_ports")
-DOCUMENTS = ("none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver")
+DOCUMENTS = (
+    "none",
+    "us_visa",
+    "us_transit_visa",
+    "us_admission_document",
+    "visa_waiver",
+    "parole_travel_authorization",
+)
+# Yes/no facts that default to false when omitted (contract sections 1 and 6), in catalogue order
+# after ``fear_established_in``: name -> meaning.
+FLAGS: Final[dict[str, str]] = {
+    "entry.appointment": "presented at a port of entry at a time scheduled in advance through CBP One",
+    "cbp_one_unavailable": "it was not possible to access or use CBP One",
+    "medical_emergency": "at entry, the person or an accompanying family member faced an acute medical emergency",
+    "imminent_threat": "at entry, the person or an accompanying family member faced an imminent and extreme threat to life or safety",
+    "title42_exception": "CBP granted an individual exception from Title 42",
+    "criminal_record": "the person has a criminal record",
+}
 
 CATALOGUE: Final[dict[str, Fact]] = {
     f.name: f
@@ -308,6 +325,10 @@ CATALOGUE: Final[dict[str, Fact]] = {
             "countries where persecution or torture was found more likely than not",
             _defaulted("fear_established_in", lambda c: frozenset(), shown=[]),
         ),
+        *(
+            Fact(name, "bool", (name,), meaning, _defaulted(name, lambda c: False))
+            for name, meaning in FLAGS.items()
+        ),
         Fact(
             "transit.through_third_country",
             "bool",
@@ -391,6 +412,19 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
     if "family_in_us" not in given:
         family = ()
         assumed["family_in_us"] = []
+    flags: dict[str, Any] = {}
+    entry_given = entry.model_fields_set
+    for name in FLAGS:
+        if name.startswith("entry."):
+            short = name[6:]
+            value = entry.__dict__[short]
+            if short not in entry_given:
+                value = assumed[name] = False
+        else:
+            value = fields[name]
+            if name not in given:
+                value = assumed[name] = False
+        flags[name] = _known(value)
     transit = fields["transit"]
     through: Any
     denied: Any
@@ -421,6 +455,7 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
         "trafficking_victim": _known(trafficking),
         "public_interest": _known(interest),
         "fear_established_in": UNKNOWN if fear is None else frozenset(fear),
+        **flags,
         "transit.through_third_country": through,
         "transit.denied_final": denied,
         "transit.only_non_party_third_countries": only_non_parties,

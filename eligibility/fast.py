@@ -39,6 +39,7 @@ from typing import Any, Literal, NamedTuple
 
 from eligibility.case import Case
 from eligibility.conditions import compile_truths, show
+from eligibility.decide import destination_countries, destination_rules
 from eligibility.determination import Determination
 from eligibility.engines import engine_for
 from eligibility.explain import build, headline
@@ -46,7 +47,7 @@ from eligibility.facts import CATALOGUE, UNKNOWN, _non_parties, _possible_third_
 from eligibility.facts import treaty_gaps as _treaty_gaps
 from eligibility.program import Program, compile_policy
 from eligibility.ruleset import RuleSet
-from eligibility.settle import settle
+from eligibility.settle import DESTINATION_FACTS, settle
 
 Detail = Literal["full", "compact"]
 
@@ -75,6 +76,7 @@ class Headline(NamedTuple):
     transfer_to: tuple[str, ...]
     asylum: str
     wait_in_mexico: bool | str
+    expel_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class Result:
     transfer_to: tuple[str, ...]
     asylum: str
     wait_in_mexico: bool | str
+    expel_to: tuple[str, ...]
     missing_facts: tuple[str, ...]
     policy: str
     _prepared: _Prepared
@@ -181,6 +184,11 @@ class Evaluator:
         self._named = _named(self.program)
         self._used = self.program.facts_used
         self._truths = compile_truths([b.when for b in self.program.rules])
+        self._destinations = [
+            [(self.program.rules.index(b), b) for b in destination_rules(self.program, i.id)]
+            for i in self.program.instruments
+            if i.kind == "expulsion"
+        ]
         self._by_class: dict[Hashable, _Template] = {}
         self._by_case: dict[Hashable, _Prepared] = {}
         self._transit: dict[Hashable, tuple[Any, ...]] = {}
@@ -225,7 +233,10 @@ class Evaluator:
                     self.evaluations += 1
                     settled = settle(self.program, facts, engine_for(self.program, "pure"))
                     _bound(self._class_headlines, CLASSES)
-                    found = self._class_headlines[class_key] = Headline(*headline(settled))
+                    outcome, transfer_to, asylum, wait, expel_to = headline(settled)
+                    found = self._class_headlines[class_key] = Headline(
+                        outcome, transfer_to, asylum, wait, expel_to
+                    )
             _bound(self._headlines, CASE_KEYS)
             self._headlines[key] = found
         return found
@@ -259,6 +270,12 @@ class Evaluator:
         family = fields["family_in_us"]
         fear = fields["fear_established_in"]
         return (
+            entry.appointment,
+            fields["cbp_one_unavailable"],
+            fields["medical_emergency"],
+            fields["imminent_threat"],
+            fields["title42_exception"],
+            fields["criminal_record"],
             nats,
             fields["habitual_residence"],
             None if age is None else bisect_right(bounds["age_at_entry"], age),
@@ -340,11 +357,19 @@ class Evaluator:
         unknown = frozenset(name for name, value in facts.items() if value is UNKNOWN)
         key: list[Any]
         if unknown.isdisjoint(self._used):
-            key = ["known", unknown, self._truths(facts)]
+            truths = self._truths(facts)
+            key = ["known", unknown, truths]
+            for group in self._destinations:  # the countries of expulsion, which truths alone do not give
+                for index, rule in group:
+                    if truths[index]:
+                        key.append(destination_countries(rule, facts))
+                        break
         else:
             key = [
                 UNKNOWN if value is UNKNOWN else self._classify(name, value) for name, value in facts.items()
             ]
+            if self._destinations:
+                key += [facts[name] for name in DESTINATION_FACTS]
         nones = tuple(
             name
             for name in (
@@ -415,7 +440,9 @@ class Evaluator:
             at = match.end()
         base.append(text[at:].encode())
         return _Template(
-            Headline(det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico),
+            Headline(
+                det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico, tuple(det.expel_to)
+            ),
             tuple(det.missing_facts),
             tuple(base),
             tuple(holes),

@@ -627,6 +627,8 @@ class Outcome(Headline):
         """Human-readable, per contract section 2 (``barred``: withholding of removal and CAT only)."""
         if self.outcome == "transfer":
             return "transfer to " + " or ".join(self.transfer_to)
+        if self.outcome == "expel":
+            return "expelled to " + " or ".join(self.expel_to) + " (Title 42)"
         if self.outcome != "process_in_us":
             return "undetermined"
         asylum = {
@@ -641,7 +643,7 @@ class Outcome(Headline):
 
     @property
     def rank(self) -> tuple[int, int, str]:
-        first = {"transfer": 0, "process_in_us": 1}.get(self.outcome, 9)
+        first = {"expel": 0, "transfer": 1, "process_in_us": 2}.get(self.outcome, 9)
         asylum = {"eligible": 0, "undetermined": 1, "barred": 2}.get(self.asylum, 3)
         wait = 0 if self.wait_in_mexico is False else 1 if self.wait_in_mexico is True else 2
         return first, 3 * asylum + wait, self.label
@@ -650,6 +652,7 @@ class Outcome(Headline):
         return {
             "outcome": self.outcome,
             "transfer_to": list(self.transfer_to),
+            "expel_to": list(self.expel_to),
             "asylum": self.asylum,
             "wait_in_mexico": self.wait_in_mexico,
         }

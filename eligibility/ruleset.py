@@ -16,7 +16,6 @@ import datetime as dt
 import difflib
 import hashlib
 import importlib.resources
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from pydantic import (
     field_validator,
 )
 
-from eligibility.cache import cache_dir
 from eligibility.conditions import Condition, parse_condition
 from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError
@@ -39,8 +37,9 @@ from eligibility.facts import Context, TreatyTable
 from eligibility.yamlsource import Document, Location, load_yaml
 
 Evidence = Literal["primary", "secondary", "unverified"]
-Role = Literal["in_force", "window", "scope", "exclusion", "exception"]
-Kind = Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit"]
+Role = Literal["in_force", "window", "scope", "alternative", "exclusion", "exception", "destination"]
+Kind = Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit", "expulsion"]
+EVIDENCE_ORDER: dict[str, int] = {"primary": 2, "secondary": 1, "unverified": 0}
 Treaty = Literal["refugee_convention_1951", "refugee_protocol_1967", "convention_against_torture"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")]
 InstrumentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -76,6 +75,14 @@ class RuleSpec(_Spec):
     overrides: str | None = None
     restates: list[RuleId] = []
     note: str | None = None
+    caveat: str | list[str] | None = Field(
+        None, description="shown with any answer this rule decides (litigation, discretion); one or several"
+    )
+    to: list[str] | Literal["nationality"] | None = Field(
+        None,
+        description="for a destination rule: the countries of expulsion, or 'nationality' (every country "
+        "of nationality; for a stateless person the country of habitual residence)",
+    )
 
 
 class InstrumentSpec(_Spec):
@@ -110,7 +117,7 @@ class PolicySpec(_Spec):
 
 
 class NeverStatusSpec(_Spec):
-    instrument: InstrumentId
+    instrument: InstrumentId | list[InstrumentId]
     status: list[Literal["applies", "excepted", "not_applicable", "not_in_force"]] = Field(min_length=1)
 
 
@@ -120,12 +127,25 @@ class InvariantSpec(_Spec):
     id: InstrumentId
     title: str = Field(min_length=1)
     when: Any = None
-    never: Literal["transfer", "asylum_barred", "wait_in_mexico", "transfer_to_nationality"] | NeverStatusSpec
+    never: (
+        Literal[
+            "transfer",
+            "asylum_barred",
+            "wait_in_mexico",
+            "transfer_to_nationality",
+            "expel",
+            "expel_to_fear_country",
+        ]
+        | NeverStatusSpec
+    )
     sources: list[SourceSpec] = Field(min_length=1)
 
 
 class PoliciesFileSpec(_Spec):
     default: InstrumentId | None = None
+    reviewed: dt.date | None = Field(
+        None, description="the date the law was last reviewed; later decisions carry a caveat"
+    )
     policies: list[PolicySpec] = []
     invariants: list[InvariantSpec] = []
 
@@ -179,6 +199,13 @@ class Rule:
     location: Location
     note: str | None = None
     restates: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()  # shown with any answer this rule decides
+    to: tuple[str, ...] | None = None  # a destination rule's countries; () means 'nationality'
+
+    @property
+    def evidence(self) -> Evidence:
+        """The weakest evidence level among the rule's sources: an answer is as firm as its weakest link."""
+        return min((s.evidence for s in self.sources), key=EVIDENCE_ORDER.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -188,7 +215,7 @@ class Invariant:
     id: str
     title: str
     when: Condition | None
-    never: str | tuple[str, frozenset[str]]  # a headline property, or (instrument, statuses)
+    never: str | tuple[tuple[str, ...], frozenset[str]]  # a headline property, or (instruments, statuses)
     sources: tuple[Source, ...]
     location: Location
 
@@ -229,6 +256,7 @@ class RuleSet:
     digest: str
     directory: str
     invariants: tuple[Invariant, ...] = ()
+    reviewed: dt.date | None = None  # the date the law was last reviewed (rules/policies.yaml)
     programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
     evaluators: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> fast evaluator
 
@@ -293,7 +321,7 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
         digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
         texts.append((rel, shown_name, text))
     cache_key = _cache_key(digest.hexdigest(), [(rel, shown) for rel, shown, _ in texts], layers[-1][1])
-    cached = _from_cache(cache_key)
+    cached = _from_cache(cache_key, "sha256:" + digest.hexdigest(), layers[-1][1])
     if cached is not None:
         return cached
     for rel, shown_name, text in texts:
@@ -417,12 +445,15 @@ def _assemble(
     policies: dict[str, Policy] = {}
     invariants: dict[str, Invariant] = {}
     default: str | None = None
+    reviewed: dt.date | None = None
     default_place = str(policies_docs[-1][1].at(()))
     for spec, doc in policies_docs:
         policies.update(_build_policies(spec, doc, instruments, problems))
         invariants.update({inv.id: inv for inv in _build_invariants(spec, doc, instruments, problems)})
         if spec.default is not None:
             default, default_place = spec.default, str(doc.at(("default",)))
+        if spec.reviewed is not None:
+            reviewed = spec.reviewed
     if default is None:
         problems.append(Problem(default_place, "missing 'default': name the default policy"))
         return None
@@ -436,6 +467,7 @@ def _assemble(
         digest,
         shown,
         tuple(invariants.values()),
+        reviewed,
     )
 
 
@@ -528,6 +560,27 @@ def _build_instrument(
                     f"only an exclusion or exception overrides; this rule is '{rs.role}'",
                 )
             )
+        if (rs.role == "destination") != (kind == "expulsion" and rs.to is not None):
+            if rs.role == "destination" and kind != "expulsion":
+                message = "only an expulsion has destination rules"
+            elif rs.role == "destination":
+                message = "a destination rule needs 'to' (a list of countries, or 'nationality')"
+            else:
+                message = "only a destination rule has 'to'"
+            problems.append(Problem(str(doc.at((*path, "to" if rs.to is not None else "role"))), message))
+        destination: tuple[str, ...] | None = None
+        if rs.to == "nationality":
+            destination = ()
+        elif rs.to is not None:
+            checked = []
+            for j, code in enumerate(rs.to):
+                try:
+                    checked.append(check_country(code))
+                except ValueError as exc:
+                    problems.append(Problem(str(doc.at((*path, "to", j))), str(exc)))
+            if not rs.to:
+                problems.append(Problem(str(doc.at((*path, "to"))), "names no country"))
+            destination = tuple(checked)
         if kind == "statutory_limit" and rs.role not in ("exclusion", "exception"):
             problems.append(
                 Problem(
@@ -556,6 +609,8 @@ def _build_instrument(
                 doc.at(path),
                 rs.note,
                 tuple(rs.restates),
+                (rs.caveat,) if isinstance(rs.caveat, str) else tuple(rs.caveat or ()),
+                destination,
             )
         )
     instrument = Instrument(
@@ -624,7 +679,7 @@ def _build_policies(
         agreements = [
             iid
             for iid in ps.instruments
-            if iid in instruments and instruments[iid].kind == "transfer_agreement"
+            if iid in instruments and instruments[iid].kind in ("transfer_agreement", "expulsion")
         ]
         staged = [iid for stage in ps.screening for iid in stage]
         for iid in agreements:
@@ -632,7 +687,7 @@ def _build_policies(
                 problems.append(
                     Problem(
                         str(doc.at((*path, "screening"))),
-                        f"transfer agreement '{iid}' must appear once in 'screening'",
+                        f"'{iid}' ({instruments[iid].kind}) must appear once in 'screening'",
                     )
                 )
         for j, stage in enumerate(ps.screening):
@@ -641,7 +696,7 @@ def _build_policies(
                     problems.append(
                         Problem(
                             str(doc.at((*path, "screening", j, k))),
-                            f"'{iid}' is not a transfer agreement of this policy",
+                            f"'{iid}' is not a transfer agreement or expulsion of this policy",
                         )
                     )
         policies[ps.id] = Policy(
@@ -662,16 +717,16 @@ def _build_invariants(
     for i, inv in enumerate(spec.invariants):
         path = ("invariants", i)
         when = None if inv.when is None else parse_condition(doc, (*path, "when"), inv.when, problems)
-        never: str | tuple[str, frozenset[str]]
+        never: str | tuple[tuple[str, ...], frozenset[str]]
         if isinstance(inv.never, NeverStatusSpec):
-            if inv.never.instrument not in instruments:
-                problems.append(
-                    Problem(
-                        str(doc.at((*path, "never", "instrument"))),
-                        f"unknown instrument '{inv.never.instrument}'",
+            named = inv.never.instrument
+            named = [named] if isinstance(named, str) else named
+            for iid in named:
+                if iid not in instruments:
+                    problems.append(
+                        Problem(str(doc.at((*path, "never", "instrument"))), f"unknown instrument '{iid}'")
                     )
-                )
-            never = (inv.never.instrument, frozenset(inv.never.status))
+            never = (tuple(named), frozenset(inv.never.status))
         else:
             never = inv.never
         found.append(
@@ -683,11 +738,18 @@ def _build_invariants(
 # -- the rule-set cache ---------------------------------------------------------------------------
 #
 # Parsing and validating the YAML rule files is most of a command's start-up time, so a valid rule
-# set is kept, pickled, in the user's cache directory (eligibility.cache), under a key made of the
-# files' contents and names, the package's code (file sizes and times), and the versions of Python
-# and pydantic. Invalid rule files are never cached (their errors are reported every time).
-# ELIGIBILITY_NO_CACHE=1 turns the cache off;
-# ELIGIBILITY_CACHE_DIR moves it. A cache file that cannot be read is ignored and rewritten.
+# set is kept in the user's cache directory (eligibility.cache) as JSON, never as a pickle: the
+# allow-listed encoding of eligibility.cachecodec, which rebuilds only plain data and the classes
+# listed in _codec() (by their declared fields). A class added to the rule set's object graph must
+# be added there, or the rule set is never cached (tests/test_cache.py checks that the shipped
+# rules are); RuleSet.programs and .evaluators are per-process and never stored. The file is named
+# by a key made of the files' contents and names, the package's code (file sizes and times), and
+# the versions of Python and pydantic. The entry also holds the digest of the rule files it was
+# built from, and is used only if that equals the digest of the files just read (and its directory
+# the one loaded), so `rules_digest` always describes those files. Invalid rule files are never
+# cached (their errors are reported every time). ELIGIBILITY_NO_CACHE=1 turns the cache off;
+# ELIGIBILITY_CACHE_DIR moves it. A cache file that cannot be read or fails validation is ignored
+# (with a notice) and rewritten.
 
 
 def _cache_key(digest: str, names: list[tuple[str, str]], shown: str) -> str:
@@ -702,32 +764,39 @@ def _cache_key(digest: str, names: list[tuple[str, str]], shown: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def _from_cache(key: str) -> RuleSet | None:
-    import pickle
+def _codec() -> Any:
+    """The cache's JSON codec (eligibility.cachecodec.Codec): the classes a cached rule set holds."""
+    from eligibility.cachecodec import Codec
+    from eligibility.conditions import All, Any_, Not, Param, Test
 
-    where = cache_dir()
-    if where is None:
+    classes = (RuleSet, Instrument, Rule, Invariant, Policy, Source, Location, Context, TreatyTable)
+    return Codec((*classes, Test, All, Any_, Not, Param), {RuleSet: ("programs", "evaluators")})
+
+
+def _from_cache(key: str, digest: str, shown: str) -> RuleSet | None:
+    from eligibility import cache
+    from eligibility.cachecodec import CacheFormatError
+
+    name = f"rules-{key}.json"
+    payload = cache.load(name, key)
+    if payload is None:
         return None
     try:
-        with (where / f"rules-{key}.pickle").open("rb") as handle:
-            ruleset = pickle.load(handle)
-    except Exception:  # absent, unreadable or stale: parse the files instead
+        ruleset = _codec().decode(payload)
+    except CacheFormatError:
+        ruleset = None
+    if not isinstance(ruleset, RuleSet) or ruleset.digest != digest or ruleset.directory != shown:
+        cache.reject(name, "not a valid rule set for these rule files")
         return None
-    return ruleset if isinstance(ruleset, RuleSet) else None
+    return ruleset
 
 
 def _to_cache(key: str, ruleset: RuleSet) -> None:
-    import pickle
-    import tempfile
+    from eligibility import cache
+    from eligibility.cachecodec import Unencodable
 
-    where = cache_dir()
-    if where is None:
-        return
     try:
-        where.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=where, prefix=".rules-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(ruleset, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, where / f"rules-{key}.pickle")
-    except Exception:  # a read-only home or a full disk only costs the speed-up
+        payload = _codec().encode(ruleset).encode()
+    except Unencodable:  # a value the encoding does not know: run without the cache
         return
+    cache.store(f"rules-{key}.json", key, payload)

@@ -19,16 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eligibility.conditions import PartialSet, Truth, holds
 from eligibility.decide import (
+    OPEN,
     Decision,
     Headline,
     Status,
     decide,
     fired_truth,
+    is_open,
+    possible_destinations,
     possible_headlines,
     possible_statuses,
 )
@@ -48,7 +51,7 @@ def _part_of(part: str, headline: Headline) -> Hashable:
 def part_of(headline: Headline, part: str) -> Hashable:
     """The value of one field of the headline (None: the field does not apply)."""
     if part == "outcome":
-        return (headline.outcome, headline.transfer_to)
+        return (headline.outcome, headline.transfer_to, headline.expel_to)
     if part == "asylum":
         return headline.asylum
     return headline.wait_in_mexico if headline.outcome == "process_in_us" else None
@@ -62,6 +65,8 @@ class Region:
     truth: Mapping[str, Truth]  # three-valued, per rule key
     statuses: Mapping[str, frozenset[Status]]
     decision: Decision  # the engine's, on one representative case
+    concrete: Mapping[str, Any] = field(default_factory=dict)  # the representative case's facts
+    fired: Mapping[str, bool] = field(default_factory=dict)  # the engine's truths on it
 
 
 @dataclass
@@ -82,7 +87,12 @@ class Settlement:
     def settled(self, part: str) -> Hashable | None:
         """The single value of ``part`` over every region, or None when it is undetermined."""
         values = self.values.get(part, set()) - {None}
-        return next(iter(values)) if len(values) == 1 else None
+        if len(values) != 1:
+            return None
+        value = next(iter(values))
+        if part == "outcome" and isinstance(value, tuple) and OPEN in value[2]:
+            return None  # expelled, but unknown facts leave the countries open
+        return value
 
 
 class _OverBudget(Exception):
@@ -117,14 +127,28 @@ def settle(
             if _decisive(program, start, fact, part, budget) is not False:
                 surely.add(fact)  # decisive, or not checked within the budget (kept: sound)
         out.decisive[part] = surely
+    _open_destinations(out, start)
     return out
+
+
+DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
+
+
+def _open_destinations(out: Settlement, start: Mapping[str, Any]) -> None:
+    """Where a region is expelled to countries that unknown facts leave open, those facts decide."""
+    if any(is_open(r.decision.headline) for r in out.regions):
+        for name in DESTINATION_FACTS:
+            if start[name] is UNKNOWN:
+                out.decisive.setdefault("outcome", set()).add(name)
+                if name not in out.split_on:
+                    out.split_on.append(name)
 
 
 CHECK_BUDGET = 4000
 KINDS = {
-    "outcome": {"transfer_agreement"},
-    "asylum": {"transfer_agreement", "asylum_bar"},
-    "wait_in_mexico": {"transfer_agreement", "wait_abroad"},
+    "outcome": {"transfer_agreement", "expulsion"},
+    "asylum": {"transfer_agreement", "expulsion", "asylum_bar"},
+    "wait_in_mexico": {"transfer_agreement", "expulsion", "wait_abroad"},
 }
 
 
@@ -151,7 +175,8 @@ def _decisive(
             raise _OverBudget
         truth = {b.key: holds(b.when, current) for b in program.rules}
         statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
-        possible = frozenset({part_of(h, part) for h in possible_headlines(program, statuses)} - {None})
+        heads = possible_headlines(program, statuses, truth, current)
+        possible = frozenset({part_of(h, part) for h in heads} - {None})
         candidates = _undecided_facts(program, current, truth)
         if len(possible) <= 1 or not candidates:
             return possible
@@ -234,7 +259,7 @@ class _Tree:
         program = self.program
         truth = {b.key: holds(b.when, facts) for b in program.rules}
         statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
-        possible = {self.target(h) for h in possible_headlines(program, statuses)}
+        possible = {self.target(h) for h in possible_headlines(program, statuses, truth, facts)}
         candidates = _undecided_facts(program, facts, truth)
         if len(possible) == 1 or not candidates:
             if len(self.regions) >= LEAF_BUDGET:
@@ -322,4 +347,11 @@ def _leaf(
             raise EngineMismatchError(
                 f"{engine.name} gives '{iid}' status {concrete_statuses[iid]}, the rules allow {sorted(allowed)}"
             )
-    return Region(dict(facts), truth, statuses, decide(program, concrete_statuses))
+    decision = decide(program, concrete_statuses, truth_here, concrete)
+    if decision.headline.outcome == "expel":
+        for iid in decision.destination:
+            if len(possible_destinations(program, iid, truth, facts)) > 1 or (OPEN,) in possible_destinations(
+                program, iid, truth, facts
+            ):
+                decision = replace(decision, headline=replace(decision.headline, expel_to=(OPEN,)))
+    return Region(dict(facts), truth, statuses, decision, concrete, truth_here)

@@ -1,9 +1,11 @@
 """Hypothesis strategies for property tests of policies (public API).
 
-``cases()`` draws valid cases (contract section 1) biased to what the rules tell apart: a day
-before, on and after every date the rules compare with, every country they name plus others,
-empty and long transit lists, and omitted or explicitly unknown fields. Cases shrink towards the
-first boundary date and short lists, so a failing example reads like a golden test::
+``cases()`` draws valid cases (contract sections 1 and 6) biased to what the rules tell apart: a
+day before, on and after every date the rules compare with (and the date the law was last
+reviewed, after which a decision carries a caveat), every country they name plus others, every
+value of each enumerated field, empty and long transit lists, and omitted or explicitly unknown
+fields. Dates run from 2003 to mid-2027. Cases shrink towards the first boundary date and short
+lists, so a failing example reads like a golden test::
 
     from hypothesis import given
     from eligibility import evaluate
@@ -26,12 +28,15 @@ from hypothesis import strategies as st
 
 from eligibility.api import load_rules
 from eligibility.case import Border, Documents, FamilyStatus, Place, Protection, Relation
+from eligibility.facts import FLAGS
 from eligibility.program import Program, compile_policy
 from eligibility.ruleset import RuleSet
 
 __all__ = ["boundary_dates", "cases", "countries"]
 
 _DAY = dt.timedelta(days=1)
+_FIRST_DAY = dt.date(2003, 1, 1)
+_LAST_DAY = dt.date(2027, 6, 30)  # after the date the law was last reviewed (rules/policies.yaml)
 _EXTRA_COUNTRIES = ("NI", "VE", "CU", "ES", "BR", "IN", "MY", "FR")
 _STATES = ("TX", "CA", "AZ", "NM", "NY", "VT")
 
@@ -43,13 +48,16 @@ def _programs(rules: RuleSet | None, policy: str | None) -> list[Program]:
 
 
 def boundary_dates(rules: RuleSet | None = None, policy: str | None = None) -> list[dt.date]:
-    """Every date the rules compare with, with the day before and after, sorted."""
+    """Every date the rules compare with, and the date the law was last reviewed (a later decision
+    carries a caveat), each with the day before and after, sorted."""
     found: set[dt.date] = set()
-    for program in _programs(rules, policy):
-        for values in program.constants.values():
-            for value in values:
-                if isinstance(value, dt.date):
-                    found |= {value - _DAY, value, value + _DAY}
+    programs = _programs(rules, policy)
+    for program in programs:
+        dates = [v for values in program.constants.values() for v in values if isinstance(v, dt.date)]
+        if program.ruleset.reviewed is not None:
+            dates.append(program.ruleset.reviewed)
+        for value in dates:
+            found |= {value - _DAY, value, value + _DAY}
     return sorted(found)
 
 
@@ -63,8 +71,8 @@ def countries(rules: RuleSet | None = None, policy: str | None = None) -> list[s
 
 
 def _dates(cuts: list[dt.date], lo: dt.date) -> st.SearchStrategy[dt.date]:
-    on_cuts = [d for d in cuts if d >= lo]
-    anywhere = st.dates(min_value=lo, max_value=dt.date(2025, 12, 31))
+    on_cuts = [d for d in cuts if lo <= d <= _LAST_DAY]
+    anywhere = st.dates(min_value=lo, max_value=max(lo, _LAST_DAY))
     return st.one_of(st.sampled_from(on_cuts), anywhere) if on_cuts else anywhere
 
 
@@ -75,7 +83,7 @@ def cases(
     """A valid case as a dict. With ``unknowns``, optional fields may be omitted or null."""
     cuts = boundary_dates(rules, policy)
     named = countries(rules, policy)
-    entry_date = draw(_dates(cuts, dt.date(2003, 1, 1)))
+    entry_date = draw(_dates(cuts, _FIRST_DAY))
     case: dict[str, Any] = {"entry": {"date": entry_date.isoformat()}}
 
     def put(target: dict[str, Any], key: str, values: st.SearchStrategy[Any]) -> None:
@@ -96,6 +104,9 @@ def cases(
     put(case["entry"], "border", st.sampled_from(get_args(Border)))
     put(case["entry"], "place", st.sampled_from(get_args(Place)))
     put(case["entry"], "state", st.sampled_from(_STATES))
+    for name in FLAGS:  # entry.appointment, cbp_one_unavailable, ... (contract section 6)
+        target, key = (case["entry"], name[6:]) if name.startswith("entry.") else (case, name)
+        put(target, key, st.booleans())
     if draw(st.booleans()):
         put(case, "decision_date", _dates(cuts, entry_date).map(dt.date.isoformat))
     if draw(st.booleans()):

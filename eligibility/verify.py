@@ -336,29 +336,34 @@ def _matters(rules: tuple[BoundRule, ...], b: BoundRule, facts: Mapping[str, Any
     exception or window one that never holds (with no window left, the instrument is in force).
     """
     role = b.rule.role
+    if role == "destination":
+        return False  # where an expulsion sends a person, not whether it reaches them
     others: dict[str, list[Truth]] = {
-        r: [] for r in ("in_force", "window", "scope", "exclusion", "exception")
+        r: [] for r in ("in_force", "window", "scope", "alternative", "exclusion", "exception", "destination")
     }
     for r in rules:
         if r is not b:
             others[r.rule.role].append(holds(r.when, facts))
     other_windows = bool(others["window"])
+    other_alternatives = bool(others["alternative"])
     aggregates = [
         _every(others["in_force"]),
         _any(others["window"]),
         _every(others["scope"]),
+        _any(others["alternative"]),
         _any(others["exclusion"]),
         _any(others["exception"]),
         holds(b.when, facts),
     ]
     results = set()
-    for in_force, window, scope, excl, exc, mine in itertools.product(*map(_options, aggregates)):
+    for in_force, window, scope, alt, excl, exc, mine in itertools.product(*map(_options, aggregates)):
 
         def status(
             present: bool,
             in_force: bool = in_force,
             window: bool = window,
             scope: bool = scope,
+            alt: bool = alt,
             excl: bool = excl,
             exc: bool = exc,
             mine: bool = mine,
@@ -369,9 +374,14 @@ def _matters(rules: tuple[BoundRule, ...], b: BoundRule, facts: Mapping[str, Any
                 windows_ok = window or own
             elif other_windows:
                 windows_ok = window
+            reach_ok = True
+            if role == "alternative" and own is not None:
+                reach_ok = alt or own
+            elif other_alternatives:
+                reach_ok = alt
             return status_of(
                 in_force and (own is not False if role == "in_force" else True) and windows_ok,
-                scope and (own is not False if role == "scope" else True),
+                scope and (own is not False if role == "scope" else True) and reach_ok,
                 excl or (own is True and role == "exclusion"),
                 exc or (own is True and role == "exception"),
             )
@@ -389,7 +399,7 @@ def _invariant_findings(program: Program) -> list[Finding]:
     findings = []
     ids = {i.id for i in program.instruments}
     for inv in program.ruleset.invariants:
-        if isinstance(inv.never, tuple) and inv.never[0] not in ids:
+        if isinstance(inv.never, tuple) and not set(inv.never[0]) & ids:
             continue
         search = _Search(program)
 
@@ -440,7 +450,7 @@ def _violates(program: Program, inv: Invariant, facts: Mapping[str, Any]) -> Tru
         return False
     if when is None or any(len(s) > 1 for s in statuses.values()):
         return None
-    decision = decide(program, {i: next(iter(s)) for i, s in statuses.items()})
+    decision = decide(program, {i: next(iter(s)) for i, s in statuses.items()}, truth, facts)
     if _violated(inv, facts, decision.headline, decision.statuses):
         return True
     nat = facts["nationalities"]
@@ -454,12 +464,21 @@ def _violation_possible(
     program: Program, inv: Invariant, facts: Mapping[str, Any], statuses: Mapping[str, frozenset[Status]]
 ) -> bool:
     if isinstance(inv.never, tuple):
-        iid, forbidden = inv.never
-        reported = {"not_applicable" if s == "excluded" else s for s in statuses[iid]}
+        named, forbidden = inv.never
+        reported = {
+            "not_applicable" if s == "excluded" else s for iid in named for s in statuses.get(iid, ())
+        }
         return bool(reported & forbidden)
-    for head in possible_headlines(program, statuses):
+    truth = {b.key: holds(b.when, facts) for b in program.rules}
+    for head in possible_headlines(program, statuses, truth, facts):
         if inv.never == "transfer" and head.outcome == "transfer":
             return True
+        if inv.never == "expel" and head.outcome == "expel":
+            return True
+        if inv.never == "expel_to_fear_country" and head.outcome == "expel":
+            fear = facts["fear_established_in"]
+            if not isinstance(fear, frozenset) or set(head.expel_to) & fear:
+                return True
         if inv.never == "asylum_barred" and head.asylum == "barred":
             return True
         if inv.never == "wait_in_mexico" and head.outcome == "process_in_us" and head.wait_in_mexico:
@@ -478,10 +497,16 @@ def _violation_possible(
 
 def _violated(inv: Invariant, facts: Mapping[str, Any], head: Any, statuses: Mapping[str, Status]) -> bool:
     if isinstance(inv.never, tuple):
-        status = statuses[inv.never[0]]
-        return ("not_applicable" if status == "excluded" else status) in inv.never[1]
+        found = [statuses[iid] for iid in inv.never[0] if iid in statuses]
+        return any(("not_applicable" if s == "excluded" else s) in inv.never[1] for s in found)
     if inv.never == "transfer":
         return bool(head.outcome == "transfer")
+    if inv.never == "expel":
+        return bool(head.outcome == "expel")
+    if inv.never == "expel_to_fear_country":
+        fear = facts["fear_established_in"]
+        members = fear.included if isinstance(fear, PartialSet) else fear
+        return head.outcome == "expel" and bool(set(head.expel_to) & set(members or ()))
     if inv.never == "asylum_barred":
         return bool(head.asylum == "barred")
     if inv.never == "wait_in_mexico":

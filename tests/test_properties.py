@@ -10,9 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eligibility import evaluate
-from tests.strategies import POLICIES, cases
+from eligibility.testing import countries
+from tests.strategies import POLICIES, TITLE_42_POLICIES, cases, title42_cases
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+"""For the invariants of the law from 2020 on (contract section 6): each stays under about ten seconds."""
+
+AGREEMENTS_2025 = ("us-hn-aca-2025", "us-hn-aca-2025-as-implemented", "us-gt-aca-2025", "us-ug-aca-2025",
+                   "us-ec-aca-2025", "us-py-aca-2025")
 
 
 def _age(case: dict[str, Any]) -> int | None:
@@ -105,23 +111,24 @@ def test_an_answer_given_with_unknown_facts_holds_whatever_they_are(case: dict[s
             partial[name] = None
     d = evaluate(partial, policy, counterfactuals=False)
     if d.outcome != "undetermined":
-        assert (d.outcome, d.transfer_to) == (full.outcome, full.transfer_to)
+        assert (d.outcome, d.transfer_to, d.expel_to) == (full.outcome, full.transfer_to, full.expel_to)
     if d.asylum != "undetermined":
         assert d.asylum == full.asylum
     if d.outcome == "process_in_us" and d.wait_in_mexico != "undetermined":
         assert d.wait_in_mexico == full.wait_in_mexico
     unknown = set(dropped) | ({"age"} if "birth_date" in dropped and "age" not in case else set())
     assert set(d.missing_facts) <= unknown | {"age", "habitual_residence"}
-    if d.outcome == "undetermined":
-        assert d.missing_facts, "an undetermined outcome names the facts that would settle it"
+    if "undetermined" in (d.outcome, d.asylum, d.wait_in_mexico):
+        assert d.missing_facts, "an undetermined field of the headline names the facts that would settle it"
 
 
 @SETTINGS
 @given(cases(), POLICIES)
 def test_every_valid_case_gets_a_determination(case: dict[str, Any], policy: str) -> None:
     d = evaluate(case, policy, counterfactuals=False)
-    assert d.outcome in ("transfer", "process_in_us", "undetermined")
+    assert d.outcome in ("transfer", "process_in_us", "expel", "undetermined")
     assert (d.transfer_to != []) == (d.outcome == "transfer")
+    assert (d.expel_to != []) == (d.outcome == "expel")
     assert d.explanation and all(i.reasons for i in d.instruments)
 
 
@@ -129,5 +136,83 @@ def test_every_valid_case_gets_a_determination(case: dict[str, Any], policy: str
 @given(cases(), POLICIES)
 def test_mpp_never_applies_to_a_person_who_is_transferred(case: dict[str, Any], policy: str) -> None:
     d = evaluate(case, policy, counterfactuals=False)
-    if d.outcome == "transfer":
+    if d.outcome in ("transfer", "expel"):
         assert _status(d, "mpp") in ("not_applicable", "not_in_force")
+
+
+# The law from 2020 on (contract section 6; brief Part C).
+
+
+@FEW
+@given(title42_cases(), TITLE_42_POLICIES, st.data())
+def test_nobody_is_expelled_to_a_country_where_they_established_fear(case: dict[str, Any], policy: str, data: Any) -> None:
+    """Brief C3.4 and Huisha-Huisha v. Mayorkas: a country in fear_established_in is never a country of expulsion."""
+    places = sorted({"MX", "CA", *case["nationalities"]})
+    case["fear_established_in"] = data.draw(st.lists(st.sampled_from(places), min_size=1, max_size=2, unique=True))
+    d = evaluate(case, policy, counterfactuals=False)
+    assert not set(d.expel_to) & set(case["fear_established_in"])
+
+
+@FEW
+@given(title42_cases(), TITLE_42_POLICIES, st.sampled_from(["air", "sea"]))
+def test_title_42_never_expels_an_air_or_sea_arrival(case: dict[str, Any], policy: str, border: str) -> None:
+    """Brief C3.2: the orders reach arrivals by land, and by sea only at the southern coastal border."""
+    case["entry"]["border"] = border
+    d = evaluate(case, policy, counterfactuals=False)
+    assert d.outcome != "expel" and d.expel_to == []
+    assert _status(d, "title-42") in ("not_applicable", "not_in_force")
+
+
+@FEW
+@given(title42_cases(), TITLE_42_POLICIES, st.integers(0, 17))
+def test_an_unaccompanied_child_is_never_expelled_from_2020_11_18(case: dict[str, Any], policy: str, age: int) -> None:
+    """Brief C3.3: P.J.E.S. v. Wolf from 2020-11-18, then the CDC's own exception."""
+    case.update(age=age, unaccompanied=True)
+    if dt.date.fromisoformat(case["entry"]["date"]) < dt.date(2020, 11, 18):
+        case["entry"]["date"] = "2020-11-18"
+        if case.get("decision_date", "9999") < "2020-11-18":
+            case["decision_date"] = "2020-11-18"
+    d = evaluate(case, policy, counterfactuals=False)
+    assert d.outcome != "expel"
+    assert _status(d, "title-42") in ("excepted", "not_applicable", "not_in_force")
+
+
+@FEW
+@given(cases(), POLICIES, st.dates(dt.date(2003, 1, 1), dt.date(2019, 11, 18)), st.dates(dt.date(2025, 7, 1), dt.date(2027, 6, 30)),
+       st.lists(st.sampled_from(countries()), max_size=2, unique=True))
+def test_nobody_who_entered_before_2019_11_19_is_transferred_under_a_2025_agreement(
+    case: dict[str, Any], policy: str, entry: dt.date, decision: dt.date, nationalities: list[str]
+) -> None:
+    """Brief C6: the 2019 implementing rule, on which the 2025 agreements rest, is prospective only."""
+    if case.get("nationalities") is None:  # known: the dates decide here, and a known case is quick
+        case["nationalities"] = nationalities
+    case["entry"]["date"] = entry.isoformat()
+    case["decision_date"] = decision.isoformat()  # when the 2025 agreements are operative
+    case.pop("claim_date", None)
+    case.pop("birth_date", None)
+    d = evaluate(case, policy, counterfactuals=False)
+    assert not {i.id for i in d.instruments if i.status == "applies"} & set(AGREEMENTS_2025)
+    assert not set(d.transfer_to) & {"UG", "EC", "PY"}
+
+
+@FEW
+@given(cases() | title42_cases(), POLICIES)
+def test_the_headline_fits_the_outcome(case: dict[str, Any], policy: str) -> None:
+    """Contract section 6: expel_to is set exactly when the outcome is expel, and an expelled person
+    is neither transferred nor heard in the U.S.; missing_facts is never empty while outcome,
+    asylum or wait_in_mexico is undetermined."""
+    d = evaluate(case, policy, counterfactuals=False)
+    assert (d.expel_to != []) == (d.outcome == "expel")
+    assert d.expel_to == sorted(d.expel_to)
+    if d.outcome == "expel":
+        assert (d.asylum, d.transfer_to, d.wait_in_mexico) == ("not_in_us", [], False)
+    if "undetermined" in (d.outcome, d.asylum, d.wait_in_mexico):
+        assert d.missing_facts
+
+
+@FEW
+@given(title42_cases())
+def test_without_title_42_nobody_is_expelled(case: dict[str, Any]) -> None:
+    d = evaluate(case, "without-title-42", counterfactuals=False)
+    assert d.outcome != "expel" and d.expel_to == []
+    assert "title-42" not in {i.id for i in d.instruments}
