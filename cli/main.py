@@ -499,7 +499,11 @@ def ask(policy: str | None, fmt: str, rules_dir: str | None, **flags: Any) -> No
 
 
 def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked: set[str]) -> str | None:
-    """The field whose answer most decides what is still open (outcome, then asylum, then waiting)."""
+    """The field whose answer most decides what is still open (outcome, then asylum, then waiting).
+
+    The determination's ``missing_facts`` names, in that order, every field that could settle an
+    undetermined part of the headline (contract section 6), so it is empty once all is settled.
+    """
     from .questions import QUESTIONS
 
     if "date" not in (data.get("entry") or {}):
@@ -507,14 +511,7 @@ def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked:
     determination = eligibility.evaluate(
         eligibility.parse_case(data, source="answers"), policy, rules=ruleset, counterfactuals=False
     )
-    by_field = determination.missing_facts_by_field
-    waiting = determination.wait_in_mexico == "undetermined"
-    pending = [
-        *determination.missing_facts,
-        *by_field.get("asylum", []),
-        *(by_field.get("wait_in_mexico", []) if waiting else []),
-    ]
-    return next((f for f in pending if f not in asked and f in QUESTIONS), None)
+    return next((f for f in determination.missing_facts if f not in asked and f in QUESTIONS), None)
 
 
 def _ask_one(data: dict[str, Any], field: str) -> bool:

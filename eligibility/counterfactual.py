@@ -16,8 +16,8 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.conditions import holds, show
-from eligibility.decide import Headline, decide, is_open, possible_headlines, possible_statuses
+from eligibility.conditions import Truth, holds, show
+from eligibility.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, representatives
 from eligibility.settle import Settlement, part_of
@@ -50,14 +50,23 @@ def headline_of(
     """
     if base is None:
         truth = {b.key: holds(b.when, facts) for b in program.rules}
+        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
     else:
         before, truth_before = base
         truth = dict(truth_before)
+        moved: set[str] = set()
         for name, value in facts.items():
             if value is not before[name]:
                 for b in program.rules_testing(name):
-                    truth[b.key] = holds(b.when, facts)
-    statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+                    value_now = holds(b.when, facts)
+                    if value_now is not truth[b.key]:
+                        truth[b.key] = value_now
+                        moved.add(b.governs)
+                        if b.via is not None:
+                            moved.add(b.via)
+        statuses = dict(_base_statuses(program, before, truth_before))
+        for iid in moved:  # only the instruments whose rules changed truth are computed again
+            statuses[iid] = possible_statuses(program, iid, truth)
     heads = possible_headlines(program, statuses, truth, facts)
     if len(heads) == 1:
         if all(len(s) == 1 for s in statuses.values()):
@@ -66,6 +75,23 @@ def headline_of(
             head = next(iter(heads))
         return None if is_open(head) else _key(head)
     return None  # left open by unknown facts: not a settled change (kept cheap: no search here)
+
+
+_STATUS_MEMO: dict[int, tuple[Mapping[str, Any], dict[str, frozenset[Status]]]] = {}
+
+
+def _base_statuses(
+    program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]
+) -> dict[str, frozenset[Status]]:
+    """The statuses of a base case, computed once per base (keyed by its truth mapping)."""
+    found = _STATUS_MEMO.get(id(truth))
+    if found is None or found[0] is not truth:
+        _STATUS_MEMO.clear()
+        found = _STATUS_MEMO[id(truth)] = (
+            truth,
+            {i.id: possible_statuses(program, i.id, truth) for i in program.instruments},
+        )
+    return found[1]
 
 
 def _key(head: Headline) -> Result:

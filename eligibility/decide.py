@@ -275,13 +275,6 @@ def possible_headlines(
             found.add(Headline("expel", (), "not_in_us", False, tuple(sorted(countries))))
     if not all(() in o for o in options):  # expelled whatever the unknown facts are
         return found
-    agreements = [
-        iid
-        for stage in program.policy.screening
-        for iid in stage
-        if program.instrument(iid).kind != "expulsion"
-    ]
-    classes = [sorted({_screening_class(s) for s in statuses[iid]}) for iid in agreements]
     kinds = {i.id: i.kind for i in program.instruments}
     bars = [statuses[i] for i, k in kinds.items() if k == "asylum_bar"]
     waits = [statuses[i] for i, k in kinds.items() if k == "wait_abroad"]
@@ -295,14 +288,25 @@ def possible_headlines(
         wait.add(True)
     if all(s - {"applies"} for s in waits):
         wait.add(False)
-    for combo in itertools.product(*classes):
-        by_id = dict(zip(agreements, combo, strict=True))
-        transfer_to: set[str] = set()
-        for full_stage in program.policy.screening:
-            stage = [i for i in full_stage if i in by_id]
-            transfer_to |= {program.instrument(i).receiving_country or "" for i in stage if by_id[i] == "A"}
-            if any(by_id[i] in ("A", "E") for i in stage):
-                break
+    # Every (receiving countries, screening stopped) the stages allow, folded one agreement at a
+    # time: the states stay few (2 per agreement whose applying is open), never 3^n combinations.
+    stages = [[i for i in stage if kinds[i] != "expulsion"] for stage in program.policy.screening]
+    done: set[frozenset[str]] = set()
+    states: set[frozenset[str]] = {frozenset()}
+    for number, stage in enumerate(stages):
+        last = number == len(stages) - 1
+        partial: set[tuple[frozenset[str], bool]] = {(t, False) for t in states}
+        for iid in stage:
+            screened = {_screening_class(s) for s in statuses[iid]}
+            country = program.instrument(iid).receiving_country or ""
+            partial = {
+                (t | {country} if c == "A" else t, stop or (c != "N" and not last))
+                for t, stop in partial
+                for c in screened
+            }
+        done |= {t for t, stop in partial if stop}
+        states = {t for t, stop in partial if not stop}
+    for transfer_to in done | states:
         if transfer_to:
             found.add(Headline("transfer", tuple(sorted(transfer_to)), "not_in_us", False))
         else:
@@ -331,16 +335,44 @@ def deciding_rules(
     statuses: dict[str, Status] = {
         i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments
     }
+    counts = {i.id: _role_counts(program, i.id, truth) for i in program.instruments}
     found = []
     for b in program.rules:
-        if b.rule.role == "destination" and (statuses[b.governs] != "applies" or not truth[b.key]):
-            continue
+        role = b.rule.role
+        if role == "destination":
+            if statuses[b.governs] != "applies" or not truth[b.key]:
+                continue
+            status = statuses[b.governs]
+        else:  # the status with this one rule flipped, from the counts of true rules by role
+            held = dict(counts[b.governs])
+            held[role] += -1 if truth[b.key] else 1
+            status = _status_from_counts(held)
+            if status == statuses[b.governs]:
+                continue
         flipped = dict(truth)
         flipped[b.key] = not truth[b.key]
-        status = next(iter(possible_statuses(program, b.governs, flipped)))
-        if status == statuses[b.governs] and b.rule.role != "destination":
-            continue
         changed = {**statuses, b.governs: status}
         if decide(program, changed, flipped, facts).headline != decision.headline:
             found.append(b)
     return found
+
+
+_ROLES = ("in_force", "window", "scope", "alternative", "exclusion", "exception", "destination")
+
+
+def _role_counts(program: Program, iid: str, truth: Mapping[str, bool]) -> dict[str, int]:
+    """How many rules of each role hold, and (``n_`` + role) how many there are."""
+    counts = {role: 0 for role in _ROLES} | {f"n_{role}": 0 for role in _ROLES}
+    for role, keys in program.keys_by_role(iid).items():
+        counts[role] = sum(1 for k in keys if truth[k])
+        counts[f"n_{role}"] = len(keys)
+    return counts
+
+
+def _status_from_counts(c: Mapping[str, int]) -> Status:
+    return status_of(
+        c["in_force"] == c["n_in_force"] and (c["n_window"] == 0 or c["window"] > 0),
+        c["scope"] == c["n_scope"] and (c["n_alternative"] == 0 or c["alternative"] > 0),
+        c["exclusion"] > 0,
+        c["exception"] > 0,
+    )

@@ -18,7 +18,7 @@ from eligibility.conditions import PartialSet, holds, show
 from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
 from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import Program, classes, compile_policy, representatives
+from eligibility.program import Program, classes, compile_policy, country_pool, representatives
 from eligibility.ruleset import RuleSet
 from eligibility.witness import example_case
 
@@ -155,8 +155,9 @@ class _Joint:
             return list(classes(self.pa, fact, FLOOR if fact == "entry.date" else entry, self.pb))
         current = facts[fact]
         if current is UNKNOWN:
-            pool = set(representatives(self.pa, fact, entry)) | set(representatives(self.pb, fact, entry))
-            current = PartialSet(frozenset(), frozenset(), frozenset().union(*pool))  # type: ignore[arg-type]
+            current = PartialSet(
+                frozenset(), frozenset(), country_pool(self.pa, fact) | country_pool(self.pb, fact)
+            )
         named = {str(v) for p in (self.pa, self.pb) for v in p.constants.get(fact, ()) if isinstance(v, str)}
         member = sorted(current.undecided & named or current.undecided)[0]
         return [current.with_member(member, True), current.with_member(member, False)]

@@ -150,7 +150,20 @@ def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[F
     pool = (*sorted(named), other_country(named))
     if spec.type == "country":
         return pool
-    return tuple(frozenset(c) for r in range(len(pool) + 1) for c in itertools.combinations(pool, r))
+    # Sets of countries: every set of at most two members. Searches split a set one member at a
+    # time (over ``country_pool``), so they never need the 2^n subsets of a long list of names.
+    return tuple(
+        frozenset(c) for r in range(min(len(pool), MAX_SET_SIZE) + 1) for c in itertools.combinations(pool, r)
+    )
+
+
+MAX_SET_SIZE = 2
+
+
+def country_pool(program: Program, fact: str) -> frozenset[str]:
+    """Every country the rules compare a set-valued fact with, and one standing for any other."""
+    named = frozenset(c for c in program.constants.get(fact, frozenset()) if isinstance(c, str))
+    return named | {other_country(named)}
 
 
 def classes(

@@ -109,6 +109,12 @@ def reference_markdown(ruleset: RuleSet) -> str:
         "Generated from `rules/` by `eligibility rules reference`; do not edit by hand.",
         "",
     ]
+    if ruleset.reviewed is not None:
+        out += [
+            f"The law was last reviewed on {ruleset.reviewed.isoformat()}: a decision after that date carries "
+            "a caveat that later law is not encoded.",
+            "",
+        ]
     out += ["## Policies", ""]
     for policy in ruleset.policies.values():
         default = " (default)" if policy.id == ruleset.default_policy else ""
@@ -137,11 +143,15 @@ def reference_markdown(ruleset: RuleSet) -> str:
             out.append(f"- {source.cite} [{source.evidence}] <{source.url}>")
         for note in inst.notes:
             out.append(f"- Note: {note}")
-        out += ["", "| rule | role | when | sources | line |", "|---|---|---|---|---|"]
+        out += ["", "| rule | role | when | sources (rule evidence) | line |", "|---|---|---|---|---|"]
         for rule in inst.rules:
             when = "; ".join(line.strip() for line in condition_words(rule.when))
-            cites = "; ".join(f"{s.cite} [{s.evidence}]" for s in rule.sources)
+            cites = "; ".join(f"{s.cite} [{s.evidence}]" for s in rule.sources) + f" (**{rule.evidence}**)"
             cell = f"`{rule.id}`<br>{rule.title}"
+            if rule.to is not None:
+                cell += "<br>Expel to: " + (", ".join(rule.to) if rule.to else "every country of nationality")
+            for caveat in rule.caveats:
+                cell += f"<br>Caveat: {caveat}"
             out.append(
                 f"| {cell} | {rule.role} | {when} | {cites} | {rule.location.short} |".replace("\n", " ")
             )

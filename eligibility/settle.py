@@ -38,7 +38,7 @@ from eligibility.decide import (
 from eligibility.engines import Engine
 from eligibility.errors import EngineMismatchError
 from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import Program, classes, representatives
+from eligibility.program import Program, classes, country_pool, representatives
 
 LEAF_BUDGET = 1500
 PARTS = ("outcome", "asylum", "wait_in_mexico")
@@ -287,8 +287,7 @@ def _split_values(
     if CATALOGUE[fact].type != "countries":
         return list(classes(program, fact, entry_date))
     if current is UNKNOWN:
-        pool = representatives(program, fact, entry_date)
-        universe = frozenset().union(*pool)  # type: ignore[arg-type]
+        universe = country_pool(program, fact)
         current = PartialSet(frozenset(), frozenset(), universe)
     weights: dict[str, float] = {m: 0.0 for m in current.undecided}
     for b in program.rules:

@@ -37,7 +37,7 @@ from eligibility.decide import (
     status_of,
 )
 from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import BoundRule, Program, classes, compile_policy, representatives
+from eligibility.program import BoundRule, Program, classes, compile_policy, country_pool, representatives
 from eligibility.ruleset import Invariant, RuleSet
 from eligibility.witness import example_case
 from eligibility.yamlsource import Location
@@ -170,7 +170,7 @@ class _Search:
                 values = (False, True)
             return [{**facts, fact: v} for v in values]
         if current is UNKNOWN:
-            universe = frozenset().union(*representatives(self.program, fact, entry))  # type: ignore[arg-type]
+            universe = country_pool(self.program, fact)
             current = PartialSet(frozenset(), frozenset(), universe)
         pool = sorted(current.undecided & prefer) or sorted(current.undecided)
         member = pool[0]
@@ -287,8 +287,8 @@ def _rule_findings(program: Program) -> list[Finding]:
                     )
                 )
                 continue
-            if b.rule.id in restated or applies is None:
-                continue
+            if b.rule.id in restated or applies is None or b.rule.role == "destination":
+                continue  # a destination rule says where, not whether: it never changes a status
             search = _Search(program)
             first = [b.when] + [
                 c for c in conditions if c is not b.when
@@ -505,8 +505,10 @@ def _violated(inv: Invariant, facts: Mapping[str, Any], head: Any, statuses: Map
         return bool(head.outcome == "expel")
     if inv.never == "expel_to_fear_country":
         fear = facts["fear_established_in"]
-        members = fear.included if isinstance(fear, PartialSet) else fear
-        return head.outcome == "expel" and bool(set(head.expel_to) & set(members or ()))
+        members = (
+            fear.included if isinstance(fear, PartialSet) else fear if isinstance(fear, frozenset) else ()
+        )
+        return head.outcome == "expel" and bool(set(head.expel_to) & set(members))
     if inv.never == "asylum_barred":
         return bool(head.asylum == "barred")
     if inv.never == "wait_in_mexico":

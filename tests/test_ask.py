@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from eligibility import evaluate, load_rules
+from eligibility.case import Border, Documents
+from eligibility.facts import FLAGS
 from eligibility_cli.main import main, next_question
 from tests.test_golden import GOLDEN
 
 
 DEFAULT_ANSWERS = {"documents": "none", "trafficking_victim": "n", "public_interest": "n",
-                   "fear_established_in": "none", "family_in_us": "none"}
+                   "fear_established_in": "none", "family_in_us": "none",
+                   **{name: "n" for name in FLAGS}}  # contract section 6: each defaults to false
 
 
 def _answer(case: dict[str, Any], field: str) -> str:
@@ -44,12 +47,12 @@ def _age(case: dict[str, Any]) -> int:
     return age_on(dt.date.fromisoformat(str(case["birth_date"])), dt.date.fromisoformat(str(case["entry"]["date"])))
 
 
-def _script(case: dict[str, Any], policy: str) -> tuple[list[str], list[str]]:
-    """The questions ask would ask for this case, and the answers, in order."""
+def _script(case: dict[str, Any], policy: str, given: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+    """The questions ask would ask for this case (starting from the facts ``given``), and the answers, in order."""
     from eligibility_cli.questions import start
 
     ruleset = load_rules()
-    data: dict[str, Any] = start({})
+    data: dict[str, Any] = start(copy.deepcopy(given or {}))
     asked: set[str] = set()
     fields, answers = [], []
     while (field := next_question(data, policy, ruleset, asked)) is not None:
@@ -101,3 +104,67 @@ def test_ask_stops_at_the_end_of_the_answers() -> None:
     result = CliRunner().invoke(main, ["ask"], input="2019-12-01\n")
     assert result.exit_code == 0
     assert "UNDETERMINED" in result.output
+
+
+HN_2021 = {"nationalities": ["HN"], "age": 30, "unaccompanied": False, "family_unit": False,
+           "entry": {"date": "2021-05-01", "border": "southern_land", "place": "between_ports", "state": "TX"},
+           "transit": ["GT", "MX"], "decision_date": "2021-05-01"}
+HN_2021_FLAGS = ["--nationality", "HN", "--age", "30", "--accompanied", "--no-family-unit", "--entry-date", "2021-05-01",
+                 "--border", "southern_land", "--place", "between_ports", "--state", "TX", "--transit", "GT",
+                 "--transit", "MX", "--decision-date", "2021-05-01"]
+"""The facts known from the start (given as flags), so that ask is left with the facts of contract
+section 6 and the fields whose defaults it does not assume."""
+
+
+def _on(date: str) -> dict[str, Any]:
+    return {**HN_2021, "entry": {**HN_2021["entry"], "date": date}, "decision_date": date}
+
+
+def test_ask_has_a_question_for_every_new_fact() -> None:
+    """Contract section 6: yes/no questions a lawyer understands, and the new values offered."""
+    from eligibility_cli.questions import ASK_INSTEAD_OF_DEFAULT, QUESTIONS
+
+    assert set(FLAGS) <= set(QUESTIONS) and set(FLAGS) <= set(ASK_INSTEAD_OF_DEFAULT)
+    for name in FLAGS:
+        question, parse = QUESTIONS[name]
+        assert question.endswith("? (y/n)") and parse("y") is True and parse("no") is False
+    assert "scheduled through CBP One" in QUESTIONS["entry.appointment"][0]
+    assert "individual exception from Title 42" in QUESTIONS["title42_exception"][0]
+    assert "rape, kidnapping, torture, murder" in QUESTIONS["imminent_threat"][0]
+    assert all(value in QUESTIONS["entry.border"][0] for value in get_args(Border))
+    assert all(value in QUESTIONS["documents"][0] for value in get_args(Documents))
+
+
+def test_ask_asks_about_the_new_facts_only_when_they_can_change_the_answer() -> None:
+    fields, _ = _script(HN_2021, "enacted", HN_2021)
+    assert "title42_exception" in fields  # brief C3.3: it would stop the expulsion
+    assert not {"criminal_record", "entry.appointment", "medical_emergency"} & set(fields)  # no rule reaches them
+    assert "title42_exception" not in _script(HN_2021, "without-title-42", HN_2021)[0]
+    assert not set(FLAGS) & set(_script(_on("2019-12-01"), "enacted", _on("2019-12-01"))[0])  # none matters in 2019
+    fields, _ = _script(_on("2023-06-01"), "enacted", _on("2023-06-01"))  # brief C4.3: rebuts Lawful Pathways
+    assert {"medical_emergency", "imminent_threat"} <= set(fields) and "title42_exception" not in fields
+
+
+@pytest.mark.parametrize(("exception", "outcome"), [(False, ("expel", ["MX"])), (True, ("process_in_us", []))])
+def test_ask_reaches_an_expulsion_and_its_exception(exception: bool, outcome: tuple[str, list[str]]) -> None:
+    case = {**HN_2021, "title42_exception": exception}
+    fields, answers = _script(case, "enacted", HN_2021)
+    assert "title42_exception" in fields
+    result = CliRunner().invoke(main, ["ask", *HN_2021_FLAGS, "--format", "json"], input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Did CBP grant an individual exception from Title 42? (y/n)" in result.output
+    d = json.loads(result.stdout.strip().splitlines()[-1])
+    full = evaluate(case, counterfactuals=False)
+    assert (d["outcome"], d["expel_to"]) == outcome == (full.outcome, full.expel_to)
+    assert "title42_exception" not in d["assumed"]  # asked, not assumed
+
+
+def test_ask_starts_from_the_new_fact_flags() -> None:
+    given = {**HN_2021, "title42_exception": True}
+    fields, answers = _script(given, "enacted", given)
+    assert "title42_exception" not in fields
+    result = CliRunner().invoke(main, ["ask", *HN_2021_FLAGS, "--title42-exception", "--format", "json"],
+                                input="\n".join(answers) + "\n")
+    d = json.loads(result.stdout.strip().splitlines()[-1])
+    assert d["outcome"] == "process_in_us" and "title42_exception" not in d["assumed"]
+    assert "exception from Title 42" not in result.output

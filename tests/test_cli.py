@@ -140,7 +140,7 @@ def test_rules_list_show_and_lint(snapshot: Any) -> None:
     missing = CliRunner().invoke(main, ["rules", "show", "us-gt-aca.exception.document"])
     assert missing.exit_code == 2 and "did you mean 'us-gt-aca.exception.documents'" in missing.output
     lint = run("rules", "lint")
-    assert lint.exit_code == 0 and lint.output.startswith("ok: 9 instruments")
+    assert lint.exit_code == 0 and lint.output.startswith("ok: 20 instruments")  # brief Part C9
 
 
 def test_rules_lint_reports_every_problem_with_its_place(tmp_path: Path, repo: Path) -> None:
@@ -158,6 +158,113 @@ def test_schemas_are_json_schema() -> None:
     assert "entry" in case["properties"] and "entry" in case["required"]
     determination = json.loads(run("schema", "determination").output)
     assert {"outcome", "transfer_to", "asylum", "instruments"} <= set(determination["properties"])
+
+
+def _enum(schema: dict[str, Any], field: dict[str, Any]) -> set[str]:
+    """The values a (possibly nullable) enumerated field of a JSON Schema allows."""
+    return {v for option in field.get("anyOf", [field]) for v in option.get("enum", [])}
+
+
+def test_the_case_schema_lists_the_facts_of_2020_to_2026() -> None:
+    """Contract section 6: the new fields and values are part of the input schema."""
+    schema = json.loads(run("schema", "case").output)
+    fields = schema["properties"]
+    for name in ("cbp_one_unavailable", "medical_emergency", "imminent_threat", "title42_exception", "criminal_record"):
+        assert {"type": "boolean"} in fields[name]["anyOf"], name
+        assert fields[name]["description"]
+    entry = schema["$defs"]["Entry"]["properties"]
+    assert {"type": "boolean"} in entry["appointment"]["anyOf"] and "CBP One" in entry["appointment"]["description"]
+    assert "southern_coastal" in _enum(schema, entry["border"])
+    assert "parole_travel_authorization" in _enum(schema, fields["documents"])
+    out = json.loads(run("schema", "determination").output)
+    assert {"expel_to", "evidence", "caveats", "missing_facts_by_field"} <= set(out["properties"])
+    assert "expel" in _enum(out, out["properties"]["outcome"])
+
+
+# The facts of contract section 6 on the command line: each flag reaches the case (the fact is then
+# given, not assumed) and changes the answer where the law says it does (brief Part C).
+HN_2021 = ["--nationality", "HN", "--age", "30", "--entry-date", "2021-05-01", "--border", "southern_land",
+           "--place", "between_ports", "--transit", "GT", "--transit", "MX"]
+HN_2023 = [*HN_2021[:5], "2023-06-01", *HN_2021[6:]]
+HN_2023_PORT = [*HN_2023[:9], "port_of_entry", *HN_2023[10:]]
+HN_2019_DECIDED_2026 = [*HN_2021[:5], "2019-12-01", "--decision-date", "2026-03-01", *HN_2021[6:]]
+
+
+def _json(*args: str) -> dict[str, Any]:
+    result = run("check", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output)
+    return data
+
+
+def _headline(d: dict[str, Any]) -> tuple[Any, ...]:
+    return d["outcome"], d["transfer_to"], d["expel_to"], d["asylum"]
+
+
+@pytest.mark.parametrize(("field", "on", "off", "case", "default", "with_flag"), [
+    # C3.3: an individual exception from Title 42 (C10.1: otherwise expelled to Mexico)
+    ("title42_exception", "--title42-exception", "--no-title42-exception", HN_2021,
+     ("expel", [], ["MX"], "not_in_us"), ("process_in_us", [], [], "eligible")),
+    # C4.2 and C10.10: a CBP One appointment at a port of entry; the Lawful Pathways rule does not arise
+    ("entry.appointment", "--appointment", "--no-appointment", HN_2023_PORT,
+     ("process_in_us", [], [], "barred"), ("process_in_us", [], [], "eligible")),
+    # C4.2: CBP One could not be used, at a port of entry
+    ("cbp_one_unavailable", "--cbp-one-unavailable", "--cbp-one-available", HN_2023_PORT,
+     ("process_in_us", [], [], "barred"), ("process_in_us", [], [], "eligible")),
+    # C4.3 and C10.10: exceptionally compelling circumstances rebut the presumption
+    ("medical_emergency", "--medical-emergency", "--no-medical-emergency", HN_2023,
+     ("process_in_us", [], [], "barred"), ("process_in_us", [], [], "eligible")),
+    ("imminent_threat", "--imminent-threat", "--no-imminent-threat", HN_2023,
+     ("process_in_us", [], [], "barred"), ("process_in_us", [], [], "eligible")),
+    # C6 and C10.19: Uganda does not take a person with a criminal record
+    ("criminal_record", "--criminal-record", "--no-criminal-record", HN_2019_DECIDED_2026,
+     ("transfer", ["EC", "GT", "PY", "UG"], [], "not_in_us"), ("transfer", ["EC", "GT", "PY"], [], "not_in_us")),
+])
+def test_each_new_fact_flag_reaches_the_case(
+    field: str, on: str, off: str, case: list[str], default: tuple[Any, ...], with_flag: tuple[Any, ...]
+) -> None:
+    omitted = _json(*case)
+    assert omitted["assumed"][field] is False and _headline(omitted) == default
+    given = _json(*case, on)
+    assert field not in given["assumed"] and _headline(given) == with_flag
+    given_false = _json(*case, off)
+    assert field not in given_false["assumed"] and _headline(given_false) == default
+
+
+@pytest.mark.parametrize("field", ["title42_exception", "entry.appointment"])
+def test_unknown_works_for_the_new_facts(field: str) -> None:
+    case = HN_2021 if field == "title42_exception" else [*HN_2023_PORT[:5], "2023-02-01", *HN_2023_PORT[6:]]
+    d = _json(*case, "--unknown", field)
+    assert field not in d["assumed"]
+    assert d["outcome"] == "undetermined" and field in d["missing_facts"]
+
+
+def test_the_new_border_and_documents_values_are_accepted() -> None:
+    coastal = [*HN_2021[:7], "southern_coastal", *HN_2021[8:]]
+    assert _headline(_json(*coastal)) == ("expel", [], ["MX"], "not_in_us")  # brief C3.2: from 2020-05-26
+    parole = ["--nationality", "GT", "--age", "30", "--entry-date", "2021-05-01", "--border", "southern_land",
+              "--place", "port_of_entry", "--documents", "parole_travel_authorization"]
+    d = _json(*parole)  # brief C3.3: valid documents at a port of entry, no expulsion (C10.7)
+    assert _headline(d) == ("process_in_us", [], [], "eligible") and "documents" not in d["assumed"]
+
+
+def test_check_explains_an_expulsion_under_title_42() -> None:
+    """Brief C10.1 in words; and C10.3: without Title 42 the 2019 Guatemala agreement applies."""
+    result = run("check", *HN_2021[:5], "2020-06-01", *HN_2021[6:])
+    assert result.exit_code == 0
+    assert result.output.startswith("EXPEL")
+    assert "title-42" in result.output and "rules/title-42.yaml:" in result.output
+    d = _json(*HN_2021[:5], "2020-06-01", *HN_2021[6:], "--policy", "without-title-42")
+    assert (d["policy"], *_headline(d)) == ("without-title-42", "transfer", ["GT"], [], "not_in_us")
+
+
+def test_help_says_what_each_new_fact_means() -> None:
+    text = " ".join(run("check", "--help").output.split())
+    for words in ("scheduled in advance through CBP One", "not possible to access or use CBP One",
+                  "acute medical emergency", "imminent and extreme threat to life or safety",
+                  "individual (humanitarian, case-by-case) exception from Title 42", "criminal record",
+                  "southern_coastal", "parole_travel_authorization", "without-title-42"):
+        assert words in text, words
 
 
 def test_docs_rules_reference_is_up_to_date(repo: Path) -> None:
