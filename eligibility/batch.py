@@ -85,7 +85,9 @@ class Summary:
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds else 0.0
-        counts = ", ".join(f"{k} {self.outcomes[k]:,}" for k in ("transfer", "process_in_us", "undetermined"))
+        counts = ", ".join(
+            f"{k} {self.outcomes[k]:,}" for k in ("expel", "transfer", "process_in_us", "undetermined")
+        )
         return (
             f"{self.rows:,} rows in {self.seconds:.2f} s ({rate:,.0f} rows/s): {counts}; "
             f"{self.rejected:,} rejected"

@@ -336,6 +336,10 @@ def deciding_rules(
         i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments
     }
     counts = {i.id: _role_counts(program, i.id, truth) for i in program.instruments}
+    # compared with the concrete case's own headline (the region's may show open countries)
+    base = (
+        decide(program, statuses, truth, facts).headline if decision.headline.expel_to else decision.headline
+    )
     found = []
     for b in program.rules:
         role = b.rule.role
@@ -352,7 +356,7 @@ def deciding_rules(
         flipped = dict(truth)
         flipped[b.key] = not truth[b.key]
         changed = {**statuses, b.governs: status}
-        if decide(program, changed, flipped, facts).headline != decision.headline:
+        if decide(program, changed, flipped, facts).headline != base:
             found.append(b)
     return found
 
