@@ -633,27 +633,37 @@ def diff_command(
 
 
 def _matches(case_key: tuple[Any, Any], group_key: tuple[Any, Any]) -> bool:
-    """A case's pair of headlines falls in a group (whose asylum may be 'undetermined': any)."""
+    """A case's pair of headlines falls in a group (whose asylum may be 'undetermined', and whose
+    countries of expulsion may be open, '?': any)."""
     return all(
-        c[:2] == g[:2] and g[2] in (c[2], "undetermined") for c, g in zip(case_key, group_key, strict=True)
+        c[:2] == g[:2] and g[2] in (c[2], "undetermined") and g[3] in (c[3], ("?",))
+        for c, g in zip(case_key, group_key, strict=True)
     )
 
 
 def _head(d: Any) -> tuple[Any, ...]:
-    return (d.outcome, tuple(d.transfer_to), d.asylum)
+    """Outcome, receiving countries, asylum and countries of expulsion, of a determination or a headline."""
+    return (d.outcome, tuple(d.transfer_to), d.asylum, tuple(d.expel_to))
 
 
-def _head_of(h: Any) -> tuple[Any, ...]:
-    return (h.outcome, tuple(h.transfer_to), h.asylum)
+_head_of = _head
 
 
 def _head_json(h: Any) -> dict[str, Any]:
-    return {"outcome": h.outcome, "transfer_to": list(h.transfer_to), "asylum": h.asylum}
+    return {
+        "outcome": h.outcome,
+        "transfer_to": list(h.transfer_to),
+        "expel_to": list(h.expel_to),
+        "asylum": h.asylum,
+    }
 
 
 def _head_words(h: dict[str, Any]) -> str:
     if h["outcome"] == "transfer":
         return "transfer to " + ", ".join(h["transfer_to"])
+    if h["outcome"] == "expel":  # "?": the country of expulsion differs within the region
+        places = [c for c in h["expel_to"] if c != "?"]
+        return "expel to " + ", ".join(places) if places else "expel (the country depends on the case)"
     return f"{h['outcome'].replace('_', ' ')}, asylum {h['asylum'].replace('_', ' ')}"
 
 

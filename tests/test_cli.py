@@ -258,6 +258,37 @@ def test_check_explains_an_expulsion_under_title_42() -> None:
     assert (d["policy"], *_headline(d)) == ("without-title-42", "transfer", ["GT"], [], "not_in_us")
 
 
+def test_diff_shows_an_expulsion(tmp_path: Path) -> None:
+    """`eligibility diff` names the expulsion, its countries and the people in it (small policies, so that it is quick)."""
+    small, gt = tmp_path / "small", tmp_path / "gt"
+    small.mkdir()
+    gt.mkdir()
+    (small / "policies.yaml").write_text(
+        "policies:\n"
+        "  - {id: t42, title: T42, description: t, instruments: [ina-208a2, title-42], screening: [[title-42]]}\n"
+        "  - {id: statute, title: Statute, description: s, instruments: [ina-208a2], screening: []}\n",
+        encoding="utf-8",
+    )
+    text = run("diff", "t42", "statute", "--rules", str(small))
+    assert text.exit_code == 0, text.output
+    assert "1. t42: expel (the country depends on the case)  |  statute: process in us, asylum eligible" in text.output
+    (gt / "policies.yaml").write_text(
+        "policies:\n"
+        "  - {id: t42, title: T42, description: t, instruments: [ina-208a2, title-42, us-gt-aca], screening: [[title-42], [us-gt-aca]]}\n"
+        "  - {id: aca, title: ACA, description: a, instruments: [ina-208a2, us-gt-aca], screening: [[us-gt-aca]]}\n",
+        encoding="utf-8",
+    )
+    people = tmp_path / "people.jsonl"
+    people.write_text("\n".join(json.dumps({"nationalities": [n], "age": 30, "entry": {"date": d, "border": "southern_land", "place": "between_ports"}})
+                                for n, d in (("HN", "2021-05-01"), ("EC", "2021-05-01"), ("EC", "2019-05-01"))))
+    result = run("diff", "t42", "aca", "--rules", str(gt), "--population", str(people), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    expelled = [r for r in data["regions"] if r["t42"]["outcome"] == "expel"]
+    assert expelled and all(r["t42"]["expel_to"] and r["aca"]["expel_to"] == [] for r in expelled)
+    assert data["population"] == 3 and sum(r["population"] for r in expelled) == 2  # the two entries of 2021
+
+
 def test_help_says_what_each_new_fact_means() -> None:
     text = " ".join(run("check", "--help").output.split())
     for words in ("scheduled in advance through CBP One", "not possible to access or use CBP One",
