@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
-from eligibility.case import Case, age_on
+from eligibility.case import Border, Case, Documents, Place, age_on
 from eligibility.countries import check_country, check_state
 
 
@@ -197,16 +197,9 @@ def _qualifying_family(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any
     return any(m.status in _QUALIFYING_STATUS for m in members)
 
 
-BORDERS = ("southern_land", "northern_land", "air", "sea", "southern_coastal")
-PLACES = ("port_of_entry", "between_ports")
-DOCUMENTS = (
-    "none",
-    "us_visa",
-    "us_transit_visa",
-    "us_admission_document",
-    "visa_waiver",
-    "parole_travel_authorization",
-)
+BORDERS: tuple[str, ...] = get_args(Border)
+PLACES: tuple[str, ...] = get_args(Place)
+DOCUMENTS: tuple[str, ...] = get_args(Documents)
 # Yes/no facts that default to false when omitted (contract sections 1 and 6), in catalogue order
 # after ``fear_established_in``: name -> meaning.
 FLAGS: Final[dict[str, str]] = {
