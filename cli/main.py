@@ -194,6 +194,13 @@ def _fact_flags(func: F) -> F:
         click.option("--as-of", help="The decision date, YYYY-MM-DD (same as --decision-date)."),
         click.option("--transit", multiple=True, help="A transit country, in order: MX or MX:denied_final."),
         click.option(
+            "--no-transit",
+            is_flag=True,
+            default=None,
+            help="Passed through no other country on the way (transit: []); without it or --transit, "
+            "the transit countries are unknown.",
+        ),
+        click.option(
             "--trafficking-victim/--no-trafficking-victim",
             default=None,
             help="Victim of a severe form of trafficking in persons (8 CFR 214.11)." + omitted,
@@ -278,7 +285,11 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
     if decision:
         data["decision_date"] = decision
     if flags["transit"]:
+        if flags["no_transit"]:
+            raise UserError("--no-transit: cannot be combined with --transit")
         data["transit"] = _pairs(flags["transit"], "country", "protection", "--transit")
+    elif flags["no_transit"]:
+        data["transit"] = []
     if flags["fear_established_in"]:
         data["fear_established_in"] = list(flags["fear_established_in"])
     if flags["family_in_us"]:

@@ -239,6 +239,17 @@ def test_unknown_works_for_the_new_facts(field: str) -> None:
     assert d["outcome"] == "undetermined" and field in d["missing_facts"]
 
 
+def test_no_transit_says_the_person_crossed_no_other_country() -> None:
+    """Brief C10.11: a Mexican who crossed directly in June 2023 is outside the Lawful Pathways rule
+    (no third country); with the transit countries unknown, asylum is undetermined."""
+    mx = ["--nationality", "MX", "--age", "30", "--entry-date", "2023-06-01", "--border", "southern_land",
+          "--place", "between_ports"]
+    assert (_json(*mx)["asylum"], _json(*mx)["missing_facts"]) == ("undetermined", ["transit"])
+    assert _headline(_json(*mx, "--no-transit")) == ("process_in_us", [], [], "eligible")
+    both = CliRunner().invoke(main, ["check", *mx, "--no-transit", "--transit", "GT"])
+    assert both.exit_code == 2 and "--no-transit: cannot be combined with --transit" in both.output
+
+
 def test_the_new_border_and_documents_values_are_accepted() -> None:
     coastal = [*HN_2021[:7], "southern_coastal", *HN_2021[8:]]
     assert _headline(_json(*coastal)) == ("expel", [], ["MX"], "not_in_us")  # brief C3.2: from 2020-05-26
