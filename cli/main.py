@@ -112,7 +112,7 @@ def main() -> None:
     """What happens to an asylum seeker under the U.S. transfer agreements, and why."""
 
 
-# The yes/no facts of contract section 6, each defaulting to false when omitted (then listed under
+# The yes/no facts of the case format, each defaulting to false when omitted (then listed under
 # ``assumed``): case field, flag pair, and what the fact means.
 _YES_NO_FACTS: tuple[tuple[str, str, str], ...] = (
     (
@@ -513,7 +513,7 @@ def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked:
     """The field whose answer most decides what is still open (outcome, then asylum, then waiting).
 
     The determination's ``missing_facts`` names, in that order, every field that could settle an
-    undetermined part of the headline (contract section 6), so it is empty once all is settled.
+    undetermined part of the headline, so it is empty once all is settled.
     """
     from .questions import QUESTIONS
 

@@ -16,7 +16,7 @@ BOOL_FIELDS = {
     "family_unit",
     "trafficking_victim",
     "public_interest",
-    *FLAGS,  # entry.appointment, cbp_one_unavailable, medical_emergency, ... (contract section 6)
+    *FLAGS,  # entry.appointment, cbp_one_unavailable, medical_emergency, ...
 }
 
 

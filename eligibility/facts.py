@@ -200,7 +200,7 @@ def _qualifying_family(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any
 BORDERS: tuple[str, ...] = get_args(Border)
 PLACES: tuple[str, ...] = get_args(Place)
 DOCUMENTS: tuple[str, ...] = get_args(Documents)
-# Yes/no facts that default to false when omitted (contract sections 1 and 6), in catalogue order
+# Yes/no facts that default to false when omitted (the case format), in catalogue order
 # after ``fear_established_in``: name -> meaning.
 FLAGS: Final[dict[str, str]] = {
     "entry.appointment": "presented at a port of entry at a time scheduled in advance through CBP One",

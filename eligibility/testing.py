@@ -1,6 +1,6 @@
 """Hypothesis strategies for property tests of policies (public API).
 
-``cases()`` draws valid cases (contract sections 1 and 6) biased to what the rules tell apart: a
+``cases()`` draws valid cases (the case format) biased to what the rules tell apart: a
 day before, on and after every date the rules compare with (and the date the law was last
 reviewed, after which a decision carries a caveat), every country they name plus others, every
 value of each enumerated field, empty and long transit lists, and omitted or explicitly unknown
@@ -104,7 +104,7 @@ def cases(
     put(case["entry"], "border", st.sampled_from(get_args(Border)))
     put(case["entry"], "place", st.sampled_from(get_args(Place)))
     put(case["entry"], "state", st.sampled_from(_STATES))
-    for name in FLAGS:  # entry.appointment, cbp_one_unavailable, ... (contract section 6)
+    for name in FLAGS:  # entry.appointment, cbp_one_unavailable, ...
         target, key = (case["entry"], name[6:]) if name.startswith("entry.") else (case, name)
         put(target, key, st.booleans())
     if draw(st.booleans()):

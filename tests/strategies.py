@@ -13,7 +13,7 @@ __all__ = ["POLICIES", "TITLE_42_POLICIES", "cases", "title42_cases"]
 
 POLICIES = st.sampled_from(["enacted", "implemented", "draft-2019-07", "without-title-42"])
 TITLE_42_POLICIES = st.sampled_from(["enacted", "implemented", "draft-2019-07"])
-"""The policies with Title 42 (contract section 6: every policy but without-title-42)."""
+"""The policies with Title 42 (every policy but without-title-42)."""
 
 TITLE_42_FROM, TITLE_42_UNTIL = dt.date(2020, 3, 21), dt.date(2023, 5, 12)  # [from, until)
 _EXPELLED_TO_MEXICO = ["MX", "GT", "HN", "SV", "VE", "CU", "HT", "NI"]

@@ -19,7 +19,7 @@ from tests.test_golden import GOLDEN
 
 DEFAULT_ANSWERS = {"documents": "none", "trafficking_victim": "n", "public_interest": "n",
                    "fear_established_in": "none", "family_in_us": "none",
-                   **{name: "n" for name in FLAGS}}  # contract section 6: each defaults to false
+                   **{name: "n" for name in FLAGS}}  # each defaults to false
 
 
 def _answer(case: dict[str, Any], field: str) -> str:
@@ -137,11 +137,11 @@ def test_ask_has_a_question_for_every_new_fact() -> None:
 
 def test_ask_asks_about_the_new_facts_only_when_they_can_change_the_answer() -> None:
     fields, _ = _script(HN_2021, "enacted", HN_2021)
-    assert "title42_exception" in fields  # brief C3.3: it would stop the expulsion
+    assert "title42_exception" in fields  # rules/ citations: it would stop the expulsion
     assert not {"criminal_record", "entry.appointment", "medical_emergency"} & set(fields)  # no rule reaches them
     assert "title42_exception" not in _script(HN_2021, "without-title-42", HN_2021)[0]
     assert not set(FLAGS) & set(_script(_on("2019-12-01"), "enacted", _on("2019-12-01"))[0])  # none matters in 2019
-    fields, _ = _script(_on("2023-06-01"), "enacted", _on("2023-06-01"))  # brief C4.3: rebuts Lawful Pathways
+    fields, _ = _script(_on("2023-06-01"), "enacted", _on("2023-06-01"))  # rules/ citations: rebuts Lawful Pathways
     assert {"medical_emergency", "imminent_threat"} <= set(fields) and "title42_exception" not in fields
 
 

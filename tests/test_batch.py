@@ -176,7 +176,7 @@ def test_csv_reads_the_facts_of_2020_to_2026(tmp_path: Path) -> None:
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8")))}
     got = {k: (r["outcome"], r["transfer_to"], r["expel_to"], r["asylum"]) for k, r in rows.items()}
     assert got == {
-        "t42": ("expel", "", "MX", "not_in_us"),  # brief C10.1
+        "t42": ("expel", "", "MX", "not_in_us"),  # rules/ citations
         "t42-exception": ("process_in_us", "", "", "eligible"),  # C3.3: an individual exception
         "coastal": ("expel", "", "EC", "not_in_us"),  # C3.2: coastal arrivals from 2020-05-26; C10.4
         "parole": ("process_in_us", "", "", "eligible"),  # C3.3 valid documents at a port; C10.7

@@ -140,7 +140,7 @@ def test_rules_list_show_and_lint(snapshot: Any) -> None:
     missing = CliRunner().invoke(main, ["rules", "show", "us-gt-aca.exception.document"])
     assert missing.exit_code == 2 and "did you mean 'us-gt-aca.exception.documents'" in missing.output
     lint = run("rules", "lint")
-    assert lint.exit_code == 0 and lint.output.startswith("ok: 20 instruments")  # brief Part C9
+    assert lint.exit_code == 0 and lint.output.startswith("ok: 20 instruments")  # rules/policies.yaml
 
 
 def test_rules_lint_reports_every_problem_with_its_place(tmp_path: Path, repo: Path) -> None:
@@ -181,8 +181,8 @@ def test_the_case_schema_lists_the_facts_of_2020_to_2026() -> None:
     assert "expel" in _enum(out, out["properties"]["outcome"])
 
 
-# The facts of contract section 6 on the command line: each flag reaches the case (the fact is then
-# given, not assumed) and changes the answer where the law says it does (brief Part C).
+# The facts of the case format on the command line: each flag reaches the case (the fact is then
+# given, not assumed) and changes the answer where the law says it does (as the rule files cite).
 HN_2021 = ["--nationality", "HN", "--age", "30", "--entry-date", "2021-05-01", "--border", "southern_land",
            "--place", "between_ports", "--transit", "GT", "--transit", "MX"]
 HN_2023 = [*HN_2021[:5], "2023-06-01", *HN_2021[6:]]
@@ -252,10 +252,10 @@ def test_no_transit_says_the_person_crossed_no_other_country() -> None:
 
 def test_the_new_border_and_documents_values_are_accepted() -> None:
     coastal = [*HN_2021[:7], "southern_coastal", *HN_2021[8:]]
-    assert _headline(_json(*coastal)) == ("expel", [], ["MX"], "not_in_us")  # brief C3.2: from 2020-05-26
+    assert _headline(_json(*coastal)) == ("expel", [], ["MX"], "not_in_us")  # rules/ citations: from 2020-05-26
     parole = ["--nationality", "GT", "--age", "30", "--entry-date", "2021-05-01", "--border", "southern_land",
               "--place", "port_of_entry", "--documents", "parole_travel_authorization"]
-    d = _json(*parole)  # brief C3.3: valid documents at a port of entry, no expulsion (C10.7)
+    d = _json(*parole)  # rules/ citations: valid documents at a port of entry, no expulsion (C10.7)
     assert _headline(d) == ("process_in_us", [], [], "eligible") and "documents" not in d["assumed"]
 
 

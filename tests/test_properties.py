@@ -17,7 +17,7 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[Healt
 """A case with unknown nationalities takes about 1.5 s to settle under the law to 2026 (20 instruments
 naming 23 countries), so each of these tests draws a modest number of cases."""
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-"""For the invariants of the law from 2020 on (contract section 6): cases whose nationalities are
+"""For the invariants of the law from 2020 on: cases whose nationalities are
 known, which settle quickly; each test stays under about ten seconds."""
 
 AGREEMENTS_2025 = ("us-hn-aca-2025", "us-hn-aca-2025-as-implemented", "us-gt-aca-2025", "us-ug-aca-2025",
@@ -143,7 +143,7 @@ def test_mpp_never_applies_to_a_person_who_is_transferred(case: dict[str, Any], 
         assert _status(d, "mpp") in ("not_applicable", "not_in_force")
 
 
-# The law from 2020 on (contract section 6; brief Part C).
+# The law from 2020 on (the rule files cite the sources).
 
 
 @FEW
