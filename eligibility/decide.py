@@ -77,7 +77,11 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     """Every status the instrument can have, given three-valued truths of its rules."""
     rules = program.governed[iid]
     if program.instrument(iid).kind == "statutory_limit":
-        held = _or(_and([truth[b.key], reaches(program, b.governs, truth)]) for b in rules)
+        reached: dict[str, Truth] = {}
+        for b in rules:
+            if b.governs not in reached:
+                reached[b.governs] = reaches(program, b.governs, truth)
+        held = _or(_and([truth[b.key], reached[b.governs]]) for b in rules)
         return frozenset({"applies" if h else "not_applicable" for h in _possible(held)})
 
     keys = program.keys_by_role(iid)

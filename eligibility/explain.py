@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal, cast
 
 from eligibility.case import Case
@@ -23,7 +23,7 @@ from eligibility.determination import (
 from eligibility.facts import CATALOGUE, UNKNOWN, treaty_gaps
 from eligibility.program import BoundRule, Program
 from eligibility.ruleset import EVIDENCE_ORDER
-from eligibility.settle import Region, Settlement
+from eligibility.settle import DESTINATION_FACTS, Region, Settlement
 
 UNDETERMINED: Literal["undetermined"] = "undetermined"
 
@@ -130,8 +130,17 @@ def _decided(program: Program, settlement: Settlement) -> list[BoundRule]:
     """The rules that decided the headline in some region (see ``decide.deciding_rules``), in
     program order."""
     keys: set[str] = set()
+    done: set[Hashable] = set()  # regions alike in what deciding_rules reads are done once
     for region in settlement.regions:
         if region.fired:
+            alike = (
+                frozenset(k for k, v in region.fired.items() if v),
+                tuple(region.concrete.get(name) for name in DESTINATION_FACTS),
+                region.decision.headline,
+            )
+            if alike in done:
+                continue
+            done.add(alike)
             keys.update(
                 b.key for b in deciding_rules(program, region.fired, region.concrete, region.decision)
             )

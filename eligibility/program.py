@@ -60,6 +60,13 @@ class Program:
                 testing.setdefault(name, []).append(b)
         object.__setattr__(self, "_testing", {k: tuple(v) for k, v in testing.items()})
         object.__setattr__(self, "_roles", {})
+        object.__setattr__(self, "_classes", {})
+        object.__setattr__(
+            self, "limits", frozenset(i.id for i in self.instruments if i.kind == "statutory_limit")
+        )
+
+    limits: frozenset[str] = field(init=False, default=frozenset())
+    """The statutory limits: their status depends on the rules of the agreements they limit."""
 
     def keys_by_role(self, iid: str, own: bool = False) -> Mapping[str, tuple[str, ...]]:
         """The keys of the rules concluding ``iid``'s status, by role (``own``: not bound from a limit)."""
@@ -172,6 +179,18 @@ def classes(
     """One value per class of ``fact`` that the rules of these programs tell apart (coarser than
     ``representatives``): the first day (or number) of each interval between the cuts the rules
     make, and one value per group of values that every test treats alike. Used to split searches."""
+    if not others and not extra:
+        cache: dict[tuple[str, dt.date], tuple[FactValue, ...]] = program._classes  # type: ignore[attr-defined]
+        found = cache.get((fact, entry_date))
+        if found is None:
+            found = cache[(fact, entry_date)] = _classes(program, fact, entry_date, (), ())
+        return found
+    return _classes(program, fact, entry_date, others, extra)
+
+
+def _classes(
+    program: Program, fact: str, entry_date: dt.date, others: tuple[Program, ...], extra: tuple[Any, ...]
+) -> tuple[FactValue, ...]:
     from eligibility.conditions import tests
 
     spec = CATALOGUE[fact]

@@ -108,7 +108,7 @@ def settle(
     root_statuses = {i.id: possible_statuses(program, i.id, root_truth) for i in program.instruments}
     tree = _Tree(program, engine, pure, start["entry.date"], lambda h: h, stop_at=None)
     try:
-        tree.split(start)
+        tree.run(start)
     except _OverBudget:
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
@@ -214,6 +214,7 @@ def _settle_parts(
     out = Settlement([], [], {}, {}, False, root_truth, root_statuses)
     undecided = _undecided_facts(program, start, root_truth)
     kinds = KINDS
+    memo: dict[Hashable, _Fired] = {}
     for part in PARTS:
         relevant = {
             t.fact
@@ -223,9 +224,17 @@ def _settle_parts(
             and len(root_statuses[b.governs]) > 1
             for t in b.checks
         }
-        tree = _Tree(program, engine, pure, start["entry.date"], functools.partial(_part_of, part), stop_at=2)
+        tree = _Tree(
+            program,
+            engine,
+            pure,
+            start["entry.date"],
+            functools.partial(_part_of, part),
+            stop_at=2,
+            memo=memo,
+        )
         try:
-            tree.split(start)
+            tree.run(start)
             seen = {part_of(r.decision.headline, part) for r in tree.regions}
         except _OverBudget:
             seen = {part_of(r.decision.headline, part) for r in tree.regions} | {"(not settled)"}
@@ -237,7 +246,11 @@ def _settle_parts(
 
 
 class _Tree:
-    """Splits facts until ``target`` of the headline is settled in every branch."""
+    """Splits facts until ``target`` of the headline is settled in every branch.
+
+    Without ``stop_at`` the engine runs only once the whole tree is known to fit ``LEAF_BUDGET``
+    (each leaf's headline is already settled by the three-valued evaluation), so a tree that
+    would not fit costs no engine calls."""
 
     def __init__(
         self,
@@ -247,37 +260,93 @@ class _Tree:
         entry_date: dt.date,
         target: Callable[[Headline], Hashable],
         stop_at: int | None,
+        memo: dict[Hashable, _Fired] | None = None,
     ) -> None:
         self.program, self.engine, self.pure, self.entry_date = program, engine, pure, entry_date
         self.target, self.stop_at = target, stop_at
         self.regions: list[Region] = []
         self.split_on: list[str] = []
         self.children: dict[str, list[list[set[Headline]]]] = {}  # fact -> per split: each child's headlines
+        self._children: dict[str, list[list[frozenset[int]]]] = {}  # the same, as leaf numbers
+        self._pending: list[tuple[dict[str, Any], dict[str, Truth], dict[str, frozenset[Status]]]] = []
         self.seen: set[Hashable] = set()
+        self.leaves: dict[Hashable, _Fired] = {} if memo is None else memo  # a case -> the engine's verdict
 
-    def split(self, facts: dict[str, Any]) -> set[Headline]:
+    def run(self, facts: dict[str, Any]) -> None:
+        """Split from ``facts``; raises ``_OverBudget`` past ``LEAF_BUDGET`` leaves."""
+        self.split(facts)
+        for leaf, truth, statuses in self._pending[len(self.regions) :]:
+            self.regions.append(
+                _leaf(
+                    self.program, leaf, truth, statuses, self.engine, self.pure, self.entry_date, self.leaves
+                )
+            )
+        heads = [r.decision.headline for r in self.regions]
+        self.children = {
+            fact: [[{heads[i] for i in branch} for branch in branches] for branches in splits]
+            for fact, splits in self._children.items()
+        }
+
+    def split(
+        self,
+        facts: dict[str, Any],
+        parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
+    ) -> frozenset[int]:
         program = self.program
-        truth = {b.key: holds(b.when, facts) for b in program.rules}
-        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        truth, statuses = evaluate_node(program, facts, parent)
         possible = {self.target(h) for h in possible_headlines(program, statuses, truth, facts)}
         candidates = _undecided_facts(program, facts, truth)
         if len(possible) == 1 or not candidates:
-            if len(self.regions) >= LEAF_BUDGET:
+            if len(self._pending) >= LEAF_BUDGET:
                 raise _OverBudget
-            region = _leaf(program, facts, truth, statuses, self.engine, self.pure, self.entry_date)
-            self.regions.append(region)
-            self.seen.add(self.target(region.decision.headline))
-            return {region.decision.headline}
+            self._pending.append((facts, truth, statuses))
+            if self.stop_at:
+                region = _leaf(
+                    program, facts, truth, statuses, self.engine, self.pure, self.entry_date, self.leaves
+                )
+                self.regions.append(region)
+                self.seen.add(self.target(region.decision.headline))
+            return frozenset({len(self._pending) - 1})
         fact = candidates[0]
         if fact not in self.split_on:
             self.split_on.append(fact)
-        branches: list[set[Headline]] = []
+        branches: list[frozenset[int]] = []
         for value in _split_values(program, fact, facts[fact], truth, self.entry_date):
-            branches.append(self.split({**facts, fact: value}))
+            branches.append(self.split({**facts, fact: value}, (fact, truth, statuses)))
             if self.stop_at and len(self.seen - {None}) >= self.stop_at:
                 break
-        self.children.setdefault(fact, []).append(branches)
-        return set().union(*branches)
+        self._children.setdefault(fact, []).append(branches)
+        return frozenset().union(*branches)
+
+
+def evaluate_node(
+    program: Program,
+    facts: Mapping[str, Any],
+    parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
+) -> tuple[dict[str, Truth], dict[str, frozenset[Status]]]:
+    """Three-valued truths of the rules and possible statuses of the instruments on ``facts``.
+
+    With ``parent`` (the fact just split, and the parent's truths and statuses), only the rules
+    that test that fact and were undecided are evaluated again: narrowing a fact never changes a
+    rule already decided."""
+    if parent is None:
+        truth = {b.key: holds(b.when, facts) for b in program.rules}
+        return truth, {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+    fact, parent_truth, parent_statuses = parent
+    truth, statuses = dict(parent_truth), dict(parent_statuses)
+    touched: set[str] = set()
+    for b in program.rules_testing(fact):
+        if parent_truth[b.key] is None:
+            value = holds(b.when, facts)
+            if value is not None:
+                truth[b.key] = value
+                touched.add(b.governs)
+                if b.via is not None:
+                    touched.add(b.via)
+    if touched:
+        for iid in touched | program.limits:
+            statuses[iid] = possible_statuses(program, iid, truth)
+    return truth, statuses
 
 
 def _split_values(
@@ -315,6 +384,22 @@ def _undecided_facts(program: Program, facts: Mapping[str, Any], truth: Mapping[
     return sorted(counts, key=lambda f: (-counts[f], order.index(f)))
 
 
+_Fired = tuple[dict[str, bool], dict[str, Status], Decision]
+
+
+def _fire(program: Program, concrete: Mapping[str, Any], engine: Engine, pure: Engine | None) -> _Fired:
+    """What ``engine`` makes of one concrete case (checked against ``pure``): truths, statuses, decision."""
+    fired = engine.fired(concrete)
+    if pure is not None and pure is not engine:
+        expected = pure.fired(concrete)
+        if expected != fired:
+            names = sorted(b.rule.id for b in program.rules if b.key in fired ^ expected)
+            raise EngineMismatchError(f"{engine.name} and {pure.name} disagree on rules {names}")
+    truth_here = fired_truth(program, fired)
+    statuses = {i.id: next(iter(possible_statuses(program, i.id, truth_here))) for i in program.instruments}
+    return truth_here, statuses, decide(program, statuses, truth_here, concrete)
+
+
 def _concrete(value: Any, fact: str, program: Program, entry_date: dt.date) -> Any:
     if value is UNKNOWN:
         return representatives(program, fact, entry_date)[0]
@@ -331,22 +416,21 @@ def _leaf(
     engine: Engine,
     pure: Engine | None,
     entry_date: dt.date,
+    memo: dict[Hashable, _Fired] | None = None,
 ) -> Region:
     concrete = {name: _concrete(facts[name], name, program, entry_date) for name in program.facts_used}
-    fired = engine.fired(concrete)
-    if pure is not None and pure is not engine:
-        expected = pure.fired(concrete)
-        if expected != fired:
-            names = sorted(b.rule.id for b in program.rules if b.key in fired ^ expected)
-            raise EngineMismatchError(f"{engine.name} and {pure.name} disagree on rules {names}")
-    truth_here = fired_truth(program, fired)
-    concrete_statuses = {iid: next(iter(possible_statuses(program, iid, truth_here))) for iid in statuses}
+    key = tuple(sorted(concrete.items()))
+    known = memo.get(key) if memo is not None else None
+    if known is None:
+        known = _fire(program, concrete, engine, pure)
+        if memo is not None:
+            memo[key] = known
+    truth_here, concrete_statuses, decision = known
     for iid, allowed in statuses.items():
         if concrete_statuses[iid] not in allowed:
             raise EngineMismatchError(
                 f"{engine.name} gives '{iid}' status {concrete_statuses[iid]}, the rules allow {sorted(allowed)}"
             )
-    decision = decide(program, concrete_statuses, truth_here, concrete)
     if decision.headline.outcome == "expel":
         for iid in decision.destination:
             if len(possible_destinations(program, iid, truth, facts)) > 1 or (OPEN,) in possible_destinations(
