@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eligibility.conditions import PartialSet, holds, show
-from eligibility.decide import Headline, decide, possible_headlines, possible_statuses
+from eligibility.decide import OPEN, Headline, decide, possible_headlines, possible_statuses
 from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, classes, compile_policy, country_pool, representatives
@@ -79,6 +79,7 @@ class _Joint:
         self.found: list[tuple[dict[str, Any], Headline, Headline]] = []
         self.nodes = 0
         self.used = pa.facts_used | pb.facts_used
+        self.members: dict[tuple[str, bool], list[str]] = {}  # (fact, of shared instruments) -> tested
 
         def signature(program: Program, iid: str) -> tuple[str, ...]:
             return tuple(sorted(b.rule.id for b in program.governed[iid]))
@@ -102,29 +103,48 @@ class _Joint:
             for i in program.instruments
             if i.id not in self.shared
         ]
+        # an instrument not in force or not applicable decides nothing, as if the policy lacked it
         settled = (
             None
             if any(len(s) > 1 for _, _, s in differing)
-            else sorted((kind, country or "", next(iter(s))) for kind, country, s in differing)
+            else sorted(
+                (kind, country or "", status)
+                for kind, country, s in differing
+                if (status := next(iter(s))) not in ("not_in_force", "not_applicable")
+            )
         )
         own: list[str] = []
         common: list[str] = []
         for b in program.rules:
             if truth[b.key] is None and len(statuses[b.governs]) > 1:
                 target = common if b.governs in self.shared else own
-                target += [t.fact for t in b.checks if _open(facts[t.fact])]
+                for t in b.checks:
+                    if _open(facts[t.fact]):
+                        target.append(t.fact)
+                        if CATALOGUE[t.fact].type == "countries" and t.op != "empty":
+                            named = t.value if isinstance(t.value, tuple) else (t.value,)
+                            self.members.setdefault((t.fact, b.governs in self.shared), []).extend(
+                                m for m in named if isinstance(m, str)
+                            )
         return possible_headlines(program, statuses, truth, facts), own, common, settled
 
     def run(self, facts: dict[str, Any]) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise RuntimeError(f"the diff needs more than {MAX_NODES} classes")
+        self.members = {}
         ha, own_a, common_a, settled_a = self.look(self.pa, facts)
         hb, own_b, common_b, settled_b = self.look(self.pb, facts)
         if settled_a is not None and settled_a == settled_b:
             return  # the instruments that differ agree here, and the rest is the same rules
         oa = {_outcome(h) for h in ha}
         ob = {_outcome(h) for h in hb}
+        # Where only one policy can expel, where to does not bear on whether they differ: the
+        # countries are left open ("depends on the case") rather than split country by country.
+        if not any(o[0] == "expel" for o in ob):
+            oa, ha = _coarse(oa, ha)
+        if not any(o[0] == "expel" for o in oa):
+            ob, hb = _coarse(ob, hb)
         if len(oa) == 1 and len(ob) == 1:
             if oa != ob:
                 self.found.append((facts, _representative(ha), _representative(hb)))
@@ -158,8 +178,19 @@ class _Joint:
             current = PartialSet(
                 frozenset(), frozenset(), country_pool(self.pa, fact) | country_pool(self.pb, fact)
             )
-        named = {str(v) for p in (self.pa, self.pb) for v in p.constants.get(fact, ()) if isinstance(v, str)}
-        member = sorted(current.undecided & named or current.undecided)[0]
+        # the member most tested by the open rules of the instruments that differ (then of the
+        # shared ones), so that a split settles them soonest
+        member = None
+        for shared in (False, True):
+            tested = [m for m in self.members.get((fact, shared), ()) if m in current.undecided]
+            if tested:
+                member = max(sorted(set(tested)), key=tested.count)
+                break
+        if member is None:
+            named = {
+                str(v) for p in (self.pa, self.pb) for v in p.constants.get(fact, ()) if isinstance(v, str)
+            }
+            member = sorted(current.undecided & named or current.undecided)[0]
         return [current.with_member(member, True), current.with_member(member, False)]
 
     def complete(self, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,6 +216,21 @@ class _Joint:
 
 def _outcome(head: Headline) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     return (head.outcome, head.transfer_to, head.expel_to)
+
+
+def _coarse(
+    outcomes: set[tuple[str, tuple[str, ...], tuple[str, ...]]], heads: set[Headline]
+) -> tuple[set[tuple[str, tuple[str, ...], tuple[str, ...]]], set[Headline]]:
+    """Outcomes and headlines with every country of expulsion merged into one open one, when
+    there are several."""
+    if len({o[2] for o in outcomes if o[0] == "expel"}) <= 1:
+        return outcomes, heads
+
+    def merge(h: Headline) -> Headline:
+        return replace(h, expel_to=(OPEN,)) if h.outcome == "expel" else h
+
+    merged = {merge(h) for h in heads}
+    return {_outcome(h) for h in merged}, merged
 
 
 def _representative(heads: set[Headline]) -> Headline:

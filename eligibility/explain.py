@@ -37,9 +37,12 @@ def build(
     engine: str,
     changes: list[Change] | None = None,
     findings: bool = True,
+    after_review: bool | None = None,
 ) -> Determination:
     """The determination of a settled case. ``findings=False`` leaves each instrument's per-rule
-    findings empty (the fast path's compact lines do not carry them)."""
+    findings empty (the fast path's compact lines do not carry them). ``after_review`` says
+    whether the decision date is after the rules' review date, where ``facts`` show the date as
+    a placeholder (the fast path's templates)."""
     outcome, transfer, asylum, wait, expel = headline(settlement)
     transfer_to = list(transfer)
     unknown_inputs = _unknown_inputs(case, facts, assumed)
@@ -61,9 +64,14 @@ def build(
     caveats = _unique(c for b in decided for c in b.rule.caveats)
     reviewed = program.ruleset.reviewed
     decision_date = facts["decision_date"]
-    if reviewed is not None and isinstance(decision_date, dt.date) and decision_date > reviewed:
+    if after_review is None:
+        after_review = (
+            reviewed is not None and isinstance(decision_date, dt.date) and decision_date > reviewed
+        )
+    if reviewed is not None and after_review:
+        shown = decision_date.isoformat() if isinstance(decision_date, dt.date) else str(decision_date)
         caveats.append(
-            f"The decision date {decision_date.isoformat()} is after {reviewed.isoformat()}, when the law "
+            f"The decision date {shown} is after {reviewed.isoformat()}, when the law "
             f"encoded here was last reviewed: the law after {reviewed.isoformat()} is not encoded."
         )
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)

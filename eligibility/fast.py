@@ -406,7 +406,18 @@ class Evaluator:
             name: value if value is UNKNOWN else _tok(_VARIABLE_FACTS.get(name) or f"f:{name}")
             for name, value in facts.items()
         }
-        det = build(program, case, shown, dict(assumed), settlement, "fast", findings=self.detail == "full")
+        reviewed, decision = program.ruleset.reviewed, facts["decision_date"]
+        late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
+        det = build(
+            program,
+            case,
+            shown,
+            dict(assumed),
+            settlement,
+            "fast",
+            findings=self.detail == "full",
+            after_review=late,
+        )
         data = det.model_dump(mode="json")
         data["id"] = _tok("@id")
         data["dates"] = {
@@ -481,6 +492,8 @@ def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:
                     cuts.setdefault(t.fact, set()).add(v + step)
                 else:
                     cuts.setdefault(t.fact, set()).update({v, v + step})
+    if program.ruleset.reviewed is not None:  # a decision after the review date carries a caveat
+        cuts.setdefault("decision_date", set()).add(program.ruleset.reviewed + dt.timedelta(days=1))
     out = {name: tuple(sorted(values)) for name, values in cuts.items()}
     out["*date"] = tuple(sorted({v for n, vs in cuts.items() if CATALOGUE[n].type == "date" for v in vs}))
     for name in ("age_at_entry", "decision_date", "days_from_entry_to_claim"):

@@ -50,7 +50,8 @@ class Program:
 
     @property
     def facts_used(self) -> frozenset[str]:
-        return frozenset(self.constants)
+        """The facts the rules test, and those an expulsion's countries are read from."""
+        return self._used  # type: ignore[attr-defined, no-any-return]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {i.id: i for i in self.instruments})
@@ -61,6 +62,10 @@ class Program:
         object.__setattr__(self, "_testing", {k: tuple(v) for k, v in testing.items()})
         object.__setattr__(self, "_roles", {})
         object.__setattr__(self, "_classes", {})
+        sends = any(b.rule.role == "destination" for b in self.rules)
+        object.__setattr__(
+            self, "_used", frozenset(self.constants) | (DESTINATION_INPUTS if sends else frozenset())
+        )
         object.__setattr__(
             self, "limits", frozenset(i.id for i in self.instruments if i.kind == "statutory_limit")
         )
@@ -86,6 +91,10 @@ class Program:
 
     def instrument(self, iid: str) -> Instrument:
         return self._by_id[iid]  # type: ignore[attr-defined, no-any-return]
+
+
+DESTINATION_INPUTS = frozenset({"nationalities", "habitual_residence", "fear_established_in"})
+"""The facts an expulsion's countries are read from (``to: nationality``, less fear)."""
 
 
 def compile_policy(ruleset: RuleSet, policy: str | None = None) -> Program:

@@ -45,7 +45,10 @@ PARTS = ("outcome", "asylum", "wait_in_mexico")
 
 
 def _part_of(part: str, headline: Headline) -> Hashable:
-    return part_of(headline, part)
+    """``part_of`` as the per-part search compares it: a person not processed in the U.S. does not
+    wait in Mexico, which ``headline`` reads as not waiting, so the search need not tell apart."""
+    value = part_of(headline, part)
+    return False if part == "wait_in_mexico" and value is None else value
 
 
 def part_of(headline: Headline, part: str) -> Hashable:
@@ -169,12 +172,14 @@ def _decisive(
     """
     entry_date = facts["entry.date"]
 
-    def values(current: dict[str, Any]) -> frozenset[Hashable]:
+    def values(
+        current: dict[str, Any],
+        parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
+    ) -> frozenset[Hashable]:
         budget[0] -= 1
         if budget[0] < 0:
             raise _OverBudget
-        truth = {b.key: holds(b.when, current) for b in program.rules}
-        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        truth, statuses = evaluate_node(program, current, parent)
         heads = possible_headlines(program, statuses, truth, current)
         possible = frozenset({part_of(h, part) for h in heads} - {None})
         candidates = _undecided_facts(program, current, truth)
@@ -183,7 +188,7 @@ def _decisive(
         others = [c for c in candidates if c != fact]
         chosen = others[0] if others else fact
         branches = [
-            values({**current, chosen: v})
+            values({**current, chosen: v}, (chosen, truth, statuses))
             for v in _split_values(program, chosen, current[chosen], truth, entry_date)
         ]
         if chosen == fact and len(set(branches) - {frozenset()}) > 1:

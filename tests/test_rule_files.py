@@ -64,3 +64,21 @@ def test_a_rules_directory_needs_policies(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text((BROKEN / "unknown-fact.yaml").read_text())
     with pytest.raises(RuleFileError, match="policies.yaml: missing"):
         load_rules(tmp_path)
+
+
+def test_a_policy_of_title_42_alone_expels_to_the_nationality_less_fear(tmp_path: Path) -> None:
+    """No rule of this policy tests fear or nationality, yet the countries of expulsion are read
+    from them (42 U.S.C. 265 orders: Mexico for its own and Northern Triangle nationals, else the
+    country of nationality; a country where fear is established is dropped)."""
+    from eligibility import evaluate
+
+    (tmp_path / "policies.yaml").write_text(
+        "policies:\n  - id: title-42-only\n    title: Title 42 alone\n    description: Only Title 42.\n"
+        "    instruments: [title-42]\n    screening:\n      - [title-42]\n"
+    )
+    rules = load_rules(tmp_path, extend=True)
+    entry = {"date": "2021-05-01", "border": "southern_land", "place": "between_ports"}
+    brazilian = evaluate({"nationalities": ["BR"], "age": 30, "entry": entry}, "title-42-only", rules=rules)
+    assert (brazilian.outcome, brazilian.expel_to) == ("expel", ["BR"])
+    afraid = {"nationalities": ["HN"], "age": 30, "entry": entry, "fear_established_in": ["MX"]}
+    assert evaluate(afraid, "title-42-only", rules=rules).outcome == "process_in_us"
