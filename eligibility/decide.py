@@ -94,10 +94,14 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     alternatives = by_role("alternative")
     scope = _and([*by_role("scope"), _or(alternatives) if alternatives else True])
     excluded, excepted = _or(by_role("exclusion")), _or(by_role("exception"))
-    found: set[Status] = set()
-    for f, s, x, e in itertools.product(*map(_possible, (in_force, scope, excluded, excepted))):
-        found.add(status_of(f, s, x, e))
-    return frozenset(found)
+    return _STATUSES[(in_force, scope, excluded, excepted)]
+
+
+def _statuses_of(in_force: Truth, scope: Truth, excluded: Truth, excepted: Truth) -> frozenset[Status]:
+    return frozenset(
+        status_of(f, s, x, e)
+        for f, s, x, e in itertools.product(*map(_possible, (in_force, scope, excluded, excepted)))
+    )
 
 
 def reaches(program: Program, iid: str, truth: Mapping[str, Truth]) -> Truth:
@@ -121,6 +125,12 @@ def status_of(in_force: bool, in_scope: bool, excluded: bool, excepted: bool) ->
     if excluded:
         return "excluded"
     return "excepted" if excepted else "applies"
+
+
+_STATUSES: dict[tuple[Truth, Truth, Truth, Truth], frozenset[Status]] = {
+    (f, s, x, e): _statuses_of(f, s, x, e) for f, s, x, e in itertools.product((True, False, None), repeat=4)
+}
+"""Every status possible for each three-valued in-force, scope, exclusion and exception."""
 
 
 def decide(

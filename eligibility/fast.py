@@ -358,7 +358,9 @@ class Evaluator:
         key: list[Any]
         if unknown.isdisjoint(self._used):
             truths = self._truths(facts)
-            key = ["known", unknown, truths]
+            reviewed, decision = self.program.ruleset.reviewed, facts["decision_date"]
+            late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
+            key = ["known", unknown, truths, late]  # a decision after the review date has a caveat
             for group in self._destinations:  # the countries of expulsion, which truths alone do not give
                 for index, rule in group:
                     if truths[index]:

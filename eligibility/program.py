@@ -62,6 +62,7 @@ class Program:
         object.__setattr__(self, "_testing", {k: tuple(v) for k, v in testing.items()})
         object.__setattr__(self, "_roles", {})
         object.__setattr__(self, "_classes", {})
+        object.__setattr__(self, "_limited", {})
         sends = any(b.rule.role == "destination" for b in self.rules)
         object.__setattr__(
             self, "_used", frozenset(self.constants) | (DESTINATION_INPUTS if sends else frozenset())
@@ -83,6 +84,14 @@ class Program:
                 if not own or b.via is None:
                     roles.setdefault(b.rule.role, []).append(b.key)
             found = cache[(iid, own)] = {k: tuple(v) for k, v in roles.items()}
+        return found
+
+    def limited_by(self, limit: str) -> frozenset[str]:
+        """The instruments whose rules a statutory limit's status reads (those it is bound to)."""
+        cache: dict[str, frozenset[str]] = self._limited  # type: ignore[attr-defined]
+        found = cache.get(limit)
+        if found is None:
+            found = cache[limit] = frozenset(b.governs for b in self.governed[limit])
         return found
 
     def rules_testing(self, fact: str) -> tuple[BoundRule, ...]:
@@ -188,23 +197,29 @@ def classes(
     """One value per class of ``fact`` that the rules of these programs tell apart (coarser than
     ``representatives``): the first day (or number) of each interval between the cuts the rules
     make, and one value per group of values that every test treats alike. Used to split searches."""
-    if not others and not extra:
-        cache: dict[tuple[str, dt.date], tuple[FactValue, ...]] = program._classes  # type: ignore[attr-defined]
-        found = cache.get((fact, entry_date))
-        if found is None:
-            found = cache[(fact, entry_date)] = _classes(program, fact, entry_date, (), ())
-        return found
-    return _classes(program, fact, entry_date, others, extra)
+    from eligibility.conditions import tests
+
+    own = {id(b.when) for p in (program, *others) for b in p.rules}
+    # the tests of ``extra`` conditions that are not the programs' own rules (those count anyway)
+    added = tuple(dict.fromkeys(t for c in extra if id(c) not in own for t in tests(c) if t.fact == fact))
+    cache: dict[Any, tuple[FactValue, ...]] = program._classes  # type: ignore[attr-defined]
+    key = (fact, entry_date, tuple(id(p) for p in others), added)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 10_000:
+            cache.clear()
+        found = cache[key] = _classes(program, fact, entry_date, others, added)
+    return found
 
 
 def _classes(
-    program: Program, fact: str, entry_date: dt.date, others: tuple[Program, ...], extra: tuple[Any, ...]
+    program: Program, fact: str, entry_date: dt.date, others: tuple[Program, ...], added: tuple[Any, ...]
 ) -> tuple[FactValue, ...]:
-    from eligibility.conditions import tests
-
     spec = CATALOGUE[fact]
-    conditions = [b.when for p in (program, *others) for b in p.rules] + list(extra)
-    checks = [t for c in conditions for t in tests(c) if t.fact == fact]
+    checks = [
+        t for p in (program, *others) for b in p.rules_testing(fact) for t in b.checks if t.fact == fact
+    ]
+    checks += added
     if spec.type in ("date", "int"):
         step: Any = dt.timedelta(days=1) if spec.type == "date" else 1
         lower: Any = entry_date if spec.type == "date" else (spec.lower or 0)

@@ -349,7 +349,10 @@ def evaluate_node(
                 if b.via is not None:
                     touched.add(b.via)
     if touched:
-        for iid in touched | program.limits:
+        for limit in program.limits:  # a limit's status reads the rules of the agreements it limits
+            if limit not in touched and not touched.isdisjoint(program.limited_by(limit)):
+                touched.add(limit)
+        for iid in touched:
             statuses[iid] = possible_statuses(program, iid, truth)
     return truth, statuses
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from eligibility.conditions import All, Any_, Condition, Not, PartialSet, Test, Truth, holds, tests
 from eligibility.decide import (
+    OPEN,
     Status,
     decide,
     possible_headlines,
@@ -39,6 +40,7 @@ from eligibility.decide import (
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import BoundRule, Program, classes, compile_policy, country_pool, representatives
 from eligibility.ruleset import Invariant, RuleSet
+from eligibility.settle import evaluate_node
 from eligibility.witness import example_case
 from eligibility.yamlsource import Location
 
@@ -168,15 +170,15 @@ class _Search:
             values = classes(self.program, fact, FLOOR if fact == "entry.date" else entry, extra=extra)
             if spec.type == "bool":
                 values = (False, True)
-            return [{**facts, fact: v} for v in values]
+            return [_child(facts, fact, v) for v in values]
         if current is UNKNOWN:
             universe = country_pool(self.program, fact)
             current = PartialSet(frozenset(), frozenset(), universe)
         pool = sorted(current.undecided & prefer) or sorted(current.undecided)
         member = pool[0]
         return [
-            {**facts, fact: current.with_member(member, True)},
-            {**facts, fact: current.with_member(member, False)},
+            _child(facts, fact, current.with_member(member, True)),
+            _child(facts, fact, current.with_member(member, False)),
         ]
 
     def open_facts(self, facts: Mapping[str, Any], conditions: list[Condition]) -> list[str]:
@@ -212,6 +214,40 @@ class _Search:
 
 class _BudgetError(Exception):
     pass
+
+
+_Node = tuple[Mapping[str, Any], Program, dict[str, Truth], dict[str, frozenset[Status]]]
+_NODES: dict[int, _Node] = {}  # id(facts) -> the facts, the program, truths and statuses there
+_PARENTS: dict[int, tuple[Mapping[str, Any], Mapping[str, Any], str]] = {}  # id(child) -> child, parent, fact
+_KEEP = 50_000
+
+
+def _child(facts: dict[str, Any], fact: str, value: Any) -> dict[str, Any]:
+    child = {**facts, fact: value}
+    if len(_PARENTS) > _KEEP:
+        _PARENTS.clear()
+    _PARENTS[id(child)] = (child, facts, fact)
+    return child
+
+
+def _node(
+    program: Program, facts: Mapping[str, Any]
+) -> tuple[dict[str, Truth], dict[str, frozenset[Status]]]:
+    """Truths of the rules and possible statuses on ``facts``: remembered for the last nodes of
+    the search, and from the parent node only the rules testing the fact split are evaluated."""
+    hit = _NODES.get(id(facts))
+    if hit is not None and hit[0] is facts and hit[1] is program:
+        return hit[2], hit[3]
+    link = _PARENTS.get(id(facts))
+    parent = _NODES.get(id(link[1])) if link is not None and link[0] is facts else None
+    if link is not None and parent is not None and parent[0] is link[1] and parent[1] is program:
+        truth, statuses = evaluate_node(program, facts, (link[2], parent[2], parent[3]))
+    else:
+        truth, statuses = evaluate_node(program, facts)
+    if len(_NODES) > _KEEP:
+        _NODES.clear()
+    _NODES[id(facts)] = (facts, program, truth, statuses)
+    return truth, statuses
 
 
 def _prefer(conditions: list[Condition], fact: str) -> frozenset[str]:
@@ -404,10 +440,8 @@ def _invariant_findings(program: Program) -> list[Finding]:
         search = _Search(program)
 
         def relevant(facts: dict[str, Any], inv: Invariant = inv) -> list[Condition]:
-            truth = {b.key: holds(b.when, facts) for b in program.rules}
-            open_instruments = {
-                i.id for i in program.instruments if len(possible_statuses(program, i.id, truth)) > 1
-            }
+            truth, statuses = _node(program, facts)
+            open_instruments = {i for i, s in statuses.items() if len(s) > 1}
             found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
             if inv.never == "transfer_to_nationality":  # settle who is a national of where first
                 found += [Test("nationalities", "contains", c, HERE) for c in _receiving(program)]
@@ -444,8 +478,7 @@ def _violates(program: Program, inv: Invariant, facts: Mapping[str, Any]) -> Tru
     when = True if inv.when is None else holds(inv.when, facts)
     if when is False:
         return False
-    truth = {b.key: holds(b.when, facts) for b in program.rules}
-    statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+    truth, statuses = _node(program, facts)
     if not _violation_possible(program, inv, facts, statuses):
         return False
     if when is None or any(len(s) > 1 for s in statuses.values()):
@@ -469,7 +502,7 @@ def _violation_possible(
             "not_applicable" if s == "excluded" else s for iid in named for s in statuses.get(iid, ())
         }
         return bool(reported & forbidden)
-    truth = {b.key: holds(b.when, facts) for b in program.rules}
+    truth, _ = _node(program, facts)
     for head in possible_headlines(program, statuses, truth, facts):
         if inv.never == "transfer" and head.outcome == "transfer":
             return True
@@ -477,7 +510,15 @@ def _violation_possible(
             return True
         if inv.never == "expel_to_fear_country" and head.outcome == "expel":
             fear = facts["fear_established_in"]
-            if not isinstance(fear, frozenset) or set(head.expel_to) & fear:
+            if OPEN in head.expel_to or fear is UNKNOWN:
+                return True
+            if isinstance(fear, PartialSet):  # a country the fear may yet include
+                if any(
+                    c not in fear.excluded and (c in fear.universe or c in fear.included)
+                    for c in head.expel_to
+                ):
+                    return True
+            elif set(head.expel_to) & fear:
                 return True
         if inv.never == "asylum_barred" and head.asylum == "barred":
             return True

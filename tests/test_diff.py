@@ -14,15 +14,14 @@ from eligibility.diff import diff
 from eligibility_cli.main import main
 
 
-# The policies now hold the 2025 agreements, whose nationality lists (17 and 6 countries) the diff
-# search splits one member at a time with every other open fact: a diff of `enacted` against
-# another policy exceeds the search's 300,000-class budget (measured: 177 s, then the budget
-# error). Rewriting the diff search is the work of the issue on exact diffs; until then these
-# tests are skipped, not weakened.
-_TOO_LARGE = pytest.mark.skip(reason="diff of the 2020-2026 policies exceeds the search budget (see comment)")
+# `enacted` against `draft-2019-07` (one exception apart) and against `without-title-42` finish
+# within the search's budget (about 12 s and 160 s). Against `implemented`, which differs in six
+# instruments, two of them with nationality lists of 17 and 6 countries, the search still exceeds
+# its 300,000-class budget (140 s, then the budget error): those tests stay skipped, not weakened,
+# until the diff search is rewritten.
+_TOO_LARGE = pytest.mark.skip(reason="diff of enacted and implemented exceeds the search budget (see comment)")
 
 
-@_TOO_LARGE
 def test_the_draft_differs_from_the_signed_text_only_by_the_document_exceptions() -> None:
     result = diff(load_rules(), "enacted", "draft-2019-07")
     assert result.groups
@@ -60,3 +59,20 @@ def test_diff_counts_a_population(tmp_path: Path) -> None:
     assert data["population"] == 2 and data["rejected"] == ["row 3: malformed JSON: Expecting property name enclosed in double quotes"]
     # the Nicaraguan is transferred under the enacted text but not by DHS (B10 #30); the Honduran by both
     assert sum(r["population"] for r in data["regions"]) == 1
+
+
+@pytest.mark.exhaustive
+def test_without_title_42_the_only_differences_are_the_expulsions() -> None:
+    """Title 42's reach (42 U.S.C. 265 orders, 2020-03-21 to 2023-05-12): wherever the two
+    policies differ, the enacted law expels and the law without Title 42 does not, for an entry
+    in the orders' period, and a Title 42 rule is responsible (about three minutes)."""
+    import datetime as dt
+
+    result = diff(load_rules(), "enacted", "without-title-42")
+    assert result.groups
+    for group in result.groups:
+        assert group.a.outcome == "expel" and group.b.outcome != "expel"
+        assert group.rules and all(r.startswith("title-42.") for r in group.rules)
+        for region in group.regions:
+            entry = region["entry.date"]
+            assert not isinstance(entry, dt.date) or dt.date(2020, 3, 21) <= entry < dt.date(2023, 5, 12)

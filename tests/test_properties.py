@@ -58,10 +58,9 @@ def test_an_unaccompanied_child_is_never_transferred(case: dict[str, Any], polic
 @SETTINGS
 @given(cases(), POLICIES)
 def test_the_same_input_gives_the_same_output(case: dict[str, Any], policy: str) -> None:
+    # (the two engines' agreement is tests/test_differential.py's)
     first = evaluate(copy.deepcopy(case), policy, counterfactuals=False).to_json()
     assert evaluate(copy.deepcopy(case), policy, counterfactuals=False).to_json() == first
-    assert evaluate(case, policy, engine="pure", counterfactuals=False).model_dump(exclude={"engine"}) == evaluate(
-        case, policy, counterfactuals=False).model_dump(exclude={"engine"})
 
 
 @SETTINGS

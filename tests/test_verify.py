@@ -17,8 +17,9 @@ PLANTED = Path(__file__).parent / "broken_policies"
 EXPECTATIONS = yaml.safe_load((PLANTED / "expectations.yaml").read_text())
 
 
+@pytest.mark.exhaustive
 def test_the_shipped_rules_verify_clean() -> None:
-    assert verify(load_rules()) == []
+    """Every class of cases of every shipped policy (about two minutes): CI runs it on its own."""
     result = CliRunner().invoke(main, ["rules", "verify"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok:")
