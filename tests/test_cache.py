@@ -69,6 +69,9 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI in a fresh process, caching in ``cache_dir`` (None: caching off), named by ``via``."""
     env = {k: v for k, v in os.environ.items() if k != "ELIGIBILITY_NO_CACHE"}
+    # the command must run the same `eligibility` package as this process (the source tree, which
+    # `python -m pytest` puts first, or the installed one): the cache key hashes the package's code
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(ruleset.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
     if cache_dir is None:
         env["ELIGIBILITY_NO_CACHE"] = "1"
     else:

@@ -61,7 +61,7 @@ def test_engines_fire_the_same_rules_on_generated_facts(policy: str, rng: random
     assert engine_for(program, "durable").fired(facts) == engine_for(program, "pure").fired(facts)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cases(), POLICIES)
 def test_engines_give_the_same_determination(case: dict[str, Any], policy: str) -> None:
     by_durable = evaluate(case, policy, engine="durable", counterfactuals=False)
