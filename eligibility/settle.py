@@ -35,7 +35,7 @@ from eligibility.decide import (
     possible_headlines,
     possible_statuses,
 )
-from eligibility.engines import Engine
+from eligibility.engines import Engine, PureEngine
 from eligibility.errors import EngineMismatchError
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, classes, country_pool, representatives
@@ -111,7 +111,7 @@ def settle(
     root_statuses = {i.id: possible_statuses(program, i.id, root_truth) for i in program.instruments}
     tree = _Tree(program, engine, pure, start["entry.date"], lambda h: h, stop_at=None)
     try:
-        tree.run(start)
+        tree.run(start, (root_truth, root_statuses))
     except _OverBudget:
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
@@ -155,11 +155,21 @@ KINDS = {
 }
 
 
-def _can_affect(program: Program, part: str) -> set[str]:
+def _can_affect(program: Program, part: str) -> frozenset[str]:
     """Facts tested by rules of the kinds of instrument that decide ``part``."""
-    return {
-        t.fact for b in program.rules if program.instrument(b.governs).kind in KINDS[part] for t in b.checks
-    }
+    found = _AFFECTING.get((id(program), part))
+    if found is None or found[0] is not program:
+        facts = frozenset(
+            t.fact
+            for b in program.rules
+            if program.instrument(b.governs).kind in KINDS[part]
+            for t in b.checks
+        )
+        found = _AFFECTING[(id(program), part)] = (program, facts)
+    return found[1]
+
+
+_AFFECTING: dict[tuple[int, str], tuple[Program, frozenset[str]]] = {}
 
 
 def _decisive(
@@ -239,7 +249,7 @@ def _settle_parts(
             memo=memo,
         )
         try:
-            tree.run(start)
+            tree.run(start, (root_truth, root_statuses))
             seen = {part_of(r.decision.headline, part) for r in tree.regions}
         except _OverBudget:
             seen = {part_of(r.decision.headline, part) for r in tree.regions} | {"(not settled)"}
@@ -277,9 +287,14 @@ class _Tree:
         self.seen: set[Hashable] = set()
         self.leaves: dict[Hashable, _Fired] = {} if memo is None else memo  # a case -> the engine's verdict
 
-    def run(self, facts: dict[str, Any]) -> None:
-        """Split from ``facts``; raises ``_OverBudget`` past ``LEAF_BUDGET`` leaves."""
-        self.split(facts)
+    def run(
+        self,
+        facts: dict[str, Any],
+        root: tuple[Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
+    ) -> None:
+        """Split from ``facts`` (``root``: their truths and statuses, when known); raises
+        ``_OverBudget`` past ``LEAF_BUDGET`` leaves."""
+        self.split(facts, None if root is None else ("", *root))
         for leaf, truth, statuses in self._pending[len(self.regions) :]:
             self.regions.append(
                 _leaf(
@@ -339,6 +354,8 @@ def evaluate_node(
         return truth, {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
     fact, parent_truth, parent_statuses = parent
     truth, statuses = dict(parent_truth), dict(parent_statuses)
+    if not fact:  # the same facts: the truths and statuses given
+        return truth, statuses
     touched: set[str] = set()
     for b in program.rules_testing(fact):
         if parent_truth[b.key] is None:
@@ -395,9 +412,17 @@ def _undecided_facts(program: Program, facts: Mapping[str, Any], truth: Mapping[
 _Fired = tuple[dict[str, bool], dict[str, Status], Decision]
 
 
-def _fire(program: Program, concrete: Mapping[str, Any], engine: Engine, pure: Engine | None) -> _Fired:
-    """What ``engine`` makes of one concrete case (checked against ``pure``): truths, statuses, decision."""
-    fired = engine.fired(concrete)
+def _fire(
+    program: Program,
+    concrete: Mapping[str, Any],
+    engine: Engine,
+    pure: Engine | None,
+    fired: frozenset[str] | None = None,
+) -> _Fired:
+    """What ``engine`` makes of one concrete case (checked against ``pure``): truths, statuses,
+    decision. ``fired``: the rules the pure engine is already known to fire there."""
+    if fired is None:
+        fired = engine.fired(concrete)
     if pure is not None and pure is not engine:
         expected = pure.fired(concrete)
         if expected != fired:
@@ -430,7 +455,11 @@ def _leaf(
     key = tuple(sorted(concrete.items()))
     known = memo.get(key) if memo is not None else None
     if known is None:
-        known = _fire(program, concrete, engine, pure)
+        decided = isinstance(engine, PureEngine) and pure is None and None not in truth.values()
+        # every rule decided on the region: the pure evaluator would find these truths on any case of it
+        known = _fire(
+            program, concrete, engine, pure, frozenset(k for k, v in truth.items() if v) if decided else None
+        )
         if memo is not None:
             memo[key] = known
     truth_here, concrete_statuses, decision = known
