@@ -62,7 +62,7 @@ _VARIABLE_FACTS = {
 }
 # Cache sizes: memory stays bounded whatever the input (the oldest half goes when one is full).
 CASE_KEYS = 5_000  # about 3 KB each (a prepared case key shares its template's text)
-CLASSES = 1_500  # compact templates, about 10 KB each (full templates: a tenth as many, 60 KB each)
+CLASSES = 4_000  # compact templates, about 10 KB each (full templates: a tenth as many, 60 KB each)
 
 
 def _tok(name: str) -> str:

@@ -22,6 +22,7 @@ from eligibility_cli.main import main
 _TOO_LARGE = pytest.mark.skip(reason="diff of enacted and implemented exceeds the search budget (see comment)")
 
 
+@pytest.mark.exhaustive
 def test_the_draft_differs_from_the_signed_text_only_by_the_document_exceptions() -> None:
     result = diff(load_rules(), "enacted", "draft-2019-07")
     assert result.groups

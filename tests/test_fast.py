@@ -82,7 +82,7 @@ def _siblings(case: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(POLICIES, st.data())
 def test_generated_cases_and_their_siblings_match_durable(policy: str, data: st.DataObject) -> None:
     case = data.draw(cases(policy=policy, unknowns=data.draw(st.booleans())))
