@@ -54,6 +54,8 @@ CSV_COLUMNS = (
     "assumed",
     "explanation",
     "rules_digest",
+    "evidence",
+    "caveats",
 )
 
 
@@ -233,9 +235,11 @@ def _csv_row(d: dict[str, Any]) -> list[Any]:
         d["asylum"],
         wait if isinstance(wait, str) else str(wait).lower(),
         ";".join(d["missing_facts"]),
-        ";".join(f"{k}={v}" for k, v in d["assumed"].items()),
+        ";".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in d["assumed"].items()),
         " ".join(d["explanation"]),
         d["rules_digest"],
+        d["evidence"],
+        " | ".join(d["caveats"]),
     ]
 
 

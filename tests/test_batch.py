@@ -190,8 +190,8 @@ def test_csv_reads_the_facts_of_2020_to_2026(tmp_path: Path) -> None:
     }
     assert rows["unknown"]["missing_facts"] == "title42_exception"
     assumed = {k: r["assumed"] for k, r in rows.items()}
-    assert "title42_exception" not in assumed["t42"] and "title42_exception=False" in assumed["appointment"]
-    assert "entry.appointment" not in assumed["appointment"] and "entry.appointment=False" in assumed["t42"]
+    assert "title42_exception" not in assumed["t42"] and "title42_exception=false" in assumed["appointment"]
+    assert "entry.appointment" not in assumed["appointment"] and "entry.appointment=false" in assumed["t42"]
     assert "criminal_record" not in assumed["record"] and "cbp_one_unavailable" not in assumed["cbp-one"]
     lines = tmp_path / "out.jsonl"
     assert CliRunner().invoke(main, ["batch", str(src), "-o", str(lines), "-q", "--engine", "durable"]).exit_code == 3
@@ -281,3 +281,21 @@ def test_sigterm_mid_run_removes_the_partial_output(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert err == "interrupted: no output file was written\n"
     assert list(out_dir.iterdir()) == []
+
+
+def test_csv_output_carries_evidence_and_caveats(tmp_path: Path) -> None:
+    """A researcher reading the CSV sees how firm each answer is: the 2025 agreements rest on
+    unverified readings and are challenged in U.T. v. Bondi (D.D.C. No. 1:20-cv-00116)."""
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,nationalities,age,unaccompanied,entry.date,entry.border,entry.place,decision_date\n"
+        "hn,HN,30,false,2025-03-01,southern_land,between_ports,2026-03-01\n",
+        encoding="utf-8",
+    )
+    for engine in ("fast", "durable"):
+        out = tmp_path / f"{engine}.csv"
+        assert CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "-q", "--engine", engine]).exit_code == 0
+        [row] = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+        assert (row["outcome"], row["evidence"]) == ("transfer", "unverified"), engine
+        assert "U.T. v. Bondi" in row["caveats"]
+        assert "trafficking_victim=false" in row["assumed"]  # booleans as in JSON, not Python
