@@ -110,9 +110,9 @@ def _route(rng: random.Random, nationality: str) -> list[str]:
 
 
 def make_case(rng: random.Random, number: int, rich: bool = False) -> dict[str, Any]:
-    """One realistic, valid case (contract section 1).
+    """One realistic, valid case (the case format, `eligibility schema case`).
 
-    The default population gives every field the brief names: nationalities (2% dual), age,
+    The default population gives every field the names: nationalities (2% dual), age,
     ``unaccompanied`` and ``family_unit``, the entry (date in 2019-2020, border, place, state),
     the transit route (a protection claim on one stop in 4%), and a decision date in 30%; every
     other field is left out (its default is assumed). ``rich=True`` adds what a real intake file

@@ -61,7 +61,7 @@ OMIT_WEIGHTS = (0.5, 0.35, 0.15)
 # --------------------------------------------------------------------------------------- cases
 
 def make_case(rng: random.Random, number: int) -> dict[str, Any]:
-    """A valid case (contract section 1) with every field the rules test given."""
+    """A valid case (the case format, `eligibility schema case`) with every field the rules test given."""
     entry = FIRST_ENTRY + dt.timedelta(days=rng.randrange((LAST_ENTRY - FIRST_ENTRY).days + 1))
     nationalities = [rng.choice(NATIONALITIES)]
     if rng.random() < 0.05:

@@ -1,6 +1,6 @@
 """``eligibility``: check a case, read the rules, print the schemas.
 
-Exit codes (contract section 5): 0 a determination was made; 2 bad usage or invalid input, with a
+Exit codes (see the README): 0 a determination was made; 2 bad usage or invalid input, with a
 one-line error naming the place; 1 an unexpected internal error.
 """
 
@@ -37,7 +37,7 @@ class UserError(click.ClickException):
 
 
 def user_errors(func: F) -> F:
-    """Turn the library's errors into clean messages with the contract's exit codes."""
+    """Turn the library's errors into clean messages with the documented exit codes."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -123,7 +123,7 @@ ASK_INSTEAD_OF_DEFAULT = (
     "title42_exception",
     "criminal_record",
 )
-"""Fields whose contract default ask does not assume: they are asked when they can change the answer."""
+"""Fields whose documented default ask does not assume: they are asked when they can change the answer."""
 
 
 def start(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``eligibility simulate``: the FY2019 southwest border population under each policy.
 
-Loaded by ``eligibility_cli.main`` only when the command runs (it needs numpy). Exit codes (contract section 5): 0 done; 2 a bad
+Loaded by ``eligibility_cli.main`` only when the command runs (it needs numpy). Exit codes (see the README): 0 done; 2 a bad
 option value, one line, no traceback; 1 an unexpected internal error.
 """
 

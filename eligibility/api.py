@@ -56,7 +56,7 @@ def evaluate(
 ) -> Determination:
     """What happens to this person under ``policy`` (default: ``enacted``), and why.
 
-    ``case`` is a Case, a dict, or JSON/YAML text (contract section 1). ``engine`` is 'durable'
+    ``case`` is a Case, a dict, or JSON/YAML text (the case format, `eligibility schema case`). ``engine`` is 'durable'
     (durable-rules decides which rules fire, checked by the pure evaluator; falls back to 'pure'
     where durable-rules is not installed) or 'pure'. ``counterfactuals`` adds ``would_change_if``
     (the smallest changes of facts that change the answer). Raises ``CaseError`` for an invalid case and

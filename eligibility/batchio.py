@@ -1,4 +1,4 @@
-"""Reading many cases: JSON Lines or CSV (contract section 1), row by row, never losing a row."""
+"""Reading many cases: JSON Lines or CSV (the case format, `eligibility schema case`), row by row, never losing a row."""
 
 from __future__ import annotations
 

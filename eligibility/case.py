@@ -1,6 +1,6 @@
-"""The case: the facts of one person, as in contract section 1.
+"""The case: the facts of one person, as in the case format (`eligibility schema case`).
 
-Every field is optional except ``entry.date``. An omitted field takes its contract default (the
+Every field is optional except ``entry.date``. An omitted field takes its documented default (the
 default is then listed under ``assumed`` in the determination); an omitted field without default,
 or an explicit ``null``, is **unknown**.
 """
@@ -120,7 +120,7 @@ def _transit_item(value: object) -> object:
 
 
 class Case(_Strict):
-    """The facts of one person. Only ``entry.date`` is required; see contract section 1."""
+    """The facts of one person. Only ``entry.date`` is required; see the case format (`eligibility schema case`)."""
 
     id: str | None = None
     nationalities: list[Country] | None = Field(

@@ -1,4 +1,4 @@
-"""The determination: the answer for one case, carrying its own explanation (contract section 2).
+"""The determination: the answer for one case, carrying its own explanation (the determination format, `eligibility schema determination`).
 
 Text and JSON are two renderings of this one object; the text shows nothing that is not here.
 """

@@ -2,7 +2,7 @@
 
 A program becomes one durable-rules ruleset: one rule per bound rule, named by its key, over a
 single fact per case. Everything durable-specific stays here, and each of its measured traps
-(``../shared/research/durable-rules.md``) is handled on purpose:
+(pinned in tests/test_durable_traps.py) is handled on purpose:
 
 * the public ``Host`` API starts timer threads, swallows exceptions raised in actions and is ~5x
   slower: we call the C API (``durable_rules_engine``) directly, with no actions at all;

@@ -84,7 +84,7 @@ def _field(name: str) -> Callable[[Case, Context, dict[str, Any]], Any]:
 def _defaulted(
     name: str, default: Callable[[Case], Any], shown: Any = None
 ) -> Callable[[Case, Context, dict[str, Any]], Any]:
-    """A field with a contract default: applied (and recorded in ``assumed``) when omitted."""
+    """A field with a documented default: applied (and recorded in ``assumed``) when omitted."""
 
     def get(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
         if not case.given(name):
@@ -145,7 +145,7 @@ def _possible_third_countries(case: Case) -> list[frozenset[str]] | None:
     if case.habitual_residence is not None:
         return [candidates - {case.habitual_residence}]
     if case.nationalities and not case.given("habitual_residence"):
-        return [candidates]  # contract default: the habitual residence is a country of nationality
+        return [candidates]  # documented default: the habitual residence is a country of nationality
     # unknown: it may be any one of the candidates, or elsewhere
     return [candidates, *(candidates - {home} for home in candidates)]
 

@@ -126,7 +126,7 @@ class Result:
         return b"".join(parts)
 
     def to_json(self) -> str:
-        """The determination as one line of JSON (contract section 2), explanation included."""
+        """The determination as one line of JSON (the determination format, `eligibility schema determination`), explanation included."""
         return self.to_bytes().decode("ascii")
 
     def determination(self) -> Determination:

@@ -241,7 +241,7 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
         0.1 / height,
         "Source: U.S. Customs and Border Protection, U.S. Border Patrol southwest border apprehensions, FY2019 "
         "(by-citizenship figures via Pew and CIS; Honduras, El Salvador and 'other' totals unverified).\n"
-        f"Rules and model: asylum-eligibility {_version()}, `eligibility simulate` (legal rules per the brief; "
+        f"Rules and model: asylum-eligibility {_version()}, `eligibility simulate` (legal rules as cited in its rule files; "
         "the split of ages, families and routes is an assumption; 'other' nationalities are treated alike).",
         ha="left",
         va="bottom",

@@ -265,7 +265,7 @@ class Assumptions(_Frozen):
         ),
     )
     decision_date: dt.date | None = Field(
-        None, description="The date of the determination; none: the entry date (the contract's default)."
+        None, description="The date of the determination; none: the entry date (the documented default)."
     )
     entry_border: Border = Field(
         "southern_land", description="U.S. Border Patrol southwest border apprehensions: from Mexico."
@@ -301,8 +301,8 @@ class Assumptions(_Frozen):
     uac_age_groups: dict[str, float] = Field(
         default_factory=lambda: {"0-12": 0.17, "13-14": 0.14, "15-17": 0.69},
         description=(
-            "Age bands of unaccompanied children and their shares (illustrative, UNVERIFIED: not from the "
-            "brief; most UAC are teenagers). Every band is under 18, so no encoded rule depends on it."
+            "Age bands of unaccompanied children and their shares (illustrative, UNVERIFIED: not from a "
+            "source read; most UAC are teenagers). Every band is under 18, so no encoded rule depends on it."
         ),
     )
     uac_share_of_non_family: dict[str, float] = Field(
@@ -624,7 +624,7 @@ class Outcome(Headline):
 
     @property
     def label(self) -> str:
-        """Human-readable, per contract section 2 (``barred``: withholding of removal and CAT only)."""
+        """Human-readable, per the determination format (``barred``: withholding of removal and CAT only)."""
         if self.outcome == "transfer":
             return "transfer to " + " or ".join(self.transfer_to)
         if self.outcome == "expel":

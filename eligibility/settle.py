@@ -1,4 +1,4 @@
-"""Settle a case whose facts are partly unknown (contract section 4).
+"""Settle a case whose facts are partly unknown (see the README, "Unknown facts").
 
 The rules compare each fact with finitely many constants, so every unknown fact has finitely many
 classes of values (``program.representatives``; a set of countries is split one member at a

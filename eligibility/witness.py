@@ -15,7 +15,7 @@ def _known(value: Any) -> bool:
 
 
 def example_case(facts: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
-    """A contract case (section 1) whose facts are ``facts``; unknown facts are left out."""
+    """A case whose facts are ``facts``; unknown facts are left out."""
     entry_date: dt.date = facts["entry.date"]
     case: dict[str, Any] = {"entry": {"date": entry_date.isoformat()}}
     nationalities = facts.get("nationalities", UNKNOWN)

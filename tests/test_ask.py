@@ -23,7 +23,7 @@ DEFAULT_ANSWERS = {"documents": "none", "trafficking_victim": "n", "public_inter
 
 
 def _answer(case: dict[str, Any], field: str) -> str:
-    """What a person who knows the whole case answers (the contract default where it is silent)."""
+    """What a person who knows the whole case answers (the documented default where it is silent)."""
     value = case["entry"].get(field[6:]) if field.startswith("entry.") else case.get(field)
     if field == "age" and value is None and case.get("birth_date"):
         return str(_age(case))
@@ -121,7 +121,7 @@ def _on(date: str) -> dict[str, Any]:
 
 
 def test_ask_has_a_question_for_every_new_fact() -> None:
-    """Contract section 6: yes/no questions a lawyer understands, and the new values offered."""
+    """yes/no questions a lawyer understands, and the new values offered."""
     from eligibility_cli.questions import ASK_INSTEAD_OF_DEFAULT, QUESTIONS
 
     assert set(FLAGS) <= set(QUESTIONS) and set(FLAGS) <= set(ASK_INSTEAD_OF_DEFAULT)

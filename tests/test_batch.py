@@ -59,7 +59,7 @@ def test_rows_come_out_in_order_and_match_check(tmp_path: Path, jobs: str) -> No
     got = _lines(tmp_path / "out.jsonl")
     assert [g.pop("row") for g in got] == list(range(1, 31))
     assert got == [_expected(c) for c in cases]
-    # brief B10 #1 (HN adult, Dec 2019: to GT), #23 (a Mexican under the signed text: to GT), A2 (UAC excepted)
+    # scenario 1 (HN adult, Dec 2019: to GT), #23 (a Mexican under the signed text: to GT), Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)) (UAC excepted)
     assert [g["outcome"] for g in got[:3]] == ["transfer", "transfer", "process_in_us"]
     assert "30 rows" in result.output and "transfer 20" in result.output
 
@@ -142,7 +142,7 @@ def test_csv_in_and_out(tmp_path: Path) -> None:
     assert list(rows[0]) == list(batch.CSV_COLUMNS)
     assert [(r["row"], r["id"], r["outcome"], r["transfer_to"]) for r in rows] == [
         ("2", "a", "transfer", "GT"),
-        ("3", "b", "process_in_us", ""),  # brief A2: unaccompanied children are excepted
+        ("3", "b", "process_in_us", ""),  # Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): unaccompanied children are excepted
     ]
     assert rows[0]["explanation"].startswith("Transfer to Guatemala (GT)")
 
@@ -166,7 +166,7 @@ NEW_LAW_CSV = (
 
 
 def test_csv_reads_the_facts_of_2020_to_2026(tmp_path: Path) -> None:
-    """Contract section 6 in a CSV batch: the new columns are booleans like the old ones, the new
+    """In a CSV batch: the new columns are booleans like the old ones, the new
     values are accepted, and the output's expel_to column names the countries of expulsion."""
     src = tmp_path / "in.csv"
     src.write_text(NEW_LAW_CSV, encoding="utf-8")
@@ -207,7 +207,7 @@ def test_the_fast_engine_gives_the_same_lines_for_the_law_of_2020_to_2026(tmp_pa
 
 
 def test_a_decision_after_the_review_date_carries_its_caveat_in_a_batch(tmp_path: Path) -> None:
-    """Brief C1.4 and C10.18: a decision after 2026-12-01 says that later law is not encoded."""
+    """evidence and caveats (rules/policies.yaml) and scenario 18: a decision after 2026-12-01 says that later law is not encoded."""
     late = dict(HN_ADULT, decision_date="2027-01-01")
     src = _write(tmp_path / "in.jsonl", [json.dumps(late)])
     assert any("2026-12-01" in c for c in evaluate(late, counterfactuals=False).caveats)
@@ -239,7 +239,7 @@ def test_standard_input_to_standard_output_in_a_real_process(tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     got = [json.loads(line) for line in run.stdout.splitlines()]
     assert [g["policy"] for g in got] == ["implemented"] * 5
-    # implemented (contract section 3): HN single adults from 2019-11-21 -> GT; Mexicans never
+    # implemented: HN single adults from 2019-11-21 -> GT; Mexicans never
     assert [g["outcome"] for g in got] == ["transfer", "process_in_us", "process_in_us", "transfer", "process_in_us"]
     assert run.stderr.startswith("5 rows in ")  # no progress bar when standard error is not a terminal
 

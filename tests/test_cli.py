@@ -166,7 +166,7 @@ def _enum(schema: dict[str, Any], field: dict[str, Any]) -> set[str]:
 
 
 def test_the_case_schema_lists_the_facts_of_2020_to_2026() -> None:
-    """Contract section 6: the new fields and values are part of the input schema."""
+    """the new fields and values are part of the input schema."""
     schema = json.loads(run("schema", "case").output)
     fields = schema["properties"]
     for name in ("cbp_one_unavailable", "medical_emergency", "imminent_threat", "title42_exception", "criminal_record"):
@@ -240,7 +240,7 @@ def test_unknown_works_for_the_new_facts(field: str) -> None:
 
 
 def test_no_transit_says_the_person_crossed_no_other_country() -> None:
-    """Brief C10.11: a Mexican who crossed directly in June 2023 is outside the Lawful Pathways rule
+    """scenario 11: a Mexican who crossed directly in June 2023 is outside the Lawful Pathways rule
     (no third country); with the transit countries unknown, asylum is undetermined."""
     mx = ["--nationality", "MX", "--age", "30", "--entry-date", "2023-06-01", "--border", "southern_land",
           "--place", "between_ports"]
@@ -260,7 +260,7 @@ def test_the_new_border_and_documents_values_are_accepted() -> None:
 
 
 def test_check_explains_an_expulsion_under_title_42() -> None:
-    """Brief C10.1 in words; and C10.3: without Title 42 the 2019 Guatemala agreement applies."""
+    """scenario 1 in words; and scenario 3: without Title 42 the 2019 Guatemala agreement applies."""
     result = run("check", *HN_2021[:5], "2020-06-01", *HN_2021[6:])
     assert result.exit_code == 0
     assert result.output.startswith("EXPEL")

@@ -1,4 +1,4 @@
-"""would_change_if: each expectation below is read from Part A of the brief, not from the code."""
+"""would_change_if: each expectation below is read from the legal sources cited, not from the code."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def test_classes_are_reused() -> None:
     for i, day in enumerate(days):
         case = dict(base, id=f"c{i}", entry={**base["entry"], "date": day.isoformat()}, age=20 + i % 40)
         result = ev.evaluate(parse_case(case))
-        assert result.outcome == "transfer" and result.transfer_to == ("GT",)  # brief A2, B10 #1
+        assert result.outcome == "transfer" and result.transfer_to == ("GT",)  # Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)), scenario 1
     assert ev.evaluations == 1  # one class: in force, adult, between ports, no other facts differ
     assert json.loads(ev.to_json(parse_case(dict(base, entry={**base["entry"], "date": "2020-01-31"}))))[
         "dates"

@@ -1,6 +1,6 @@
 """The FY2019 southwest border population model (`eligibility simulate`).
 
-Expected outcomes cite the brief (shared/policy/brief.md), Part A.
+Expected outcomes are read from the legal sources they cite.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_every_figure_has_a_source_and_an_evidence_level() -> None:
         assert fig["source"].strip(), fig
         assert fig["evidence"] in ("primary", "secondary", "unverified"), fig
     by_name = {f["figure"]: f for f in figures}
-    # The brief (B8) marks these as it does here.
+    # The (CBP Southwest Land Border Encounters) marks these as it does here.
     assert by_name["total"]["value"] == TOTAL
     assert by_name["by_demographic.uac"]["evidence"] == "primary"
     assert by_name["by_citizenship.HN.total"]["evidence"] == "unverified"
@@ -134,7 +134,7 @@ def test_assumptions_that_do_not_fit_the_data_are_refused() -> None:
         cohorts(make_assumptions(mexico_uac=100_000))
 
 
-# --- outcomes (brief Part A) --------------------------------------------------------------------
+# --- outcomes (the legal sources) --------------------------------------------------------------------
 
 
 def test_counts_add_up_to_the_population_under_every_policy(default_run: SimulationResult) -> None:

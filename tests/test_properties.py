@@ -1,4 +1,4 @@
-"""Invariants the law guarantees, checked on generated cases (brief Part A)."""
+"""Invariants the law guarantees, checked on generated cases (the legal sources)."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_a_final_denial_in_transit_never_turns_eligible_into_barred(case: dict[s
 @SETTINGS
 @given(cases(unknowns=False), POLICIES, st.data())
 def test_an_answer_given_with_unknown_facts_holds_whatever_they_are(case: dict[str, Any], policy: str, data: Any) -> None:
-    """Contract section 4: an outcome settled despite unknown facts is the outcome of every
+    """an outcome settled despite unknown facts is the outcome of every
     completion; and missing_facts only ever names facts that were unknown."""
     full = evaluate(case, policy, counterfactuals=False)
     droppable = [k for k in case if k != "entry"] + [f"entry.{k}" for k in case["entry"] if k != "date"]
@@ -149,7 +149,7 @@ def test_mpp_never_applies_to_a_person_who_is_transferred(case: dict[str, Any], 
 @FEW
 @given(title42_cases(), TITLE_42_POLICIES, st.data())
 def test_nobody_is_expelled_to_a_country_where_they_established_fear(case: dict[str, Any], policy: str, data: Any) -> None:
-    """Brief C3.4 and Huisha-Huisha v. Mayorkas: a country in fear_established_in is never a country of expulsion."""
+    """Title 42 (42 U.S.C. 265; 42 CFR 71.40) and Huisha-Huisha v. Mayorkas: a country in fear_established_in is never a country of expulsion."""
     places = sorted({"MX", "CA", *case["nationalities"]})
     case["fear_established_in"] = data.draw(st.lists(st.sampled_from(places), min_size=1, max_size=2, unique=True))
     d = evaluate(case, policy, counterfactuals=False)
@@ -159,7 +159,7 @@ def test_nobody_is_expelled_to_a_country_where_they_established_fear(case: dict[
 @FEW
 @given(title42_cases(), TITLE_42_POLICIES, st.sampled_from(["air", "sea"]))
 def test_title_42_never_expels_an_air_or_sea_arrival(case: dict[str, Any], policy: str, border: str) -> None:
-    """Brief C3.2: the orders reach arrivals by land, and by sea only at the southern coastal border."""
+    """Title 42 (42 U.S.C. 265; 42 CFR 71.40): the orders reach arrivals by land, and by sea only at the southern coastal border."""
     case["entry"]["border"] = border
     d = evaluate(case, policy, counterfactuals=False)
     assert d.outcome != "expel" and d.expel_to == []
@@ -169,7 +169,7 @@ def test_title_42_never_expels_an_air_or_sea_arrival(case: dict[str, Any], polic
 @FEW
 @given(title42_cases(), TITLE_42_POLICIES, st.integers(0, 17))
 def test_an_unaccompanied_child_is_never_expelled_from_2020_11_18(case: dict[str, Any], policy: str, age: int) -> None:
-    """Brief C3.3: P.J.E.S. v. Wolf from 2020-11-18, then the CDC's own exception."""
+    """Title 42 (42 U.S.C. 265; 42 CFR 71.40): P.J.E.S. v. Wolf from 2020-11-18, then the CDC's own exception."""
     case.update(age=age, unaccompanied=True)
     if dt.date.fromisoformat(case["entry"]["date"]) < dt.date(2020, 11, 18):
         case["entry"]["date"] = "2020-11-18"
@@ -186,7 +186,7 @@ def test_an_unaccompanied_child_is_never_expelled_from_2020_11_18(case: dict[str
 def test_nobody_who_entered_before_2019_11_19_is_transferred_under_a_2025_agreement(
     case: dict[str, Any], policy: str, entry: dt.date, decision: dt.date, nationalities: list[str]
 ) -> None:
-    """Brief C6: the 2019 implementing rule, on which the 2025 agreements rest, is prospective only."""
+    """2025 ACAs (Federal Register, 2025): the 2019 implementing rule, on which the 2025 agreements rest, is prospective only."""
     if case.get("nationalities") is None:  # known: the dates decide here, and a known case is quick
         case["nationalities"] = nationalities
     case["entry"]["date"] = entry.isoformat()
@@ -201,7 +201,7 @@ def test_nobody_who_entered_before_2019_11_19_is_transferred_under_a_2025_agreem
 @FEW
 @given(cases() | title42_cases(), POLICIES, st.lists(st.sampled_from(countries()), max_size=2, unique=True))
 def test_the_headline_fits_the_outcome(case: dict[str, Any], policy: str, nationalities: list[str]) -> None:
-    """Contract section 6: expel_to is set exactly when the outcome is expel, and an expelled person
+    """expel_to is set exactly when the outcome is expel, and an expelled person
     is neither transferred nor heard in the U.S.; missing_facts is never empty while outcome,
     asylum or wait_in_mexico is undetermined (other unknown facts than the nationalities: those are
     dropped in test_an_answer_given_with_unknown_facts_holds_whatever_they_are)."""
