@@ -155,21 +155,12 @@ KINDS = {
 }
 
 
+@functools.cache  # programs compare by identity and live as long as their rule set
 def _can_affect(program: Program, part: str) -> frozenset[str]:
     """Facts tested by rules of the kinds of instrument that decide ``part``."""
-    found = _AFFECTING.get((id(program), part))
-    if found is None or found[0] is not program:
-        facts = frozenset(
-            t.fact
-            for b in program.rules
-            if program.instrument(b.governs).kind in KINDS[part]
-            for t in b.checks
-        )
-        found = _AFFECTING[(id(program), part)] = (program, facts)
-    return found[1]
-
-
-_AFFECTING: dict[tuple[int, str], tuple[Program, frozenset[str]]] = {}
+    return frozenset(
+        t.fact for b in program.rules if program.instrument(b.governs).kind in KINDS[part] for t in b.checks
+    )
 
 
 def _decisive(
