@@ -355,22 +355,30 @@ def deciding_rules(
         decide(program, statuses, truth, facts).headline if decision.headline.expel_to else decision.headline
     )
     found = []
+    # Only destination rules are read by decide() besides the statuses: any other rule's flip
+    # gives the headline of its instrument's new status, the same for every rule that moves it so.
+    moved: dict[tuple[str, Status], bool] = {}
     for b in program.rules:
         role = b.rule.role
         if role == "destination":
             if statuses[b.governs] != "applies" or not truth[b.key]:
                 continue
-            status = statuses[b.governs]
-        else:  # the status with this one rule flipped, from the counts of true rules by role
-            held = dict(counts[b.governs])
-            held[role] += -1 if truth[b.key] else 1
-            status = _status_from_counts(held)
-            if status == statuses[b.governs]:
-                continue
-        flipped = dict(truth)
-        flipped[b.key] = not truth[b.key]
-        changed = {**statuses, b.governs: status}
-        if decide(program, changed, flipped, facts).headline != base:
+            flipped = dict(truth)
+            flipped[b.key] = not truth[b.key]
+            if decide(program, statuses, flipped, facts).headline != base:
+                found.append(b)
+            continue
+        # the status with this one rule flipped, from the counts of true rules by role
+        held = dict(counts[b.governs])
+        held[role] += -1 if truth[b.key] else 1
+        status = _status_from_counts(held)
+        if status == statuses[b.governs]:
+            continue
+        key = (b.governs, status)
+        if key not in moved:
+            changed = {**statuses, b.governs: status}
+            moved[key] = decide(program, changed, truth, facts).headline != base
+        if moved[key]:
             found.append(b)
     return found
 
