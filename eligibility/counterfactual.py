@@ -16,10 +16,10 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.conditions import Truth, holds, show
+from eligibility.conditions import Test, Truth, _test, holds, show
 from eligibility.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
 from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import Program, representatives
+from eligibility.program import BoundRule, Program, representatives
 from eligibility.settle import Settlement, part_of
 
 MAX_PAIR_EVALUATIONS = 600
@@ -38,35 +38,112 @@ class Change:
 Result = tuple[Hashable, ...]  # (outcome and transfer_to, asylum, wait in Mexico)
 
 
+DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
+"""The facts an expulsion's countries are read from, besides the rules' truths."""
+
+
 def headline_of(
     program: Program,
     facts: Mapping[str, Any],
     base: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+    memo: dict[Hashable, Any] | None = None,
 ) -> Result | None:
     """The settled (outcome, asylum, wait) of facts, or None when unknown facts leave any open.
 
     ``base`` is (facts, truth) of a nearby case: only the rules that test a fact that differs from
-    it are evaluated again.
+    it are evaluated again. ``memo`` keeps the result per set of rules whose truth differs from the
+    base's (the result depends on nothing else but the countries an expulsion reads).
     """
     if base is None:
         truth = {b.key: holds(b.when, facts) for b in program.rules}
         statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
     else:
         before, truth_before = base
-        truth = dict(truth_before)
+        memo = {} if memo is None else memo
         moved: set[str] = set()
-        for name, value in facts.items():
-            if value is not before[name]:
-                for b in program.rules_testing(name):
-                    value_now = holds(b.when, facts)
-                    if value_now is not truth[b.key]:
-                        truth[b.key] = value_now
-                        moved.add(b.governs)
-                        if b.via is not None:
-                            moved.add(b.via)
+        flipped: list[tuple[str, Truth]] = []
+        names = frozenset(name for name, value in facts.items() if value is not before[name])
+        # A rule's truth depends on the facts it tests alone, the unchanged ones being the base's:
+        # the rules that flip for one changed fact's value are kept, and so is the truth of a rule
+        # testing several changed facts, for their values.
+        for name in names:
+            cached = ("flips", name, facts[name])
+            if cached not in memo:  # the rules that flip when this fact alone takes this value
+                alone = {**before, name: facts[name]}
+                value, was = facts[name], before[name]
+                memo[cached] = [
+                    (b, tested, value_now)
+                    for b, tested, own in _testing(program, name)
+                    # a rule none of whose tests of this fact changes keeps its truth
+                    if any(_test(t, value) is not _test(t, was) for t in own)
+                    and (value_now := holds(b.when, alone)) is not truth_before[b.key]
+                ]
+            for b, tested, value_now in memo[cached]:
+                if len(tested & names) == 1:  # the others are evaluated with every changed fact
+                    flipped.append((b.key, value_now))
+                    moved.add(b.governs)
+                    if b.via is not None:
+                        moved.add(b.via)
+        if len(names) > 1:
+            together = ("together", names)
+            if together not in memo:
+                memo[together] = list(
+                    {
+                        b.key: (b, tuple(sorted(tested & names)))
+                        for name in names
+                        for b, tested, _ in _testing(program, name)
+                        if len(tested & names) > 1
+                    }.values()
+                )
+            for b, tested_names in memo[together]:
+                cached = ("rule", b.key, tested_names, *(facts[n] for n in tested_names))
+                if cached not in memo:
+                    memo[cached] = holds(b.when, facts)
+                value_now = memo[cached]
+                if value_now is not truth_before[b.key]:
+                    flipped.append((b.key, value_now))
+                    moved.add(b.governs)
+                    if b.via is not None:
+                        moved.add(b.via)
+        key = (frozenset(flipped), *(facts[f] for f in DESTINATION_FACTS))
+        if key in memo:
+            return memo[key]  # type: ignore[no-any-return]
+        truth = dict(truth_before)
+        truth.update(flipped)
         statuses = dict(_base_statuses(program, before, truth_before))
         for iid in moved:  # only the instruments whose rules changed truth are computed again
             statuses[iid] = possible_statuses(program, iid, truth)
+        memo[key] = result = _settled(program, statuses, truth, facts)
+        return result
+    return _settled(program, statuses, truth, facts)
+
+
+_TESTING: dict[
+    int, tuple[Program, dict[str, tuple[tuple[BoundRule, frozenset[str], tuple[Test, ...]], ...]]]
+] = {}
+
+
+def _testing(program: Program, name: str) -> tuple[tuple[BoundRule, frozenset[str], tuple[Test, ...]], ...]:
+    """The rules testing a fact, each with every fact it tests and its tests of this one
+    (computed once per program)."""
+    held = _TESTING.get(id(program))
+    if held is None or held[0] is not program:
+        held = _TESTING[id(program)] = (program, {})
+    found = held[1].get(name)
+    if found is None:
+        found = held[1][name] = tuple(
+            (b, frozenset(t.fact for t in b.checks), tuple(t for t in b.checks if t.fact == name))
+            for b in program.rules_testing(name)
+        )
+    return found
+
+
+def _settled(
+    program: Program,
+    statuses: Mapping[str, frozenset[Status]],
+    truth: Mapping[str, Truth],
+    facts: Mapping[str, Any],
+) -> Result | None:
     heads = possible_headlines(program, statuses, truth, facts)
     if len(heads) == 1:
         if all(len(s) == 1 for s in statuses.values()):
@@ -143,6 +220,7 @@ def counterfactuals(
         return new
 
     base_truth = (facts, {b.key: holds(b.when, facts) for b in program.rules})
+    memo: dict[Hashable, Any] = {}
     singles: dict[tuple[str, Any], Result] = {}
     found: list[Change] = []
     moves = "decision_date" in assumed
@@ -150,7 +228,7 @@ def counterfactuals(
         changing: list[tuple[Any, Result]] = []
         for value in _alternatives(program, fact, facts[fact], entry_date, moves):
             new = changed({fact: value})
-            result = None if new is None else headline_of(program, new, base_truth)
+            result = None if new is None else headline_of(program, new, base_truth, memo)
             if result is not None:
                 singles[(fact, value)] = result
                 if result != base:
@@ -158,10 +236,16 @@ def counterfactuals(
         for values, result in _grouped(facts[fact], changing):
             found.append(
                 _change(
-                    program, facts, changed({fact: values[0]}) or {}, ((fact, values[0]),), result, values
+                    program,
+                    facts,
+                    changed({fact: values[0]}) or {},
+                    ((fact, values[0]),),
+                    result,
+                    values,
+                    base_truth[1],
                 )
             )
-    found += _pairs(program, facts, order, base, singles, changed, entry_date, base_truth)
+    found += _pairs(program, facts, order, base, singles, changed, entry_date, base_truth, memo)
     return found
 
 
@@ -190,6 +274,7 @@ def _pairs(
     changed: Any,
     entry_date: dt.date,
     base_truth: tuple[Mapping[str, Any], Mapping[str, Any]],
+    memo: dict[Hashable, Any],
 ) -> list[Change]:
     together: set[tuple[str, str]] = set()
     for b in program.rules:
@@ -201,11 +286,15 @@ def _pairs(
         if f in program.facts_used and facts[f] is UNKNOWN and CATALOGUE[f].type != "countries"
     ]
     budget = MAX_PAIR_EVALUATIONS
-    best: dict[tuple[Hashable, ...], tuple[float, Change]] = {}
+    best: dict[tuple[Hashable, ...], tuple[float, tuple[Mapping[str, Any], Any, Result]]] = {}
     for a, c in sorted(together):
+        if budget < 0:
+            break
         if a not in order or (c not in order and c not in unknown_partners):
             continue
         for va in _alternatives(program, a, facts[a], entry_date):
+            if budget < 0:
+                break
             for vc in (
                 _alternatives(program, c, facts[c], entry_date)
                 if c in order
@@ -213,9 +302,9 @@ def _pairs(
             ):
                 budget -= 1
                 if budget < 0:
-                    return [change for _, change in best.values()]
+                    break
                 new = changed({a: va, c: vc})
-                result = None if new is None else headline_of(program, new, base_truth)
+                result = None if new is None else headline_of(program, new, base_truth, memo)
                 if result is None or result == base:
                     continue
                 if singles.get((a, va)) == result or singles.get((c, vc)) == result:
@@ -225,8 +314,11 @@ def _pairs(
                     _distance(facts[c], vc) if facts[c] is not UNKNOWN else 0
                 )
                 if key not in best or distance < best[key][0]:
-                    best[key] = (distance, _change(program, facts, new or {}, ((a, va), (c, vc)), result))
-    return [change for _, change in best.values()]
+                    best[key] = (distance, (new or {}, ((a, va), (c, vc)), result))
+    return [
+        _change(program, facts, after, changes, result, truth_before=base_truth[1])
+        for _, (after, changes, result) in best.values()
+    ]
 
 
 def _change(
@@ -236,14 +328,27 @@ def _change(
     changes: tuple[tuple[str, Any], ...],
     result: Result,
     alternatives: list[Any] | None = None,
+    truth_before: Mapping[str, Truth] | None = None,
 ) -> Change:
-    truth_before = {b.key: holds(b.when, before) for b in program.rules}
-    truth_after = {b.key: holds(b.when, after) for b in program.rules}
-    moved = {
-        i.id
-        for i in program.instruments
-        if possible_statuses(program, i.id, truth_before) != possible_statuses(program, i.id, truth_after)
+    if truth_before is None:
+        truth_before = {b.key: holds(b.when, before) for b in program.rules}
+    truth_after = dict(truth_before)
+    for name in {name for name, _ in changes} | {n for n in after if after[n] is not before[n]}:
+        for b in program.rules_testing(name):
+            truth_after[b.key] = holds(b.when, after)
+    touched = {
+        i for b in program.rules if truth_before[b.key] != truth_after[b.key] for i in (b.governs, b.via) if i
     }
+    moved = {
+        iid
+        for iid in touched
+        if possible_statuses(program, iid, truth_before) != possible_statuses(program, iid, truth_after)
+    }
+    # an instrument set aside before and after (an asylum bar or waiting abroad for a person
+    # expelled or transferred either way, an agreement for a person expelled either way) did not
+    # move, whatever its own rules say
+    final = [_final(program, truth, facts) for truth, facts in ((truth_before, before), (truth_after, after))]
+    moved = {iid for iid in moved if final[0][iid] != final[1][iid]}
     flipped: list[str] = []
     for b in program.rules:  # rules whose truth the change flips, in instruments whose status it moves
         flips = truth_before[b.key] != truth_after[b.key] and (
@@ -254,6 +359,21 @@ def _change(
     outcome, transfer_to, expel_to = result[0] if isinstance(result[0], tuple) else ("undetermined", (), ())
     head = Headline(outcome, tuple(transfer_to), result[1], bool(result[2]), tuple(expel_to))  # type: ignore[arg-type]
     return Change(changes, head, tuple(flipped), tuple(alternatives or ()))
+
+
+def _final(program: Program, truth: Mapping[str, Truth], facts: Mapping[str, Any]) -> dict[str, Hashable]:
+    """Each instrument's possible statuses, or 'set aside' where the outcome makes it moot: an
+    asylum bar or a wait-abroad instrument when the person is certainly expelled or transferred
+    (no claim is heard in the U.S.), an agreement when the person is certainly expelled."""
+    statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+    outcomes = {h.outcome for h in possible_headlines(program, statuses, truth, facts)}
+    found: dict[str, Hashable] = {}
+    for inst in program.instruments:
+        aside = (inst.kind in ("wait_abroad", "asylum_bar") and outcomes <= {"expel", "transfer"}) or (
+            inst.kind in ("transfer_agreement", "statutory_limit") and outcomes == {"expel"}
+        )
+        found[inst.id] = "set aside" if aside else statuses[inst.id]
+    return found
 
 
 def describe_change(fact: str, value: Any, entry_date: dt.date, before: Any = None) -> tuple[str, Any, str]:

@@ -489,7 +489,13 @@ def _explain(
             "Facts that would settle waiting in Mexico: " + ", ".join(missing_by["wait_in_mexico"]) + "."
         )
     for r in results:
-        lines.append(f"{r.title}: {r.status.replace('_', ' ')}.")
+        moot = r.kind == "asylum_bar" and r.status == "applies" and outcome in ("expel", "transfer")
+        how = "expelled" if outcome == "expel" else "transferred"
+        lines.append(
+            f"{r.title}: {r.status.replace('_', ' ')}"
+            + (f" (moot: the person is {how}, so no asylum claim is heard in the U.S.)" if moot else "")
+            + "."
+        )
     decision = dates.decision or "unknown"
     lines.append(
         f"Entry {dates.entry} decides which rules reach the person; decision {decision} decides which are in force."

@@ -72,3 +72,30 @@ def test_counterfactuals_can_be_left_out() -> None:
 
 def test_counterfactuals_are_deterministic() -> None:
     assert evaluate(HN_ADULT).to_json() == evaluate(dict(HN_ADULT)).to_json()
+
+
+def test_a_change_between_two_expulsions_names_only_the_expulsion_rules() -> None:
+    # A Mexican adult crossing on 2020-06-01 is expelled under Title 42 (85 FR 17060); by the
+    # northern land border they would be expelled to Canada instead. The asylum bars and MPP are
+    # moot either way (no claim is heard), so their rules did not make the difference.
+    det = evaluate(
+        {
+            "nationalities": ["MX"],
+            "age": 30,
+            "unaccompanied": False,
+            "entry": {"date": "2020-06-01", "border": "southern_land", "place": "between_ports"},
+        }
+    )
+    assert det.outcome == "expel" and det.expel_to == ["MX"]
+    northern = [c for c in det.would_change_if if c.changes[0].field == "entry.border" and c.expel_to == ["CA"]]
+    assert northern, det.would_change_if
+    assert all(r.startswith("title-42.") for r in northern[0].rules), northern[0].rules
+
+
+def test_an_asylum_bar_that_holds_for_a_transferred_person_is_shown_as_moot() -> None:
+    # Sent to Guatemala under the ACA (8 CFR 208.30(e)(7)): no asylum claim is heard in the U.S.,
+    # so the transit bar (8 CFR 208.13(c)(4)), whose conditions hold, decides nothing.
+    det = evaluate(HN_ADULT)
+    assert det.outcome == "transfer"
+    line = next(x for x in det.explanation if x.startswith("Third-country transit bar"))
+    assert line.endswith("applies (moot: the person is transferred, so no asylum claim is heard in the U.S.).")
