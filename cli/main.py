@@ -572,6 +572,7 @@ def diff_command(
             raise UserError(f"unknown policy '{name}' (known: {', '.join(sorted(ruleset.policies))})")
     result = policy_diff(ruleset, policy_a, policy_b)
     counts: dict[tuple[Any, Any], int] = {}
+    by_part: dict[int, int] = {}  # part by part: group index -> cases whose part has the group's values
     rejected: list[str] = []
     total = 0
     if population:
@@ -592,18 +593,35 @@ def diff_command(
             key = (_head(da), _head(db))
             if key[0] != key[1]:
                 counts[key] = counts.get(key, 0) + 1
+                for i, g in enumerate(result.groups if result.by_part else ()):
+                    if g.part is not None and _in_part(g.part, da, db):
+                        by_part[i] = by_part.get(i, 0) + 1
     keys = [(_head_of(g.a), _head_of(g.b)) for g in result.groups]
     assigned: dict[int, int] = {}  # group index -> cases, each case counted in its first matching group
     for case_key, n in counts.items():
         index = next((i for i, k in enumerate(keys) if _matches(case_key, k)), None)
         if index is not None:
             assigned[index] = assigned.get(index, 0) + n
+    if result.by_part:
+        assigned = by_part
     groups: list[dict[str, Any]] = []
     for g in result.groups:
         groups.append(
             {
                 policy_a: _head_json(g.a),
                 policy_b: _head_json(g.b),
+                **(
+                    {
+                        "part": {
+                            "name": g.part[0][0],
+                            "country": g.part[0][1] or None,
+                            policy_a: g.part[1],
+                            policy_b: g.part[2],
+                        }
+                    }
+                    if g.part is not None
+                    else {}
+                ),
                 "where": diff_describe(g.regions, result.programs),
                 "classes": len(g.regions),
                 "rules": list(g.rules),
@@ -625,12 +643,32 @@ def diff_command(
             )
         )
     else:
-        click.echo(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
-        for i, row in enumerate(groups, 1):
+        if result.by_part:
             click.echo(
-                f"\n{i}. {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
-                + (f"  [{row['population']} of {total} cases]" if population else "")
+                f"{policy_a} vs {policy_b}: the policies differ in more combinations than can be listed one by one "
+                f"(more than {result.searched:,} classes), so they are compared part by part: each receiving "
+                "country, the countries of expulsion, and asylum and waiting in Mexico when the claim is heard "
+                f"in the U.S. A case is determined differently exactly when one of these parts differs. "
+                f"{len(groups)} differences:"
             )
+        else:
+            click.echo(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
+        for i, row in enumerate(groups, 1):
+            if "part" in row:
+                part = row["part"]
+                click.echo(
+                    f"\n{i}. {_part_words(part['name'], part['country'])}: {policy_a}: {_part_value(part[policy_a])}"
+                    f"  |  {policy_b}: {_part_value(part[policy_b])}"
+                    + (f"  [{row['population']} of {total} cases]" if population else "")
+                )
+                click.echo(
+                    f"   for example: {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
+                )
+            else:
+                click.echo(
+                    f"\n{i}. {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
+                    + (f"  [{row['population']} of {total} cases]" if population else "")
+                )
             for line in row["where"]:
                 click.echo(f"   - {line}")
             click.echo("   rules: " + ", ".join(row["rules"]))
@@ -641,6 +679,35 @@ def diff_command(
             click.echo(f"error: {line}", err=True)
     if rejected:
         sys.exit(3)
+
+
+def _in_part(part: tuple[Any, Any, Any], da: Any, db: Any) -> bool:
+    """Whether a case's two headlines have the part values of a part-by-part group."""
+    from eligibility.diff import DEPENDS, part_value
+
+    (which, va, vb) = part
+    a, b = part_value(which, da), part_value(which, db)
+    return a != b and va in (a, DEPENDS) and vb in (b, DEPENDS)
+
+
+def _part_words(name: str, country: str | None) -> str:
+    if name == "transfer_to":
+        return f"sent to {country}"
+    if name == "expel_to":
+        return "countries of expulsion"
+    if name == "asylum":
+        return "asylum, if the claim is heard in the U.S."
+    return "waiting in Mexico, if the claim is heard in the U.S."
+
+
+def _part_value(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(value) if value else "none"
+    return str(value)
 
 
 def _matches(case_key: tuple[Any, Any], group_key: tuple[Any, Any]) -> bool:
@@ -666,6 +733,7 @@ def _head_json(h: Any) -> dict[str, Any]:
         "transfer_to": list(h.transfer_to),
         "expel_to": list(h.expel_to),
         "asylum": h.asylum,
+        "wait_in_mexico": h.wait_in_mexico,
     }
 
 
@@ -675,7 +743,11 @@ def _head_words(h: dict[str, Any]) -> str:
     if h["outcome"] == "expel":  # "?": the country of expulsion differs within the region
         places = [c for c in h["expel_to"] if c != "?"]
         return "expel to " + ", ".join(places) if places else "expel (the country depends on the case)"
-    return f"{h['outcome'].replace('_', ' ')}, asylum {h['asylum'].replace('_', ' ')}"
+    if h["outcome"] == "undetermined":  # a region holding cases of several outcomes
+        return "depends on the case (several outcomes)"
+    wait = ", waits in Mexico" if h.get("wait_in_mexico") is True else ""
+    asylum = "depends on the case" if h["asylum"] == "undetermined" else h["asylum"].replace("_", " ")
+    return f"{h['outcome'].replace('_', ' ')}, asylum {asylum}{wait}"
 
 
 def _citations(ruleset: Any, rules: tuple[str, ...]) -> list[str]:

@@ -123,6 +123,9 @@ class PartialSet:
     included: frozenset[str]
     excluded: frozenset[str]
     universe: frozenset[str]
+    # (member, members): an included member standing for any of ``members``, which the rules
+    # treat alike (a search splits on them as one); the others stay undecided
+    alike: frozenset[tuple[str, frozenset[str]]] = frozenset()
 
     @property
     def undecided(self) -> frozenset[str]:

@@ -10,12 +10,14 @@ an example case and the citations of the responsible rules.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eligibility.conditions import PartialSet, holds, show
-from eligibility.decide import OPEN, Headline, decide, possible_headlines, possible_statuses
+from eligibility.conditions import PartialSet, Truth, holds, show
+from eligibility.counterfactual import DESTINATION_FACTS
+from eligibility.decide import IN_SCOPE, OPEN, Headline, Status, decide, possible_headlines, possible_statuses
 from eligibility.engines import PureEngine
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, classes, compile_policy, country_pool, representatives
@@ -23,7 +25,7 @@ from eligibility.ruleset import RuleSet
 from eligibility.witness import example_case
 
 FLOOR = dt.date(2000, 1, 1)
-MAX_NODES = 300_000
+MAX_NODES = 100_000
 
 
 @dataclass
@@ -35,6 +37,10 @@ class Group:
     rules: tuple[str, ...]
     regions: list[dict[str, Any]] = field(default_factory=list)
     population: int = 0
+    # part by part (see ``Part``): the part and its value under each policy; a and b are then the
+    # determinations of the group's example case
+    part: tuple[Part, Any, Any] | None = None
+    witness: dict[str, Any] | None = None  # part by part: a case of the group whose part differs
 
     def key(self) -> tuple[Headline, Headline, tuple[str, ...]]:
         return (self.a, self.b, self.rules)
@@ -48,13 +54,44 @@ class PolicyDiff:
     programs: tuple[Program, Program]
     rejected: list[str] = field(default_factory=list)  # population rows that were not valid cases
     population_total: int = 0
+    by_part: bool = False  # the exact search was too large: compared part by part
+    searched: int = 0  # classes the exact search went through before it stopped (by_part)
 
 
-def diff(ruleset: RuleSet, a: str, b: str) -> PolicyDiff:
-    """Every region of cases that ``a`` and ``b`` determine differently, grouped."""
+Part = tuple[str, str]
+"""A part of a determination compared on its own: ("transfer_to", country): whether the person is
+sent there; ("expel_to", ""): the countries of expulsion; ("asylum", ""): asylum if the claim is
+heard in the U.S. (from the asylum bars alone); ("wait_in_mexico", ""): likewise, waiting."""
+
+
+def part_value(part: Part, head: Headline) -> Any:
+    """The part's value in a determination's headline (None where it does not apply: asylum and
+    waiting are compared only when both policies hear the claim in the U.S.)."""
+    name, country = part
+    if name == "transfer_to":
+        return country in head.transfer_to
+    if name == "expel_to":
+        return head.expel_to
+    if head.outcome != "process_in_us":
+        return None
+    return head.asylum if name == "asylum" else head.wait_in_mexico
+
+
+def diff(ruleset: RuleSet, a: str, b: str, *, max_nodes: int | None = None) -> PolicyDiff:
+    """Every region of cases that ``a`` and ``b`` determine differently, grouped.
+
+    When the exact search needs more than ``max_nodes`` classes (default ``MAX_NODES``: policies
+    that differ in many agreements make every combination of receiving countries a region), the
+    determinations are compared part by part instead (``by_part``): each receiving country, the
+    countries of expulsion, asylum and waiting in Mexico, each over the facts of the instruments
+    that decide it. A case is determined differently exactly when some part differs.
+    """
     pa, pb = compile_policy(ruleset, a), compile_policy(ruleset, b)
-    search = _Joint(pa, pb)
-    search.run({name: UNKNOWN for name in CATALOGUE})
+    search = _Joint(pa, pb, max_nodes)
+    try:
+        search.run({name: UNKNOWN for name in CATALOGUE})
+    except _TooLarge:
+        return _by_part(pa, pb, search.nodes - 1)
     groups: dict[tuple[Headline, Headline], Group] = {}
     counts: dict[tuple[Headline, Headline], dict[str, int]] = {}
     for facts, ha, hb in search.found:
@@ -74,9 +111,11 @@ class _Joint:
     status in every case, so splits go first to the facts of the instruments that differ, and a
     class is settled as soon as the outcomes are known to differ or to agree."""
 
-    def __init__(self, pa: Program, pb: Program) -> None:
+    def __init__(self, pa: Program, pb: Program, max_nodes: int | None = None) -> None:
         self.pa, self.pb = pa, pb
-        self.found: list[tuple[dict[str, Any], Headline, Headline]] = []
+        self.programs = (pa, pb)
+        self.max_nodes = MAX_NODES if max_nodes is None else max_nodes
+        self.found: list[tuple[dict[str, Any], Any, Any]] = []  # (class, a's, b's): headlines, or part values
         self.nodes = 0
         self.used = pa.facts_used | pb.facts_used
         self.members: dict[tuple[str, bool], list[str]] = {}  # (fact, of shared instruments) -> tested
@@ -86,57 +125,191 @@ class _Joint:
 
         shared = {i.id for i in pa.instruments} & {i.id for i in pb.instruments}
         self.shared = {i for i in shared if signature(pa, i) == signature(pb, i)}
+        self.only_a = [i.id for i in pa.instruments if i.id not in self.shared]
+        self.only_b = [i.id for i in pb.instruments if i.id not in self.shared]
+        self._alike: dict[str, dict[str, frozenset[str]]] = {}
+        self.statuses: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the last look's
+        self.twin_of: dict[tuple[Any, ...], str] = {}  # a slot of b's -> b's instrument in it
+        for iid in self.only_b:
+            slot = self._slot(pb, iid)
+            if slot is not None:
+                self.twin_of.setdefault(slot, iid)
         kinds = {i.id: i.kind for p in (pa, pb) for i in p.instruments}
-        self.asylum_shared = all(
-            i in self.shared for i, k in kinds.items() if k in ("asylum_bar", "wait_abroad")
-        )
+        self.kinds = kinds
+        # the screening stage of each instrument, counted from the last (None: not screened)
+        self.stage: dict[str, int | None] = {}
+        for p in (pa, pb):
+            stages = p.policy.screening
+            for number, st in enumerate(stages):
+                for iid in st:
+                    self.stage[iid] = number - len(stages)
+
+    def together(
+        self,
+        facts: Mapping[str, Any],
+        truth_a: Mapping[str, Truth],
+        truth_b: Mapping[str, Truth],
+        twins: dict[str, str],
+    ) -> str | None:
+        """'differ' or 'agree' when, for every status the instruments both policies share (or
+        twin) may have, taken the same in both, the policies certainly differ or agree; None when
+        that is open or too costly to tell."""
+        sa, sb = self.statuses[self.pa.policy.id], self.statuses[self.pb.policy.id]
+        pairs = [(i, i) for i in self.shared if len(sa[i]) > 1]
+        pairs += [(i, j) for i, j in twins.items() if len(sa[i]) > 1]
+        if not pairs:
+            return None
+        combos = 1
+        for i, _ in pairs:
+            combos *= len(sa[i])
+        if combos > 64:
+            return None
+        differ = agree = True
+        for chosen in itertools.product(*(sorted(sa[i]) for i, _ in pairs)):
+            fixed_a = {**sa, **{i: frozenset({c}) for (i, _), c in zip(pairs, chosen, strict=True)}}
+            fixed_b = {**sb, **{j: frozenset({c}) for (_, j), c in zip(pairs, chosen, strict=True)}}
+            ha = possible_headlines(self.pa, fixed_a, truth_a, facts)
+            hb = possible_headlines(self.pb, fixed_b, truth_b, facts)
+            differ = differ and _disjoint(ha, hb)
+            agree = agree and len(ha) == 1 and ha == hb and OPEN not in next(iter(ha)).expel_to
+            if not differ and not agree:
+                return None
+        return "differ" if differ else "agree" if agree else None
+
+    def twins(self, truth_a: Mapping[str, Truth], truth_b: Mapping[str, Truth]) -> dict[str, str]:
+        """Instruments of one policy only (a's, with b's twin) that, in this region, have the same status as one of the
+        other's in every case: same kind, receiving country and screening stage, and the same
+        open rules left in each role once the facts fixed so far are applied (an agreement as
+        implemented, here inside its window of practice, and the agreement as written)."""
+        left = {slot: self._residual(self.pb, iid, truth_b) for slot, iid in self.twin_of.items()}
+        found: dict[str, str] = {}
+        for iid in self.only_a:
+            slot = self._slot(self.pa, iid)
+            if slot is None or slot not in left:
+                continue
+            if self._residual(self.pa, iid, truth_a) == left[slot]:
+                found[iid] = self.twin_of[slot]
+                del left[slot]
+        return found
+
+    def _slot(self, program: Program, iid: str) -> tuple[Any, ...] | None:
+        inst = program.instrument(iid)
+        if inst.kind in ("statutory_limit", "expulsion"):
+            return None
+        stage = next((n for n, st in enumerate(program.policy.screening) if iid in st), -1)
+        return (inst.kind, inst.receiving_country or "", stage)
+
+    @staticmethod
+    def _residual(program: Program, iid: str, truth: Mapping[str, Truth]) -> tuple[Any, ...]:
+        """What is left of each role of the instrument's rules: decided, or its open conditions."""
+        found: list[Any] = []
+        for role in ("in_force", "window", "scope", "alternative", "exclusion", "exception"):
+            rules = [b for b in program.governed[iid] if b.rule.role == role]
+            values = [truth[b.key] for b in rules]
+            open_ = frozenset(b.when for b in rules if truth[b.key] is None)
+            if role in ("in_force", "scope"):  # all must hold
+                found.append(False if False in values else open_ or True)
+            elif not rules:  # no window or alternative: nothing more needed; no exclusion: none
+                found.append(role in ("window", "alternative"))
+            else:  # one is enough
+                found.append(True if True in values else open_ or False)
+        return tuple(found)
 
     def look(
-        self, program: Program, facts: Mapping[str, Any]
-    ) -> tuple[set[Headline], list[str], list[str], Any]:
-        """Possible headlines, the open facts of differing and of shared instruments, and the
-        statuses of the instruments the other policy does not share (None while any is open)."""
-        truth = {b.key: holds(b.when, facts) for b in program.rules}
+        self,
+        program: Program,
+        facts: Mapping[str, Any],
+        truth: Mapping[str, Truth],
+        twins: set[str],
+        only: set[str] | None = None,
+    ) -> tuple[set[Headline], list[tuple[str, str]], list[tuple[str, str]], Any]:
+        """Possible headlines, the open facts (with the instrument whose rules test them) of
+        differing instruments and of shared ones, and the statuses of the instruments the other policy does not share
+        (None while any is open)."""
         statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        # stages never screened: an earlier one certainly has the person in an agreement's scope
+        unscreened: set[str] = set()
+        stopped = False
+        for stage in program.policy.screening:
+            if stopped:
+                unscreened.update(stage)
+            elif any(self.kinds[i] != "expulsion" and statuses[i] <= IN_SCOPE for i in stage):
+                stopped = True
         differing = [
-            (i.kind, i.receiving_country, statuses[i.id])
+            (i.kind, i.receiving_country or "", self.stage.get(i.id), statuses[i.id])
             for i in program.instruments
             if i.id not in self.shared
+            and i.id not in twins
+            and i.id not in unscreened
+            and i.kind != "statutory_limit"
+            and (only is None or i.id in only)
         ]
-        # an instrument not in force or not applicable decides nothing, as if the policy lacked it
+        # An instrument not in force or not applicable decides nothing, as if the policy lacked it;
+        # one that has the person in its scope without applying (excepted, excluded) only stops the
+        # screening of later stages, which matters nowhere else. (A statutory limit decides
+        # through the agreements it is bound to.)
         settled = (
             None
-            if any(len(s) > 1 for _, _, s in differing)
+            if any(len(s) > 1 for *_, s in differing)
             else sorted(
-                (kind, country or "", status)
-                for kind, country, s in differing
+                (kind, country, stage, status if status == "applies" else "in_scope")
+                for kind, country, stage, s in differing
                 if (status := next(iter(s))) not in ("not_in_force", "not_applicable")
+                and (status == "applies" or (stage is not None and stage < -1))
             )
         )
-        own: list[str] = []
-        common: list[str] = []
+        own: list[tuple[str, str]] = []
+        common: list[tuple[str, str]] = []
         for b in program.rules:
-            if truth[b.key] is None and len(statuses[b.governs]) > 1:
-                target = common if b.governs in self.shared else own
+            if truth[b.key] is None and len(statuses[b.governs]) > 1 and b.governs not in unscreened:
+                shared = b.governs in self.shared or b.governs in twins
                 for t in b.checks:
                     if _open(facts[t.fact]):
-                        target.append(t.fact)
-                        if CATALOGUE[t.fact].type == "countries" and t.op != "empty":
+                        (common if shared else own).append((t.fact, b.governs))
+                        if (
+                            CATALOGUE[t.fact].type == "countries"
+                            and t.op != "empty"
+                            and (only is None or b.governs in only)
+                        ):
                             named = t.value if isinstance(t.value, tuple) else (t.value,)
-                            self.members.setdefault((t.fact, b.governs in self.shared), []).extend(
+                            self.members.setdefault((t.fact, shared), []).extend(
                                 m for m in named if isinstance(m, str)
                             )
+        self.statuses[program.policy.id] = statuses
         return possible_headlines(program, statuses, truth, facts), own, common, settled
 
-    def run(self, facts: dict[str, Any]) -> None:
+    def run(
+        self,
+        facts: dict[str, Any],
+        parent: tuple[dict[str, Truth], dict[str, Truth]] | None = None,
+        split: str | None = None,
+    ) -> None:
+        """Search the class ``facts``; ``parent`` holds the rules' truths in the class it was
+        split from on the fact ``split`` (only the rules testing that fact are evaluated again)."""
         self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise RuntimeError(f"the diff needs more than {MAX_NODES} classes")
+        if self.nodes > self.max_nodes:
+            raise _TooLarge(f"the diff needs more than {self.max_nodes} classes")
         self.members = {}
-        ha, own_a, common_a, settled_a = self.look(self.pa, facts)
-        hb, own_b, common_b, settled_b = self.look(self.pb, facts)
+        truth_a, truth_b = (
+            (_truths(self.pa, facts), _truths(self.pb, facts))
+            if parent is None or split is None
+            else (_again(self.pa, facts, parent[0], split), _again(self.pb, facts, parent[1], split))
+        )
+        twins = self.twins(truth_a, truth_b)
+        twinned = set(twins) | set(twins.values())
+        ha, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned)
+        hb, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned)
         if settled_a is not None and settled_a == settled_b:
             return  # the instruments that differ agree here, and the rest is the same rules
+        if _disjoint(ha, hb):  # every case here is determined differently: no need to split it
+            self.found.append((facts, _summary(ha), _summary(hb)))
+            return
+        together = self.together(facts, truth_a, truth_b, twins)
+        if together == "differ":
+            self.found.append((facts, _summary(ha), _summary(hb)))
+            return
+        if together == "agree":
+            return
         oa = {_outcome(h) for h in ha}
         ob = {_outcome(h) for h in hb}
         # Where only one policy can expel, where to does not bear on whether they differ: the
@@ -149,24 +322,57 @@ class _Joint:
             if oa != ob:
                 self.found.append((facts, _representative(ha), _representative(hb)))
                 return
-            if next(iter(oa))[0] == "transfer" or self.asylum_shared:
-                return  # same outcome, and asylum and waiting come from the same rules
-            if len(ha) == 1 and len(hb) == 1:
-                if ha != hb:
-                    self.found.append((facts, next(iter(ha)), next(iter(hb))))
+            if next(iter(oa))[0] != "process_in_us":
+                return  # the same transfer or expulsion
+            # Both heard in the U.S.: only the parts decided by rules the policies do not share
+            # (asylum bars, waiting abroad) can differ.
+            same_part = {
+                kind: all(i in self.shared or i in twinned for i, k in self.kinds.items() if k == kind)
+                for kind in ("asylum_bar", "wait_abroad")
+            }
+            parts_a = {_parts(h, same_part) for h in ha}
+            parts_b = {_parts(h, same_part) for h in hb}
+            if len(parts_a) == 1 and len(parts_b) == 1:
+                if parts_a != parts_b:
+                    self.found.append((facts, _representative(ha), _representative(hb)))
                 return
-        candidates = own_a + own_b or common_a + common_b
+            # so only the facts of their rules are worth splitting
+            parts = {k for k, same in same_part.items() if not same}
+            own_a, own_b, common_a, common_b = (
+                [(f, i) for f, i in facts_of if self.kinds[i] in parts]
+                for facts_of in (own_a, own_b, common_a, common_b)
+            )
+        candidates: list[str] = []
+        if own_a + own_b:
+            # One instrument at a time, the one with the fewest open facts: settling it often
+            # settles the comparison (an agreement that certainly applies sends the person away),
+            # where interleaving the facts of every instrument multiplies the classes.
+            open_facts: dict[str, set[str]] = {}
+            for f, i in own_a + own_b:
+                open_facts.setdefault(i, set()).add(f)
+            focus = min(open_facts, key=lambda i: (len(open_facts[i]), i))
+            candidates = [f for f, i in own_a + own_b if i == focus]
+        if not candidates and common_a + common_b:
+            # the shared instruments screened first decide whether the others are screened at all
+            order = {i: self.stage.get(i) or 0 for _, i in common_a + common_b}
+            first = min(order.values())
+            candidates = [f for f, i in common_a + common_b if order[i] == first]
         if not candidates:
             concrete = self.complete(facts)
             a, b = self.decide(self.pa, concrete), self.decide(self.pb, concrete)
             if a != b:
                 self.found.append((facts, a, b))
             return
-        fact = max(dict.fromkeys(candidates), key=candidates.count)
+        # facts of a few values first: a set of countries is split one member at a time, and
+        # each split leaves the rest of the search to do again
+        fact = max(
+            dict.fromkeys(candidates),
+            key=lambda f: (CATALOGUE[f].type != "countries", candidates.count(f)),
+        )
         if fact == "decision_date" and "entry.date" in candidates:
             fact = "entry.date"  # decisions are split after entries, so that entry <= decision
         for value in self.values(fact, facts):
-            self.run({**facts, fact: value})
+            self.run({**facts, fact: value}, (truth_a, truth_b), fact)
 
     def values(self, fact: str, facts: Mapping[str, Any]) -> list[Any]:
         spec = CATALOGUE[fact]
@@ -191,7 +397,46 @@ class _Joint:
                 str(v) for p in (self.pa, self.pb) for v in p.constants.get(fact, ()) if isinstance(v, str)
             }
             member = sorted(current.undecided & named or current.undecided)[0]
+        alike = self.alike(fact).get(member, frozenset()) & current.undecided
+        if len(alike) > 1:  # the rules tell these members apart nowhere: split on them as one
+            return [
+                replace(current.with_member(member, True), alike=current.alike | {(member, alike)}),
+                replace(current, excluded=current.excluded | alike),
+            ]
         return [current.with_member(member, True), current.with_member(member, False)]
+
+    def alike(self, fact: str) -> dict[str, frozenset[str]]:
+        """For each country a set-valued fact may hold, every country that each test of both
+        policies treats the same way (named in the same lists, never alone)."""
+        if fact in self._alike:
+            return self._alike[fact]
+        if fact in DESTINATION_FACTS and any(self.kinds[i] == "expulsion" for i in self.deciding()):
+            self._alike[fact] = {}  # an expulsion's countries are read from the members themselves
+            return {}
+        signature: dict[str, set[tuple[int, str, int]]] = {}
+        for number, program in enumerate((self.pa, self.pb)):
+            for b in program.rules_testing(fact):
+                if b.governs not in self.deciding():
+                    continue
+                for index, t in enumerate(b.checks):
+                    if t.fact != fact or t.op == "empty":  # emptiness treats every member alike
+                        continue
+                    named = t.value if isinstance(t.value, tuple) else (t.value,)
+                    if not all(isinstance(m, str) for m in named):
+                        self._alike[fact] = {}  # a parameter: compare member by member
+                        return {}
+                    for m in named:
+                        signature.setdefault(str(m), set()).add((number, b.key, index))
+        pool = country_pool(self.pa, fact) | country_pool(self.pb, fact)
+        by_signature: dict[frozenset[tuple[int, str, int]], set[str]] = {}
+        for m in pool:
+            by_signature.setdefault(frozenset(signature.get(m, ())), set()).add(m)
+        self._alike[fact] = {m: frozenset(group) for group in by_signature.values() for m in group}
+        return self._alike[fact]
+
+    def deciding(self) -> set[str]:
+        """The instruments whose rules the search evaluates (here: all of both policies)."""
+        return set(self.kinds)
 
     def complete(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         done = dict(facts)
@@ -214,8 +459,312 @@ class _Joint:
         return decide(program, statuses, truth, facts).headline
 
 
+class _TooLarge(RuntimeError):
+    pass
+
+
+PART_NODES = 400_000
+"""Classes one part's search may go through (each part is small: this is a guard)."""
+
+
+def _part_list(pa: Program, pb: Program) -> list[Part]:
+    countries = sorted(
+        {
+            i.receiving_country
+            for p in (pa, pb)
+            for i in p.instruments
+            if i.receiving_country and i.kind != "expulsion"
+        }
+    )
+    found: list[Part] = [("transfer_to", c) for c in countries]
+    kinds = {i.kind for p in (pa, pb) for i in p.instruments}
+    found += [("expel_to", "")] if "expulsion" in kinds else []
+    found += [("asylum", "")] if "asylum_bar" in kinds else []
+    found += [("wait_in_mexico", "")] if "wait_abroad" in kinds else []
+    return found
+
+
+WITNESS_TRIES = 64
+"""Completions of a class tried in search of a case whose part differs (see ``_witness``)."""
+
+
+def _by_part(pa: Program, pb: Program, searched: int) -> PolicyDiff:
+    groups: dict[tuple[Part, Any, Any], Group] = {}
+    counts: dict[tuple[Part, Any, Any], dict[str, int]] = {}
+    for part in _part_list(pa, pb):
+        search = _PartSearch(pa, pb, part)
+        search.run({name: UNKNOWN for name in CATALOGUE})
+        for index, (facts, va, vb) in enumerate(search.found):
+            witness = _witness(search, facts) if index in search.gated else search.complete(facts)
+            if witness is None:
+                continue  # the instruments screened first take every case of the class
+            key = (part, va, vb)
+            if key not in groups:
+                groups[key] = Group(
+                    search.decide(pa, witness), search.decide(pb, witness), (), part=key, witness=witness
+                )
+            groups[key].regions.append(facts)
+            tally = counts.setdefault(key, {})
+            for rule in responsible(pa, pb, witness, search.relevant - search.gates):
+                tally[rule] = tally.get(rule, 0) + 1
+    for key, group in groups.items():
+        group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
+    ordered = list(groups.values())  # part by part, in the order of the parts
+    return PolicyDiff(pa.policy.id, pb.policy.id, ordered, (pa, pb), by_part=True, searched=searched)
+
+
+def _witness(search: _PartSearch, facts: dict[str, Any]) -> dict[str, Any] | None:
+    """A case of the class whose part differs between the policies, trying the classes of the
+    facts the shared instruments screened first test (None when none differs; after
+    ``WITNESS_TRIES`` completions, the first one, as the search could not tell)."""
+    names = [  # (a set of countries is left as it is: its undecided members are taken as absent)
+        n
+        for n in dict.fromkeys(
+            t.fact for p in search.programs for b in p.rules if b.governs in search.gates for t in b.checks
+        )
+        if facts[n] is UNKNOWN and CATALOGUE[n].type != "countries"
+    ]
+    tries = 0
+
+    def walk(current: dict[str, Any], rest: list[str]) -> dict[str, Any] | None:
+        nonlocal tries
+        if not rest:
+            tries += 1
+            concrete = search.complete(current)
+            a = search.concrete_value(search.pa, concrete, gated=True)
+            b = search.concrete_value(search.pb, concrete, gated=True)
+            return concrete if a != b else None
+        for value in search.values(rest[0], current):
+            if tries >= WITNESS_TRIES:
+                return None
+            found = walk({**current, rest[0]: value}, rest[1:])
+            if found is not None:
+                return found
+        return None
+
+    start = dict(facts)
+    nationalities = facts["nationalities"]
+    if isinstance(nationalities, PartialSet) and not nationalities.included:
+        # an example with a nationality (the first, in this order, that the class leaves open)
+        # rather than a stateless person, when one gives a case of the class whose part differs
+        liked = [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided]
+        for country in liked[:1]:
+            found = walk({**start, "nationalities": nationalities.with_member(country, True)}, names)
+            if found is not None:
+                return found
+            tries = 0
+    found = walk(start, names)
+    if found is None and tries >= WITNESS_TRIES:
+        return search.complete(facts)
+    return found
+
+
+EXAMPLE_NATIONALITIES = ("HN", "GT", "SV", "MX", "NI", "CU", "VE", "EC", "CO", "HT", "PE", "CN", "IN", "RO")
+"""Nationalities tried first for an example case, in the order of recent southwest-border arrivals."""
+
+
+class _PartSearch(_Joint):
+    """The joint search for one part of the determination: it splits only on the facts of the
+    instruments that decide the part, and settles a class as soon as the part's possible values
+    under the two policies are apart or one and the same.
+
+    The instruments screened before a receiving country's agreements (expulsions, the STCA)
+    decide whether those agreements are screened at all. When both policies share them (the same
+    rules), they stop the screening in the same cases under both: the part then differs exactly
+    where the agreements differ and the screening reaches them. The search compares the
+    agreements alone, drops the classes where the screening certainly stops, and marks the
+    classes where it may stop (``self.gated``) rather than splitting on every fact of those
+    instruments."""
+
+    def __init__(self, pa: Program, pb: Program, part: Part) -> None:
+        super().__init__(pa, pb, PART_NODES)
+        self.part = part
+        name, country = part
+        relevant: set[str] = set()
+        for p in (pa, pb):
+            if name == "transfer_to":
+                kinds = {
+                    i.id for i in p.instruments if i.receiving_country == country and i.kind != "expulsion"
+                }
+            elif name == "expel_to":
+                kinds = {i.id for i in p.instruments if i.kind == "expulsion"}
+            else:
+                kind = "asylum_bar" if name == "asylum" else "wait_abroad"
+                kinds = {i.id for i in p.instruments if i.kind == kind}
+            relevant |= kinds
+        first = min(
+            (n for p in (pa, pb) for n, st in enumerate(p.policy.screening) if relevant & set(st)),
+            default=0,
+        )
+        self.gates = {i for p in (pa, pb) for st in p.policy.screening[:first] for i in st}
+        self.factored = bool(self.gates) and self.gates <= self.shared
+        self.relevant = relevant if self.factored else relevant | self.gates
+        self.gated: set[int] = set()  # indices in ``found`` of classes where the screening may stop first
+
+    def values_of(
+        self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth], ungated: bool = False
+    ) -> set[Any]:
+        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        name, _ = self.part
+        if name in ("asylum", "wait_in_mexico"):  # if the claim is heard in the U.S.
+            kind = "asylum_bar" if name == "asylum" else "wait_abroad"
+            mine = [statuses[i.id] for i in program.instruments if i.kind == kind]
+            found: set[Any] = set()
+            if any("applies" in st for st in mine):
+                found.add("barred" if name == "asylum" else True)
+            if all(st - {"applies"} for st in mine):
+                found.add("eligible" if name == "asylum" else False)
+            return found
+        if ungated:  # as if the screening reached the part's instruments
+            statuses.update({i: frozenset({"not_applicable"}) for i in self.gates if i in statuses})
+        heads = possible_headlines(program, statuses, truth, facts)
+        return {part_value(self.part, h) for h in heads}
+
+    def _stops(self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]) -> Truth:
+        """Whether the shared instruments screened first stop the screening (None: it depends)."""
+        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        heads = possible_headlines(program, statuses, truth, facts)
+        outcomes = {h.outcome for h in heads}
+        gate_countries = {
+            program.instrument(i).receiving_country
+            for i in self.gates
+            if program.instrument(i).kind != "expulsion"
+        }
+        screened_out = [
+            all(st <= IN_SCOPE for st in [statuses[i]]) for i in self.gates if self.kinds[i] != "expulsion"
+        ]
+        if outcomes == {"expel"} or any(screened_out):
+            return True
+        may_stop = "expel" in outcomes or any(
+            statuses[i] & IN_SCOPE for i in self.gates if self.kinds[i] != "expulsion"
+        )
+        del gate_countries
+        return None if may_stop else False
+
+    def run(
+        self,
+        facts: dict[str, Any],
+        parent: tuple[dict[str, Truth], dict[str, Truth]] | None = None,
+        split: str | None = None,
+    ) -> None:
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise RuntimeError(f"the diff of {self.part} needs more than {self.max_nodes} classes")
+        self.members = {}
+        truth_a, truth_b = (
+            (_truths(self.pa, facts), _truths(self.pb, facts))
+            if parent is None or split is None
+            else (_again(self.pa, facts, parent[0], split), _again(self.pb, facts, parent[1], split))
+        )
+        stops: Truth = False
+        if self.factored:
+            stops = self._stops(self.pa, facts, truth_a)
+            if stops is True:
+                return  # neither policy screens the part's instruments here
+        va = self.values_of(self.pa, facts, truth_a, self.factored)
+        vb = self.values_of(self.pb, facts, truth_b, self.factored)
+        if _apart(va, vb):
+            self._found(facts, _one(va), _one(vb), stops is None)
+            return
+        if len(va) == 1 and va == vb and not _open_countries(next(iter(va))):
+            return
+        twins = self.twins(truth_a, truth_b)
+        twinned = set(twins) | set(twins.values())
+        _, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned, self.relevant)
+        _, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned, self.relevant)
+        if settled_a is not None and settled_a == settled_b:
+            return  # the instruments that decide the part and differ agree here
+        own = [(f, i) for f, i in own_a + own_b if i in self.relevant]
+        common = [(f, i) for f, i in common_a + common_b if i in self.relevant]
+        candidates: list[str] = []
+        gates = [(f, i) for f, i in own + common if i in self.gates]
+        if gates:  # first whether the part's instruments are screened at all
+            order = {i: self.stage.get(i) or 0 for _, i in gates}
+            first = min(order.values())
+            candidates = [f for f, i in gates if order[i] == first]
+        elif own:
+            open_facts: dict[str, set[str]] = {}
+            for f, i in own:
+                open_facts.setdefault(i, set()).add(f)
+            focus = min(open_facts, key=lambda i: (len(open_facts[i]), i))
+            candidates = [f for f, i in own if i == focus]
+        elif common:
+            candidates = [f for f, _ in common]
+        if not candidates:
+            concrete = self.complete(facts)
+            a = self.concrete_value(self.pa, concrete)
+            b = self.concrete_value(self.pb, concrete)
+            if a != b:
+                self._found(facts, a, b, stops is None)
+            return
+        fact = max(
+            dict.fromkeys(candidates),
+            key=lambda f: (CATALOGUE[f].type != "countries", candidates.count(f)),
+        )
+        if fact == "decision_date" and "entry.date" in candidates:
+            fact = "entry.date"
+        for value in self.values(fact, facts):
+            self.run({**facts, fact: value}, (truth_a, truth_b), fact)
+
+    def deciding(self) -> set[str]:
+        return self.relevant
+
+    def _found(self, facts: dict[str, Any], a: Any, b: Any, gated: bool) -> None:
+        if gated:
+            self.gated.add(len(self.found))
+        self.found.append((facts, a, b))
+
+    def concrete_value(self, program: Program, facts: Mapping[str, Any], gated: bool = False) -> Any:
+        """The part's value for concrete facts (``gated``: with the instruments screened first)."""
+        return _one(self.values_of(program, facts, _truths(program, facts), self.factored and not gated))
+
+
+def _open_countries(value: Any) -> bool:
+    return isinstance(value, tuple) and OPEN in value
+
+
+def _apart(va: set[Any], vb: set[Any]) -> bool:
+    """Whether no value of the one can be a value of the other (open countries may be any)."""
+
+    def may_equal(x: Any, y: Any) -> bool:
+        return _open_countries(x) or _open_countries(y) or bool(x == y)
+
+    return not any(may_equal(x, y) for x in va for y in vb)
+
+
+def _one(values: set[Any]) -> Any:
+    """The value, or 'depends on the case' when the region holds several."""
+    return next(iter(values)) if len(values) == 1 else DEPENDS
+
+
+DEPENDS = "depends on the case"
+
+
+def _truths(program: Program, facts: Mapping[str, Any]) -> dict[str, Truth]:
+    return {b.key: holds(b.when, facts) for b in program.rules}
+
+
+def _again(
+    program: Program, facts: Mapping[str, Any], parent: Mapping[str, Truth], fact: str
+) -> dict[str, Truth]:
+    """The truths after one fact was narrowed: a rule decided before stays decided."""
+    truth = dict(parent)
+    for b in program.rules_testing(fact):
+        if truth[b.key] is None:
+            truth[b.key] = holds(b.when, facts)
+    return truth
+
+
 def _outcome(head: Headline) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     return (head.outcome, head.transfer_to, head.expel_to)
+
+
+def _parts(head: Headline, same: Mapping[str, bool]) -> tuple[Any, ...]:
+    """The parts of a U.S. headline that rules one policy does not share decide."""
+    return (
+        None if same["asylum_bar"] else head.asylum,
+        None if same["wait_abroad"] else head.wait_in_mexico,
+    )
 
 
 def _coarse(
@@ -231,6 +780,33 @@ def _coarse(
 
     merged = {merge(h) for h in heads}
     return {_outcome(h) for h in merged}, merged
+
+
+def _disjoint(ha: set[Headline], hb: set[Headline]) -> bool:
+    """Whether no headline the one policy may give can be one the other may give."""
+
+    def may_equal(x: Headline, y: Headline) -> bool:
+        countries = x.expel_to == y.expel_to or OPEN in x.expel_to or OPEN in y.expel_to
+        return countries and (x.outcome, x.transfer_to, x.asylum, x.wait_in_mexico) == (
+            y.outcome,
+            y.transfer_to,
+            y.asylum,
+            y.wait_in_mexico,
+        )
+
+    return not any(may_equal(x, y) for x in ha for y in hb)
+
+
+def _summary(heads: set[Headline]) -> Headline:
+    """One headline for the several a region may have: the outcome 'undetermined' when it may be
+    of more than one kind, the countries open ('?') when they depend on the case."""
+    if len({h.outcome for h in heads}) > 1:
+        return Headline("undetermined", (), "undetermined", False)
+    if len({h.transfer_to for h in heads}) > 1:
+        heads = {replace(h, transfer_to=(OPEN,)) for h in heads}
+    if len({h.expel_to for h in heads}) > 1:
+        heads = {replace(h, expel_to=(OPEN,)) for h in heads}
+    return _representative(heads)
 
 
 def _representative(heads: set[Headline]) -> Headline:
@@ -252,15 +828,18 @@ def _open(value: Any) -> bool:
     return value is UNKNOWN or (isinstance(value, PartialSet) and bool(value.undecided))
 
 
-def responsible(pa: Program, pb: Program, facts: Mapping[str, Any]) -> tuple[str, ...]:
-    """Rules that one policy has and the other does not, and that decide this case in it."""
+def responsible(
+    pa: Program, pb: Program, facts: Mapping[str, Any], among: set[str] | None = None
+) -> tuple[str, ...]:
+    """Rules that one policy has and the other does not, and that decide this case in it (of the
+    instruments ``among``, when given)."""
     ids_a = {b.rule.id for b in pa.rules}
     ids_b = {b.rule.id for b in pb.rules}
     found: list[str] = []
     for program, others in ((pa, ids_b), (pb, ids_a)):
         truth = {b.key: holds(b.when, facts) for b in program.rules}
         for b in program.rules:
-            if b.rule.id in others or b.rule.id in found:
+            if b.rule.id in others or b.rule.id in found or (among is not None and b.governs not in among):
                 continue
             value = truth[b.key]
             decisive = (
@@ -313,7 +892,10 @@ def describe(groups_regions: list[dict[str, Any]], programs: tuple[Program, Prog
             outside = frozenset.intersection(
                 *(v.excluded if isinstance(v, PartialSet) else frozenset() for v in values)
             )
-            words = [f"includes {show(sorted(inside))}"] if inside else []
+            stands = {m: c for v in values if isinstance(v, PartialSet) for m, c in v.alike}
+            plain = sorted(m for m in inside if m not in stands)
+            words = [f"includes {show(plain)}"] if plain else []
+            words += [f"includes one of {show(sorted(stands[m]))}" for m in sorted(inside) if m in stands]
             words += [f"excludes {show(sorted(outside))}"] if outside else []
             if words:
                 lines.append(f"{fact} " + " and ".join(words))
@@ -374,7 +956,9 @@ def _span_words(span: tuple[Any, Any], kind: str) -> str:
 
 
 def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
-    """A case in the group's first region."""
+    """A case in the group's first region (part by part: one whose part differs)."""
+    if group.witness is not None:
+        return example_case(group.witness, programs[0].ruleset.context)
     joint = _Joint(*programs)
     return example_case(joint.complete(group.regions[0]), programs[0].ruleset.context)
 
