@@ -184,6 +184,28 @@ class Evaluator:
         self._named = _named(self.program)
         self._used = self.program.facts_used
         self._truths = compile_truths([b.when for b in self.program.rules])
+        # Per instrument: the indices of its in-force and window rules, of its other rules, and of
+        # those by role. An instrument not in force is explained by its in-force and window rules
+        # alone; what its other rules still decide is the status it would have in force (a rule
+        # putting it in force may change the headline: it then decides it, with its evidence).
+        # Its other rules' truths count only through that status; they are shown only among the
+        # per-rule findings, which compact output leaves out. Expulsions are kept whole (their
+        # destination rules give the countries).
+        index = {b.key: n for n, b in enumerate(self.program.rules)}
+
+        def of(iid: str, *roles: str) -> tuple[int, ...]:
+            return tuple(index[b.key] for b in self.program.governed[iid] if b.rule.role in roles)
+
+        self._force_masks = [
+            (
+                of(i.id, "in_force"),
+                of(i.id, "window"),
+                of(i.id, "scope", "alternative", "exclusion", "exception"),
+                (of(i.id, "scope"), of(i.id, "alternative"), of(i.id, "exclusion"), of(i.id, "exception")),
+            )
+            for i in self.program.instruments
+            if i.kind not in ("statutory_limit", "expulsion")
+        ]
         self._destinations = [
             [(self.program.rules.index(b), b) for b in destination_rules(self.program, i.id)]
             for i in self.program.instruments
@@ -358,6 +380,8 @@ class Evaluator:
         key: list[Any]
         if unknown.isdisjoint(self._used):
             truths = self._truths(facts)
+            if self.detail == "compact":
+                truths = self._masked(truths)
             reviewed, decision = self.program.ruleset.reviewed, facts["decision_date"]
             late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
             key = ["known", unknown, truths, late]  # a decision after the review date has a caveat
@@ -386,6 +410,28 @@ class Evaluator:
         )
         gaps = tuple(_treaty_gaps(case, self.rules.context))
         return (*key, tuple(assumed), nones, gaps)
+
+    def _masked(self, truths: tuple[bool, ...]) -> tuple[Any, ...]:
+        """The truths, with the other rules of instruments not in force replaced by the status
+        each would have in force (see ``_force_masks``)."""
+        masked: list[Any] | None = None
+        summaries: list[tuple[bool, bool, bool]] = []
+        for in_force, windows, others, (scope, alternative, exclusion, exception) in self._force_masks:
+            if all(truths[n] for n in in_force) and (not windows or any(truths[n] for n in windows)):
+                continue
+            if masked is None:
+                masked = list(truths)
+            for n in others:
+                masked[n] = None
+            summaries.append(
+                (
+                    all(truths[n] for n in scope)
+                    and (not alternative or any(truths[n] for n in alternative)),
+                    any(truths[n] for n in exclusion),
+                    any(truths[n] for n in exception),
+                )
+            )
+        return truths if masked is None else (*masked, *summaries)
 
     def _classify(self, name: str, value: Any) -> Hashable:
         kind = CATALOGUE[name].type
