@@ -21,6 +21,7 @@ import click
 import eligibility
 from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
 from eligibility.case import Border, Documents, Place
+from eligibility.errors import SearchTooLarge
 
 # Commands import what only they need, so that `check` starts quickly.
 
@@ -47,6 +48,9 @@ def user_errors(func: F) -> F:
             raise UserError(str(exc).replace("\n", "\nerror: ")) from None
         except UnknownPolicyError as exc:
             raise UserError(f"--policy: {exc}") from None
+        except SearchTooLarge as exc:  # a limit of the search, not a fault: exit 1, said plainly
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except EligibilityError as exc:

@@ -19,6 +19,7 @@ from eligibility.conditions import PartialSet, Truth, holds, show
 from eligibility.counterfactual import DESTINATION_FACTS
 from eligibility.decide import IN_SCOPE, OPEN, Headline, Status, decide, possible_headlines, possible_statuses
 from eligibility.engines import PureEngine
+from eligibility.errors import SearchTooLarge
 from eligibility.facts import CATALOGUE, UNKNOWN
 from eligibility.program import Program, classes, compile_policy, country_pool, representatives
 from eligibility.ruleset import RuleSet
@@ -459,8 +460,8 @@ class _Joint:
         return decide(program, statuses, truth, facts).headline
 
 
-class _TooLarge(RuntimeError):
-    pass
+class _TooLarge(SearchTooLarge):
+    """The exact search passed its budget: the diff goes part by part."""
 
 
 PART_NODES = 400_000
@@ -649,7 +650,11 @@ class _PartSearch(_Joint):
     ) -> None:
         self.nodes += 1
         if self.nodes > self.max_nodes:
-            raise RuntimeError(f"the diff of {self.part} needs more than {self.max_nodes} classes")
+            name, country = self.part
+            raise SearchTooLarge(
+                f"the policies differ in too many ways to compare: {name}{' ' + country if country else ''} alone "
+                f"needs more than {self.max_nodes:,} classes of cases"
+            )
         self.members = {}
         truth_a, truth_b = (
             (_truths(self.pa, facts), _truths(self.pb, facts))

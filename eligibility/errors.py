@@ -42,3 +42,7 @@ class UnknownPolicyError(EligibilityError):
 
 class EngineMismatchError(EligibilityError):
     """durable-rules and the pure evaluator disagreed on which rules fire: a bug, never a result."""
+
+
+class SearchTooLarge(EligibilityError):
+    """A search over the classes of cases (a policy diff) passed its budget."""

@@ -115,3 +115,14 @@ def test_without_title_42_the_only_differences_are_the_expulsions() -> None:
         for region in group.regions:
             entry = region["entry.date"]
             assert not isinstance(entry, dt.date) or dt.date(2020, 3, 21) <= entry < dt.date(2023, 5, 12)
+
+
+def test_a_diff_past_every_budget_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eligibility.diff
+
+    monkeypatch.setattr(eligibility.diff, "MAX_NODES", 10)
+    monkeypatch.setattr(eligibility.diff, "PART_NODES", 10)
+    result = CliRunner().invoke(main, ["diff", "enacted", "implemented"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the policies differ in too many ways to compare")
+    assert "internal error" not in result.stderr and len(result.stderr.splitlines()) == 1
