@@ -626,20 +626,10 @@ class _PartSearch(_Joint):
         statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
         heads = possible_headlines(program, statuses, truth, facts)
         outcomes = {h.outcome for h in heads}
-        gate_countries = {
-            program.instrument(i).receiving_country
-            for i in self.gates
-            if program.instrument(i).kind != "expulsion"
-        }
-        screened_out = [
-            all(st <= IN_SCOPE for st in [statuses[i]]) for i in self.gates if self.kinds[i] != "expulsion"
-        ]
-        if outcomes == {"expel"} or any(screened_out):
-            return True
-        may_stop = "expel" in outcomes or any(
-            statuses[i] & IN_SCOPE for i in self.gates if self.kinds[i] != "expulsion"
-        )
-        del gate_countries
+        agreements = [statuses[i] for i in self.gates if self.kinds[i] != "expulsion"]
+        if outcomes == {"expel"} or any(st <= IN_SCOPE for st in agreements):
+            return True  # certainly expelled, or certainly within an agreement screened first
+        may_stop = "expel" in outcomes or any(st & IN_SCOPE for st in agreements)
         return None if may_stop else False
 
     def run(
