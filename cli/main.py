@@ -602,8 +602,13 @@ def diff_command(
                         by_part[i] = by_part.get(i, 0) + 1
     keys = [(_head_of(g.a), _head_of(g.b)) for g in result.groups]
     assigned: dict[int, int] = {}  # group index -> cases, each case counted in its first matching group
-    for case_key, n in counts.items():
-        index = next((i for i, k in enumerate(keys) if _matches(case_key, k)), None)
+    for (
+        case_key,
+        n,
+    ) in counts.items():  # a group that names the case's headlines, else the first that allows them
+        index = next((i for i, k in enumerate(keys) if _matches(case_key, k, exact=True)), None)
+        if index is None:
+            index = next((i for i, k in enumerate(keys) if _matches(case_key, k)), None)
         if index is not None:
             assigned[index] = assigned.get(index, 0) + n
     if result.by_part:
@@ -714,13 +719,24 @@ def _part_value(value: Any) -> str:
     return str(value)
 
 
-def _matches(case_key: tuple[Any, Any], group_key: tuple[Any, Any]) -> bool:
-    """A case's pair of headlines falls in a group (whose asylum may be 'undetermined', and whose
-    countries of expulsion may be open, '?': any)."""
-    return all(
-        c[:2] == g[:2] and g[2] in (c[2], "undetermined") and g[3] in (c[3], ("?",))
-        for c, g in zip(case_key, group_key, strict=True)
-    )
+def _matches(case_key: tuple[Any, Any], group_key: tuple[Any, Any], exact: bool = False) -> bool:
+    """A case's pair of headlines falls in a group, whose headlines may leave parts open: asylum
+    'undetermined', countries '?' (any), or the outcome 'undetermined' (a region holding cases of
+    several outcomes). ``exact``: only a group that leaves nothing open."""
+
+    def one(c: tuple[Any, ...], g: tuple[Any, ...]) -> bool:
+        if exact:
+            return c == g
+        if g[0] == "undetermined":
+            return True
+        return (
+            c[0] == g[0]
+            and g[1] in (c[1], ("?",))
+            and g[2] in (c[2], "undetermined")
+            and g[3] in (c[3], ("?",))
+        )
+
+    return all(one(c, g) for c, g in zip(case_key, group_key, strict=True))
 
 
 def _head(d: Any) -> tuple[Any, ...]:

@@ -126,3 +126,28 @@ def test_a_diff_past_every_budget_says_so_in_one_line(monkeypatch: pytest.Monkey
     assert result.exit_code == 1
     assert result.stderr.startswith("error: the policies differ in too many ways to compare")
     assert "internal error" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.exhaustive
+def test_a_population_case_is_counted_in_a_region_that_holds_several_outcomes(tmp_path: Path) -> None:
+    # A Honduran adult crossing between ports on 2020-06-01 is expelled to Mexico under the Title 42
+    # orders (85 FR 17060) and, without them, sent to Guatemala under the 2019 ACA (8 CFR
+    # 208.30(e)(7)); an air arrival is treated alike by both. The diff's regions without Title 42
+    # may hold several outcomes: the Honduran is counted in one of them, once.
+    people = tmp_path / "people.jsonl"
+    rows = [
+        {"nationalities": ["HN"], "age": 30, "unaccompanied": False, "family_unit": False,
+         "entry": {"date": "2020-06-01", "border": "southern_land", "place": "between_ports"}, "transit": ["GT", "MX"]},
+        {"nationalities": ["HN"], "age": 30, "unaccompanied": False, "family_unit": False,
+         "entry": {"date": "2020-06-01", "border": "air", "place": "port_of_entry"}, "transit": []},
+    ]
+    people.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = CliRunner().invoke(
+        main, ["diff", "enacted", "without-title-42", "--population", str(people), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["population"] == 2
+    counted = [r for r in data["regions"] if r["population"]]
+    assert [r["population"] for r in counted] == [1]
+    assert counted[0]["enacted"]["outcome"] == "expel"
