@@ -1,4 +1,4 @@
-"""From the rules that hold to each instrument's status, and from statuses to the outcome (A7).
+"""From the rules that hold to each instrument's status, and from statuses to the outcome.
 
 Status of an instrument, from its rules (the order is the precedence, written here once):
 
@@ -31,7 +31,8 @@ from eligibility.program import BoundRule, Program
 
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined", "excluded"]
 """``excluded`` is internal: within the instrument's scope but excluded (reported as not_applicable).
-It matters for screening (A7.1): a person within the STCA's scope is not screened under any ACA."""
+It matters for screening (8 CFR 208.30(e)(7) excludes persons described in (e)(6)): a person within
+the STCA's scope is not screened under any ACA."""
 Outcome = Literal["transfer", "process_in_us", "undetermined", "expel"]
 Asylum = Literal["eligible", "barred", "not_in_us", "undetermined"]
 

@@ -25,7 +25,7 @@ def _find(d: Any, **fields: Any) -> Any:
 def test_a_transfer_to_guatemala_would_not_happen_for_the_exceptions_of_a1_and_a2() -> None:
     d = evaluate(HN_ADULT)
     assert (d.outcome, d.transfer_to) == ("transfer", ["GT"])
-    # A2: documents us_visa, us_admission_document or visa_waiver are exceptions
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): documents us_visa, us_admission_document or visa_waiver are exceptions
     visa = _find(d, documents="us_visa")
     assert visa.outcome == "process_in_us" and "us-gt-aca.exception.documents" in visa.rules
     assert any("ACA art. 4 or 5" in c for c in visa.citations)
@@ -33,20 +33,20 @@ def test_a_transfer_to_guatemala_would_not_happen_for_the_exceptions_of_a1_and_a
     assert "visa_waiver" in " ".join(c.description for c in visa.changes)
     # ... a U.S. transit visa is not
     assert not any(ch.get("documents") == "us_transit_visa" for ch, _ in _changes(d))
-    # A2: fear established as to Guatemala at the threshold screening
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): fear established as to Guatemala at the threshold screening
     fear = _find(d, fear_established_in=["GT"])
     assert fear.outcome == "process_in_us" and fear.rules == ["us-gt-aca.exception.fear-in-guatemala"]
-    # A2: the rule is prospective from 2019-11-19: an entry the day before is not reached
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): the rule is prospective from 2019-11-19: an entry the day before is not reached
     before = _find(d, **{"entry.date": "2019-11-18"})
     assert before.outcome == "process_in_us" and "us-gt-aca.scope.arrival-date" in before.rules
-    # A1: public interest; an unaccompanied child (two facts together); a Guatemalan national
+    # INA 208(a)(2): public interest; an unaccompanied child (two facts together); a Guatemalan national
     assert _find(d, public_interest=True).outcome == "process_in_us"
     child = _find(d, age=17, unaccompanied=True)
     assert child.outcome == "process_in_us" and "ina-208a2.exception.unaccompanied-child" in child.rules
     assert _find(d, nationalities=["GT", "HN"]).outcome == "process_in_us"
-    # A2: decided on the day of the suspension, 2021-02-06, there is no transfer
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): decided on the day of the suspension, 2021-02-06, there is no transfer
     assert _find(d, decision_date="2021-02-06").outcome == "process_in_us"
-    # A2: no border or transit requirement: neither changes the transfer
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): no border or transit requirement: neither changes the transfer
     assert not any("entry.border" in ch or "transit" in ch for ch, _ in _changes(d))
 
 
@@ -54,14 +54,14 @@ def test_a_transit_bar_case_would_change_with_the_bars_exceptions_and_limits() -
     case = {**HN_ADULT, "entry": {**HN_ADULT["entry"], "date": "2019-10-01"}}
     d = evaluate(case)
     assert (d.outcome, d.asylum) == ("process_in_us", "barred")
-    # A4 exceptions (i) final denial and (ii) trafficking
+    # the transit bar (84 FR 33829; 8 CFR 208.13(c)(4)) exceptions (i) final denial and (ii) trafficking
     assert _find(d, transit=True).asylum == "eligible" or _find(d, trafficking_victim=True).asylum == "eligible"
     assert _find(d, trafficking_victim=True).asylum == "eligible"
-    # A4: southern land border only
+    # the transit bar (84 FR 33829; 8 CFR 208.13(c)(4)): southern land border only
     assert any(ch.get("entry.border") in ("air", "sea", "northern_land") and w.asylum == "eligible" for ch, w in _changes(d))
-    # A4: enforceable until the vacatur of 2020-06-30
+    # the transit bar (84 FR 33829; 8 CFR 208.13(c)(4)): enforceable until the vacatur of 2020-06-30
     assert _find(d, decision_date="2020-06-30").asylum == "eligible"
-    # A4: entries before 2019-07-16 are not reached, nor decisions outside the court windows
+    # the transit bar (84 FR 33829; 8 CFR 208.13(c)(4)): entries before 2019-07-16 are not reached, nor decisions outside the court windows
     earlier = [(ch["entry.date"], w) for ch, w in _changes(d) if "entry.date" in ch and ch["entry.date"] < "2019-10-01"]
     assert earlier and all(w.asylum == "eligible" for _, w in earlier)
 

@@ -1,4 +1,4 @@
-"""Policy diff: what Part A6 says the policies differ in, and nothing else."""
+"""Policy diff: what the policy definitions (rules/policies.yaml) and their sources say the policies differ in, and nothing else."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_diff_counts_a_population(tmp_path: Path) -> None:
     assert result.exit_code == 3  # one row was not a case
     data = json.loads(result.stdout.splitlines()[0])
     assert data["population"] == 2 and data["rejected"] == ["row 3: malformed JSON: Expecting property name enclosed in double quotes"]
-    # the Nicaraguan is transferred under the enacted text but not by DHS (B10 #30); the Honduran by both
+    # the Nicaraguan is transferred under the enacted text but not by DHS (a secondary report); the Honduran by both
     assert sum(r["population"] for r in data["regions"]) == 1
 
 

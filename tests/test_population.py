@@ -147,7 +147,7 @@ def test_counts_add_up_to_the_population_under_every_policy(default_run: Simulat
 def test_implemented_sends_hondurans_who_crossed_guatemala_and_never_mexicans(
     default_run: SimulationResult,
 ) -> None:
-    # A6: as implemented, HN and SV nationals were transferred (single adults from 2019-11-21,
+    # the implemented policy (rules/policies.yaml): as implemented, HN and SV nationals were transferred (single adults from 2019-11-21,
     # family units from 2019-12-12, until 2020-03-16); Mexican and other nationals were not.
     hn_adults = default_run.by_outcome("implemented", nationality="HN", demographic=SINGLE_ADULT)
     assert set(hn_adults) == {"transfer to GT"}
@@ -160,19 +160,19 @@ def test_implemented_sends_hondurans_who_crossed_guatemala_and_never_mexicans(
 
 
 def test_unaccompanied_children_are_never_transferred(default_run: SimulationResult) -> None:
-    # A1: INA 208(a)(2)(E); the ACA repeats it (A2 exceptions). The draft keeps the statute (A6).
+    # INA 208(a)(2): INA 208(a)(2)(E); the ACA repeats it (the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)) exceptions). The draft keeps the statute (the implemented policy (rules/policies.yaml)).
     for policy in POLICIES:
         for label in default_run.by_outcome(policy, demographic=UAC):
             assert not label.startswith("transfer"), (policy, label)
 
 
 def test_enacted_sends_mexicans_but_never_guatemalans_to_guatemala(default_run: SimulationResult) -> None:
-    # A2: no transit requirement (Mexicans in scope); not applicable to Guatemalan nationals (art. 2, A1).
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): no transit requirement (Mexicans in scope); not applicable to Guatemalan nationals (art. 2, INA 208(a)(2)).
     mx_adults = default_run.by_outcome("enacted", nationality="MX", demographic=SINGLE_ADULT)
     assert set(mx_adults) == {"transfer to GT"}
     gt = default_run.by_outcome("enacted", nationality="GT")
     assert not any(label.startswith("transfer") for label in gt)
-    # A4: Guatemalans crossed Mexico, a third country, in the enforceable window: barred. A8: adults
+    # the transit bar (84 FR 33829; 8 CFR 208.13(c)(4)): Guatemalans crossed Mexico, a third country, in the enforceable window: barred. MPP (DHS guidance of 2019-01-25): adults
     # and families may be returned to Mexico; unaccompanied children may not.
     assert default_run.by_outcome("enacted", nationality="GT", demographic=SINGLE_ADULT) == {
         "processed in U.S., barred from asylum, may wait in Mexico (MPP)": 47_527
@@ -185,14 +185,14 @@ def test_enacted_sends_mexicans_but_never_guatemalans_to_guatemala(default_run: 
 def test_mexicans_heard_in_the_us_are_not_barred_and_do_not_wait_in_mexico(
     default_run: SimulationResult,
 ) -> None:
-    # A4: a Mexican who came straight from Mexico transited no third country; A8: MPP excludes Mexicans.
+    # the transit bar (84 FR 33829; 8 CFR 208.13(c)(4)): a Mexican who came straight from Mexico transited no third country; MPP (DHS guidance of 2019-01-25): MPP excludes Mexicans.
     assert default_run.by_outcome("implemented", nationality="MX") == {
         "processed in U.S., asylum eligible": 166_458
     }
 
 
 def test_family_units_were_not_yet_transferred_in_early_december_2019() -> None:
-    # A6: implemented: single adults from 2019-11-21, family units only from 2019-12-12.
+    # the implemented policy (rules/policies.yaml): implemented: single adults from 2019-11-21, family units only from 2019-12-12.
     result = simulate(["implemented"], make_assumptions(entry_date=dt.date(2019, 12, 1)), seed=3)
     assert set(result.by_outcome("implemented", nationality="SV", demographic=SINGLE_ADULT)) == {
         "transfer to GT"
@@ -205,7 +205,7 @@ def test_family_units_were_not_yet_transferred_in_early_december_2019() -> None:
 
 
 def test_nobody_is_transferred_on_the_actual_fy2019_dates() -> None:
-    # A2: the implementing rule is prospective: only arrivals on or after 2019-11-19.
+    # the Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)): the implementing rule is prospective: only arrivals on or after 2019-11-19.
     result = simulate(POLICIES, make_assumptions(entry_date=dt.date(2019, 6, 1)))
     for policy in POLICIES:
         assert not any(label.startswith("transfer") for label in result.by_outcome(policy)), policy
