@@ -279,6 +279,17 @@ class _Joint:
         self.statuses[program.policy.id] = statuses
         return possible_headlines(program, statuses, truth, facts), own, common, settled
 
+    def truths(
+        self,
+        facts: Mapping[str, Any],
+        parent: tuple[dict[str, Truth], dict[str, Truth]] | None,
+        split: str | None,
+    ) -> tuple[dict[str, Truth], dict[str, Truth]]:
+        """Both policies' rule truths in a class (from its parent's, when it was split from one)."""
+        if parent is None or split is None:
+            return _truths(self.pa, facts), _truths(self.pb, facts)
+        return _again(self.pa, facts, parent[0], split), _again(self.pb, facts, parent[1], split)
+
     def run(
         self,
         facts: dict[str, Any],
@@ -291,11 +302,7 @@ class _Joint:
         if self.nodes > self.max_nodes:
             raise _TooLarge(f"the diff needs more than {self.max_nodes} classes")
         self.members = {}
-        truth_a, truth_b = (
-            (_truths(self.pa, facts), _truths(self.pb, facts))
-            if parent is None or split is None
-            else (_again(self.pa, facts, parent[0], split), _again(self.pb, facts, parent[1], split))
-        )
+        truth_a, truth_b = self.truths(facts, parent, split)
         twins = self.twins(truth_a, truth_b)
         twinned = set(twins) | set(twins.values())
         ha, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned)
@@ -646,11 +653,7 @@ class _PartSearch(_Joint):
                 f"needs more than {self.max_nodes:,} classes of cases"
             )
         self.members = {}
-        truth_a, truth_b = (
-            (_truths(self.pa, facts), _truths(self.pb, facts))
-            if parent is None or split is None
-            else (_again(self.pa, facts, parent[0], split), _again(self.pb, facts, parent[1], split))
-        )
+        truth_a, truth_b = self.truths(facts, parent, split)
         stops: Truth = False
         if self.factored:
             stops = self._stops(self.pa, facts, truth_a)
