@@ -347,10 +347,13 @@ def deciding_rules(
 
     A destination rule counts only when it holds: what it is unsure of is where a person it
     reaches is sent, which does not bear on a person it does not reach."""
-    statuses: dict[str, Status] = {
-        i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments
-    }
     counts = {i.id: _role_counts(program, i.id, truth) for i in program.instruments}
+    statuses: dict[str, Status] = {
+        i.id: next(iter(possible_statuses(program, i.id, truth)))
+        if i.kind == "statutory_limit"
+        else _status_from_counts(counts[i.id])
+        for i in program.instruments
+    }
     # compared with the concrete case's own headline (the region's may show open countries)
     base = (
         decide(program, statuses, truth, facts).headline if decision.headline.expel_to else decision.headline

@@ -35,17 +35,18 @@ from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from eligibility.case import Case
 from eligibility.conditions import compile_truths, show
-from eligibility.decide import destination_countries, destination_rules
+from eligibility.decide import Headline as DecidedHeadline
+from eligibility.decide import Status, decide, destination_countries, destination_rules
 from eligibility.determination import Determination
 from eligibility.engines import engine_for
 from eligibility.explain import build, headline
 from eligibility.facts import CATALOGUE, UNKNOWN, _non_parties, _possible_third_countries, derive_facts
 from eligibility.facts import treaty_gaps as _treaty_gaps
-from eligibility.program import Program, compile_policy
+from eligibility.program import BoundRule, Program, compile_policy
 from eligibility.ruleset import RuleSet
 from eligibility.settle import DESTINATION_FACTS, settle
 
@@ -61,8 +62,11 @@ _VARIABLE_FACTS = {
     "days_from_entry_to_claim": "days",
 }
 # Cache sizes: memory stays bounded whatever the input (the oldest half goes when one is full).
-CASE_KEYS = 5_000  # about 3 KB each (a prepared case key shares its template's text)
+CASE_KEYS = 20_000  # about 1.4 KB each (a prepared case key shares its template's text)
 CLASSES = 4_000  # compact templates, about 10 KB each (full templates: a tenth as many, 60 KB each)
+
+
+_H = TypeVar("_H", bound=Hashable)
 
 
 def _tok(name: str) -> str:
@@ -184,37 +188,44 @@ class Evaluator:
         self._named = _named(self.program)
         self._used = self.program.facts_used
         self._truths = compile_truths([b.when for b in self.program.rules])
-        # Per instrument: the indices of its in-force and window rules, of its other rules, and of
-        # those by role. An instrument not in force is explained by its in-force and window rules
-        # alone; what its other rules still decide is the status it would have in force (a rule
-        # putting it in force may change the headline: it then decides it, with its evidence).
-        # Its other rules' truths count only through that status; they are shown only among the
-        # per-rule findings, which compact output leaves out. Expulsions are kept whole (their
-        # destination rules give the countries).
+        # Per instrument: the indices of its in-force and window rules, and of its other rules by
+        # role. An instrument not in force is explained by its in-force and window rules alone;
+        # its other rules count only through the status it would have in force, and only as far as
+        # the screening tells those statuses apart (see ``_Mask``). They are shown only among the
+        # per-rule findings, which compact output leaves out.
         index = {b.key: n for n, b in enumerate(self.program.rules)}
 
         def of(iid: str, *roles: str) -> tuple[int, ...]:
             return tuple(index[b.key] for b in self.program.governed[iid] if b.rule.role in roles)
 
         self._force_masks = [
-            (
+            _Mask(
+                i.id,
                 of(i.id, "in_force"),
                 of(i.id, "window"),
-                of(i.id, "scope", "alternative", "exclusion", "exception"),
-                (of(i.id, "scope"), of(i.id, "alternative"), of(i.id, "exclusion"), of(i.id, "exception")),
+                of(i.id, "scope", "alternative", "exclusion", "exception", "destination"),
+                of(i.id, "scope"),
+                of(i.id, "alternative"),
+                of(i.id, "exclusion", "exception"),
+                tuple((index[b.key], b) for b in destination_rules(self.program, i.id))
+                if i.kind == "expulsion"
+                else None,
             )
             for i in self.program.instruments
-            if i.kind not in ("statutory_limit", "expulsion")
+            if i.kind != "statutory_limit"
         ]
-        self._destinations = [
-            [(self.program.rules.index(b), b) for b in destination_rules(self.program, i.id)]
-            for i in self.program.instruments
-            if i.kind == "expulsion"
-        ]
+        self._limits: dict[str, Status] = {
+            i.id: "not_applicable" for i in self.program.instruments if i.kind == "statutory_limit"
+        }
+        self._expulsions = [m.destinations for m in self._force_masks if m.destinations is not None]
+        self._expulsion_at = [n for n, m in enumerate(self._force_masks) if m.destinations is not None]
+        self._interned: dict[Hashable, Any] = {}  # one copy of values many case keys share
+        self._masks: dict[Hashable, tuple[Any, ...]] = {}  # (truths, countries of expulsion) -> key
+        self._moves: dict[Hashable, DecidedHeadline] = {}  # (statuses, countries of expulsion) -> headline
         self._by_class: dict[Hashable, _Template] = {}
         self._by_case: dict[Hashable, _Prepared] = {}
         self._transit: dict[Hashable, tuple[Any, ...]] = {}
-        self._shown: dict[tuple[str, Any], bytes] = {}  # (fact, value) -> its JSON text in a reason
+        self._shown: dict[tuple[str, Any], bytes] = {}  # ('f:' + fact, value) -> its JSON text in a reason
         self._headlines: dict[Hashable, Headline] = {}  # case key -> headline (headline-only path)
         self._class_headlines: dict[Hashable, Headline] = {}
         self.evaluations = 0  # full evaluations (class-key misses)
@@ -245,7 +256,7 @@ class Evaluator:
         found = self._headlines.get(key)
         if found is None:
             facts, assumed = derive_facts(case, self.rules.context)
-            class_key = self._class_key(case, facts, assumed)
+            class_key, truths = self._class_key(case, facts, assumed)
             template = self._by_class.get(class_key)
             if template is not None:
                 found = template.headline
@@ -253,7 +264,7 @@ class Evaluator:
                 found = self._class_headlines.get(class_key)
                 if found is None:
                     self.evaluations += 1
-                    settled = settle(self.program, facts, engine_for(self.program, "pure"))
+                    settled = settle(self.program, facts, engine_for(self.program, "pure"), truths=truths)
                     _bound(self._class_headlines, CLASSES)
                     outcome, transfer_to, asylum, wait, expel_to = headline(settled)
                     found = self._class_headlines[class_key] = Headline(
@@ -317,9 +328,21 @@ class Evaluator:
             None if fear is None else tuple(fear),
             derived,
             None if family is None else tuple([m.status for m in family]),
-            frozenset(given),
-            frozenset(entry.model_fields_set),
+            self._fields_given(given, entry.model_fields_set),
         )
+
+    def _fields_given(self, given: set[str], entry: set[str]) -> Hashable:
+        """Which fields the case gives (a value shared by every case key that gives the same)."""
+        key = (frozenset(given), frozenset(entry))
+        return self._intern(key)
+
+    def _intern(self, value: _H) -> _H:
+        """One shared copy of ``value`` (bounded like the caches: an entry dropped only loses sharing)."""
+        found: _H | None = self._interned.get(value)
+        if found is None:
+            _bound(self._interned, CASE_KEYS)
+            found = self._interned[value] = value
+        return found
 
     def _transit_facts(self, case: Case, memo: Hashable) -> tuple[Any, ...]:
         options = _possible_third_countries(case)
@@ -342,59 +365,63 @@ class Evaluator:
 
     def _prepare(self, case: Case) -> _Prepared:
         facts, assumed = derive_facts(case, self.rules.context)
-        key = self._class_key(case, facts, assumed)
+        key, truths = self._class_key(case, facts, assumed)
         template = self._by_class.get(key)
         if template is None:
             _bound(self._by_class, CLASSES if self.detail == "compact" else CLASSES // 10)
-            template = self._by_class[key] = self._template(case, facts, assumed)
+            template = self._by_class[key] = self._template(case, facts, assumed, truths)
         shown = self._shown
-        filled: dict[str, bytes] = {}
-        for name, value in facts.items():
-            if name not in _VARIABLE_FACTS and value is not UNKNOWN:
+        parts = list(template.base)
+        slots: list[tuple[int, int]] = []
+        for index, name in template.holes:
+            if name.startswith("f:"):  # a fact's value quoted in a reason (never unknown there)
+                value = facts[name[2:]]
                 text = shown.get((name, value))
                 if text is None:
                     _bound(shown, CASE_KEYS)
                     text = shown[(name, value)] = encode_basestring_ascii(show(value))[1:-1].encode()
-                filled[f"f:{name}"] = text
-        if "habitual_residence" in assumed:
-            filled["@residence"] = encode_basestring_ascii(assumed["habitual_residence"]).encode()
-        parts = list(template.base)
-        slots: list[tuple[int, int]] = []
-        for index, name in template.holes:
-            text = filled.get(name)
-            if text is None:
-                slots.append((index, _VARIABLE.index(name)))
-            else:
                 parts[index] = text
-        return _Prepared(template, tuple(parts), tuple(slots))
+            elif name == "@residence":
+                parts[index] = encode_basestring_ascii(assumed["habitual_residence"]).encode()
+            else:
+                slots.append((index, _VARIABLE.index(name)))
+        slots_of = tuple(slots)  # alike for most case keys of one template: one copy
+        return _Prepared(template, tuple(parts), self._intern(slots_of))
 
-    def _class_key(self, case: Case, facts: dict[str, Any], assumed: dict[str, Any]) -> Hashable:
+    def _class_key(
+        self, case: Case, facts: dict[str, Any], assumed: dict[str, Any]
+    ) -> tuple[Hashable, tuple[bool, ...] | None]:
         """What the determination depends on, besides the values it shows.
 
         When every fact the rules test is known, that is the truth of every rule (the settlement
         is then one region, decided by those truths alone): a much coarser key than the classes
         of the facts, so far fewer full evaluations. With unknown facts the case is split on
         them, and the split depends on the classes of the known facts too.
+
+        Also returns the truths when every fact is known (None otherwise).
         """
+        truths: tuple[bool, ...] | None = None
         unknown = frozenset(name for name, value in facts.items() if value is UNKNOWN)
         key: list[Any]
         if unknown.isdisjoint(self._used):
             truths = self._truths(facts)
-            if self.detail == "compact":
-                truths = self._masked(truths)
             reviewed, decision = self.program.ruleset.reviewed, facts["decision_date"]
             late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
-            key = ["known", unknown, truths, late]  # a decision after the review date has a caveat
-            for group in self._destinations:  # the countries of expulsion, which truths alone do not give
-                for index, rule in group:
-                    if truths[index]:
-                        key.append(destination_countries(rule, facts))
-                        break
+            key = ["known", unknown, late]  # a decision after the review date has a caveat
+            countries = tuple(_countries(d, truths, facts) for d in self._expulsions)
+            if self.detail == "compact":
+                found = self._masks.get((truths, countries))
+                if found is None:
+                    _bound(self._masks, CASE_KEYS)
+                    found = self._masks[(truths, countries)] = self._masked(truths, countries, facts)
+                key.append(found)
+            else:  # the countries of expulsion, which truths alone do not give
+                key += [truths, countries]
         else:
             key = [
                 UNKNOWN if value is UNKNOWN else self._classify(name, value) for name, value in facts.items()
             ]
-            if self._destinations:
+            if any(self._expulsions):
                 key += [facts[name] for name in DESTINATION_FACTS]
         nones = tuple(
             name
@@ -409,29 +436,87 @@ class Evaluator:
             if getattr(case, name) is None
         )
         gaps = tuple(_treaty_gaps(case, self.rules.context))
-        return (*key, tuple(assumed), nones, gaps)
+        return (*key, tuple(assumed), nones, gaps), truths
 
-    def _masked(self, truths: tuple[bool, ...]) -> tuple[Any, ...]:
-        """The truths, with the other rules of instruments not in force replaced by the status
-        each would have in force (see ``_force_masks``)."""
+    def _masked(
+        self, truths: tuple[bool, ...], countries: tuple[tuple[str, ...], ...], facts: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """The truths, with the other rules of each instrument not in force replaced by whether
+        putting it in force would change the headline (see ``_Mask``); and the countries of
+        expulsion of each expulsion in force."""
         masked: list[Any] | None = None
-        summaries: list[tuple[bool, bool, bool]] = []
-        for in_force, windows, others, (scope, alternative, exclusion, exception) in self._force_masks:
-            if all(truths[n] for n in in_force) and (not windows or any(truths[n] for n in windows)):
+        statuses: list[Status] = []
+        expelled = iter(countries)  # of every expulsion, in order
+        shown: list[tuple[str, ...]] = []  # of every expulsion in force
+        # for each instrument not in force, and each expulsion in force that does not apply: the
+        # status one flip of a rule would give it (None: no one flip can), by position
+        moves: list[tuple[int, Status] | None] = []
+        for m in self._force_masks:
+            if not all(truths[n] for n in m.scope) or (
+                m.alternative and not any(truths[n] for n in m.alternative)
+            ):
+                status: Status = "not_applicable"
+            elif any(truths[n] for n in m.stops):
+                status = "excluded"  # the screening treats excluded and excepted alike
+            else:
+                status = "applies"
+            failed = sum(1 for n in m.in_force if not truths[n])
+            window = not m.windows or any(truths[n] for n in m.windows)
+            to = next(expelled) if m.destinations is not None else ()
+            if not failed and window:
+                statuses.append(status)
+                if m.destinations is not None:
+                    if status == "applies":
+                        shown.append(to)
+                    else:  # its destination rules count only if one flip makes it apply
+                        masked = masked or list(truths)
+                        for n, _ in m.destinations:
+                            masked[n] = None
+                        moves.append((len(statuses) - 1, "applies"))
                 continue
-            if masked is None:
-                masked = list(truths)
-            for n in others:
+            # one flip puts it in force: the failed in-force rule, or any window rule
+            moves.append((len(statuses), status) if failed + (not window) == 1 else None)
+            statuses.append("not_in_force")
+            masked = masked or list(truths)
+            for n in m.others:
                 masked[n] = None
-            summaries.append(
-                (
-                    all(truths[n] for n in scope)
-                    and (not alternative or any(truths[n] for n in alternative)),
-                    any(truths[n] for n in exclusion),
-                    any(truths[n] for n in exception),
-                )
-            )
-        return truths if masked is None else (*masked, *summaries)
+        if masked is None:
+            return (*truths, *shown)
+        base = self._headline_of(tuple(statuses), countries, truths, facts)
+        moved: list[bool | None] = []
+        for move in moves:
+            if move is None:
+                moved.append(None)
+                continue
+            changed = list(statuses)
+            changed[move[0]] = move[1]
+            moved.append(self._headline_of(tuple(changed), countries, truths, facts) != base)
+        return (*masked, *shown, *moved)
+
+    def _headline_of(
+        self,
+        statuses: tuple[Status, ...],
+        countries: tuple[tuple[str, ...], ...],
+        truths: tuple[bool, ...],
+        facts: dict[str, Any],
+    ) -> DecidedHeadline:
+        """The screening's headline for these statuses (memoized: the countries of the expulsions
+        that apply are all it reads of the truths and the facts)."""
+        key = (
+            statuses,
+            tuple(
+                c if statuses[at] == "applies" else None
+                for at, c in zip(self._expulsion_at, countries, strict=True)
+            ),
+        )
+        found = self._moves.get(key)
+        if found is None:
+            program = self.program
+            truth = {b.key: truths[n] for n, b in enumerate(program.rules)}
+            named = {m.iid: s for m, s in zip(self._force_masks, statuses, strict=True)} | self._limits
+            _bound(self._moves, CASE_KEYS)
+            found = self._moves[key] = decide(program, named, truth, facts).headline
+        return found
 
     def _classify(self, name: str, value: Any) -> Hashable:
         kind = CATALOGUE[name].type
@@ -446,10 +531,12 @@ class Evaluator:
             return frozenset(v if v in named else "*other" for v in value)
         return value  # type: ignore[no-any-return]  # bool, enum: every value is its own class
 
-    def _template(self, case: Case, facts: dict[str, Any], assumed: dict[str, Any]) -> _Template:
+    def _template(
+        self, case: Case, facts: dict[str, Any], assumed: dict[str, Any], truths: tuple[bool, ...] | None
+    ) -> _Template:
         self.evaluations += 1
         program = self.program
-        settlement = settle(program, facts, engine_for(program, "pure"))
+        settlement = settle(program, facts, engine_for(program, "pure"), truths=truths)
         shown = {
             name: value if value is UNKNOWN else _tok(_VARIABLE_FACTS.get(name) or f"f:{name}")
             for name, value in facts.items()
@@ -511,6 +598,37 @@ class Evaluator:
     def classes_seen(self) -> int:
         """How many classes were evaluated in full so far."""
         return len(self._by_class)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mask:
+    """One instrument's rules, by index in the program, for the compact class key.
+
+    An instrument not in force shows only its in-force and window rules. What its other rules
+    decide counts only when one rule putting it in force is flipped (``decide.deciding_rules``):
+    that gives the status it would have in force, and the screening (``decide.decide``) tells
+    apart only whether it applies (for an expulsion: to which countries), stops the screening
+    without applying (excluded, excepted, or an expulsion with fear established in every
+    destination), or does not reach the person."""
+
+    iid: str
+    in_force: tuple[int, ...]
+    windows: tuple[int, ...]
+    others: tuple[int, ...]  # every rule but the in-force and window ones
+    scope: tuple[int, ...]
+    alternative: tuple[int, ...]
+    stops: tuple[int, ...]  # exclusions and exceptions
+    destinations: tuple[tuple[int, BoundRule], ...] | None  # an expulsion's, in file order
+
+
+def _countries(
+    destinations: tuple[tuple[int, BoundRule], ...], truths: tuple[bool, ...], facts: dict[str, Any]
+) -> tuple[str, ...]:
+    """The countries of expulsion: the first destination rule that holds gives them, less fear."""
+    for index, rule in destinations:
+        if truths[index]:
+            return destination_countries(rule, facts)
+    return ()
 
 
 def _bound(cache: dict[Any, Any], size: int) -> None:

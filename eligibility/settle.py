@@ -103,11 +103,20 @@ class _OverBudget(Exception):
 
 
 def settle(
-    program: Program, facts: Mapping[str, Any], engine: Engine, pure: Engine | None = None
+    program: Program,
+    facts: Mapping[str, Any],
+    engine: Engine,
+    pure: Engine | None = None,
+    truths: tuple[bool, ...] | None = None,
 ) -> Settlement:
-    """Every region of the case's unknown facts, each decided by ``engine``."""
+    """Every region of the case's unknown facts, each decided by ``engine``. ``truths``: the
+    truth of every rule in program order, when every fact is known and they are computed already."""
     start = dict(facts)
-    root_truth = {b.key: holds(b.when, start) for b in program.rules}
+    root_truth: dict[str, Truth] = (
+        {b.key: holds(b.when, start) for b in program.rules}
+        if truths is None
+        else dict(zip([b.key for b in program.rules], truths, strict=True))
+    )
     root_statuses = {i.id: possible_statuses(program, i.id, root_truth) for i in program.instruments}
     tree = _Tree(program, engine, pure, start["entry.date"], lambda h: h, stop_at=None)
     try:

@@ -91,6 +91,24 @@ def test_generated_cases_and_their_siblings_match_durable(policy: str, data: st.
         _same(sibling, policy)
 
 
+def _without_findings(data: dict[str, Any]) -> dict[str, Any]:
+    for inst in data["instruments"]:
+        del inst["findings"]
+    del data["would_change_if"]
+    return data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(POLICIES, st.data())
+def test_compact_lines_match_durable_without_findings(policy: str, data: st.DataObject) -> None:
+    """Compact templates are shared more widely than full ones (an instrument not in force keys
+    only on whether putting it in force would change the headline): siblings that move an
+    instrument in or out of force must still get their own evidence, caveats and reasons."""
+    case = data.draw(cases(policy=policy, unknowns=data.draw(st.booleans())))
+    for one in [case, *_siblings(case)]:
+        assert _fast(one, policy, "compact") == _without_findings(_slow(one, policy)), one
+
+
 HEADLINE_ONLY: dict[str, Evaluator] = {}
 
 
