@@ -4,12 +4,12 @@ Measures, for each policy (enacted, implemented, draft-2019-07):
 
 1. the engine call alone, ``engine_for(program, 'durable').fired(facts)`` against
    ``engine_for(program, 'pure').fired(facts)``, on fully known facts (every unknown fact filled
-   with its first representative value, as ``eligibility.settle._leaf`` does), interleaved case
+   with its first representative value, as ``eligibility.analysis.settle._leaf`` does), interleaved case
    by case so that the durable/pure ratio is taken under the same machine conditions;
 2. the full ``eligibility.evaluate(case, policy, engine=...)`` (parse, facts, settle,
    explanation) for both engines, interleaved, reported separately for cases whose facts are all
    known and for cases with unknown facts;
-3. the number of regions ``eligibility.settle.settle`` makes for the cases with unknown facts.
+3. the number of regions ``eligibility.analysis.settle.settle`` makes for the cases with unknown facts.
 
 Prints figures only; nothing here asserts on a timing. Standard library plus the project's code.
 
@@ -33,10 +33,10 @@ from typing import Any
 
 import eligibility
 from eligibility.api import load_rules
-from eligibility.engines import durable_available, engine_for
-from eligibility.facts import UNKNOWN, derive_facts
-from eligibility.program import Program, compile_policy, representatives
-from eligibility.settle import settle
+from eligibility.engine.backends import durable_available, engine_for
+from eligibility.ruleset.facts import UNKNOWN, derive_facts
+from eligibility.engine.program import Program, compile_policy, representatives
+from eligibility.analysis.settle import settle
 
 POLICIES = ("enacted", "implemented", "draft-2019-07")
 NATIONALITIES = ("HN", "SV", "GT", "MX", "NI", "VE", "CU", "CA", "ES")
@@ -119,7 +119,7 @@ def has_unknown(program: Program, facts: Mapping[str, Any]) -> bool:
 
 
 def fill_unknowns(program: Program, facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Fully known facts, built the way ``eligibility.settle._leaf`` builds its concrete case."""
+    """Fully known facts, built the way ``eligibility.analysis.settle._leaf`` builds its concrete case."""
     entry_date = facts["entry.date"]
     return {
         name: (representatives(program, name, entry_date)[0] if value is UNKNOWN else value)
@@ -304,7 +304,7 @@ def evaluate_section(programs: Mapping[str, Program], raw: Sequence[dict[str, An
     print("\n  evaluate durable/pure ratio of p50s (same run, interleaved):")
     for line in ratio_lines:
         print(line)
-    print("\n3. Regions per case from eligibility.settle.settle, cases with unknown facts")
+    print("\n3. Regions per case from eligibility.analysis.settle.settle, cases with unknown facts")
     print(f"  {'policy':<14} {'n':>5} {'mean':>8} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7}")
     for line in region_lines:
         print(line)

@@ -54,10 +54,10 @@ import bench_evaluate
 
 import eligibility
 from eligibility.case import Case
-from eligibility.engines import durable_available
-from eligibility.facts import derive_facts
+from eligibility.engine.backends import durable_available
+from eligibility.ruleset.facts import derive_facts
 from eligibility.fast import Evaluator
-from eligibility.program import compile_policy
+from eligibility.engine.program import compile_policy
 
 pct = bench_evaluate.pct
 TARGET_US = 10.0  # in-process evaluation with explanation, p50
@@ -173,7 +173,7 @@ def warm_section(cases: Sequence[Case], lines: Sequence[bytes], facts: Sequence[
         cases.__getitem__, lines.__getitem__, cases.__getitem__, cases.__getitem__, cases.__getitem__,
         cases.__getitem__, cases.__getitem__]
     if facts is not None:
-        from eligibility.durable import DurableEngine
+        from eligibility.engine.durable import DurableEngine
 
         engine = DurableEngine(ev_full.program)
         for f in facts[:200]:

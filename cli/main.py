@@ -6,61 +6,22 @@ one-line error naming the place; 1 an unexpected internal error.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, get_args
+from typing import Any, ClassVar, get_args
 
 import click
 
 import eligibility
-from eligibility import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
+from eligibility import CaseError
 from eligibility.case import Border, Documents, Place
-from eligibility.errors import SearchTooLarge
 
 # Commands import what only they need, so that `check` starts quickly.
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class UserError(click.ClickException):
-    """A user error: printed as one clean line (or one line per problem), exit 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-def user_errors(func: F) -> F:
-    """Turn the library's errors into clean messages with the documented exit codes."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (CaseError, RuleFileError) as exc:
-            raise UserError(str(exc).replace("\n", "\nerror: ")) from None
-        except UnknownPolicyError as exc:
-            raise UserError(f"--policy: {exc}") from None
-        except SearchTooLarge as exc:  # a limit of the search, not a fault: exit 1, said plainly
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except EligibilityError as exc:
-            click.echo(f"internal error: {exc}", err=True)
-            sys.exit(1)
-        except Exception as exc:  # the contract: exit 1, one line, no traceback
-            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
+from ._shared import F, UserError, user_errors
 
 
 def rules_option(func: F) -> F:
@@ -565,10 +526,10 @@ def diff_command(
     policy_a: str, policy_b: str, population: str | None, fmt: str, rules_dir: str | None
 ) -> None:
     """Every region of cases that POLICY_A and POLICY_B determine differently, exhaustively."""
-    from eligibility.batchio import read_rows
-    from eligibility.diff import describe as diff_describe
-    from eligibility.diff import diff as policy_diff
-    from eligibility.diff import example as diff_example
+    from eligibility.analysis.diff import describe as diff_describe
+    from eligibility.analysis.diff import diff as policy_diff
+    from eligibility.analysis.diff import example as diff_example
+    from eligibility.batch.rows import read_rows
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for name in (policy_a, policy_b):
@@ -692,7 +653,7 @@ def diff_command(
 
 def _in_part(part: tuple[Any, Any, Any], da: Any, db: Any) -> bool:
     """Whether a case's two headlines have the part values of a part-by-part group."""
-    from eligibility.diff import DEPENDS, part_value
+    from eligibility.analysis.diff import DEPENDS, part_value
 
     (which, va, vb) = part
     a, b = part_value(which, da), part_value(which, db)
@@ -785,7 +746,7 @@ def rules() -> None:
 @user_errors
 def rules_list(fmt: str, rules_dir: str | None) -> None:
     """Every rule: id, role, title, file:line."""
-    from eligibility.rulebook import list_rules
+    from eligibility.ruleset.rulebook import list_rules
 
     rows = list_rules(eligibility.load_rules(rules_dir, extend=True))
     if fmt == "json":
@@ -802,7 +763,7 @@ def rules_list(fmt: str, rules_dir: str | None) -> None:
 @user_errors
 def rules_show(rule_id: str, rules_dir: str | None) -> None:
     """One rule (or instrument, or policy) with its condition, citations and quotes."""
-    from eligibility.rulebook import describe_rule, show_instrument
+    from eligibility.ruleset.rulebook import describe_rule, show_instrument
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     if rule_id in ruleset.instruments or rule_id in ruleset.policies:
@@ -838,7 +799,7 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
     Exit 0 when clean, 3 with findings; each finding names file:line and, where a case shows it,
     an example case ready to paste into a golden test.
     """
-    from eligibility.verify import verify
+    from eligibility.analysis.verify import verify
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for name in policies:
@@ -878,7 +839,7 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
 @user_errors
 def rules_reference(rules_dir: str | None) -> None:
     """The rules reference in Markdown (the source of docs/rules.md)."""
-    from eligibility.rulebook import reference_markdown
+    from eligibility.ruleset.rulebook import reference_markdown
 
     click.echo(reference_markdown(eligibility.load_rules(rules_dir, extend=True)), nl=False)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from eligibility.population import (
+from eligibility.simulate.population import (
     DEFAULT_POLICIES,
     DEFAULT_SEED,
     SimulationError,
@@ -21,11 +21,11 @@ from eligibility.population import (
     render_json,
     render_text,
 )
-from eligibility.population import (
+from eligibility.simulate.population import (
     simulate as run_simulation,
 )
 
-from .main import UserError, user_errors
+from ._shared import UserError, user_errors
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -168,7 +168,7 @@ def simulate(
     """
     try:
         if plot_path:
-            from eligibility.plot import MissingDependencyError, require_matplotlib
+            from eligibility.simulate.plot import MissingDependencyError, require_matplotlib
 
             try:
                 require_matplotlib()
@@ -192,7 +192,7 @@ def simulate(
         else:
             click.echo(rendered, nl=False)
         if plot_path:
-            from eligibility.plot import MissingDependencyError, plot
+            from eligibility.simulate.plot import MissingDependencyError, plot
 
             try:
                 plot(result, plot_path)

@@ -8,10 +8,10 @@
 
 from eligibility.api import evaluate, load_rules
 from eligibility.case import Case, parse_case, read_case_data
-from eligibility.determination import Determination
 from eligibility.errors import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
-from eligibility.explain import render_text
-from eligibility.ruleset import RuleSet
+from eligibility.explain.build import render_text
+from eligibility.explain.determination import Determination
+from eligibility.ruleset.load import RuleSet
 
 __all__ = [
     "Case",

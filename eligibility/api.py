@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from eligibility.analysis.counterfactual import counterfactuals as find_changes
+from eligibility.analysis.settle import settle
 from eligibility.case import Case, parse_case
-from eligibility.counterfactual import counterfactuals as find_changes
-from eligibility.determination import Determination
-from eligibility.engines import PureEngine, engine_for
-from eligibility.explain import build
-from eligibility.facts import derive_facts
-from eligibility.program import compile_policy
-from eligibility.ruleset import RuleSet
-from eligibility.ruleset import load_rules as _load_rules
-from eligibility.settle import settle
-
-if TYPE_CHECKING:
-    from eligibility.fast import Evaluator
+from eligibility.engine.backends import PureEngine, engine_for
+from eligibility.engine.program import compile_policy
+from eligibility.explain.build import build
+from eligibility.explain.determination import Determination
+from eligibility.fast import Evaluator
+from eligibility.ruleset.facts import derive_facts
+from eligibility.ruleset.load import RuleSet, default_rules
+from eligibility.ruleset.load import load_rules as _load_rules
 
 
 def _fast(ruleset: RuleSet, policy: str | None) -> Evaluator:
     """One fast evaluator per rule set and policy, kept with the rule set's compiled programs."""
-    from eligibility.fast import Evaluator
-
     name = policy or ruleset.default_policy
     evaluator: Evaluator | None = ruleset.evaluators.get(name)
     if evaluator is None:
         evaluator = ruleset.evaluators[name] = Evaluator(policy, rules=ruleset)
     return evaluator
-
-
-@cache
-def _default_rules() -> RuleSet:
-    return _load_rules(None)
 
 
 def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleSet:
@@ -43,7 +32,7 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
     With ``extend=True``, ``path`` adds to or replaces the shipped instruments and policies.
     Raises ``RuleFileError`` listing every problem as ``file:line:col: message``.
     """
-    return _default_rules() if path is None else _load_rules(path, extend=extend)
+    return default_rules() if path is None else _load_rules(path, extend=extend)
 
 
 def evaluate(

@@ -6,8 +6,8 @@ there is rebuilt from its source when it is missing, stale or unreadable.
 
 What is kept, and in what format:
 
-* ``rules-<key>.json``: a validated rule set (eligibility.ruleset), as an allow-listed JSON
-  encoding of its frozen dataclasses (eligibility.cachecodec); ``<key>`` hashes the rule files'
+* ``rules-<key>.json``: a validated rule set (eligibility.ruleset.load), as an allow-listed JSON
+  encoding of its frozen dataclasses (eligibility.ruleset.cachecodec); ``<key>`` hashes the rule files'
   names and contents, the package's code and the Python and pydantic versions.
 * ``countries-<key>.json``: the country and U.S. state code tables (eligibility.countries), as
   JSON; ``<key>`` hashes where pycountry is installed and its databases' sizes and times.

@@ -37,18 +37,24 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, NamedTuple, TypeVar
 
+from eligibility.analysis.settle import DESTINATION_FACTS, settle
 from eligibility.case import Case
-from eligibility.conditions import compile_truths, show
-from eligibility.decide import Headline as DecidedHeadline
-from eligibility.decide import Status, decide, destination_countries, destination_rules
-from eligibility.determination import Determination
-from eligibility.engines import engine_for
-from eligibility.explain import build, headline
-from eligibility.facts import CATALOGUE, UNKNOWN, _non_parties, _possible_third_countries, derive_facts
-from eligibility.facts import treaty_gaps as _treaty_gaps
-from eligibility.program import BoundRule, Program, compile_policy
-from eligibility.ruleset import RuleSet
-from eligibility.settle import DESTINATION_FACTS, settle
+from eligibility.engine.backends import engine_for
+from eligibility.engine.decide import Headline as DecidedHeadline
+from eligibility.engine.decide import Status, decide, destination_countries, destination_rules
+from eligibility.engine.program import BoundRule, Program, compile_policy
+from eligibility.explain.build import build, headline
+from eligibility.explain.determination import Determination
+from eligibility.ruleset.conditions import compile_truths, show
+from eligibility.ruleset.facts import (
+    CATALOGUE,
+    UNKNOWN,
+    _non_parties,
+    _possible_third_countries,
+    derive_facts,
+)
+from eligibility.ruleset.facts import treaty_gaps as _treaty_gaps
+from eligibility.ruleset.load import RuleSet
 
 Detail = Literal["full", "compact"]
 
@@ -178,9 +184,9 @@ class Evaluator:
     def __init__(
         self, policy: str | None = None, *, rules: RuleSet | None = None, detail: Detail = "full"
     ) -> None:
-        from eligibility.api import load_rules
+        from eligibility.ruleset.load import default_rules
 
-        self.rules = rules or load_rules()
+        self.rules = rules or default_rules()
         self.program: Program = compile_policy(self.rules, policy)
         self.policy = self.program.policy.id
         self.detail = detail

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from eligibility import evaluate, load_rules
 from eligibility.case import Border, Documents
-from eligibility.facts import FLAGS
+from eligibility.ruleset.facts import FLAGS
 from eligibility_cli.main import main, next_question
 from tests.test_golden import GOLDEN
 

@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from eligibility import cache, countries, ruleset
+from eligibility import cache, countries
+from eligibility.ruleset import load as ruleset
 from eligibility.errors import RuleFileError
-from eligibility.ruleset import RuleSet, default_rules_dir, load_rules
+from eligibility.ruleset.load import RuleSet, default_rules_dir, load_rules
 
 SCRIPT = Path(sys.executable).parent / "eligibility"
 CHECK = ["check", "--nationality", "HN", "--age", "30", "--entry-date", "2019-12-01"]
@@ -71,7 +72,7 @@ def _run(
     env = {k: v for k, v in os.environ.items() if k != "ELIGIBILITY_NO_CACHE"}
     # the command must run the same `eligibility` package as this process (the source tree, which
     # `python -m pytest` puts first, or the installed one): the cache key hashes the package's code
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(ruleset.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(ruleset.__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
     if cache_dir is None:
         env["ELIGIBILITY_NO_CACHE"] = "1"
     else:
@@ -468,7 +469,7 @@ def test_the_rule_cache_decoder_rebuilds_only_allow_listed_classes(
 ) -> None:
     """Crafted payloads (unknown classes, unexpected or missing fields, bad containers, NaN, deep
     nesting) are rejected by the decoder, and a rules entry holding one is not used."""
-    from eligibility.cachecodec import CacheFormatError
+    from eligibility.ruleset.cachecodec import CacheFormatError
 
     codec = ruleset._codec()
     good = codec.decode(codec.encode(("a", 1, None)))
@@ -499,3 +500,21 @@ def test_the_rule_cache_decoder_rebuilds_only_allow_listed_classes(
         cache.store(name, key, text.encode())
         parsed.clear()
         assert load_rules().digest == digest and parsed
+
+
+def test_an_edit_to_code_in_any_subpackage_changes_the_rule_cache_key() -> None:
+    """The cached rule set was built by the package's code: a change in any module, subpackages
+    included (the engine, the analysis...), must give a new key, or users would keep a rule set
+    built by code they no longer run."""
+    import os
+
+    package = Path(ruleset.__file__).resolve().parents[1]
+    key = ruleset._cache_key("digest", [("a.yaml", "rules/a.yaml")], "rules")
+    deep = package / "engine" / "decide.py"
+    stat = deep.stat()
+    try:
+        os.utime(deep, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        assert ruleset._cache_key("digest", [("a.yaml", "rules/a.yaml")], "rules") != key
+    finally:
+        os.utime(deep, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert ruleset._cache_key("digest", [("a.yaml", "rules/a.yaml")], "rules") == key

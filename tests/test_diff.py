@@ -12,7 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from eligibility import load_rules
-from eligibility.diff import diff
+from eligibility.analysis.diff import diff
 from eligibility_cli.main import main
 
 
@@ -118,10 +118,10 @@ def test_without_title_42_the_only_differences_are_the_expulsions() -> None:
 
 
 def test_a_diff_past_every_budget_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eligibility.diff
+    import eligibility.analysis.diff
 
-    monkeypatch.setattr(eligibility.diff, "MAX_NODES", 10)
-    monkeypatch.setattr(eligibility.diff, "PART_NODES", 10)
+    monkeypatch.setattr(eligibility.analysis.diff, "MAX_NODES", 10)
+    monkeypatch.setattr(eligibility.analysis.diff, "PART_NODES", 10)
     result = CliRunner().invoke(main, ["diff", "enacted", "implemented"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: the policies differ in too many ways to compare")

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eligibility import evaluate, load_rules
-from eligibility.conditions import holds, negate, push_negations
-from eligibility.engines import engine_for
-from eligibility.program import Program, compile_policy, representatives
+from eligibility.ruleset.conditions import holds, negate, push_negations
+from eligibility.engine.backends import engine_for
+from eligibility.engine.program import Program, compile_policy, representatives
 from tests.strategies import POLICIES, cases
 from tests.test_golden import _cases
 

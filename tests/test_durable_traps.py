@@ -2,7 +2,7 @@
 
 Two kinds of test: those that show the trap is still there in durable-rules itself (so the reason
 for our workaround stays visible; crashing ones run in a subprocess), and those that show our
-engine (eligibility.durable) is not caught by it.
+engine (eligibility.engine.durable) is not caught by it.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 
 from eligibility import evaluate, load_rules
-from eligibility.conditions import All
-from eligibility.conditions import Test as Check
-from eligibility.engines import engine_for
+from eligibility.ruleset.conditions import All
+from eligibility.ruleset.conditions import Test as Check
+from eligibility.engine.backends import engine_for
 from eligibility.errors import EligibilityError
-from eligibility.program import compile_policy
+from eligibility.engine.program import compile_policy
 from eligibility.yamlsource import Location
 
 dre = pytest.importorskip("durable_rules_engine")
-from eligibility import durable  # noqa: E402  (needs durable-rules)
+from eligibility.engine import durable  # noqa: E402  (needs durable-rules)
 
 HERE = Location("test", 1, 1)
 _names = iter(range(10**6))
@@ -57,7 +57,7 @@ def _program_engine() -> Any:
 
 def _facts(**changes: Any) -> dict[str, Any]:
     program = compile_policy(load_rules(), "enacted")
-    from eligibility.program import representatives
+    from eligibility.engine.program import representatives
 
     base = {f: representatives(program, f, dt.date(2020, 1, 10))[0] for f in program.facts_used}
     base["entry.date"] = dt.date(2020, 1, 10)
@@ -115,8 +115,8 @@ def test_our_engine_survives_cases_that_match_no_rule() -> None:
     result = _run("""
         import dataclasses, datetime as dt
         from eligibility import load_rules
-        from eligibility.durable import DurableEngine
-        from eligibility.program import compile_policy, representatives
+        from eligibility.engine.durable import DurableEngine
+        from eligibility.engine.program import compile_policy, representatives
         full = compile_policy(load_rules(), "enacted")
         only = [b for b in full.rules if b.rule.id == "transit-bar.scope.southern-land-border"]
         engine = DurableEngine(dataclasses.replace(full, rules=tuple(only), engines={}))
@@ -164,7 +164,7 @@ def test_our_engine_sends_dates_as_day_numbers_and_refuses_unknown_facts() -> No
     assert durable.encode_value(dt.date(2019, 11, 19)) == dt.date(2019, 11, 19).toordinal()
     message = json.loads(durable.encode_facts({"entry.date": dt.date(2019, 7, 2)}, 1))
     assert message["entry__date"] == dt.date(2019, 7, 2).toordinal()
-    from eligibility.facts import UNKNOWN
+    from eligibility.ruleset.facts import UNKNOWN
 
     with pytest.raises(EligibilityError, match="not known"):
         durable.encode_facts({"age_at_entry": UNKNOWN}, 1)
@@ -250,7 +250,7 @@ def test_durable_rules_is_optional_where_it_cannot_be_built(monkeypatch: pytest.
 
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     assert "durable-rules>=2.0.28; python_version < '3.13'" in project["project"]["dependencies"]
-    import eligibility.engines as engines
+    import eligibility.engine.backends as engines
 
     monkeypatch.setattr(engines, "durable_available", lambda: False)
     program = compile_policy(load_rules(), "implemented")

@@ -15,13 +15,13 @@ import pytest
 
 from eligibility import evaluate, load_rules
 from eligibility.case import parse_case
-from eligibility.decide import decide, possible_statuses
-from eligibility.engines import engine_for
-from eligibility.explain import render_text
-from eligibility.facts import derive_facts
-from eligibility.program import compile_policy
-from eligibility.ruleset import EVIDENCE_ORDER
-from eligibility.settle import settle
+from eligibility.engine.decide import decide, possible_statuses
+from eligibility.engine.backends import engine_for
+from eligibility.explain.build import render_text
+from eligibility.ruleset.facts import derive_facts
+from eligibility.engine.program import compile_policy
+from eligibility.ruleset.load import EVIDENCE_ORDER
+from eligibility.analysis.settle import settle
 from tests.test_golden import _cases
 
 GOLDEN = [p.values[0] for p in _cases()]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from eligibility import evaluate, load_rules
-from eligibility.verify import verify
+from eligibility.analysis.verify import verify
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "us-mx-stca"
 CASES = yaml.safe_load((EXAMPLE / "golden.yaml").read_text())

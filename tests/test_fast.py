@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from eligibility import evaluate, load_rules
 from eligibility.case import parse_case
-from eligibility.facts import derive_facts, derive_facts_by_catalogue
+from eligibility.ruleset.facts import derive_facts, derive_facts_by_catalogue
 from eligibility.fast import Evaluator
 from tests.strategies import POLICIES, cases
 from tests.test_golden import _cases
@@ -167,8 +167,8 @@ def test_compiled_truths_equal_holds_on_known_facts(policy: str) -> None:
     """The fast path's compiled rules (two-valued, known facts only) against ``holds``."""
     import random
 
-    from eligibility.conditions import compile_truths, holds
-    from eligibility.program import compile_policy, representatives
+    from eligibility.ruleset.conditions import compile_truths, holds
+    from eligibility.engine.program import compile_policy, representatives
 
     program = compile_policy(load_rules(), policy)
     truths = compile_truths([b.when for b in program.rules])

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from eligibility_cli.simulate import simulate as simulate_command
 
-from eligibility.population import (
+from eligibility.simulate.population import (
     DEMOGRAPHICS,
     FAMILY_ADULT,
     FAMILY_CHILD,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from eligibility import RuleFileError, load_rules
-from eligibility.ruleset import default_rules_dir
+from eligibility.ruleset.load import default_rules_dir
 
 BROKEN = Path(__file__).parent / "broken_rules"
 

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from eligibility import evaluate, load_rules
-from eligibility.verify import verify
+from eligibility.analysis.verify import verify
 from eligibility_cli.main import main
 
 PLANTED = Path(__file__).parent / "broken_policies"

@@ -26,11 +26,10 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from eligibility.api import load_rules
 from eligibility.case import Border, Documents, FamilyStatus, Place, Protection, Relation
-from eligibility.facts import FLAGS
-from eligibility.program import Program, compile_policy
-from eligibility.ruleset import RuleSet
+from eligibility.engine.program import Program, compile_policy
+from eligibility.ruleset.facts import FLAGS
+from eligibility.ruleset.load import RuleSet, default_rules
 
 __all__ = ["boundary_dates", "cases", "countries"]
 
@@ -42,7 +41,7 @@ _STATES = ("TX", "CA", "AZ", "NM", "NY", "VT")
 
 
 def _programs(rules: RuleSet | None, policy: str | None) -> list[Program]:
-    ruleset = rules or load_rules()
+    ruleset = rules or default_rules()
     names = [policy] if policy else sorted(ruleset.policies)
     return [compile_policy(ruleset, name) for name in names]
 

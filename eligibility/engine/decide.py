@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from eligibility.conditions import PartialSet, Truth
-from eligibility.program import BoundRule, Program
+from eligibility.engine.program import BoundRule, Program
+from eligibility.ruleset.conditions import PartialSet, Truth
 
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined", "excluded"]
 """``excluded`` is internal: within the instrument's scope but excluded (reported as not_applicable).

@@ -1,7 +1,7 @@
 """The engine interface, and the pure-Python evaluator of the rule vocabulary.
 
 An engine answers one question: given facts that are all known, which rules fire? durable-rules
-(``eligibility.durable``) is the engine of record; the pure evaluator here checks it on every
+(``eligibility.engine.durable``) is the engine of record; the pure evaluator here checks it on every
 evaluation and is the fallback where durable-rules cannot be installed (Python 3.13 and later).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from eligibility.conditions import holds
-from eligibility.program import Program
+from eligibility.engine.program import Program
+from eligibility.ruleset.conditions import holds
 
 
 class Engine(Protocol):
@@ -56,7 +56,7 @@ def engine_for(program: Program, name: str = "durable") -> Engine:
     engine: Engine | None = program.engines.get(name)
     if engine is None:
         if name == "durable":
-            from eligibility.durable import DurableEngine
+            from eligibility.engine.durable import DurableEngine
 
             engine = DurableEngine(program)
         elif name == "pure":

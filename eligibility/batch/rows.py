@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from eligibility.facts import FLAGS
+from eligibility.ruleset.facts import FLAGS
 
 LIST_FIELDS = {"nationalities", "fear_established_in", "transit", "family_in_us"}
 BOOL_FIELDS = {

@@ -22,8 +22,8 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eligibility.conditions import PartialSet, Truth, holds
-from eligibility.decide import (
+from eligibility.engine.backends import Engine, PureEngine
+from eligibility.engine.decide import (
     OPEN,
     Decision,
     Headline,
@@ -35,10 +35,10 @@ from eligibility.decide import (
     possible_headlines,
     possible_statuses,
 )
-from eligibility.engines import Engine, PureEngine
+from eligibility.engine.program import Program, classes, country_pool, representatives
 from eligibility.errors import EngineMismatchError
-from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import Program, classes, country_pool, representatives
+from eligibility.ruleset.conditions import PartialSet, Truth, holds
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 
 LEAF_BUDGET = 1500
 PARTS = ("outcome", "asylum", "wait_in_mexico")

@@ -716,11 +716,11 @@ def simulate(
     Raises ``UnknownPolicyError`` for a policy not in the rules, ``SimulationError`` when the
     assumptions do not fit the data.
     """
-    from eligibility.api import load_rules
     from eligibility.fast import Evaluator
+    from eligibility.ruleset.load import default_rules
 
     a = assumptions or Assumptions()
-    ruleset = rules or load_rules()
+    ruleset = rules or default_rules()
     names = tuple(dict.fromkeys(policies))
     if not names:
         raise SimulationError("give at least one policy")

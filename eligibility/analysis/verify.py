@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.conditions import All, Any_, Condition, Not, PartialSet, Test, Truth, holds, tests
-from eligibility.decide import (
+from eligibility.analysis.settle import evaluate_node
+from eligibility.analysis.witness import example_case
+from eligibility.engine.decide import (
     OPEN,
     Status,
     decide,
@@ -37,11 +38,17 @@ from eligibility.decide import (
     possible_statuses,
     status_of,
 )
-from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import BoundRule, Program, classes, compile_policy, country_pool, representatives
-from eligibility.ruleset import Invariant, RuleSet
-from eligibility.settle import evaluate_node
-from eligibility.witness import example_case
+from eligibility.engine.program import (
+    BoundRule,
+    Program,
+    classes,
+    compile_policy,
+    country_pool,
+    representatives,
+)
+from eligibility.ruleset.conditions import All, Any_, Condition, Not, PartialSet, Test, Truth, holds, tests
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
+from eligibility.ruleset.load import Invariant, RuleSet
 from eligibility.yamlsource import Location
 
 FLOOR = dt.date(2000, 1, 1)

@@ -1,6 +1,6 @@
 """A JSON encoding of frozen dataclass graphs that can only rebuild the classes it is given.
 
-Used by the rule-set cache (eligibility.ruleset) in place of pickle: decoding never imports,
+Used by the rule-set cache (eligibility.ruleset.load) in place of pickle: decoding never imports,
 looks up or calls anything but the constructors of an explicit allow-list of classes, so a
 planted or corrupt cache file can at worst be rejected, never run code.
 

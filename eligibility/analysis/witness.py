@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from eligibility.conditions import PartialSet
-from eligibility.facts import UNKNOWN, Context
+from eligibility.ruleset.conditions import PartialSet
+from eligibility.ruleset.facts import UNKNOWN, Context
 
 
 def _known(value: Any) -> bool:

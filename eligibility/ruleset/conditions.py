@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eligibility.errors import Problem
-from eligibility.facts import CATALOGUE, UNKNOWN, Fact, FactValue, check_value
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, Fact, FactValue, check_value
 from eligibility.yamlsource import Document, Location, Path
 
 # operator -> fact types it applies to

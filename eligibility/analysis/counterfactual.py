@@ -16,11 +16,11 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.conditions import Test, Truth, _test, holds, show
-from eligibility.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
-from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import BoundRule, Program, representatives
-from eligibility.settle import Settlement, part_of
+from eligibility.analysis.settle import Settlement, part_of
+from eligibility.engine.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
+from eligibility.engine.program import BoundRule, Program, representatives
+from eligibility.ruleset.conditions import Test, Truth, _test, holds, show
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 
 MAX_PAIR_EVALUATIONS = 600
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eligibility.errors import EligibilityError
-from eligibility.population import NATIONALITIES, NATIONALITY_NAMES, Outcome, SimulationResult
+from eligibility.simulate.population import NATIONALITIES, NATIONALITY_NAMES, Outcome, SimulationResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

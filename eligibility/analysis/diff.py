@@ -15,15 +15,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eligibility.conditions import PartialSet, Truth, holds, show
-from eligibility.counterfactual import DESTINATION_FACTS
-from eligibility.decide import IN_SCOPE, OPEN, Headline, Status, decide, possible_headlines, possible_statuses
-from eligibility.engines import PureEngine
+from eligibility.analysis.counterfactual import DESTINATION_FACTS
+from eligibility.analysis.witness import example_case
+from eligibility.engine.backends import PureEngine
+from eligibility.engine.decide import (
+    IN_SCOPE,
+    OPEN,
+    Headline,
+    Status,
+    decide,
+    possible_headlines,
+    possible_statuses,
+)
+from eligibility.engine.program import Program, classes, compile_policy, country_pool, representatives
 from eligibility.errors import SearchTooLarge
-from eligibility.facts import CATALOGUE, UNKNOWN
-from eligibility.program import Program, classes, compile_policy, country_pool, representatives
-from eligibility.ruleset import RuleSet
-from eligibility.witness import example_case
+from eligibility.ruleset.conditions import PartialSet, Truth, holds, show
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
+from eligibility.ruleset.load import RuleSet
 
 FLOOR = dt.date(2000, 1, 1)
 MAX_NODES = 100_000

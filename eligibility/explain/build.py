@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal, cast
 
+from eligibility.analysis.counterfactual import Change, describe_change
+from eligibility.analysis.settle import DESTINATION_FACTS, Region, Settlement
 from eligibility.case import Case
-from eligibility.conditions import Truth, describe, show
-from eligibility.counterfactual import Change, describe_change
 from eligibility.countries import country_name
-from eligibility.decide import IN_SCOPE, Asylum, Outcome, Status, deciding_rules, reaches
-from eligibility.determination import (
+from eligibility.engine.decide import IN_SCOPE, Asylum, Outcome, Status, deciding_rules, reaches
+from eligibility.engine.program import BoundRule, Program
+from eligibility.explain.determination import (
     Citation,
     Dates,
     Determination,
@@ -20,10 +21,9 @@ from eligibility.determination import (
     InstrumentResult,
     WouldChange,
 )
-from eligibility.facts import CATALOGUE, UNKNOWN, treaty_gaps
-from eligibility.program import BoundRule, Program
-from eligibility.ruleset import EVIDENCE_ORDER
-from eligibility.settle import DESTINATION_FACTS, Region, Settlement
+from eligibility.ruleset.conditions import Truth, describe, show
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, treaty_gaps
+from eligibility.ruleset.load import EVIDENCE_ORDER
 
 UNDETERMINED: Literal["undetermined"] = "undetermined"
 
@@ -410,7 +410,7 @@ def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: 
 
 
 def _flat(b: BoundRule) -> bool:
-    from eligibility.conditions import All, Test
+    from eligibility.ruleset.conditions import All, Test
 
     return isinstance(b.when, Test) or (
         isinstance(b.when, All) and all(isinstance(i, Test) for i in b.when.items)
@@ -418,7 +418,7 @@ def _flat(b: BoundRule) -> bool:
 
 
 def _words(b: BoundRule) -> str:
-    from eligibility.conditions import All, Any_, Condition, Not, Test
+    from eligibility.ruleset.conditions import All, Any_, Condition, Not, Test
 
     def words(c: Condition) -> str:
         if isinstance(c, Test):

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.conditions import Condition, Test, bind, tests
 from eligibility.countries import other_country
 from eligibility.errors import UnknownPolicyError
-from eligibility.facts import CATALOGUE, FactValue
-from eligibility.ruleset import Instrument, Policy, Rule, RuleSet
+from eligibility.ruleset.conditions import Condition, Test, bind, tests
+from eligibility.ruleset.facts import CATALOGUE, FactValue
+from eligibility.ruleset.load import Instrument, Policy, Rule, RuleSet
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def classes(
     """One value per class of ``fact`` that the rules of these programs tell apart (coarser than
     ``representatives``): the first day (or number) of each interval between the cuts the rules
     make, and one value per group of values that every test treats alike. Used to split searches."""
-    from eligibility.conditions import tests
+    from eligibility.ruleset.conditions import tests
 
     own = {id(b.when) for p in (program, *others) for b in p.rules}
     # the tests of ``extra`` conditions that are not the programs' own rules (those count anyway)
@@ -235,7 +235,7 @@ def _classes(
         return (lower, *sorted(b for b in bounds if b > lower))
     if spec.type == "countries":
         return representatives(program, fact, entry_date)
-    from eligibility.conditions import holds
+    from eligibility.ruleset.conditions import holds
 
     domain = representatives(program, fact, entry_date)
     if spec.type in ("country", "state"):

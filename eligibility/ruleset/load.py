@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import importlib.resources
 from collections.abc import Mapping
@@ -30,10 +31,10 @@ from pydantic import (
     field_validator,
 )
 
-from eligibility.conditions import Condition, parse_condition
 from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError
-from eligibility.facts import Context, TreatyTable
+from eligibility.ruleset.conditions import Condition, parse_condition
+from eligibility.ruleset.facts import Context, TreatyTable
 from eligibility.yamlsource import Document, Location, load_yaml
 
 Evidence = Literal["primary", "secondary", "unverified"]
@@ -285,7 +286,13 @@ def default_rules_dir() -> Path:
     packaged = importlib.resources.files("eligibility") / "rules"
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "rules"
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+@functools.cache
+def default_rules() -> RuleSet:
+    """The shipped rules, loaded and validated once per process."""
+    return load_rules(None)
 
 
 def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleSet:
@@ -631,7 +638,7 @@ def _build_instrument(
 
 
 def _uses_param(cond: Condition) -> bool:
-    from eligibility.conditions import Param, tests
+    from eligibility.ruleset.conditions import Param, tests
 
     return any(isinstance(t.value, Param) for t in tests(cond))
 
@@ -739,7 +746,7 @@ def _build_invariants(
 #
 # Parsing and validating the YAML rule files is most of a command's start-up time, so a valid rule
 # set is kept in the user's cache directory (eligibility.cache) as JSON, never as a pickle: the
-# allow-listed encoding of eligibility.cachecodec, which rebuilds only plain data and the classes
+# allow-listed encoding of eligibility.ruleset.cachecodec, which rebuilds only plain data and the classes
 # listed in _codec() (by their declared fields). A class added to the rule set's object graph must
 # be added there, or the rule set is never cached (tests/test_cache.py checks that the shipped
 # rules are); RuleSet.programs and .evaluators are per-process and never stored. The file is named
@@ -757,17 +764,19 @@ def _cache_key(digest: str, names: list[tuple[str, str]], shown: str) -> str:
 
     import pydantic
 
+    package = Path(__file__).resolve().parents[1]  # every module of the package, subpackages too
     code = [
-        (f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(Path(__file__).parent.glob("*.py"))
+        (f.relative_to(package).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
+        for f in sorted(package.rglob("*.py"))
     ]
     parts = [digest, repr(names), shown, sys.version, pydantic.VERSION, repr(code)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
 def _codec() -> Any:
-    """The cache's JSON codec (eligibility.cachecodec.Codec): the classes a cached rule set holds."""
-    from eligibility.cachecodec import Codec
-    from eligibility.conditions import All, Any_, Not, Param, Test
+    """The cache's JSON codec (eligibility.ruleset.cachecodec.Codec): the classes a cached rule set holds."""
+    from eligibility.ruleset.cachecodec import Codec
+    from eligibility.ruleset.conditions import All, Any_, Not, Param, Test
 
     classes = (RuleSet, Instrument, Rule, Invariant, Policy, Source, Location, Context, TreatyTable)
     return Codec((*classes, Test, All, Any_, Not, Param), {RuleSet: ("programs", "evaluators")})
@@ -775,7 +784,7 @@ def _codec() -> Any:
 
 def _from_cache(key: str, digest: str, shown: str) -> RuleSet | None:
     from eligibility import cache
-    from eligibility.cachecodec import CacheFormatError
+    from eligibility.ruleset.cachecodec import CacheFormatError
 
     name = f"rules-{key}.json"
     payload = cache.load(name, key)
@@ -793,7 +802,7 @@ def _from_cache(key: str, digest: str, shown: str) -> RuleSet | None:
 
 def _to_cache(key: str, ruleset: RuleSet) -> None:
     from eligibility import cache
-    from eligibility.cachecodec import Unencodable
+    from eligibility.ruleset.cachecodec import Unencodable
 
     try:
         payload = _codec().encode(ruleset).encode()

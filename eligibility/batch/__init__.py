@@ -30,11 +30,11 @@ from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
-from eligibility.batchio import csv_rows
+from eligibility.batch.rows import csv_rows
 from eligibility.case import Case, parse_case
 from eligibility.errors import CaseError, EligibilityError, Problem
 from eligibility.fast import Detail, Evaluator
-from eligibility.ruleset import RuleSet
+from eligibility.ruleset.load import RuleSet
 
 MAX_LINE = 1 << 20  # bytes: a longer line is rejected unread
 CHUNK = 1 << 16  # bytes of JSON Lines per task (about 300 rows)

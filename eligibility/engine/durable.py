@@ -31,9 +31,9 @@ from typing import Any
 
 import durable_rules_engine as _dre
 
-from eligibility.conditions import All, Any_, Condition, Not, Test, push_negations
+from eligibility.engine.program import Program
 from eligibility.errors import EligibilityError
-from eligibility.program import Program
+from eligibility.ruleset.conditions import All, Any_, Condition, Not, Test, push_negations
 
 MAX_RULES = 500
 CATCH_ALL = "__case__"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from eligibility.conditions import All, Any_, Condition, Not, Test, describe
-from eligibility.ruleset import Rule, RuleSet, Source
+from eligibility.ruleset.conditions import All, Any_, Condition, Not, Test, describe
+from eligibility.ruleset.load import Rule, RuleSet, Source
 
 
 def condition_words(cond: Condition, indent: int = 0) -> list[str]:
