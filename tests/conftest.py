@@ -40,3 +40,23 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     os.environ.setdefault("ELIGIBILITY_CACHE_DIR", tempfile.mkdtemp(prefix="eligibility-test-cache-"))
+
+
+# The inner loop: `python -m pytest -m "not slow and not exhaustive"` leaves out the modules and
+# tests that cost the most (measured with --durations; each is still run by the README's test
+# command and by CI): property tests over generated cases, differential tests against
+# durable-rules, `ask` transcripts, cache tests that start subprocesses.
+SLOW_MODULES = frozenset({"test_properties", "test_differential", "test_ask", "test_cache"})
+SLOW_TESTS = frozenset({
+    "test_generated_cases_and_their_siblings_match_durable",
+    "test_the_headline_only_path_matches_durable",
+    "test_sigterm_mid_run_removes_the_partial_output",
+    "test_python_examples_run",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""  # type: ignore[attr-defined]
+        if module in SLOW_MODULES or item.originalname in SLOW_TESTS:  # type: ignore[attr-defined]
+            item.add_marker(pytest.mark.slow)

@@ -125,6 +125,29 @@ def test_an_answer_given_with_unknown_facts_holds_whatever_they_are(case: dict[s
         assert d.missing_facts, "an undetermined field of the headline names the facts that would settle it"
 
 
+def test_an_unknown_nationality_leaves_asylum_open_when_fear_may_cover_the_country_of_expulsion() -> None:
+    """Found by the test above. Title 42 expels most nationalities to their own country (85 FR
+    17060), but never to a country where the person established fear: an Argentine who established
+    fear of Argentina has nowhere to be expelled to and is processed in the U.S. With the
+    nationality unknown, the expulsion's country is open, and so is whether the person is expelled
+    at all: asylum cannot be settled as 'not_in_us'."""
+    case: dict[str, Any] = {
+        "entry": {"date": "2020-03-21", "border": "southern_land", "place": "port_of_entry", "state": "TX"},
+        "nationalities": ["AR"],
+        "age": 17,
+        "unaccompanied": False,
+        "family_unit": False,
+        "transit": [],
+        "fear_established_in": ["AR"],
+        "public_interest": True,
+    }
+    full = evaluate(case, "enacted", counterfactuals=False)
+    assert (full.outcome, full.asylum) == ("process_in_us", "eligible")
+    partial = evaluate(dict(case, nationalities=None), "enacted", counterfactuals=False)
+    assert (partial.outcome, partial.asylum) == ("undetermined", "undetermined")
+    assert "nationalities" in partial.missing_facts_by_field["asylum"]
+
+
 @SETTINGS
 @given(cases(), POLICIES)
 def test_every_valid_case_gets_a_determination(case: dict[str, Any], policy: str) -> None:

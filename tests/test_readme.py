@@ -43,3 +43,22 @@ def test_console_transcripts_are_current(request: pytest.FixtureRequest) -> None
 def test_the_two_commands_are_there() -> None:
     assert "pip install . && eligibility check --nationality HN" in README
     assert "pip install '.[test]' && python -m pytest" in README
+
+
+def test_the_contract_document_names_every_field_of_the_schemas() -> None:
+    """docs/contract.md is what users rely on: every field of a case (entry's too) and every
+    top-level field of a determination is in it, and every value of the enumerated case fields."""
+    import re
+    from typing import get_args
+
+    from eligibility.case import Border, Documents, Entry, Place
+    from eligibility.case import Case as CaseModel
+    from eligibility.explain.determination import Determination
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "contract.md").read_text()
+    named = set(re.findall(r"`([a-z_.0-9]+)`", text))
+    fields = {n for n in CaseModel.model_fields if n != "entry"} | {f"entry.{n}" for n in Entry.model_fields}
+    assert fields - named == set()
+    assert set(Determination.model_fields) - named - {"row"} == set()
+    for values in (Border, Documents, Place):
+        assert set(get_args(values)) - named == set(), values

@@ -127,6 +127,8 @@ def settle(
     budget = [CHECK_BUDGET]
     for part in PARTS:
         out.values[part] = {part_of(r.decision.headline, part) for r in tree.regions}
+        if part != "outcome" and any(_may_stay(r) for r in tree.regions):
+            out.values[part].add(OPEN)
         surely, maybe = set(), set()
         for fact, splits in tree.children.items():
             for branches in splits:
@@ -147,13 +149,27 @@ DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in
 
 
 def _open_destinations(out: Settlement, start: Mapping[str, Any]) -> None:
-    """Where a region is expelled to countries that unknown facts leave open, those facts decide."""
+    """Where a region is expelled to countries that unknown facts leave open, those facts decide
+    (and, where fear may be established in every one of them, asylum and waiting in Mexico too)."""
     if any(is_open(r.decision.headline) for r in out.regions):
+        stay = any(_may_stay(r) for r in out.regions)
         for name in DESTINATION_FACTS:
             if start[name] is UNKNOWN:
-                out.decisive.setdefault("outcome", set()).add(name)
+                for part in PARTS if stay else ("outcome",):
+                    out.decisive.setdefault(part, set()).add(name)
                 if name not in out.split_on:
                     out.split_on.append(name)
+
+
+def _may_stay(region: Region) -> bool:
+    """Whether some people of a region expelled to countries left open may have nowhere to be
+    expelled to: fear established in every one of them excepts them from the expulsion, and they
+    are screened on (the asylum and MPP answers of the region then are not settled)."""
+    headline = region.decision.headline
+    if headline.outcome != "expel" or OPEN not in headline.expel_to:
+        return False
+    fear = region.facts["fear_established_in"]
+    return not (isinstance(fear, frozenset) and not fear)
 
 
 CHECK_BUDGET = 4000
@@ -253,6 +269,8 @@ def _settle_parts(
             seen = {part_of(r.decision.headline, part) for r in tree.regions}
         except _OverBudget:
             seen = {part_of(r.decision.headline, part) for r in tree.regions} | {"(not settled)"}
+        if part != "outcome" and any(_may_stay(r) for r in tree.regions):
+            seen.add(OPEN)
         out.values[part] = seen
         out.decisive[part] = (set(undecided) & relevant) if len(seen - {None}) > 1 else set()
         out.regions += tree.regions
