@@ -17,7 +17,7 @@ from typing import Any, ClassVar, get_args
 import click
 
 import eligibility
-from eligibility import CaseError
+from eligibility import CaseError, UnknownPolicyError
 from eligibility.case import Border, Documents, Place
 
 # Commands import what only they need, so that `check` starts quickly.
@@ -532,9 +532,11 @@ def diff_command(
     from eligibility.batch.rows import read_rows
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
-    for name in (policy_a, policy_b):
-        if name not in ruleset.policies:
-            raise UserError(f"unknown policy '{name}' (known: {', '.join(sorted(ruleset.policies))})")
+    for label, name in (("POLICY_A", policy_a), ("POLICY_B", policy_b)):
+        try:
+            ruleset.require_policy(name)
+        except UnknownPolicyError as exc:
+            raise UserError(f"{label}: {exc}") from None
     result = policy_diff(ruleset, policy_a, policy_b)
     counts: dict[tuple[Any, Any], int] = {}
     by_part: dict[int, int] = {}  # part by part: group index -> cases whose part has the group's values
@@ -803,10 +805,7 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for name in policies:
-        if name not in ruleset.policies:
-            raise UserError(
-                f"--policy: unknown policy '{name}' (known: {', '.join(sorted(ruleset.policies))})"
-            )
+        ruleset.require_policy(name)
     findings = verify(ruleset, list(policies) or None)
     if fmt == "json":
         for f in findings:

@@ -8,7 +8,6 @@ or an explicit ``null``, is **unknown**.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
 from typing import Annotated, Any, Literal
@@ -25,7 +24,7 @@ from pydantic import (
 )
 
 from eligibility.countries import check_country, check_state
-from eligibility.errors import CaseError, Problem
+from eligibility.errors import CaseError, Problem, did_you_mean
 from eligibility.yamlsource import parse_yaml
 
 Border = Literal["southern_land", "northern_land", "air", "sea", "southern_coastal"]
@@ -246,8 +245,7 @@ def _message(err: Any, loc: list[str], data: dict[str, Any]) -> str:
         parent = "entry." if len(loc) == 2 and loc[0] == "entry" else ""
         pool = [n for n in FIELD_NAMES if (parent and n.startswith(parent)) or (not parent and "." not in n)]
         pool = [n.removeprefix(parent) for n in pool]
-        near = difflib.get_close_matches(name, pool, n=1)
-        hint = f" (did you mean '{parent}{near[0]}'?)" if near else ""
+        hint = did_you_mean(name, pool, parent)
         return f"unknown field{hint}"
     if kind == "missing":
         return "required"

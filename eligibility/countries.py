@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -11,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from eligibility import cache as store
+from eligibility.errors import did_you_mean
 
 # pycountry is the source of every code and name here. Importing it and loading its databases
 # takes 40-60 ms, a sixth of a `check`, so the tables used on every case (country codes and names,
@@ -127,8 +127,7 @@ def check_state(value: object) -> str:
     code = value.strip().upper()
     if code in us_state_codes():
         return code
-    near = difflib.get_close_matches(code, sorted(us_state_codes()), n=1)
-    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    hint = did_you_mean(code, sorted(us_state_codes()))
     raise ValueError(f"'{value}' is not a U.S. state code{hint}")
 
 

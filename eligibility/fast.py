@@ -35,13 +35,12 @@ from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 from eligibility.analysis.settle import DESTINATION_FACTS, settle
-from eligibility.case import Case
+from eligibility.case import Case, age_on
 from eligibility.engine.backends import engine_for
-from eligibility.engine.decide import Headline as DecidedHeadline
-from eligibility.engine.decide import Status, decide, destination_countries, destination_rules
+from eligibility.engine.decide import Headline, Status, decide, destination_countries, destination_rules
 from eligibility.engine.program import BoundRule, Program, compile_policy
 from eligibility.explain.build import build, headline
 from eligibility.explain.determination import Determination
@@ -77,16 +76,6 @@ _H = TypeVar("_H", bound=Hashable)
 
 def _tok(name: str) -> str:
     return f"\x00{name}\x00"
-
-
-class Headline(NamedTuple):
-    """The answer without its explanation."""
-
-    outcome: str
-    transfer_to: tuple[str, ...]
-    asylum: str
-    wait_in_mexico: bool | str
-    expel_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +148,7 @@ def _variables(case: Case) -> tuple[bytes, ...]:
     decision = fields["decision_date"] if "decision_date" in given else entry_date
     claim = fields["claim_date"] if "claim_date" in given else entry_date
     birth = fields["birth_date"]
-    age = fields["age"] if birth is None else _age(birth, entry_date)
+    age = fields["age"] if birth is None else age_on(birth, entry_date)
     return (
         b"null" if ident is None else encode_basestring_ascii(ident).encode(),
         entry_date.isoformat().encode(),
@@ -168,10 +157,6 @@ def _variables(case: Case) -> tuple[bytes, ...]:
         b"" if age is None else str(age).encode(),
         b"" if claim is None else str((claim - entry_date).days).encode(),
     )
-
-
-def _age(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 class Evaluator:
@@ -227,7 +212,7 @@ class Evaluator:
         self._expulsion_at = [n for n, m in enumerate(self._force_masks) if m.destinations is not None]
         self._interned: dict[Hashable, Any] = {}  # one copy of values many case keys share
         self._masks: dict[Hashable, tuple[Any, ...]] = {}  # (truths, countries of expulsion) -> key
-        self._moves: dict[Hashable, DecidedHeadline] = {}  # (statuses, countries of expulsion) -> headline
+        self._moves: dict[Hashable, Headline] = {}  # (statuses, countries of expulsion) -> headline
         self._by_class: dict[Hashable, _Template] = {}
         self._by_case: dict[Hashable, _Prepared] = {}
         self._transit: dict[Hashable, tuple[Any, ...]] = {}
@@ -289,7 +274,7 @@ class Evaluator:
         nationalities = fields["nationalities"]
         nats = None if nationalities is None else tuple(nationalities)
         birth = fields["birth_date"]
-        age = fields["age"] if birth is None else _age(birth, entry_date)
+        age = fields["age"] if birth is None else age_on(birth, entry_date)
         decision = fields["decision_date"] if "decision_date" in given else entry_date
         claim = fields["claim_date"] if "claim_date" in given else entry_date
         transit = fields["transit"]
@@ -505,7 +490,7 @@ class Evaluator:
         countries: tuple[tuple[str, ...], ...],
         truths: tuple[bool, ...],
         facts: dict[str, Any],
-    ) -> DecidedHeadline:
+    ) -> Headline:
         """The screening's headline for these statuses (memoized: the countries of the expulsions
         that apply are all it reads of the truths and the facts)."""
         key = (
@@ -558,25 +543,16 @@ class Evaluator:
             "fast",
             findings=self.detail == "full",
             after_review=late,
+            shown_dates={name: _tok(name) for name in ("entry", "decision", "claim")},
         )
         data = det.model_dump(mode="json")
         data["id"] = _tok("@id")
-        data["dates"] = {
-            "entry": _tok("entry"),
-            "decision": None if facts["decision_date"] is UNKNOWN else _tok("decision"),
-            "claim": None if data["dates"]["claim"] is None else _tok("claim"),
-        }
         data["assumed"] = {
             k: _tok({"claim_date": "claim", "decision_date": "decision"}[k])
             if k in ("claim_date", "decision_date")
             else (_tok("@residence") if k == "habitual_residence" else v)
             for k, v in assumed.items()
         }
-        lines = data["explanation"]
-        at = next(i for i, line in enumerate(lines) if line.startswith(f"Entry {det.dates.entry} decides"))
-        lines[at] = lines[at].replace(
-            det.dates.entry, _tok("entry"), 1
-        )  # the decision date is a token already
         if self.detail == "compact":
             for inst in data["instruments"]:
                 del inst["findings"]

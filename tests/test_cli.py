@@ -324,3 +324,10 @@ def test_the_console_script_works_from_any_directory(tmp_path: Path) -> None:
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["transfer_to"] == ["GT"]
+
+
+def test_a_misspelled_policy_names_its_argument_and_the_nearest_policy() -> None:
+    result = CliRunner().invoke(main, ["diff", "enacted", "enactd"])
+    assert result.exit_code == 2
+    assert "error: POLICY_B: unknown policy 'enactd' (did you mean 'enacted'?)" in result.output
+    assert "Traceback" not in result.output

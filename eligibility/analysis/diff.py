@@ -782,7 +782,7 @@ def _coarse(
         return outcomes, heads
 
     def merge(h: Headline) -> Headline:
-        return replace(h, expel_to=(OPEN,)) if h.outcome == "expel" else h
+        return h._replace(expel_to=(OPEN,)) if h.outcome == "expel" else h
 
     merged = {merge(h) for h in heads}
     return {_outcome(h) for h in merged}, merged
@@ -809,9 +809,9 @@ def _summary(heads: set[Headline]) -> Headline:
     if len({h.outcome for h in heads}) > 1:
         return Headline("undetermined", (), "undetermined", False)
     if len({h.transfer_to for h in heads}) > 1:
-        heads = {replace(h, transfer_to=(OPEN,)) for h in heads}
+        heads = {h._replace(transfer_to=(OPEN,)) for h in heads}
     if len({h.expel_to for h in heads}) > 1:
-        heads = {replace(h, expel_to=(OPEN,)) for h in heads}
+        heads = {h._replace(expel_to=(OPEN,)) for h in heads}
     return _representative(heads)
 
 

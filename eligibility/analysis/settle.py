@@ -491,5 +491,5 @@ def _leaf(
             if len(possible_destinations(program, iid, truth, facts)) > 1 or (OPEN,) in possible_destinations(
                 program, iid, truth, facts
             ):
-                decision = replace(decision, headline=replace(decision.headline, expel_to=(OPEN,)))
+                decision = replace(decision, headline=decision.headline._replace(expel_to=(OPEN,)))
     return Region(dict(facts), truth, statuses, decision, concrete, truth_here)

@@ -57,8 +57,9 @@ NODE_BUDGET = 200_000
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One problem in the rules."""
+class Issue:
+    """One problem in the rules (a rule that never holds, an invariant that fails, a window that
+    overlaps; not to be confused with a determination's per-rule findings)."""
 
     kind: str
     location: str
@@ -71,7 +72,7 @@ class Finding:
         return f"{self.location}: {self.kind}{where}: {self.message}"
 
 
-def verify(ruleset: RuleSet, policies: list[str] | None = None) -> list[Finding]:
+def verify(ruleset: RuleSet, policies: list[str] | None = None) -> list[Issue]:
     """Every finding for the named policies (default: all), static checks first."""
     findings = _window_findings(ruleset)
     names = policies or sorted(ruleset.policies)
@@ -122,7 +123,7 @@ def _conjunctions(cond: Condition) -> Iterator[Condition]:
         yield from _conjunctions(cond.item)
 
 
-def _window_findings(ruleset: RuleSet) -> list[Finding]:
+def _window_findings(ruleset: RuleSet) -> list[Issue]:
     findings = []
     date_facts = [name for name, fact in CATALOGUE.items() if fact.type == "date"]
     for rule in ruleset.all_rules():
@@ -131,7 +132,7 @@ def _window_findings(ruleset: RuleSet) -> list[Finding]:
                 span = _intervals(part, fact)
                 if span and span[0] and span[1] and span[0] >= span[1]:
                     findings.append(
-                        Finding(
+                        Issue(
                             "empty-window",
                             rule.location.short,
                             f"{rule.id}: {fact} from {span[0]} before {span[1]} is empty",
@@ -142,7 +143,7 @@ def _window_findings(ruleset: RuleSet) -> list[Finding]:
         for (a, sa), (b, sb) in itertools.combinations(windows, 2):
             if sa and sb and sa[0] and sa[1] and sb[0] and sb[1] and sa[0] < sb[1] and sb[0] < sa[1]:
                 findings.append(
-                    Finding(
+                    Issue(
                         "overlapping-windows",
                         b.location.short,
                         f"{b.id} overlaps {a.id} ({sb[0]}..{sb[1]} and {sa[0]}..{sa[1]})",
@@ -293,8 +294,8 @@ def _find(
 # ---------------------------------------------------------------- rules
 
 
-def _rule_findings(program: Program) -> list[Finding]:
-    findings: list[Finding] = []
+def _rule_findings(program: Program) -> list[Issue]:
+    findings: list[Issue] = []
     restated = {other for b in program.rules for other in b.rule.restates} | {
         b.rule.id for b in program.rules if b.rule.restates
     }
@@ -313,7 +314,7 @@ def _rule_findings(program: Program) -> list[Finding]:
         )
         if applies is None:
             findings.append(
-                Finding(
+                Issue(
                     "never-applies", inst.location.short, f"{inst.id}: applies to no case", program.policy.id
                 )
             )
@@ -322,7 +323,7 @@ def _rule_findings(program: Program) -> list[Finding]:
             witness = _find(search, search.start(), [b.when], functools.partial(holds, b.when))
             if witness is None:
                 findings.append(
-                    Finding(
+                    Issue(
                         "dead-rule",
                         b.rule.location.short,
                         f"{b.rule.id}: no case satisfies its condition",
@@ -339,7 +340,7 @@ def _rule_findings(program: Program) -> list[Finding]:
             found = _find(search, search.start(), first, functools.partial(_matters, rules, b))
             if found is None:
                 findings.append(
-                    Finding(
+                    Issue(
                         "redundant-rule",
                         b.rule.location.short,
                         f"{b.rule.id}: never changes the status of {inst.id} (say so with 'restates' if intended)",
@@ -438,7 +439,7 @@ def _matters(rules: tuple[BoundRule, ...], b: BoundRule, facts: Mapping[str, Any
 # ---------------------------------------------------------------- invariants
 
 
-def _invariant_findings(program: Program) -> list[Finding]:
+def _invariant_findings(program: Program) -> list[Issue]:
     findings = []
     ids = {i.id for i in program.instruments}
     for inv in program.ruleset.invariants:
@@ -459,7 +460,7 @@ def _invariant_findings(program: Program) -> list[Finding]:
             found = _find(search, search.start(), relevant, functools.partial(_violates, program, inv))
         except _BudgetError:
             findings.append(
-                Finding(
+                Issue(
                     "invariant",
                     inv.location.short,
                     f"{inv.id}: not settled within {NODE_BUDGET} classes",
@@ -470,7 +471,7 @@ def _invariant_findings(program: Program) -> list[Finding]:
         if found is not None:
             case = example_case(search.concrete(found), program.ruleset.context)
             findings.append(
-                Finding(
+                Issue(
                     "invariant",
                     inv.location.short,
                     f"{inv.id}: violated ({inv.title})",
@@ -570,4 +571,4 @@ def _receiving(program: Program) -> tuple[str, ...]:
     return tuple(sorted({i.receiving_country for i in program.instruments if i.receiving_country}))
 
 
-__all__ = ["Finding", "verify"]
+__all__ = ["Issue", "verify"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from eligibility.engine.program import BoundRule, Program
 from eligibility.ruleset.conditions import PartialSet, Truth
@@ -37,12 +37,15 @@ Outcome = Literal["transfer", "process_in_us", "undetermined", "expel"]
 Asylum = Literal["eligible", "barred", "not_in_us", "undetermined"]
 
 
-@dataclass(frozen=True)
-class Headline:
+class Headline(NamedTuple):
+    """The answer without its explanation: the outcome, the receiving countries, asylum, waiting
+    in Mexico and the countries of expulsion. The screening of one concrete case (``decide``)
+    settles each; a determination may leave any of them undetermined."""
+
     outcome: Outcome
     transfer_to: tuple[str, ...]
     asylum: Asylum
-    wait_in_mexico: bool
+    wait_in_mexico: bool | Literal["undetermined"]
     expel_to: tuple[str, ...] = ()
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eligibility.countries import other_country
-from eligibility.errors import UnknownPolicyError
 from eligibility.ruleset.conditions import Condition, Test, bind, tests
 from eligibility.ruleset.facts import CATALOGUE, FactValue
 from eligibility.ruleset.load import Instrument, Policy, Rule, RuleSet
@@ -116,9 +115,7 @@ def compile_policy(ruleset: RuleSet, policy: str | None = None) -> Program:
 
 
 def _compile(ruleset: RuleSet, name: str) -> Program:
-    if name not in ruleset.policies:
-        known = ", ".join(sorted(ruleset.policies))
-        raise UnknownPolicyError(f"unknown policy '{name}' (known: {known})")
+    ruleset.require_policy(name)
     policy = ruleset.policies[name]
     instruments = tuple(ruleset.instruments[i] for i in policy.instruments)
     bound: list[BoundRule] = []

@@ -38,11 +38,13 @@ def build(
     changes: list[Change] | None = None,
     findings: bool = True,
     after_review: bool | None = None,
+    shown_dates: Mapping[str, str] | None = None,
 ) -> Determination:
     """The determination of a settled case. ``findings=False`` leaves each instrument's per-rule
     findings empty (the fast path's compact lines do not carry them). ``after_review`` says
     whether the decision date is after the rules' review date, where ``facts`` show the date as
-    a placeholder (the fast path's templates)."""
+    a placeholder (the fast path's templates); ``shown_dates`` gives the text shown for each known
+    date (``entry``, ``decision``, ``claim``) in place of its value, everywhere it is shown."""
     outcome, transfer, asylum, wait, expel = headline(settlement)
     transfer_to = list(transfer)
     unknown_inputs = _unknown_inputs(case, facts, assumed)
@@ -78,9 +80,11 @@ def build(
     results = [_instrument(program, i.id, settlement, truth, facts, findings) for i in program.instruments]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
     dates = Dates(
-        entry=case.entry.date.isoformat(),
-        decision=None if facts["decision_date"] is UNKNOWN else show(facts["decision_date"]),
-        claim=None if claim is None else claim.isoformat(),
+        entry=shown_dates["entry"] if shown_dates else case.entry.date.isoformat(),
+        decision=None
+        if facts["decision_date"] is UNKNOWN
+        else (shown_dates["decision"] if shown_dates else show(facts["decision_date"])),
+        claim=None if claim is None else (shown_dates["claim"] if shown_dates else claim.isoformat()),
     )
     explanation = _explain(outcome, transfer_to, list(expel), asylum, wait, missing_by, results, dates)
     gaps = treaty_gaps(case, program.ruleset.context)

@@ -9,9 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Evidence = Literal["primary", "secondary", "unverified"]
-Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
-Outcome = Literal["transfer", "process_in_us", "undetermined", "expel"]
+from eligibility.engine.decide import Outcome
+from eligibility.ruleset.load import Evidence
+
+ReportedStatus = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
+"""An instrument's status as a determination reports it: ``engine.decide.Status`` less
+``excluded``, which is reported as ``not_applicable`` with the exclusion among the reasons."""
 
 
 class _Frozen(BaseModel):
@@ -50,7 +53,7 @@ class InstrumentResult(_Frozen):
     id: str
     title: str
     kind: Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit", "expulsion"]
-    status: Status
+    status: ReportedStatus
     receiving_country: str | None = None
     expel_to: list[str] = Field(
         default_factory=list, description="for an expulsion that applies: the countries of expulsion"

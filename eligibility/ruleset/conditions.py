@@ -12,12 +12,11 @@ soon as one item is false, ``any`` true as soon as one is true.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eligibility.errors import Problem
+from eligibility.errors import Problem, did_you_mean
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, Fact, FactValue, check_value
 from eligibility.yamlsource import Document, Location, Path
 
@@ -174,8 +173,7 @@ def _parse_tests(
 ) -> Iterator[Test]:
     fact = CATALOGUE.get(name)
     if fact is None:
-        near = difflib.get_close_matches(name, [*CATALOGUE, "all", "any", "not"], n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        hint = did_you_mean(name, [*CATALOGUE, "all", "any", "not"])
         problems.append(Problem(str(loc), f"unknown fact '{name}'{hint}"))
         return
     if not isinstance(raw, dict):
@@ -186,8 +184,7 @@ def _parse_tests(
         op_loc = doc.marks.get((*path, op_name, "__key__"), loc)
         op = ALIASES.get(op_name, op_name)
         if op not in OPERATORS:
-            near = difflib.get_close_matches(op_name, [*OPERATORS, *ALIASES], n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            hint = did_you_mean(op_name, [*OPERATORS, *ALIASES])
             problems.append(Problem(str(op_loc), f"unknown operator '{op_name}'{hint}"))
             continue
         if fact.type not in OPERATORS[op]:

@@ -375,9 +375,7 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
             residence = assumed["habitual_residence"] = nationalities[0]
     birth = fields["birth_date"]
     if birth is not None:
-        age: Any = (
-            entry_date.year - birth.year - ((entry_date.month, entry_date.day) < (birth.month, birth.day))
-        )
+        age: Any = age_on(birth, entry_date)
     else:
         age = fields["age"]
     documents = fields["documents"]

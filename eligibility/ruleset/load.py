@@ -13,7 +13,6 @@ problem of every file is collected and reported as ``file:line:col: message``.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import hashlib
 import importlib.resources
@@ -32,7 +31,7 @@ from pydantic import (
 )
 
 from eligibility.countries import check_country
-from eligibility.errors import Problem, RuleFileError
+from eligibility.errors import Problem, RuleFileError, UnknownPolicyError, did_you_mean
 from eligibility.ruleset.conditions import Condition, parse_condition
 from eligibility.ruleset.facts import Context, TreatyTable
 from eligibility.yamlsource import Document, Location, load_yaml
@@ -261,16 +260,22 @@ class RuleSet:
     programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
     evaluators: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> fast evaluator
 
+    def require_policy(self, name: str) -> None:
+        """Raise UnknownPolicyError, naming the known policies, unless ``name`` is one of them."""
+        if name not in self.policies:
+            known = ", ".join(sorted(self.policies))
+            raise UnknownPolicyError(
+                f"unknown policy '{name}'{did_you_mean(name, self.policies)} (known: {known})"
+            )
+
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; raises KeyError with a suggestion."""
         for instrument in self.instruments.values():
             for rule in instrument.rules:
                 if rule.id == rule_id:
                     return rule
-        near = difflib.get_close_matches(
-            rule_id, [r.id for i in self.instruments.values() for r in i.rules], n=1
-        )
-        raise KeyError(f"no rule '{rule_id}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+        known = [r.id for i in self.instruments.values() for r in i.rules]
+        raise KeyError(f"no rule '{rule_id}'" + did_you_mean(rule_id, known))
 
     def all_rules(self) -> list[Rule]:
         """Every rule once, in file order (a variant's inherited rules are listed with its base)."""
@@ -361,8 +366,7 @@ def _message(err: Any, model: type[_Spec]) -> str:
     if err["type"] == "extra_forbidden":
         name = str(err["loc"][-1])
         owner = _model_at(model, err["loc"][:-1])
-        near = difflib.get_close_matches(name, list(owner.model_fields), n=1) if owner else []
-        return f"unknown key '{name}'" + (f" (did you mean '{near[0]}'?)" if near else "")
+        return f"unknown key '{name}'" + (did_you_mean(name, owner.model_fields) if owner else "")
     if err["type"] == "missing":
         return f"missing '{err['loc'][-1]}'"
     if err["type"] == "literal_error":
@@ -499,8 +503,7 @@ def _build_instrument(
             )
             return None
         if head.extends not in specs:
-            near = difflib.get_close_matches(head.extends, list(specs), n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            hint = did_you_mean(head.extends, specs)
             problems.append(
                 Problem(
                     str(doc.at(("instrument", "extends"))),
@@ -532,8 +535,7 @@ def _build_instrument(
     inherited = list(base.rules) if base else []
     for i, omit in enumerate(spec.omit):
         if not any(r.id == omit.rule for r in inherited):
-            near = difflib.get_close_matches(omit.rule, [r.id for r in inherited], n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            hint = did_you_mean(omit.rule, [r.id for r in inherited])
             problems.append(
                 Problem(str(doc.at(("omit", i, "rule"))), f"omits unknown rule '{omit.rule}'{hint}")
             )
@@ -659,8 +661,7 @@ def _check_rule_ids(
         for i, rs in enumerate(spec.rules):
             for j, other in enumerate(rs.restates):
                 if other not in seen:
-                    near = difflib.get_close_matches(other, list(seen), n=1)
-                    hint = f" (did you mean '{near[0]}'?)" if near else ""
+                    hint = did_you_mean(other, seen)
                     problems.append(
                         Problem(
                             str(doc.at(("rules", i, "restates", j))), f"restates unknown rule '{other}'{hint}"
@@ -678,8 +679,7 @@ def _build_policies(
             problems.append(Problem(str(doc.at((*path, "id"))), f"duplicate policy '{ps.id}'"))
         for j, iid in enumerate(ps.instruments):
             if iid not in instruments:
-                near = difflib.get_close_matches(iid, list(instruments), n=1)
-                hint = f" (did you mean '{near[0]}'?)" if near else ""
+                hint = did_you_mean(iid, instruments)
                 problems.append(
                     Problem(str(doc.at((*path, "instruments", j))), f"unknown instrument '{iid}'{hint}")
                 )

@@ -31,15 +31,16 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import product
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eligibility.case import Border, Case, Country, Documents, Place
-from eligibility.errors import EligibilityError, UnknownPolicyError
-from eligibility.fast import Headline
+from eligibility.engine.decide import Headline
+from eligibility.errors import EligibilityError
+from eligibility.ruleset.load import Evidence
 
 POPULATION = "fy2019-sw-border"
 DEFAULT_SEED = 2019
@@ -59,8 +60,6 @@ FAMILY_CHILD = "child in family unit"
 FAMILY_ADULT = "adult in family unit"
 SINGLE_ADULT = "single adult"
 DEMOGRAPHICS: tuple[str, ...] = (UAC, FAMILY_CHILD, FAMILY_ADULT, SINGLE_ADULT)
-
-Evidence = Literal["primary", "secondary", "unverified"]
 
 
 class SimulationError(EligibilityError):
@@ -618,7 +617,7 @@ def cohorts(assumptions: Assumptions | None = None, seed: int = DEFAULT_SEED) ->
 
 
 class Outcome(Headline):
-    """What a determination says, in the fields that matter for counting (``fast.Headline``)."""
+    """What a determination says, in the fields that matter for counting (``engine.decide.Headline``)."""
 
     __slots__ = ()
 
@@ -725,10 +724,7 @@ def simulate(
     if not names:
         raise SimulationError("give at least one policy")
     for name in names:
-        if name not in ruleset.policies:
-            raise UnknownPolicyError(
-                f"unknown policy '{name}' (known: {', '.join(sorted(ruleset.policies))})"
-            )
+        ruleset.require_policy(name)
     started = time.perf_counter()
     groups = cohorts(a, seed)
     counts: dict[Key, int] = {}
