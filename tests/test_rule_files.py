@@ -82,3 +82,25 @@ def test_a_policy_of_title_42_alone_expels_to_the_nationality_less_fear(tmp_path
     assert (brazilian.outcome, brazilian.expel_to) == ("expel", ["BR"])
     afraid = {"nationalities": ["HN"], "age": 30, "entry": entry, "fear_established_in": ["MX"]}
     assert evaluate(afraid, "title-42-only", rules=rules).outcome == "process_in_us"
+
+
+def test_why_the_stca_is_screened_first_is_read_from_the_rule_files(tmp_path: Path) -> None:
+    """The screening order's legal basis is data with its source (rules/policies.yaml), not a
+    string in the code: the explanation quotes whatever the rule files say."""
+    import shutil
+
+    from eligibility import evaluate, load_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    policies = rules / "policies.yaml"
+    text = policies.read_text()
+    assert "text: 8 CFR 208.30(e)(7) excludes persons described in (e)(6)" in text
+    policies.write_text(text.replace("text: 8 CFR 208.30(e)(7) excludes persons described in (e)(6)", "text: a reason stated in the rule files"))
+    case = {"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01", "border": "northern_land", "place": "port_of_entry"}}
+    shipped = evaluate(case, counterfactuals=False)
+    edited = evaluate(case, rules=load_rules(rules), counterfactuals=False)
+    reasons = [r for i in shipped.instruments for r in i.reasons if r.startswith("Not screened")]
+    assert reasons and all(r.endswith("(8 CFR 208.30(e)(7) excludes persons described in (e)(6))") for r in reasons)
+    edited_reasons = [r for i in edited.instruments for r in i.reasons if r.startswith("Not screened")]
+    assert edited_reasons and all(r.endswith("(a reason stated in the rule files)") for r in edited_reasons)

@@ -298,7 +298,7 @@ def _instrument(
             "screened before everything else"
             if program.instrument(stopper).kind == "expulsion"
             else f"Not screened: the person is within the scope of the {program.instrument(stopper).title}, "
-            "which is screened first (8 CFR 208.30(e)(7) excludes persons described in (e)(6))",
+            f"which is screened first{_because(program)}",
         )
         reason_rules.insert(0, None)
     if not reasons:
@@ -358,6 +358,12 @@ def _decisive(
             or (b.rule.role in ("window", "alternative") and truth[b.key] is True)
         ]
     return [b for b in rules if truth[b.key] is None and b.rule.role != "destination"]
+
+
+def _because(program: Program) -> str:
+    """Why an earlier stage of the screening stops the later ones, as the rule files say."""
+    basis = program.ruleset.screened_first_because
+    return f" ({basis.text})" if basis else ""
 
 
 def _default_reason(status: Status, kind: str) -> str:

@@ -141,8 +141,18 @@ class InvariantSpec(_Spec):
     sources: list[SourceSpec] = Field(min_length=1)
 
 
+class ReasonSpec(_Spec):
+    text: str = Field(min_length=1, description="the reason in words, as an explanation shows it")
+    sources: list[SourceSpec] = Field(min_length=1)
+
+
 class PoliciesFileSpec(_Spec):
     default: InstrumentId | None = None
+    screened_first_because: ReasonSpec | None = Field(
+        None,
+        description="why an agreement screened in an earlier stage keeps the later stages from being "
+        "screened (shown when an agreement is not screened for that reason)",
+    )
     reviewed: dt.date | None = Field(
         None, description="the date the law was last reviewed; later decisions carry a caveat"
     )
@@ -245,6 +255,14 @@ class Policy:
     location: Location
 
 
+@dataclass(frozen=True)
+class Reason:
+    """A rule of the screening that is not an instrument's rule, with its sources."""
+
+    text: str
+    sources: tuple[Source, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class RuleSet:
     """Every instrument and policy of a rules directory, validated."""
@@ -257,6 +275,7 @@ class RuleSet:
     directory: str
     invariants: tuple[Invariant, ...] = ()
     reviewed: dt.date | None = None  # the date the law was last reviewed (rules/policies.yaml)
+    screened_first_because: Reason | None = None  # rules/policies.yaml
     programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
     evaluators: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> fast evaluator
 
@@ -457,6 +476,7 @@ def _assemble(
     invariants: dict[str, Invariant] = {}
     default: str | None = None
     reviewed: dt.date | None = None
+    screened_first_because: Reason | None = None
     default_place = str(policies_docs[-1][1].at(()))
     for spec, doc in policies_docs:
         policies.update(_build_policies(spec, doc, instruments, problems))
@@ -465,6 +485,9 @@ def _assemble(
             default, default_place = spec.default, str(doc.at(("default",)))
         if spec.reviewed is not None:
             reviewed = spec.reviewed
+        if spec.screened_first_because is not None:
+            basis = spec.screened_first_because
+            screened_first_because = Reason(basis.text, tuple(_source(s) for s in basis.sources))
     if default is None:
         problems.append(Problem(default_place, "missing 'default': name the default policy"))
         return None
@@ -479,6 +502,7 @@ def _assemble(
         shown,
         tuple(invariants.values()),
         reviewed,
+        screened_first_because,
     )
 
 
@@ -778,7 +802,7 @@ def _codec() -> Any:
     from eligibility.ruleset.cachecodec import Codec
     from eligibility.ruleset.conditions import All, Any_, Not, Param, Test
 
-    classes = (RuleSet, Instrument, Rule, Invariant, Policy, Source, Location, Context, TreatyTable)
+    classes = (RuleSet, Instrument, Rule, Invariant, Policy, Source, Location, Context, TreatyTable, Reason)
     return Codec((*classes, Test, All, Any_, Not, Param), {RuleSet: ("programs", "evaluators")})
 
 
