@@ -104,3 +104,33 @@ def test_why_the_stca_is_screened_first_is_read_from_the_rule_files(tmp_path: Pa
     assert reasons and all(r.endswith("(8 CFR 208.30(e)(7) excludes persons described in (e)(6))") for r in reasons)
     edited_reasons = [r for i in edited.instruments for r in i.reasons if r.startswith("Not screened")]
     assert edited_reasons and all(r.endswith("(a reason stated in the rule files)") for r in edited_reasons)
+
+
+def test_the_qualifying_family_statuses_are_rule_data_checked_like_the_rules(tmp_path: Path) -> None:
+    """Which statuses of a family member in the U.S. count for the STCA's family exception
+    (8 CFR 208.30(e)(6)(iii)) is a data table with sources: a status the case format does not
+    know is an error naming its line; without the table, a family member settles nothing."""
+    import shutil
+
+    from eligibility import evaluate
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    table = rules / "data" / "family-in-us.yaml"
+    text = table.read_text()
+    table.write_text(text.replace("  - status: refugee\n", "  - status: cousin\n"))
+    with pytest.raises(RuleFileError) as err:
+        load_rules(rules)
+    line = next(n for n, t in enumerate(table.read_text().splitlines(), 1) if "status: cousin" in t)
+    assert any(p.place.startswith(f"{rules}/data/family-in-us.yaml:{line}:") for p in err.value.problems), err.value
+    table.write_text(text)
+    case = {
+        "nationalities": ["HN"], "age": 30, "family_in_us": [{"relation": "sibling", "status": "lpr"}],
+        "entry": {"date": "2019-12-01", "border": "northern_land", "place": "port_of_entry"},
+    }
+    assert evaluate(case, rules=load_rules(rules), counterfactuals=False).outcome == "process_in_us"
+    table.write_text(text.replace("  - status: lpr\n", "  - status: other\n"))  # LPRs no longer count
+    assert evaluate(case, rules=load_rules(rules), counterfactuals=False).outcome == "transfer"
+    table.unlink()
+    with pytest.raises(RuleFileError, match="no data file gives the statuses that count"):
+        load_rules(rules)

@@ -58,6 +58,9 @@ class Context:
     """Data tables that derived facts need."""
 
     treaties: TreatyTable
+    # the statuses of a family member in the U.S. that count (rules/data/family-in-us.yaml);
+    # None: the rule files do not say, and a family member's status then settles nothing
+    qualifying_statuses: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,16 +188,18 @@ def _non_parties(options: list[frozenset[str]], ctx: Context, on: dt.date) -> An
     return UNKNOWN if UNKNOWN in results else _settled(results)
 
 
-_QUALIFYING_STATUS = frozenset(
-    {"citizen", "lpr", "asylee", "refugee", "lawful_nonimmigrant", "pending_asylum_adult"}
-)
-
-
 def _qualifying_family(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
     members = _defaulted("family_in_us", lambda c: [], shown=[])(case, ctx, assumed)
-    if members is UNKNOWN:
+    return UNKNOWN if members is UNKNOWN else _qualifies(members, ctx)
+
+
+def _qualifies(members: list[Any], ctx: Context) -> Any:
+    """Whether a family member has a status that counts (``Context.qualifying_statuses``)."""
+    if not members:
+        return False
+    if ctx.qualifying_statuses is None:
         return UNKNOWN
-    return any(m.status in _QUALIFYING_STATUS for m in members)
+    return any(m.status in ctx.qualifying_statuses for m in members)
 
 
 BORDERS: tuple[str, ...] = get_args(Border)
@@ -450,9 +455,7 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
         "transit.through_third_country": through,
         "transit.denied_final": denied,
         "transit.only_non_party_third_countries": only_non_parties,
-        "family_in_us.qualifying": UNKNOWN
-        if family is None
-        else any(m.status in _QUALIFYING_STATUS for m in family),
+        "family_in_us.qualifying": UNKNOWN if family is None else _qualifies(family, ctx),
     }
     return facts, dict(sorted(assumed.items()))
 

@@ -4,7 +4,8 @@ Layout of a rules directory::
 
     rules/<instrument>.yaml   one legal instrument: its rules, each citing its source
     rules/policies.yaml       named bundles of instruments and their screening order
-    rules/data/*.yaml         data tables the rules rely on (treaty parties with dates)
+    rules/data/*.yaml         data tables the rules rely on (treaty parties with dates, the statuses
+                              of a family member in the U.S. that count)
 
 Every file is validated up front by pydantic models of the format (``extra="forbid"``); every
 problem of every file is collected and reported as ``file:line:col: message``.
@@ -30,9 +31,10 @@ from pydantic import (
     field_validator,
 )
 
+from eligibility.case import FamilyStatus
 from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError, UnknownPolicyError, did_you_mean
-from eligibility.ruleset.conditions import Condition, parse_condition
+from eligibility.ruleset.conditions import Condition, parse_condition, tests
 from eligibility.ruleset.facts import Context, TreatyTable
 from eligibility.yamlsource import Document, Location, load_yaml
 
@@ -177,6 +179,17 @@ class TreatyTableSpec(_Spec):
     description: str
     rows: list[TreatyRowSpec]
     non_parties: list[NonPartySpec] = []
+
+
+class QualifyingStatusSpec(_Spec):
+    status: FamilyStatus
+    source: SourceSpec
+
+
+class FamilyTableSpec(_Spec):
+    table: Literal["qualifying_family_statuses"]
+    description: str
+    statuses: list[QualifyingStatusSpec] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- the loaded rules
@@ -424,9 +437,18 @@ def _assemble(
     policies_docs: list[tuple[PoliciesFileSpec, Document]] = []
     parties: dict[str, dict[str, dt.date]] = {}
     non_parties: set[str] = set()
+    qualifying: set[str] | None = None
     for kind, doc in docs:
         name = doc.file.rsplit("/", 1)[-1]
-        if kind == "data":
+        if (
+            kind == "data"
+            and isinstance(doc.data, dict)
+            and doc.data.get("table") == "qualifying_family_statuses"
+        ):
+            family = _validate(doc, FamilyTableSpec, problems)
+            if family:
+                qualifying = {row.status for row in family.statuses}
+        elif kind == "data":
             table = _validate(doc, TreatyTableSpec, problems)
             if table:
                 for i, row in enumerate(table.rows):
@@ -469,6 +491,17 @@ def _assemble(
     for iid in specs:
         _build_instrument(iid, specs, instruments, problems, ())
     _check_rule_ids(instruments, specs, problems)
+    if qualifying is None:  # a rule on family members needs the statuses that count
+        for rule in (r for i in instruments.values() for r in i.rules):
+            if any(t.fact == "family_in_us.qualifying" for t in tests(rule.when)):
+                problems.append(
+                    Problem(
+                        str(rule.location),
+                        "tests family_in_us.qualifying, but no data file gives the statuses that count "
+                        "(table: qualifying_family_statuses)",
+                    )
+                )
+                break
     if not policies_docs:
         problems.append(Problem(f"{shown}/policies.yaml", "missing: a rules directory needs policies.yaml"))
         return None
@@ -497,7 +530,10 @@ def _assemble(
         instruments,
         policies,
         default,
-        Context(TreatyTable(parties, frozenset(non_parties))),
+        Context(
+            TreatyTable(parties, frozenset(non_parties)),
+            None if qualifying is None else frozenset(qualifying),
+        ),
         digest,
         shown,
         tuple(invariants.values()),
