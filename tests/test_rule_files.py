@@ -134,3 +134,16 @@ def test_the_qualifying_family_statuses_are_rule_data_checked_like_the_rules(tmp
     table.unlink()
     with pytest.raises(RuleFileError, match="no data file gives the statuses that count"):
         load_rules(rules)
+
+
+def test_a_legal_term_is_defined_once_and_means_the_same_everywhere() -> None:
+    """'Unaccompanied alien child' (6 U.S.C. 279(g)(2)) is defined once, in rules/definitions.yaml;
+    every rule that names it tests exactly that condition, and no rule or invariant spells it out
+    again."""
+    from eligibility.ruleset.conditions import tests
+
+    rules = load_rules()
+    users = [r for r in rules.all_rules() if {(t.fact, t.op, t.value) for t in tests(r.when)} >= {("age_at_entry", "lt", 18), ("unaccompanied", "eq", True)}]
+    assert len(users) >= 9, [r.id for r in users]  # INA 208(a)(2)(E), the STCA, the three 2019 ACAs, MPP, Title 42, the 2023 and 2024 rules
+    spelled = [p.name for p in default_rules_dir().glob("*.yaml") if "unaccompanied: true" in p.read_text() and p.name != "definitions.yaml"]
+    assert spelled == []

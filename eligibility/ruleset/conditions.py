@@ -139,8 +139,17 @@ class PartialSet:
 # ---------------------------------------------------------------- parsing
 
 
-def parse_condition(doc: Document, path: Path, raw: Any, problems: list[Problem]) -> Condition | None:
-    """Parse the raw YAML of a ``when`` into a condition tree; report problems with their place."""
+def parse_condition(
+    doc: Document,
+    path: Path,
+    raw: Any,
+    problems: list[Problem],
+    definitions: Mapping[str, Condition] | None = None,
+) -> Condition | None:
+    """Parse the raw YAML of a ``when`` into a condition tree; report problems with their place.
+
+    ``defined: NAME`` stands for the condition of a legal term defined once in the rule files
+    (``definitions`` in policies.yaml, each with its sources), spliced in where it is used."""
     loc = doc.at(path)
     if not isinstance(raw, dict) or not raw:
         problems.append(Problem(str(loc), "a condition is a mapping: all, any, not, or fact names"))
@@ -153,14 +162,22 @@ def parse_condition(doc: Document, path: Path, raw: Any, problems: list[Problem]
             if not isinstance(value, list) or not value:
                 problems.append(Problem(str(key_loc), f"'{key}' takes a non-empty list of conditions"))
                 continue
-            items = [parse_condition(doc, (*sub, i), v, problems) for i, v in enumerate(value)]
+            items = [parse_condition(doc, (*sub, i), v, problems, definitions) for i, v in enumerate(value)]
             if all(items):
                 node = tuple(i for i in items if i is not None)
                 parts.append(All(node, key_loc) if key == "all" else Any_(node, key_loc))
         elif key == "not":
-            item = parse_condition(doc, sub, value, problems)
+            item = parse_condition(doc, sub, value, problems, definitions)
             if item is not None:
                 parts.append(Not(item, key_loc))
+        elif key == "defined":
+            known = definitions or {}
+            if not isinstance(value, str) or value not in known:
+                hint = did_you_mean(value, known) if isinstance(value, str) else ""
+                problems.append(Problem(str(key_loc), f"unknown definition {value!r}{hint}"))
+                continue
+            term = known[value]
+            parts.extend(term.items if isinstance(term, All) else (term,))  # one level, as if written here
         else:
             parts.extend(_parse_tests(doc, sub, key, value, key_loc, problems))
     if not parts:

@@ -148,6 +148,19 @@ class ReasonSpec(_Spec):
     sources: list[SourceSpec] = Field(min_length=1)
 
 
+class DefinitionSpec(_Spec):
+    id: InstrumentId
+    title: str = Field(min_length=1, description="the legal term and what it means, in plain English")
+    when: Any
+    sources: list[SourceSpec] = Field(min_length=1)
+
+
+class DefinitionsFileSpec(_Spec):
+    definitions: list[DefinitionSpec] = Field(
+        min_length=1, description="legal terms defined once, used in a rule's condition as 'defined: ID'"
+    )
+
+
 class PoliciesFileSpec(_Spec):
     default: InstrumentId | None = None
     screened_first_because: ReasonSpec | None = Field(
@@ -352,7 +365,7 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
     for directory, shown in layers:
         for file in sorted(directory.glob("*.yaml")) + sorted(directory.glob("data/*.yaml")):
             rel = file.relative_to(directory).as_posix()
-            if rel == "policies.yaml":
+            if rel in ("policies.yaml", "definitions.yaml"):  # every layer's, in order
                 policy_files.append((file, f"{shown}/{rel}"))
             else:
                 chosen[rel] = (file, f"{shown}/{rel}")
@@ -360,7 +373,10 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
     digest = hashlib.sha256()
     docs: list[tuple[str, Document]] = []
     texts: list[tuple[str, str, str]] = []
-    for rel, (file, shown_name) in [*sorted(chosen.items()), *(("policies.yaml", f) for f in policy_files)]:
+    for rel, (file, shown_name) in [
+        *sorted(chosen.items()),
+        *((f[1].rsplit("/", 1)[-1], f) for f in policy_files),
+    ]:
         text = file.read_text(encoding="utf-8")
         digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
         texts.append((rel, shown_name, text))
@@ -373,7 +389,9 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
         problems += found
         if doc is not None:
             kind = (
-                "data" if rel.startswith("data/") else "policies" if rel == "policies.yaml" else "instrument"
+                "data"
+                if rel.startswith("data/")
+                else {"policies.yaml": "policies", "definitions.yaml": "definitions"}.get(rel, "instrument")
             )
             docs.append((kind, doc))
     ruleset = _assemble(docs, problems, layers[-1][1], "sha256:" + digest.hexdigest())
@@ -435,6 +453,7 @@ def _assemble(
 ) -> RuleSet | None:
     specs: dict[str, tuple[RuleFileSpec, Document]] = {}
     policies_docs: list[tuple[PoliciesFileSpec, Document]] = []
+    definitions_docs: list[tuple[DefinitionsFileSpec, Document]] = []
     parties: dict[str, dict[str, dt.date]] = {}
     non_parties: set[str] = set()
     qualifying: set[str] | None = None
@@ -463,6 +482,10 @@ def _assemble(
                         non_parties.add(check_country(non.country))
                     except ValueError as exc:
                         problems.append(Problem(str(doc.at(("non_parties", i, "country"))), str(exc)))
+        elif kind == "definitions":
+            terms = _validate(doc, DefinitionsFileSpec, problems)
+            if terms:
+                definitions_docs.append((terms, doc))
         elif kind == "policies":
             spec = _validate(doc, PoliciesFileSpec, problems)
             if spec:
@@ -487,9 +510,15 @@ def _assemble(
                         )
                     )
                 specs[spec.instrument.id] = (spec, doc)
+    definitions: dict[str, Condition] = {}
+    for dspec, ddoc in definitions_docs:  # a later file (--rules DIR) redefines a term of the same id
+        for i, term in enumerate(dspec.definitions):
+            parsed = parse_condition(ddoc, ("definitions", i, "when"), term.when, problems, definitions)
+            if parsed is not None:
+                definitions[term.id] = parsed
     instruments: dict[str, Instrument] = {}
     for iid in specs:
-        _build_instrument(iid, specs, instruments, problems, ())
+        _build_instrument(iid, specs, instruments, problems, (), definitions)
     _check_rule_ids(instruments, specs, problems)
     if qualifying is None:  # a rule on family members needs the statuses that count
         for rule in (r for i in instruments.values() for r in i.rules):
@@ -513,7 +542,9 @@ def _assemble(
     default_place = str(policies_docs[-1][1].at(()))
     for spec, doc in policies_docs:
         policies.update(_build_policies(spec, doc, instruments, problems))
-        invariants.update({inv.id: inv for inv in _build_invariants(spec, doc, instruments, problems)})
+        invariants.update(
+            {inv.id: inv for inv in _build_invariants(spec, doc, instruments, problems, definitions)}
+        )
         if spec.default is not None:
             default, default_place = spec.default, str(doc.at(("default",)))
         if spec.reviewed is not None:
@@ -548,6 +579,7 @@ def _build_instrument(
     done: dict[str, Instrument],
     problems: list[Problem],
     chain: tuple[str, ...],
+    definitions: Mapping[str, Condition],
 ) -> Instrument | None:
     if iid in done:
         return done[iid]
@@ -571,7 +603,7 @@ def _build_instrument(
                 )
             )
             return None
-        base = _build_instrument(head.extends, specs, done, problems, (*chain, iid))
+        base = _build_instrument(head.extends, specs, done, problems, (*chain, iid), definitions)
         if base is None:
             return None
     elif spec.omit:
@@ -656,7 +688,7 @@ def _build_instrument(
                     str(doc.at((*path, "role"))), "a statutory limit's rules are exclusions or exceptions"
                 )
             )
-        when = parse_condition(doc, (*path, "when"), rs.when, problems)
+        when = parse_condition(doc, (*path, "when"), rs.when, problems, definitions)
         if when is None:
             continue
         if _uses_param(when) and kind != "statutory_limit":
@@ -778,12 +810,20 @@ def _build_policies(
 
 
 def _build_invariants(
-    spec: PoliciesFileSpec, doc: Document, instruments: dict[str, Instrument], problems: list[Problem]
+    spec: PoliciesFileSpec,
+    doc: Document,
+    instruments: dict[str, Instrument],
+    problems: list[Problem],
+    definitions: Mapping[str, Condition],
 ) -> list[Invariant]:
     found = []
     for i, inv in enumerate(spec.invariants):
         path = ("invariants", i)
-        when = None if inv.when is None else parse_condition(doc, (*path, "when"), inv.when, problems)
+        when = (
+            None
+            if inv.when is None
+            else parse_condition(doc, (*path, "when"), inv.when, problems, definitions)
+        )
         never: str | tuple[tuple[str, ...], frozenset[str]]
         if isinstance(inv.never, NeverStatusSpec):
             named = inv.never.instrument
