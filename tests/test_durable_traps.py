@@ -1,4 +1,4 @@
-"""Each trap of durable-rules measured in ../shared/research/durable-rules.md, pinned.
+"""Each trap of durable-rules (jruizgit/rules, the engine's public source) that this project works around, pinned.
 
 Two kinds of test: those that show the trap is still there in durable-rules itself (so the reason
 for our workaround stays visible; crashing ones run in a subprocess), and those that show our

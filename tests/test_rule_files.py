@@ -147,3 +147,18 @@ def test_a_legal_term_is_defined_once_and_means_the_same_everywhere() -> None:
     assert len(users) >= 9, [r.id for r in users]  # INA 208(a)(2)(E), the STCA, the three 2019 ACAs, MPP, Title 42, the 2023 and 2024 rules
     spelled = [p.name for p in default_rules_dir().glob("*.yaml") if "unaccompanied: true" in p.read_text() and p.name != "definitions.yaml"]
     assert spelled == []
+
+
+def test_stateless_is_defined_once() -> None:
+    """'Having no nationality' (INA 208(a)(2)(A)) is defined once; the five exclusions of stateless
+    habitual residents of the receiving country name it and test exactly an empty nationality list."""
+    from eligibility.ruleset.conditions import tests
+
+    users = [r for r in load_rules().all_rules() if ("nationalities", "empty", True) in {(t.fact, t.op, t.value) for t in tests(r.when)}]
+    assert {r.id for r in users} >= {
+        "ina-208a2.exclusion.stateless-residence", "us-ca-stca.exclusion.stateless-residents",
+        "us-gt-aca.exclusion.stateless-residents", "us-hn-aca.exclusion.stateless-residents",
+        "us-sv-aca.exclusion.stateless-residents",
+    }
+    spelled = [p.name for p in default_rules_dir().glob("*.yaml") if "nationalities: {empty: true}" in p.read_text() and p.name != "definitions.yaml"]
+    assert spelled == []
