@@ -2,8 +2,9 @@
 
 A condition is a small tree: ``all`` / ``any`` / ``not`` over tests of one fact each, such as
 ``{entry.date: {on_or_after: 2019-11-19}}`` or ``{nationalities: {contains: GT}}``. The vocabulary
-is closed: no Python, no expressions, no templating. The one reference is
-``{instrument: receiving_country}``, bound when a statutory limit is applied to an agreement.
+is closed: no Python, no expressions, no templating. Two references: ``{instrument:
+receiving_country}``, bound when a statutory limit is applied to an agreement, and ``defined:
+NAME``, a legal term defined once in ``rules/definitions.yaml`` and spliced in where it is named.
 
 Evaluation is three-valued (Kleene): a test on an unknown fact is ``None``; ``all`` is false as
 soon as one item is false, ``any`` true as soon as one is true.
