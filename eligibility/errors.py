@@ -54,4 +54,8 @@ class EngineMismatchError(EligibilityError):
 
 
 class SearchTooLarge(EligibilityError):
-    """A search over the classes of cases (a policy diff) passed its budget."""
+    """A search over the classes of cases passed its budget: the one budget error of every search.
+
+    Each search catches its own and falls back: settling a case goes field by field (or leaves a
+    field undetermined), ``rules verify`` reports the invariant as not settled, a diff compares
+    the policies part by part. Only what no fallback covers reaches users: one line, exit 1."""

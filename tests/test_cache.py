@@ -502,19 +502,20 @@ def test_the_rule_cache_decoder_rebuilds_only_allow_listed_classes(
         assert load_rules().digest == digest and parsed
 
 
-def test_an_edit_to_code_in_any_subpackage_changes_the_rule_cache_key() -> None:
+def test_an_edit_to_code_in_any_subpackage_changes_the_rule_cache_key(tmp_path: Path) -> None:
     """The cached rule set was built by the package's code: a change in any module, subpackages
     included (the engine, the analysis...), must give a new key, or users would keep a rule set
-    built by code they no longer run."""
+    built by code they no longer run. (On a copy of the package: other tests use the real key.)"""
     import os
+    import shutil
 
-    package = Path(ruleset.__file__).resolve().parents[1]
-    key = ruleset._cache_key("digest", [("a.yaml", "rules/a.yaml")], "rules")
+    package = tmp_path / "eligibility"
+    shutil.copytree(Path(ruleset.__file__).resolve().parents[1], package)
+    args: tuple[Any, ...] = ("digest", [("a.yaml", "rules/a.yaml")], "rules")
+    key = ruleset._cache_key(*args, package=package)
     deep = package / "engine" / "decide.py"
     stat = deep.stat()
-    try:
-        os.utime(deep, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-        assert ruleset._cache_key("digest", [("a.yaml", "rules/a.yaml")], "rules") != key
-    finally:
-        os.utime(deep, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert ruleset._cache_key("digest", [("a.yaml", "rules/a.yaml")], "rules") == key
+    os.utime(deep, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert ruleset._cache_key(*args, package=package) != key
+    os.utime(deep, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert ruleset._cache_key(*args, package=package) == key

@@ -99,7 +99,7 @@ def diff(ruleset: RuleSet, a: str, b: str, *, max_nodes: int | None = None) -> P
     search = _Joint(pa, pb, max_nodes)
     try:
         search.run({name: UNKNOWN for name in CATALOGUE})
-    except _TooLarge:
+    except SearchTooLarge:  # the exact search passed its budget: part by part
         return _by_part(pa, pb, search.nodes - 1)
     groups: dict[tuple[Headline, Headline], Group] = {}
     counts: dict[tuple[Headline, Headline], dict[str, int]] = {}
@@ -308,7 +308,7 @@ class _Joint:
         split from on the fact ``split`` (only the rules testing that fact are evaluated again)."""
         self.nodes += 1
         if self.nodes > self.max_nodes:
-            raise _TooLarge(f"the diff needs more than {self.max_nodes} classes")
+            raise SearchTooLarge(f"the diff needs more than {self.max_nodes} classes")
         self.members = {}
         truth_a, truth_b = self.truths(facts, parent, split)
         twins = self.twins(truth_a, truth_b)
@@ -473,10 +473,6 @@ class _Joint:
         truth = {b.key: b.key in fired for b in program.rules}
         statuses = {i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments}
         return decide(program, statuses, truth, facts).headline
-
-
-class _TooLarge(SearchTooLarge):
-    """The exact search passed its budget: the diff goes part by part."""
 
 
 PART_NODES = 400_000

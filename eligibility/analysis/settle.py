@@ -36,7 +36,7 @@ from eligibility.engine.decide import (
     possible_statuses,
 )
 from eligibility.engine.program import Program, classes, country_pool, representatives
-from eligibility.errors import EngineMismatchError
+from eligibility.errors import EngineMismatchError, SearchTooLarge
 from eligibility.ruleset.conditions import PartialSet, Truth, holds
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 
@@ -98,10 +98,6 @@ class Settlement:
         return value
 
 
-class _OverBudget(Exception):
-    pass
-
-
 def settle(
     program: Program,
     facts: Mapping[str, Any],
@@ -121,7 +117,7 @@ def settle(
     tree = _Tree(program, engine, pure, start["entry.date"], lambda h: h, stop_at=None)
     try:
         tree.run(start, (root_truth, root_statuses))
-    except _OverBudget:
+    except SearchTooLarge:
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
     budget = [CHECK_BUDGET]
@@ -204,7 +200,7 @@ def _decisive(
     ) -> frozenset[Hashable]:
         budget[0] -= 1
         if budget[0] < 0:
-            raise _OverBudget
+            raise SearchTooLarge(f"more than {CHECK_BUDGET} classes to check one fact")
         truth, statuses = evaluate_node(program, current, parent)
         heads = possible_headlines(program, statuses, truth, current)
         possible = frozenset({part_of(h, part) for h in heads} - {None})
@@ -225,7 +221,7 @@ def _decisive(
         values(dict(facts))
     except _Found:
         return True
-    except _OverBudget:
+    except SearchTooLarge:
         return None
     return False
 
@@ -267,7 +263,7 @@ def _settle_parts(
         try:
             tree.run(start, (root_truth, root_statuses))
             seen = {part_of(r.decision.headline, part) for r in tree.regions}
-        except _OverBudget:
+        except SearchTooLarge:
             seen = {part_of(r.decision.headline, part) for r in tree.regions} | {"(not settled)"}
         if part != "outcome" and any(_may_stay(r) for r in tree.regions):
             seen.add(OPEN)
@@ -311,7 +307,7 @@ class _Tree:
         root: tuple[Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
     ) -> None:
         """Split from ``facts`` (``root``: their truths and statuses, when known); raises
-        ``_OverBudget`` past ``LEAF_BUDGET`` leaves."""
+        ``SearchTooLarge`` past ``LEAF_BUDGET`` leaves."""
         self.split(facts, None if root is None else ("", *root))
         for leaf, truth, statuses in self._pending[len(self.regions) :]:
             self.regions.append(
@@ -336,7 +332,7 @@ class _Tree:
         candidates = _undecided_facts(program, facts, truth)
         if len(possible) == 1 or not candidates:
             if len(self._pending) >= LEAF_BUDGET:
-                raise _OverBudget
+                raise SearchTooLarge(f"more than {LEAF_BUDGET} regions")
             self._pending.append((facts, truth, statuses))
             if self.stop_at:
                 region = _leaf(

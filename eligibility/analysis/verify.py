@@ -46,6 +46,7 @@ from eligibility.engine.program import (
     country_pool,
     representatives,
 )
+from eligibility.errors import SearchTooLarge
 from eligibility.ruleset.conditions import All, Any_, Condition, Not, PartialSet, Test, Truth, holds, tests
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 from eligibility.ruleset.load import Invariant, RuleSet
@@ -170,7 +171,7 @@ class _Search:
     ) -> list[dict[str, Any]]:
         self.nodes += 1
         if self.nodes > NODE_BUDGET:
-            raise _BudgetError
+            raise SearchTooLarge(f"more than {NODE_BUDGET} classes")
         spec = CATALOGUE[fact]
         current = facts[fact]
         entry = facts["entry.date"] if facts["entry.date"] is not UNKNOWN else FLOOR
@@ -218,10 +219,6 @@ class _Search:
         if done["decision_date"] is not UNKNOWN and done["decision_date"] < done["entry.date"]:
             done["entry.date"] = done["decision_date"]
         return done
-
-
-class _BudgetError(Exception):
-    pass
 
 
 _Node = tuple[Mapping[str, Any], Program, dict[str, Truth], dict[str, frozenset[Status]]]
@@ -458,7 +455,7 @@ def _invariant_findings(program: Program) -> list[Issue]:
 
         try:
             found = _find(search, search.start(), relevant, functools.partial(_violates, program, inv))
-        except _BudgetError:
+        except SearchTooLarge:
             findings.append(
                 Issue(
                     "invariant",

@@ -859,12 +859,14 @@ def _build_invariants(
 # (with a notice) and rewritten.
 
 
-def _cache_key(digest: str, names: list[tuple[str, str]], shown: str) -> str:
+def _cache_key(digest: str, names: list[tuple[str, str]], shown: str, package: Path | None = None) -> str:
+    """The cache key of a rule set: its files, and every module of the code that builds it
+    (``package``, default this package, subpackages included)."""
     import sys
 
     import pydantic
 
-    package = Path(__file__).resolve().parents[1]  # every module of the package, subpackages too
+    package = package or Path(__file__).resolve().parents[1]
     code = [
         (f.relative_to(package).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
         for f in sorted(package.rglob("*.py"))
