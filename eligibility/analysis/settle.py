@@ -121,9 +121,10 @@ def settle(
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
     budget = [CHECK_BUDGET]
+    stay = any(_may_stay(r) for r in tree.regions)
     for part in PARTS:
         out.values[part] = {part_of(r.decision.headline, part) for r in tree.regions}
-        if part != "outcome" and any(_may_stay(r) for r in tree.regions):
+        if part != "outcome" and stay:
             out.values[part].add(OPEN)
         surely, maybe = set(), set()
         for fact, splits in tree.children.items():
@@ -137,18 +138,17 @@ def settle(
             if _decisive(program, start, fact, part, budget) is not False:
                 surely.add(fact)  # decisive, or not checked within the budget (kept: sound)
         out.decisive[part] = surely
-    _open_destinations(out, start)
+    _open_destinations(out, start, stay)
     return out
 
 
 DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
 
 
-def _open_destinations(out: Settlement, start: Mapping[str, Any]) -> None:
+def _open_destinations(out: Settlement, start: Mapping[str, Any], stay: bool) -> None:
     """Where a region is expelled to countries that unknown facts leave open, those facts decide
     (and, where fear may be established in every one of them, asylum and waiting in Mexico too)."""
     if any(is_open(r.decision.headline) for r in out.regions):
-        stay = any(_may_stay(r) for r in out.regions)
         for name in DESTINATION_FACTS:
             if start[name] is UNKNOWN:
                 for part in PARTS if stay else ("outcome",):

@@ -361,12 +361,12 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
         if not directory.is_dir():
             raise RuleFileError([Problem(str(directory), "not a directory of rule files")])
     chosen: dict[str, tuple[Path, str]] = {}  # relative name -> (file, shown name)
-    policy_files: list[tuple[Path, str]] = []
+    layered: list[tuple[Path, str]] = []  # policies.yaml and definitions.yaml of every layer
     for directory, shown in layers:
         for file in sorted(directory.glob("*.yaml")) + sorted(directory.glob("data/*.yaml")):
             rel = file.relative_to(directory).as_posix()
             if rel in ("policies.yaml", "definitions.yaml"):  # every layer's, in order
-                policy_files.append((file, f"{shown}/{rel}"))
+                layered.append((file, f"{shown}/{rel}"))
             else:
                 chosen[rel] = (file, f"{shown}/{rel}")
     problems: list[Problem] = []
@@ -375,7 +375,7 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
     texts: list[tuple[str, str, str]] = []
     for rel, (file, shown_name) in [
         *sorted(chosen.items()),
-        *((f[1].rsplit("/", 1)[-1], f) for f in policy_files),
+        *((f[1].rsplit("/", 1)[-1], f) for f in layered),
     ]:
         text = file.read_text(encoding="utf-8")
         digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
