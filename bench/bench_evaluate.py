@@ -35,7 +35,8 @@ import eligibility
 from eligibility.api import load_rules
 from eligibility.engine.backends import durable_available, engine_for
 from eligibility.ruleset.facts import UNKNOWN, derive_facts
-from eligibility.engine.program import Program, compile_policy, representatives
+from eligibility.analysis.partition import representatives
+from eligibility.engine.program import Program, compile_policy
 from eligibility.analysis.settle import settle
 
 POLICIES = ("enacted", "implemented", "draft-2019-07")

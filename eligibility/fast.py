@@ -1,7 +1,7 @@
 """The fast path: evaluate each class of cases once, then fill in each case's own values.
 
 The rules compare every fact with finitely many constants, so cases fall into finitely many
-classes that every rule treats alike (``program.representatives``). Two cases of one class get the
+classes that every rule treats alike (``eligibility.analysis.partition``). Two cases of one class get the
 same determination except where a value is *shown*: the id, the dates, and the fact values quoted
 in reasons and findings. So the first case of a class is evaluated in full (settled, explained,
 rendered to JSON) with a placeholder in place of every shown value; later cases of the class only
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypeVar
 
+from eligibility.analysis.partition import program_cuts
 from eligibility.analysis.settle import DESTINATION_FACTS, settle
 from eligibility.case import Case, age_on
 from eligibility.engine.backends import engine_for
@@ -621,29 +622,21 @@ def _bound(cache: dict[Any, Any], size: int) -> None:
 
 
 def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:
-    """For each date and int fact, the cut points: every test is constant between two of them.
+    """For each date and int fact, the cut points of the partition (``cuts``): every test is
+    constant between two of them.
 
     ``*date`` joins the cuts of every date fact: the entry date stands in for any unknown date
     when a case is settled, so its class must be fine enough for all of them.
     """
-    cuts: dict[str, set[Any]] = {}
-    for b in program.rules:
-        for t in b.checks:
-            spec = CATALOGUE[t.fact]
-            if spec.type not in ("date", "int"):
-                continue
-            step: Any = dt.timedelta(days=1) if spec.type == "date" else 1
-            for v in t.value if isinstance(t.value, tuple) else (t.value,):
-                if t.op in ("ge", "lt"):
-                    cuts.setdefault(t.fact, set()).add(v)
-                elif t.op in ("gt", "le"):
-                    cuts.setdefault(t.fact, set()).add(v + step)
-                else:
-                    cuts.setdefault(t.fact, set()).update({v, v + step})
+    found: dict[str, set[Any]] = {
+        name: set(program_cuts((program,), name))
+        for name in program.facts_used
+        if CATALOGUE[name].type in ("date", "int")
+    }
     if program.ruleset.reviewed is not None:  # a decision after the review date carries a caveat
-        cuts.setdefault("decision_date", set()).add(program.ruleset.reviewed + dt.timedelta(days=1))
-    out = {name: tuple(sorted(values)) for name, values in cuts.items()}
-    out["*date"] = tuple(sorted({v for n, vs in cuts.items() if CATALOGUE[n].type == "date" for v in vs}))
+        found.setdefault("decision_date", set()).add(program.ruleset.reviewed + dt.timedelta(days=1))
+    out = {name: tuple(sorted(values)) for name, values in found.items() if values}
+    out["*date"] = tuple(sorted({v for n, vs in found.items() if CATALOGUE[n].type == "date" for v in vs}))
     for name in ("age_at_entry", "decision_date", "days_from_entry_to_claim"):
         out.setdefault(name, ())
     return out

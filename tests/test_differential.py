@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from eligibility import evaluate, load_rules
 from eligibility.ruleset.conditions import holds, negate, push_negations
 from eligibility.engine.backends import engine_for
-from eligibility.engine.program import Program, compile_policy, representatives
+from eligibility.analysis.partition import representatives
+from eligibility.engine.program import Program, compile_policy
 from tests.strategies import POLICIES, cases
 from tests.test_golden import _cases
 

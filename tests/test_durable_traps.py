@@ -57,7 +57,7 @@ def _program_engine() -> Any:
 
 def _facts(**changes: Any) -> dict[str, Any]:
     program = compile_policy(load_rules(), "enacted")
-    from eligibility.engine.program import representatives
+    from eligibility.analysis.partition import representatives
 
     base = {f: representatives(program, f, dt.date(2020, 1, 10))[0] for f in program.facts_used}
     base["entry.date"] = dt.date(2020, 1, 10)
@@ -116,7 +116,8 @@ def test_our_engine_survives_cases_that_match_no_rule() -> None:
         import dataclasses, datetime as dt
         from eligibility import load_rules
         from eligibility.engine.durable import DurableEngine
-        from eligibility.engine.program import compile_policy, representatives
+        from eligibility.analysis.partition import representatives
+        from eligibility.engine.program import compile_policy
         full = compile_policy(load_rules(), "enacted")
         only = [b for b in full.rules if b.rule.id == "transit-bar.scope.southern-land-border"]
         engine = DurableEngine(dataclasses.replace(full, rules=tuple(only), engines={}))

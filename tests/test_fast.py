@@ -162,7 +162,8 @@ def test_compiled_truths_equal_holds_on_known_facts(policy: str) -> None:
     import random
 
     from eligibility.ruleset.conditions import compile_truths, holds
-    from eligibility.engine.program import compile_policy, representatives
+    from eligibility.analysis.partition import representatives
+    from eligibility.engine.program import compile_policy
 
     program = compile_policy(load_rules(), policy)
     truths = compile_truths([b.when for b in program.rules])

@@ -16,9 +16,10 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eligibility.analysis.partition import representatives
 from eligibility.analysis.settle import Settlement, part_of
 from eligibility.engine.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
-from eligibility.engine.program import BoundRule, Program, representatives
+from eligibility.engine.program import BoundRule, Program
 from eligibility.ruleset.conditions import Test, Truth, _test, holds, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 

@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from eligibility.analysis.counterfactual import DESTINATION_FACTS
-from eligibility.analysis.witness import example_case
+from eligibility.analysis.partition import (
+    FLOOR,
+    Node,
+    Partition,
+    Split,
+    country_pool,
+    narrow,
+    program_cuts,
+    readable_case,
+    representatives,
+)
 from eligibility.engine.backends import PureEngine
 from eligibility.engine.decide import (
     IN_SCOPE,
@@ -27,13 +37,12 @@ from eligibility.engine.decide import (
     possible_headlines,
     possible_statuses,
 )
-from eligibility.engine.program import Program, classes, compile_policy, country_pool, representatives
+from eligibility.engine.program import Program, compile_policy
 from eligibility.errors import SearchTooLarge
 from eligibility.ruleset.conditions import PartialSet, Truth, holds, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 from eligibility.ruleset.load import RuleSet
 
-FLOOR = dt.date(2000, 1, 1)
 MAX_NODES = 100_000
 
 
@@ -100,14 +109,14 @@ def diff(ruleset: RuleSet, a: str, b: str, *, max_nodes: int | None = None) -> P
     try:
         search.run({name: UNKNOWN for name in CATALOGUE})
     except SearchTooLarge:  # the exact search passed its budget: part by part
-        return _by_part(pa, pb, search.nodes - 1)
+        return _by_part(pa, pb, search.partition.spent - 1)
     groups: dict[tuple[Headline, Headline], Group] = {}
     counts: dict[tuple[Headline, Headline], dict[str, int]] = {}
     for facts, ha, hb in search.found:
         group = groups.setdefault((ha, hb), Group(ha, hb, ()))
         group.regions.append(facts)
         tally = counts.setdefault((ha, hb), {})
-        for rule in responsible(pa, pb, search.complete(facts)):
+        for rule in responsible(pa, pb, search.partition.example(facts)):
             tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():  # the rules responsible somewhere in the group, most often first
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
@@ -123,10 +132,9 @@ class _Joint:
     def __init__(self, pa: Program, pb: Program, max_nodes: int | None = None) -> None:
         self.pa, self.pb = pa, pb
         self.programs = (pa, pb)
-        self.max_nodes = MAX_NODES if max_nodes is None else max_nodes
+        budget = MAX_NODES if max_nodes is None else max_nodes
+        self.partition = Partition((pa, pb), budget, message="the diff needs more than {budget} classes")
         self.found: list[tuple[dict[str, Any], Any, Any]] = []  # (class, a's, b's): headlines, or part values
-        self.nodes = 0
-        self.used = pa.facts_used | pb.facts_used
         self.members: dict[tuple[str, bool], list[str]] = {}  # (fact, of shared instruments) -> tested
 
         def signature(program: Program, iid: str) -> tuple[str, ...]:
@@ -287,45 +295,44 @@ class _Joint:
         self.statuses[program.policy.id] = statuses
         return possible_headlines(program, statuses, truth, facts), own, common, settled
 
-    def truths(
-        self,
-        facts: Mapping[str, Any],
-        parent: tuple[dict[str, Truth], dict[str, Truth]] | None,
-        split: str | None,
-    ) -> tuple[dict[str, Truth], dict[str, Truth]]:
-        """Both policies' rule truths in a class (from its parent's, when it was split from one)."""
-        if parent is None or split is None:
-            return _truths(self.pa, facts), _truths(self.pb, facts)
-        return _again(self.pa, facts, parent[0], split), _again(self.pb, facts, parent[1], split)
+    def truths(self, node: Node) -> tuple[dict[str, Truth], dict[str, Truth]]:
+        """Both policies' rule truths in a class (from its parent's, when it was split from one:
+        only the rules testing the fact split are evaluated again), kept in ``node.state``."""
+        parent = node.parent
+        if parent is None or node.fact is None:
+            node.state = _truths(self.pa, node.facts), _truths(self.pb, node.facts)
+        else:
+            truth_a, truth_b = parent.state
+            node.state = (
+                narrow(self.pa, node.facts, truth_a, node.fact)[0],
+                narrow(self.pb, node.facts, truth_b, node.fact)[0],
+            )
+        return node.state  # type: ignore[no-any-return]
 
-    def run(
-        self,
-        facts: dict[str, Any],
-        parent: tuple[dict[str, Truth], dict[str, Truth]] | None = None,
-        split: str | None = None,
-    ) -> None:
-        """Search the class ``facts``; ``parent`` holds the rules' truths in the class it was
-        split from on the fact ``split`` (only the rules testing that fact are evaluated again)."""
-        self.nodes += 1
-        if self.nodes > self.max_nodes:
-            raise SearchTooLarge(f"the diff needs more than {self.max_nodes} classes")
+    def run(self, facts: dict[str, Any]) -> None:
+        """Search every class below ``facts``; raises ``SearchTooLarge`` past the budget."""
+        self.partition.search(facts, self.step)
+
+    def step(self, node: Node) -> Split | None:
+        """Settle one class (recording it in ``found`` where the policies differ) or split it."""
+        facts = node.facts
         self.members = {}
-        truth_a, truth_b = self.truths(facts, parent, split)
+        truth_a, truth_b = self.truths(node)
         twins = self.twins(truth_a, truth_b)
         twinned = set(twins) | set(twins.values())
         ha, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned)
         hb, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned)
         if settled_a is not None and settled_a == settled_b:
-            return  # the instruments that differ agree here, and the rest is the same rules
+            return None  # the instruments that differ agree here, and the rest is the same rules
         if _disjoint(ha, hb):  # every case here is determined differently: no need to split it
             self.found.append((facts, _summary(ha), _summary(hb)))
-            return
+            return None
         together = self.together(facts, truth_a, truth_b, twins)
         if together == "differ":
             self.found.append((facts, _summary(ha), _summary(hb)))
-            return
+            return None
         if together == "agree":
-            return
+            return None
         oa = {_outcome(h) for h in ha}
         ob = {_outcome(h) for h in hb}
         # Where only one policy can expel, where to does not bear on whether they differ: the
@@ -337,9 +344,9 @@ class _Joint:
         if len(oa) == 1 and len(ob) == 1:
             if oa != ob:
                 self.found.append((facts, _representative(ha), _representative(hb)))
-                return
+                return None
             if next(iter(oa))[0] != "process_in_us":
-                return  # the same transfer or expulsion
+                return None  # the same transfer or expulsion
             # Both heard in the U.S.: only the parts decided by rules the policies do not share
             # (asylum bars, waiting abroad) can differ.
             same_part = {
@@ -351,7 +358,7 @@ class _Joint:
             if len(parts_a) == 1 and len(parts_b) == 1:
                 if parts_a != parts_b:
                     self.found.append((facts, _representative(ha), _representative(hb)))
-                return
+                return None
             # so only the facts of their rules are worth splitting
             parts = {k for k, same in same_part.items() if not same}
             own_a, own_b, common_a, common_b = (
@@ -374,11 +381,11 @@ class _Joint:
             first = min(order.values())
             candidates = [f for f, i in common_a + common_b if order[i] == first]
         if not candidates:
-            concrete = self.complete(facts)
+            concrete = self.partition.example(facts)
             a, b = self.decide(self.pa, concrete), self.decide(self.pb, concrete)
             if a != b:
                 self.found.append((facts, a, b))
-            return
+            return None
         # facts of a few values first: a set of countries is split one member at a time, and
         # each split leaves the rest of the search to do again
         fact = max(
@@ -387,21 +394,15 @@ class _Joint:
         )
         if fact == "decision_date" and "entry.date" in candidates:
             fact = "entry.date"  # decisions are split after entries, so that entry <= decision
-        for value in self.values(fact, facts):
-            self.run({**facts, fact: value}, (truth_a, truth_b), fact)
+        return Split(fact, self.values(fact, facts))
 
     def values(self, fact: str, facts: Mapping[str, Any]) -> list[Any]:
-        spec = CATALOGUE[fact]
-        entry = facts["entry.date"] if facts["entry.date"] is not UNKNOWN else FLOOR
-        if spec.type != "countries":
-            return list(classes(self.pa, fact, FLOOR if fact == "entry.date" else entry, self.pb))
-        current = facts[fact]
-        if current is UNKNOWN:
-            current = PartialSet(
-                frozenset(), frozenset(), country_pool(self.pa, fact) | country_pool(self.pb, fact)
-            )
-        # the member most tested by the open rules of the instruments that differ (then of the
-        # shared ones), so that a split settles them soonest
+        """The classes to split ``fact`` into: for a set of countries, the member most tested by
+        the open rules of the instruments that differ (then of the shared ones), so that a split
+        settles them soonest, with every member the rules treat alike."""
+        if CATALOGUE[fact].type != "countries":
+            return self.partition.values(fact, facts)
+        current = self.partition.members(fact, facts)
         member = None
         for shared in (False, True):
             tested = [m for m in self.members.get((fact, shared), ()) if m in current.undecided]
@@ -413,13 +414,9 @@ class _Joint:
                 str(v) for p in (self.pa, self.pb) for v in p.constants.get(fact, ()) if isinstance(v, str)
             }
             member = sorted(current.undecided & named or current.undecided)[0]
-        alike = self.alike(fact).get(member, frozenset()) & current.undecided
-        if len(alike) > 1:  # the rules tell these members apart nowhere: split on them as one
-            return [
-                replace(current.with_member(member, True), alike=current.alike | {(member, alike)}),
-                replace(current, excluded=current.excluded | alike),
-            ]
-        return [current.with_member(member, True), current.with_member(member, False)]
+        return self.partition.values(
+            fact, facts, member=member, alike=self.alike(fact).get(member, frozenset())
+        )
 
     def alike(self, fact: str) -> dict[str, frozenset[str]]:
         """For each country a set-valued fact may hold, every country that each test of both
@@ -453,19 +450,6 @@ class _Joint:
     def deciding(self) -> set[str]:
         """The instruments whose rules the search evaluates (here: all of both policies)."""
         return set(self.kinds)
-
-    def complete(self, facts: Mapping[str, Any]) -> dict[str, Any]:
-        done = dict(facts)
-        if done["entry.date"] is UNKNOWN:
-            done["entry.date"] = done["decision_date"] if done["decision_date"] is not UNKNOWN else FLOOR
-        for name in CATALOGUE:
-            value = done[name]
-            if isinstance(value, PartialSet):
-                done[name] = value.included
-            elif value is UNKNOWN and name in self.used:
-                program = self.pa if name in self.pa.facts_used else self.pb
-                done[name] = representatives(program, name, done["entry.date"])[0]
-        return done
 
     @staticmethod
     def decide(program: Program, facts: Mapping[str, Any]) -> Headline:
@@ -507,7 +491,7 @@ def _by_part(pa: Program, pb: Program, searched: int) -> PolicyDiff:
         search = _PartSearch(pa, pb, part)
         search.run({name: UNKNOWN for name in CATALOGUE})
         for index, (facts, va, vb) in enumerate(search.found):
-            witness = _witness(search, facts) if index in search.gated else search.complete(facts)
+            witness = _witness(search, facts) if index in search.gated else search.partition.example(facts)
             if witness is None:
                 continue  # the instruments screened first take every case of the class
             key = (part, va, vb)
@@ -542,7 +526,7 @@ def _witness(search: _PartSearch, facts: dict[str, Any]) -> dict[str, Any] | Non
         nonlocal tries
         if not rest:
             tries += 1
-            concrete = search.complete(current)
+            concrete = search.partition.example(current)
             a = search.concrete_value(search.pa, concrete, gated=True)
             b = search.concrete_value(search.pb, concrete, gated=True)
             return concrete if a != b else None
@@ -567,7 +551,7 @@ def _witness(search: _PartSearch, facts: dict[str, Any]) -> dict[str, Any] | Non
             tries = 0
     found = walk(start, names)
     if found is None and tries >= WITNESS_TRIES:
-        return search.complete(facts)
+        return search.partition.example(facts)
     return found
 
 
@@ -592,6 +576,10 @@ class _PartSearch(_Joint):
         super().__init__(pa, pb, PART_NODES)
         self.part = part
         name, country = part
+        self.partition.message = (
+            f"the policies differ in too many ways to compare: {name}{' ' + country if country else ''} alone "
+            "needs more than {budget:,} classes of cases"
+        )
         relevant: set[str] = set()
         for p in (pa, pb):
             if name == "transfer_to":
@@ -643,39 +631,28 @@ class _PartSearch(_Joint):
         may_stop = "expel" in outcomes or any(st & IN_SCOPE for st in agreements)
         return None if may_stop else False
 
-    def run(
-        self,
-        facts: dict[str, Any],
-        parent: tuple[dict[str, Truth], dict[str, Truth]] | None = None,
-        split: str | None = None,
-    ) -> None:
-        self.nodes += 1
-        if self.nodes > self.max_nodes:
-            name, country = self.part
-            raise SearchTooLarge(
-                f"the policies differ in too many ways to compare: {name}{' ' + country if country else ''} alone "
-                f"needs more than {self.max_nodes:,} classes of cases"
-            )
+    def step(self, node: Node) -> Split | None:
+        facts = node.facts
         self.members = {}
-        truth_a, truth_b = self.truths(facts, parent, split)
+        truth_a, truth_b = self.truths(node)
         stops: Truth = False
         if self.factored:
             stops = self._stops(self.pa, facts, truth_a)
             if stops is True:
-                return  # neither policy screens the part's instruments here
+                return None  # neither policy screens the part's instruments here
         va = self.values_of(self.pa, facts, truth_a, self.factored)
         vb = self.values_of(self.pb, facts, truth_b, self.factored)
         if _apart(va, vb):
             self._found(facts, _one(va), _one(vb), stops is None)
-            return
+            return None
         if len(va) == 1 and va == vb and not _open_countries(next(iter(va))):
-            return
+            return None
         twins = self.twins(truth_a, truth_b)
         twinned = set(twins) | set(twins.values())
         _, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned, self.relevant)
         _, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned, self.relevant)
         if settled_a is not None and settled_a == settled_b:
-            return  # the instruments that decide the part and differ agree here
+            return None  # the instruments that decide the part and differ agree here
         own = [(f, i) for f, i in own_a + own_b if i in self.relevant]
         common = [(f, i) for f, i in common_a + common_b if i in self.relevant]
         candidates: list[str] = []
@@ -693,20 +670,19 @@ class _PartSearch(_Joint):
         elif common:
             candidates = [f for f, _ in common]
         if not candidates:
-            concrete = self.complete(facts)
+            concrete = self.partition.example(facts)
             a = self.concrete_value(self.pa, concrete)
             b = self.concrete_value(self.pb, concrete)
             if a != b:
                 self._found(facts, a, b, stops is None)
-            return
+            return None
         fact = max(
             dict.fromkeys(candidates),
             key=lambda f: (CATALOGUE[f].type != "countries", candidates.count(f)),
         )
         if fact == "decision_date" and "entry.date" in candidates:
             fact = "entry.date"
-        for value in self.values(fact, facts):
-            self.run({**facts, fact: value}, (truth_a, truth_b), fact)
+        return Split(fact, self.values(fact, facts))
 
     def deciding(self) -> set[str]:
         return self.relevant
@@ -744,17 +720,6 @@ DEPENDS = "depends on the case"
 
 def _truths(program: Program, facts: Mapping[str, Any]) -> dict[str, Truth]:
     return {b.key: holds(b.when, facts) for b in program.rules}
-
-
-def _again(
-    program: Program, facts: Mapping[str, Any], parent: Mapping[str, Truth], fact: str
-) -> dict[str, Truth]:
-    """The truths after one fact was narrowed: a rule decided before stays decided."""
-    truth = dict(parent)
-    for b in program.rules_testing(fact):
-        if truth[b.key] is None:
-            truth[b.key] = holds(b.when, facts)
-    return truth
 
 
 def _outcome(head: Headline) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -860,22 +825,6 @@ def responsible(
 # ---------------------------------------------------------------- describing regions
 
 
-def _bounds(programs: Iterable[Program], fact: str) -> list[Any]:
-    cuts: set[Any] = set()
-    day = dt.timedelta(days=1) if CATALOGUE[fact].type == "date" else 1
-    for program in programs:
-        for b in program.rules:
-            for t in b.checks:
-                if t.fact == fact and not isinstance(t.value, tuple):
-                    if t.op in ("ge", "lt"):
-                        cuts.add(t.value)
-                    elif t.op in ("gt", "le"):
-                        cuts.add(t.value + day)  # type: ignore[operator]
-                    elif t.op in ("eq", "ne"):
-                        cuts |= {t.value, t.value + day}  # type: ignore[operator]
-    return sorted(cuts)
-
-
 def describe(groups_regions: list[dict[str, Any]], programs: tuple[Program, Program]) -> list[str]:
     """The facts a group of regions covers, one line per fact that is constrained."""
     lines = []
@@ -884,7 +833,7 @@ def describe(groups_regions: list[dict[str, Any]], programs: tuple[Program, Prog
         if any(v is UNKNOWN for v in values):
             continue  # some region leaves it open: any value
         if spec.type in ("date", "int"):
-            cuts = _bounds(programs, fact)
+            cuts = program_cuts(programs, fact)
             spans = sorted({_span(v, cuts) for v in values}, key=lambda s: (s[0] is not None, s[0] or 0))
             merged = _merge(spans)
             if merged != [(None, None)]:
@@ -923,7 +872,7 @@ def _alike(programs: tuple[Program, Program], fact: str, value: Any) -> list[Any
     return [v for v in CATALOGUE[fact].values if [holds(t, {fact: v}) for t in checks] == signature]
 
 
-def _span(value: Any, cuts: list[Any]) -> tuple[Any, Any]:
+def _span(value: Any, cuts: Sequence[Any]) -> tuple[Any, Any]:
     lower = max((c for c in cuts if c <= value), default=None)
     upper = min((c for c in cuts if c > value), default=None)
     return (lower, upper)
@@ -960,9 +909,8 @@ def _span_words(span: tuple[Any, Any], kind: str) -> str:
 def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
     """A case in the group's first region (part by part: one whose part differs)."""
     if group.witness is not None:
-        return example_case(group.witness, programs[0].ruleset.context)
-    joint = _Joint(*programs)
-    return example_case(joint.complete(group.regions[0]), programs[0].ruleset.context)
+        return readable_case(group.witness, programs[0].ruleset.context)
+    return Partition(programs).case(group.regions[0])
 
 
 __all__ = ["Group", "PolicyDiff", "describe", "diff", "example", "responsible"]

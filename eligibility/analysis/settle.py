@@ -1,8 +1,8 @@
 """Settle a case whose facts are partly unknown (see the README, "Unknown facts").
 
 The rules compare each fact with finitely many constants, so every unknown fact has finitely many
-classes of values (``program.representatives``; a set of countries is split one member at a
-time). We split the case on one unknown fact at a time, choosing facts that the still-undecided
+classes of values (``eligibility.analysis.partition``; a set of countries is split one member at
+a time). We split the case on one unknown fact at a time, choosing facts that the still-undecided
 rules test, until the three-valued evaluation settles the headline in each branch. Each leaf is a
 region of cases that share one headline; the engine evaluates one representative case of each
 region, and the pure evaluator must agree with it.
@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from eligibility.analysis.partition import Node, Partition, Split, evaluate_node
 from eligibility.engine.backends import Engine, PureEngine
 from eligibility.engine.decide import (
     OPEN,
@@ -35,7 +36,7 @@ from eligibility.engine.decide import (
     possible_headlines,
     possible_statuses,
 )
-from eligibility.engine.program import Program, classes, country_pool, representatives
+from eligibility.engine.program import Program
 from eligibility.errors import EngineMismatchError, SearchTooLarge
 from eligibility.ruleset.conditions import PartialSet, Truth, holds
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
@@ -120,7 +121,7 @@ def settle(
     except SearchTooLarge:
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
-    budget = [CHECK_BUDGET]
+    budget = Partition((program,), CHECK_BUDGET, message="more than {budget:,} classes to check one fact")
     stay = any(_may_stay(r) for r in tree.regions)
     for part in PARTS:
         out.values[part] = {part_of(r.decision.headline, part) for r in tree.regions}
@@ -185,45 +186,47 @@ def _can_affect(program: Program, part: str) -> frozenset[str]:
 
 
 def _decisive(
-    program: Program, facts: dict[str, Any], fact: str, part: str, budget: list[int]
+    program: Program, facts: dict[str, Any], fact: str, part: str, budget: Partition
 ) -> bool | None:
     """Whether two cases that differ only in ``fact`` differ in ``part`` (None: budget spent).
 
     Splits every other undecided fact first, so that a split on ``fact`` separates cases equal in
     everything else; three-valued evaluation settles the leaves, no engine needed.
     """
-    entry_date = facts["entry.date"]
 
-    def values(
-        current: dict[str, Any],
-        parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
-    ) -> frozenset[Hashable]:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise SearchTooLarge(f"more than {CHECK_BUDGET} classes to check one fact")
-        truth, statuses = evaluate_node(program, current, parent)
-        heads = possible_headlines(program, statuses, truth, current)
+    def step(node: Node) -> frozenset[Hashable] | Split:
+        truth, statuses = node.state = evaluate_node(program, node.facts, _parent(node))
+        heads = possible_headlines(program, statuses, truth, node.facts)
         possible = frozenset({part_of(h, part) for h in heads} - {None})
-        candidates = _undecided_facts(program, current, truth)
+        candidates = _undecided_facts(program, node.facts, truth)
         if len(possible) <= 1 or not candidates:
             return possible
         others = [c for c in candidates if c != fact]
         chosen = others[0] if others else fact
-        branches = [
-            values({**current, chosen: v}, (chosen, truth, statuses))
-            for v in _split_values(program, chosen, current[chosen], truth, entry_date)
-        ]
-        if chosen == fact and len(set(branches) - {frozenset()}) > 1:
+        return Split(chosen, _split_values(budget, chosen, node.facts, program, truth))
+
+    def join(node: Node, split: Split, branches: list[frozenset[Hashable]]) -> frozenset[Hashable]:
+        if split.fact == fact and len(set(branches) - {frozenset()}) > 1:
             raise _Found
         return frozenset().union(*branches)
 
     try:
-        values(dict(facts))
+        budget.search(dict(facts), step, join)
     except _Found:
         return True
     except SearchTooLarge:
         return None
     return False
+
+
+def _parent(
+    node: Node, root: tuple[Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None
+) -> tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None:
+    """What ``evaluate_node`` needs of the class a node was split from (at the root: ``root``, the
+    truths and statuses already known there)."""
+    if node.parent is None or node.fact is None:
+        return None if root is None else ("", *root)
+    return (node.fact, *node.parent.state)
 
 
 class _Found(Exception):
@@ -293,6 +296,7 @@ class _Tree:
     ) -> None:
         self.program, self.engine, self.pure, self.entry_date = program, engine, pure, entry_date
         self.target, self.stop_at = target, stop_at
+        self.partition = Partition((program,), LEAF_BUDGET, "leaf", "more than {budget:,} regions")
         self.regions: list[Region] = []
         self.split_on: list[str] = []
         self.children: dict[str, list[list[set[Headline]]]] = {}  # fact -> per split: each child's headlines
@@ -300,6 +304,7 @@ class _Tree:
         self._pending: list[tuple[dict[str, Any], dict[str, Truth], dict[str, frozenset[Status]]]] = []
         self.seen: set[Hashable] = set()
         self.leaves: dict[Hashable, _Fired] = {} if memo is None else memo  # a case -> the engine's verdict
+        self._root: tuple[Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None
 
     def run(
         self,
@@ -308,95 +313,58 @@ class _Tree:
     ) -> None:
         """Split from ``facts`` (``root``: their truths and statuses, when known); raises
         ``SearchTooLarge`` past ``LEAF_BUDGET`` leaves."""
-        self.split(facts, None if root is None else ("", *root))
+        self._root = root
+        self.partition.search(facts, self.step, self.join)
         for leaf, truth, statuses in self._pending[len(self.regions) :]:
-            self.regions.append(
-                _leaf(
-                    self.program, leaf, truth, statuses, self.engine, self.pure, self.entry_date, self.leaves
-                )
-            )
+            self.regions.append(self.leaf(leaf, truth, statuses))
         heads = [r.decision.headline for r in self.regions]
         self.children = {
             fact: [[{heads[i] for i in branch} for branch in branches] for branches in splits]
             for fact, splits in self._children.items()
         }
 
-    def split(
-        self,
-        facts: dict[str, Any],
-        parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
-    ) -> frozenset[int]:
-        program = self.program
-        truth, statuses = evaluate_node(program, facts, parent)
+    def step(self, node: Node) -> frozenset[int] | Split:
+        program, facts = self.program, node.facts
+        truth, statuses = node.state = evaluate_node(program, facts, _parent(node, self._root))
         possible = {self.target(h) for h in possible_headlines(program, statuses, truth, facts)}
         candidates = _undecided_facts(program, facts, truth)
         if len(possible) == 1 or not candidates:
-            if len(self._pending) >= LEAF_BUDGET:
-                raise SearchTooLarge(f"more than {LEAF_BUDGET} regions")
+            self.partition.spend()
             self._pending.append((facts, truth, statuses))
             if self.stop_at:
-                region = _leaf(
-                    program, facts, truth, statuses, self.engine, self.pure, self.entry_date, self.leaves
-                )
+                region = self.leaf(facts, truth, statuses)
                 self.regions.append(region)
                 self.seen.add(self.target(region.decision.headline))
             return frozenset({len(self._pending) - 1})
         fact = candidates[0]
         if fact not in self.split_on:
             self.split_on.append(fact)
-        branches: list[frozenset[int]] = []
-        for value in _split_values(program, fact, facts[fact], truth, self.entry_date):
-            branches.append(self.split({**facts, fact: value}, (fact, truth, statuses)))
-            if self.stop_at and len(self.seen - {None}) >= self.stop_at:
-                break
-        self._children.setdefault(fact, []).append(branches)
+        return Split(fact, _split_values(self.partition, fact, facts, program, truth), self.enough)
+
+    def enough(self, _: frozenset[int]) -> bool:
+        """With ``stop_at``: stop splitting once that many values of the target were seen."""
+        return bool(self.stop_at) and len(self.seen - {None}) >= (self.stop_at or 0)
+
+    def join(self, node: Node, split: Split, branches: list[frozenset[int]]) -> frozenset[int]:
+        self._children.setdefault(split.fact, []).append(branches)
         return frozenset().union(*branches)
 
-
-def evaluate_node(
-    program: Program,
-    facts: Mapping[str, Any],
-    parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
-) -> tuple[dict[str, Truth], dict[str, frozenset[Status]]]:
-    """Three-valued truths of the rules and possible statuses of the instruments on ``facts``.
-
-    With ``parent`` (the fact just split, and the parent's truths and statuses), only the rules
-    that test that fact and were undecided are evaluated again: narrowing a fact never changes a
-    rule already decided."""
-    if parent is None:
-        truth = {b.key: holds(b.when, facts) for b in program.rules}
-        return truth, {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
-    fact, parent_truth, parent_statuses = parent
-    truth, statuses = dict(parent_truth), dict(parent_statuses)
-    if not fact:  # the same facts: the truths and statuses given
-        return truth, statuses
-    touched: set[str] = set()
-    for b in program.rules_testing(fact):
-        if parent_truth[b.key] is None:
-            value = holds(b.when, facts)
-            if value is not None:
-                truth[b.key] = value
-                touched.add(b.governs)
-                if b.via is not None:
-                    touched.add(b.via)
-    if touched:
-        for limit in program.limits:  # a limit's status reads the rules of the agreements it limits
-            if limit not in touched and not touched.isdisjoint(program.limited_by(limit)):
-                touched.add(limit)
-        for iid in touched:
-            statuses[iid] = possible_statuses(program, iid, truth)
-    return truth, statuses
+    def leaf(
+        self, facts: dict[str, Any], truth: Mapping[str, Truth], statuses: Mapping[str, frozenset[Status]]
+    ) -> Region:
+        return _leaf(
+            self.program, self.partition, facts, truth, statuses, self.engine, self.pure, self.leaves
+        )
 
 
 def _split_values(
-    program: Program, fact: str, current: Any, truth: Mapping[str, Truth], entry_date: dt.date
+    partition: Partition, fact: str, facts: Mapping[str, Any], program: Program, truth: Mapping[str, Truth]
 ) -> list[Any]:
-    """The children of a split: every class of a scalar fact, or one member in/out of a set."""
+    """The children of a split: every class of a scalar fact, or one member in/out of a set (the
+    member the undecided rules name most often)."""
     if CATALOGUE[fact].type != "countries":
-        return list(classes(program, fact, entry_date))
-    if current is UNKNOWN:
-        universe = country_pool(program, fact)
-        current = PartialSet(frozenset(), frozenset(), universe)
+        return partition.values(fact, facts)
+    current = partition.members(fact, facts)
     weights: dict[str, float] = {m: 0.0 for m in current.undecided}
     for b in program.rules:
         if truth[b.key] is None:
@@ -406,8 +374,7 @@ def _split_values(
                     for m in current.undecided if t.op == "empty" else named:
                         if isinstance(m, str) and m in weights:
                             weights[m] += 1.0 if t.op != "empty" else 0.5
-    member = max(sorted(weights), key=lambda m: weights[m])
-    return [current.with_member(member, True), current.with_member(member, False)]
+    return partition.values(fact, facts, member=max(sorted(weights), key=lambda m: weights[m]))
 
 
 def _undecided_facts(program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]) -> list[str]:
@@ -447,25 +414,18 @@ def _fire(
     return truth_here, statuses, decide(program, statuses, truth_here, concrete)
 
 
-def _concrete(value: Any, fact: str, program: Program, entry_date: dt.date) -> Any:
-    if value is UNKNOWN:
-        return representatives(program, fact, entry_date)[0]
-    if isinstance(value, PartialSet):
-        return value.included
-    return value
-
-
 def _leaf(
     program: Program,
+    partition: Partition,
     facts: Mapping[str, Any],
     truth: Mapping[str, Truth],
     statuses: Mapping[str, frozenset[Status]],
     engine: Engine,
     pure: Engine | None,
-    entry_date: dt.date,
     memo: dict[Hashable, _Fired] | None = None,
 ) -> Region:
-    concrete = {name: _concrete(facts[name], name, program, entry_date) for name in program.facts_used}
+    example = partition.example(facts)
+    concrete = {name: example[name] for name in program.facts_used}
     key = tuple(sorted(concrete.items()))
     known = memo.get(key) if memo is not None else None
     if known is None:

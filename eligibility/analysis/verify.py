@@ -28,8 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.analysis.settle import evaluate_node
-from eligibility.analysis.witness import example_case
+from eligibility.analysis.partition import Node, Partition, Split, evaluate_node
 from eligibility.engine.decide import (
     OPEN,
     Status,
@@ -38,21 +37,13 @@ from eligibility.engine.decide import (
     possible_statuses,
     status_of,
 )
-from eligibility.engine.program import (
-    BoundRule,
-    Program,
-    classes,
-    compile_policy,
-    country_pool,
-    representatives,
-)
+from eligibility.engine.program import BoundRule, Program, compile_policy
 from eligibility.errors import SearchTooLarge
 from eligibility.ruleset.conditions import All, Any_, Condition, Not, PartialSet, Test, Truth, holds, tests
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 from eligibility.ruleset.load import Invariant, RuleSet
 from eligibility.yamlsource import Location
 
-FLOOR = dt.date(2000, 1, 1)
 HERE = Location("verify", 1, 1)
 NODE_BUDGET = 200_000
 
@@ -156,136 +147,79 @@ def _window_findings(ruleset: RuleSet) -> list[Issue]:
 # ---------------------------------------------------------------- the search
 
 
-class _Search:
-    """Depth-first search over classes of facts, pruned by three-valued evaluation."""
-
-    def __init__(self, program: Program) -> None:
-        self.program = program
-        self.nodes = 0
-
-    def start(self) -> dict[str, Any]:
-        return {name: UNKNOWN for name in CATALOGUE}
-
-    def children(
-        self, facts: dict[str, Any], fact: str, prefer: frozenset[str], extra: tuple[Condition, ...] = ()
-    ) -> list[dict[str, Any]]:
-        self.nodes += 1
-        if self.nodes > NODE_BUDGET:
-            raise SearchTooLarge(f"more than {NODE_BUDGET} classes")
-        spec = CATALOGUE[fact]
-        current = facts[fact]
-        entry = facts["entry.date"] if facts["entry.date"] is not UNKNOWN else FLOOR
-        if spec.type != "countries":
-            values = classes(self.program, fact, FLOOR if fact == "entry.date" else entry, extra=extra)
-            if spec.type == "bool":
-                values = (False, True)
-            return [_child(facts, fact, v) for v in values]
-        if current is UNKNOWN:
-            universe = country_pool(self.program, fact)
-            current = PartialSet(frozenset(), frozenset(), universe)
-        pool = sorted(current.undecided & prefer) or sorted(current.undecided)
-        member = pool[0]
-        return [
-            _child(facts, fact, current.with_member(member, True)),
-            _child(facts, fact, current.with_member(member, False)),
-        ]
-
-    def open_facts(self, facts: Mapping[str, Any], conditions: list[Condition]) -> list[str]:
-        """Unknown facts tested by conditions whose truth is not settled, entry.date first."""
-        found: list[str] = []
-        for cond in conditions:
-            if holds(cond, facts) is None:
-                for t in tests(cond):
-                    value = facts[t.fact]
-                    if (
-                        value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided)
-                    ) and t.fact not in found:
-                        found.append(t.fact)
-        # decision dates are split after the entry date, so that each class has entry <= decision
-        return sorted(found, key=lambda f: (f == "decision_date" and "entry.date" in found, found.index(f)))
-
-    def concrete(self, facts: Mapping[str, Any]) -> dict[str, Any]:
-        """One case of the class: every open fact takes its first class value."""
-        done = dict(facts)
-        if done["entry.date"] is UNKNOWN:
-            decision = done["decision_date"]
-            done["entry.date"] = decision if decision is not UNKNOWN else FLOOR
-        for name in self.program.facts_used | set(CATALOGUE):
-            value = done[name]
-            if isinstance(value, PartialSet):
-                done[name] = value.included
-            elif value is UNKNOWN and name in self.program.facts_used:
-                done[name] = representatives(self.program, name, done["entry.date"])[0]
-        if done["decision_date"] is not UNKNOWN and done["decision_date"] < done["entry.date"]:
-            done["entry.date"] = done["decision_date"]
-        return done
+def _partition(program: Program) -> Partition:
+    """The classes of cases of ``program``, for one search of at most ``NODE_BUDGET`` splits."""
+    return Partition((program,), NODE_BUDGET, "split", "more than {budget} classes")
 
 
-_Node = tuple[Mapping[str, Any], Program, dict[str, Truth], dict[str, frozenset[Status]]]
-_NODES: dict[int, _Node] = {}  # id(facts) -> the facts, the program, truths and statuses there
-_PARENTS: dict[int, tuple[Mapping[str, Any], Mapping[str, Any], str]] = {}  # id(child) -> child, parent, fact
-_KEEP = 50_000
+def _open_facts(facts: Mapping[str, Any], conditions: list[Condition]) -> list[str]:
+    """Unknown facts tested by conditions whose truth is not settled, entry.date first."""
+    found: list[str] = []
+    for cond in conditions:
+        if holds(cond, facts) is None:
+            for t in tests(cond):
+                value = facts[t.fact]
+                if (
+                    value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided)
+                ) and t.fact not in found:
+                    found.append(t.fact)
+    # decision dates are split after the entry date, so that each class has entry <= decision
+    return sorted(found, key=lambda f: (f == "decision_date" and "entry.date" in found, found.index(f)))
 
 
-def _child(facts: dict[str, Any], fact: str, value: Any) -> dict[str, Any]:
-    child = {**facts, fact: value}
-    if len(_PARENTS) > _KEEP:
-        _PARENTS.clear()
-    _PARENTS[id(child)] = (child, facts, fact)
-    return child
+def _node(program: Program, node: Node) -> tuple[dict[str, Truth], dict[str, frozenset[Status]]]:
+    """Truths of the rules and possible statuses in a class: computed once, and from the class it
+    was split from (when known there) only the rules testing the fact split are evaluated."""
+    if node.state is None:
+        parent = node.parent
+        if parent is not None and parent.state is not None and node.fact:
+            node.state = evaluate_node(program, node.facts, (node.fact, *parent.state))
+        else:
+            node.state = evaluate_node(program, node.facts)
+    return node.state  # type: ignore[no-any-return]
 
 
-def _node(
-    program: Program, facts: Mapping[str, Any]
-) -> tuple[dict[str, Truth], dict[str, frozenset[Status]]]:
-    """Truths of the rules and possible statuses on ``facts``: remembered for the last nodes of
-    the search, and from the parent node only the rules testing the fact split are evaluated."""
-    hit = _NODES.get(id(facts))
-    if hit is not None and hit[0] is facts and hit[1] is program:
-        return hit[2], hit[3]
-    link = _PARENTS.get(id(facts))
-    parent = _NODES.get(id(link[1])) if link is not None and link[0] is facts else None
-    if link is not None and parent is not None and parent[0] is link[1] and parent[1] is program:
-        truth, statuses = evaluate_node(program, facts, (link[2], parent[2], parent[3]))
-    else:
-        truth, statuses = evaluate_node(program, facts)
-    if len(_NODES) > _KEEP:
-        _NODES.clear()
-    _NODES[id(facts)] = (facts, program, truth, statuses)
-    return truth, statuses
-
-
-def _prefer(conditions: list[Condition], fact: str) -> frozenset[str]:
+def _member(
+    partition: Partition, fact: str, facts: Mapping[str, Any], conditions: list[Condition]
+) -> str | None:
+    """The member of a set of countries to split on: the first the conditions name, if any."""
+    if CATALOGUE[fact].type != "countries":
+        return None
     named: set[str] = set()
     for cond in conditions:
         for t in tests(cond):
             if t.fact == fact:
                 values = t.value if isinstance(t.value, tuple) else (t.value,)
                 named |= {v for v in values if isinstance(v, str)}
-    return frozenset(named)
+    undecided = partition.members(fact, facts).undecided
+    return (sorted(undecided & named) or sorted(undecided))[0]
 
 
 def _find(
-    search: _Search,
-    facts: dict[str, Any],
-    conditions: list[Condition] | Callable[[dict[str, Any]], list[Condition]],
-    verdict: Callable[[dict[str, Any]], Truth],
+    partition: Partition,
+    conditions: list[Condition] | Callable[[Node], list[Condition]],
+    verdict: Callable[[Node], Truth],
 ) -> dict[str, Any] | None:
     """A class where ``verdict`` is True for every case (False: none below; None: split further
     on the open facts of ``conditions``)."""
-    answer = verdict(facts)
-    if answer is not None:
-        return facts if answer else None
-    relevant = conditions(facts) if callable(conditions) else conditions
-    open_facts = search.open_facts(facts, relevant)
-    if not open_facts:
-        return None
-    fact = open_facts[0]
-    for child in search.children(facts, fact, _prefer(relevant, fact), tuple(relevant)):
-        found = _find(search, child, conditions, verdict)
-        if found is not None:
-            return found
-    return None
+
+    def step(node: Node) -> dict[str, Any] | Split | None:
+        answer = verdict(node)
+        if answer is not None:
+            return node.facts if answer else None
+        relevant = conditions(node) if callable(conditions) else conditions
+        open_facts = _open_facts(node.facts, relevant)
+        if not open_facts:
+            return None
+        fact = open_facts[0]
+        member = _member(partition, fact, node.facts, relevant)
+        values = partition.values(fact, node.facts, member=member, extra=tuple(relevant))
+        return Split(fact, values, lambda found: found is not None)
+
+    def join(node: Node, split: Split, found: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+        return next((f for f in found if f is not None), None)
+
+    return partition.search(partition.start(), step, join)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- rules
@@ -296,16 +230,13 @@ def _rule_findings(program: Program) -> list[Issue]:
     restated = {other for b in program.rules for other in b.rule.restates} | {
         b.rule.id for b in program.rules if b.rule.restates
     }
-    ctx = program.ruleset.context
     for inst in program.instruments:
         if inst.kind == "statutory_limit":
             continue
         rules = program.governed[inst.id]
         conditions = [b.when for b in rules]
-        search = _Search(program)
         applies = _find(
-            search,
-            search.start(),
+            _partition(program),
             conditions,
             functools.partial(_status_truth, program, inst.id, status="applies"),
         )
@@ -316,8 +247,7 @@ def _rule_findings(program: Program) -> list[Issue]:
                 )
             )
         for b in rules:
-            search = _Search(program)
-            witness = _find(search, search.start(), [b.when], functools.partial(holds, b.when))
+            witness = _find(_partition(program), [b.when], functools.partial(_holds, b.when))
             if witness is None:
                 findings.append(
                     Issue(
@@ -330,11 +260,11 @@ def _rule_findings(program: Program) -> list[Issue]:
                 continue
             if b.rule.id in restated or applies is None or b.rule.role == "destination":
                 continue  # a destination rule says where, not whether: it never changes a status
-            search = _Search(program)
+            search = _partition(program)
             first = [b.when] + [
                 c for c in conditions if c is not b.when
             ]  # split on the rule's own facts first
-            found = _find(search, search.start(), first, functools.partial(_matters, rules, b))
+            found = _find(search, first, functools.partial(_matters, rules, b))
             if found is None:
                 findings.append(
                     Issue(
@@ -342,14 +272,18 @@ def _rule_findings(program: Program) -> list[Issue]:
                         b.rule.location.short,
                         f"{b.rule.id}: never changes the status of {inst.id} (say so with 'restates' if intended)",
                         program.policy.id,
-                        example_case(search.concrete(witness), ctx),
+                        search.case(witness),
                     )
                 )
     return findings
 
 
-def _status_truth(program: Program, iid: str, facts: Mapping[str, Any], *, status: Status) -> Truth:
-    truth = {b.key: holds(b.when, facts) for b in program.governed[iid]}
+def _holds(cond: Condition, node: Node) -> Truth:
+    return holds(cond, node.facts)
+
+
+def _status_truth(program: Program, iid: str, node: Node, *, status: Status) -> Truth:
+    truth = {b.key: holds(b.when, node.facts) for b in program.governed[iid]}
     found = possible_statuses(program, iid, _total(program, truth))
     return None if status in found and len(found) > 1 else status in found
 
@@ -370,13 +304,13 @@ def _options(value: Truth) -> tuple[bool, ...]:
     return (False, True) if value is None else (value,)
 
 
-def _matters(rules: tuple[BoundRule, ...], b: BoundRule, facts: Mapping[str, Any]) -> Truth:
-    """Whether removing ``b`` changes the instrument's status here (None: open facts decide).
+def _matters(rules: tuple[BoundRule, ...], b: BoundRule, node: Node) -> Truth:
+    """Whether removing ``b`` changes the instrument's status in a class (None: open facts decide).
 
     A removed scope or in_force rule is a condition that always holds; a removed exclusion,
     exception or window one that never holds (with no window left, the instrument is in force).
     """
-    role = b.rule.role
+    role, facts = b.rule.role, node.facts
     if role == "destination":
         return False  # where an expulsion sends a person, not whether it reaches them
     others: dict[str, list[Truth]] = {
@@ -442,10 +376,11 @@ def _invariant_findings(program: Program) -> list[Issue]:
     for inv in program.ruleset.invariants:
         if isinstance(inv.never, tuple) and not set(inv.never[0]) & ids:
             continue
-        search = _Search(program)
+        search = _partition(program)
 
-        def relevant(facts: dict[str, Any], inv: Invariant = inv) -> list[Condition]:
-            truth, statuses = _node(program, facts)
+        def relevant(node: Node, inv: Invariant = inv) -> list[Condition]:
+            facts = node.facts
+            truth, statuses = _node(program, node)
             open_instruments = {i for i, s in statuses.items() if len(s) > 1}
             found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
             if inv.never == "transfer_to_nationality":  # settle who is a national of where first
@@ -454,7 +389,7 @@ def _invariant_findings(program: Program) -> list[Issue]:
             return found
 
         try:
-            found = _find(search, search.start(), relevant, functools.partial(_violates, program, inv))
+            found = _find(search, relevant, functools.partial(_violates, program, inv))
         except SearchTooLarge:
             findings.append(
                 Issue(
@@ -466,7 +401,7 @@ def _invariant_findings(program: Program) -> list[Issue]:
             )
             continue
         if found is not None:
-            case = example_case(search.concrete(found), program.ruleset.context)
+            case = search.case(found)
             findings.append(
                 Issue(
                     "invariant",
@@ -479,12 +414,13 @@ def _invariant_findings(program: Program) -> list[Issue]:
     return findings
 
 
-def _violates(program: Program, inv: Invariant, facts: Mapping[str, Any]) -> Truth:
+def _violates(program: Program, inv: Invariant, node: Node) -> Truth:
+    facts = node.facts
     when = True if inv.when is None else holds(inv.when, facts)
     if when is False:
         return False
-    truth, statuses = _node(program, facts)
-    if not _violation_possible(program, inv, facts, statuses):
+    truth, statuses = _node(program, node)
+    if not _violation_possible(program, inv, facts, truth, statuses):
         return False
     if when is None or any(len(s) > 1 for s in statuses.values()):
         return None
@@ -499,7 +435,11 @@ def _violates(program: Program, inv: Invariant, facts: Mapping[str, Any]) -> Tru
 
 
 def _violation_possible(
-    program: Program, inv: Invariant, facts: Mapping[str, Any], statuses: Mapping[str, frozenset[Status]]
+    program: Program,
+    inv: Invariant,
+    facts: Mapping[str, Any],
+    truth: Mapping[str, Truth],
+    statuses: Mapping[str, frozenset[Status]],
 ) -> bool:
     if isinstance(inv.never, tuple):
         named, forbidden = inv.never
@@ -507,7 +447,6 @@ def _violation_possible(
             "not_applicable" if s == "excluded" else s for iid in named for s in statuses.get(iid, ())
         }
         return bool(reported & forbidden)
-    truth, _ = _node(program, facts)
     for head in possible_headlines(program, statuses, truth, facts):
         if inv.never == "transfer" and head.outcome == "transfer":
             return True

@@ -7,15 +7,12 @@ engines report when the rule fires.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.countries import other_country
 from eligibility.ruleset.conditions import Condition, Test, bind, tests
-from eligibility.ruleset.facts import CATALOGUE, FactValue
 from eligibility.ruleset.load import Instrument, Policy, Rule, RuleSet
 
 
@@ -60,7 +57,7 @@ class Program:
                 testing.setdefault(name, []).append(b)
         object.__setattr__(self, "_testing", {k: tuple(v) for k, v in testing.items()})
         object.__setattr__(self, "_roles", {})
-        object.__setattr__(self, "_classes", {})
+        object.__setattr__(self, "_classes", {})  # the partition's classes of each fact, once
         object.__setattr__(self, "_limited", {})
         sends = any(b.rule.role == "destination" for b in self.rules)
         object.__setattr__(
@@ -144,111 +141,3 @@ def _compile(ruleset: RuleSet, name: str) -> Program:
     return Program(
         ruleset, policy, instruments, tuple(bound), governed, {k: frozenset(v) for k, v in constants.items()}
     )
-
-
-def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[FactValue, ...]:
-    """One value of ``fact`` from every class of values that the program's rules tell apart.
-
-    The rules compare each fact with finitely many constants, so these classes are finite: a date
-    a day before, on and after each cut; each country named plus one other; every subset of them.
-    """
-    spec = CATALOGUE[fact]
-    consts = program.constants.get(fact, frozenset())
-    if spec.type == "bool":
-        return (False, True)
-    if spec.type == "enum":
-        return spec.values
-    if spec.type == "int":
-        lower = spec.lower or 0
-        values = {lower} | {v for c in consts for v in (c - 1, c, c + 1) if v >= lower}
-        return tuple(sorted(values))
-    if spec.type == "date":
-        day = dt.timedelta(days=1)
-        values = {entry_date} | {v for c in consts for v in (c - day, c, c + day) if v >= entry_date}
-        return tuple(sorted(values))
-    named = frozenset(c for c in consts if isinstance(c, str))  # not the true/false of `empty`
-    if spec.type == "state":
-        return (*sorted(named), next(s for s in ("TX", "NM", "NY", "FL") if s not in named))
-    pool = (*sorted(named), other_country(named))
-    if spec.type == "country":
-        return pool
-    # Sets of countries: every set of at most two members. Searches split a set one member at a
-    # time (over ``country_pool``), so they never need the 2^n subsets of a long list of names.
-    return tuple(
-        frozenset(c) for r in range(min(len(pool), MAX_SET_SIZE) + 1) for c in itertools.combinations(pool, r)
-    )
-
-
-MAX_SET_SIZE = 2
-
-
-def country_pool(program: Program, fact: str) -> frozenset[str]:
-    """Every country the rules compare a set-valued fact with, and one standing for any other."""
-    named = frozenset(c for c in program.constants.get(fact, frozenset()) if isinstance(c, str))
-    return named | {other_country(named)}
-
-
-def classes(
-    program: Program, fact: str, entry_date: dt.date, *others: Program, extra: tuple[Any, ...] = ()
-) -> tuple[FactValue, ...]:
-    """One value per class of ``fact`` that the rules of these programs tell apart (coarser than
-    ``representatives``): the first day (or number) of each interval between the cuts the rules
-    make, and one value per group of values that every test treats alike. Used to split searches."""
-    from eligibility.ruleset.conditions import tests
-
-    own = {id(b.when) for p in (program, *others) for b in p.rules}
-    # the tests of ``extra`` conditions that are not the programs' own rules (those count anyway)
-    added = tuple(dict.fromkeys(t for c in extra if id(c) not in own for t in tests(c) if t.fact == fact))
-    cache: dict[Any, tuple[FactValue, ...]] = program._classes  # type: ignore[attr-defined]
-    key = (fact, entry_date, tuple(id(p) for p in others), added)
-    found = cache.get(key)
-    if found is None:
-        if len(cache) > 10_000:
-            cache.clear()
-        found = cache[key] = _classes(program, fact, entry_date, others, added)
-    return found
-
-
-def _classes(
-    program: Program, fact: str, entry_date: dt.date, others: tuple[Program, ...], added: tuple[Any, ...]
-) -> tuple[FactValue, ...]:
-    spec = CATALOGUE[fact]
-    checks = [
-        t for p in (program, *others) for b in p.rules_testing(fact) for t in b.checks if t.fact == fact
-    ]
-    checks += added
-    if spec.type in ("date", "int"):
-        step: Any = dt.timedelta(days=1) if spec.type == "date" else 1
-        lower: Any = entry_date if spec.type == "date" else (spec.lower or 0)
-        bounds: set[Any] = set()
-        for t in checks:
-            for v in t.value if isinstance(t.value, tuple) else (t.value,):
-                if t.op in ("ge", "lt"):
-                    bounds.add(v)
-                elif t.op in ("gt", "le"):
-                    bounds.add(v + step)
-                else:
-                    bounds |= {v, v + step}
-        return (lower, *sorted(b for b in bounds if b > lower))
-    if spec.type == "countries":
-        return representatives(program, fact, entry_date)
-    from eligibility.ruleset.conditions import holds
-
-    domain = representatives(program, fact, entry_date)
-    if spec.type in ("country", "state"):
-        named = {
-            v
-            for t in checks
-            for v in (t.value if isinstance(t.value, tuple) else (t.value,))
-            if isinstance(v, str)
-        }
-        domain = tuple(dict.fromkeys([*sorted(named), *domain]))
-    if others:
-        domain = tuple(
-            dict.fromkeys([*domain, *(v for p in others for v in representatives(p, fact, entry_date))])
-        )
-    seen: dict[tuple[Any, ...], FactValue] = {}
-    for value in domain:
-        signature = tuple(holds(t, {fact: value}) for t in checks)
-        seen.setdefault(signature, value)
-    return tuple(seen.values())

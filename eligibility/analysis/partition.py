@@ -1,0 +1,439 @@
+"""The partition of the fact space, and the one split-and-prune search over it.
+
+The rules compare each fact with finitely many constants, so the set of all cases falls into
+finitely many classes that every rule treats alike: for a date or a number, the intervals between
+the cut points the rules make (``cuts``); for a country or an enumeration, the groups of values
+every test treats alike (``classes``, coarser than ``representatives``); for a set of countries,
+one member in or out at a time (``country_pool``).
+
+A :class:`Partition` holds the programs a search compares (one policy, or two for a diff) and is
+the only place that splits a class of cases (``values``), turns a class back into one case
+(``example`` for the facts, ``case`` for the input a person reads), and spends a search's budget
+(``spend``: past it, ``SearchTooLarge``). ``search`` walks the classes depth first: a *step* looks
+at a class (its three-valued rule truths prune it) and either settles it or names the fact to
+split on; ``settle``, ``verify`` and ``diff`` are steps of this one search.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from eligibility.countries import other_country
+from eligibility.engine.decide import Status, possible_statuses
+from eligibility.engine.program import Program
+from eligibility.errors import SearchTooLarge
+from eligibility.ruleset.conditions import PartialSet, Test, Truth, holds, tests
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, Context, FactValue
+
+FLOOR = dt.date(2000, 1, 1)
+"""The earliest entry date a search considers (before every date the rules name)."""
+
+MAX_SET_SIZE = 2
+
+
+# ---------------------------------------------------------------- the classes of one fact
+
+
+def cuts(checks: Iterable[Test], fact: str) -> tuple[Any, ...]:
+    """The cut points of a date or number fact: every test of ``checks`` on it is constant from
+    one cut point up to the next."""
+    step: Any = dt.timedelta(days=1) if CATALOGUE[fact].type == "date" else 1
+    found: set[Any] = set()
+    for t in checks:
+        if t.fact != fact:
+            continue
+        for v in t.value if isinstance(t.value, tuple) else (t.value,):
+            if t.op in ("ge", "lt"):
+                found.add(v)
+            elif t.op in ("gt", "le"):
+                found.add(v + step)
+            else:
+                found |= {v, v + step}
+    return tuple(sorted(found))
+
+
+def program_cuts(programs: Iterable[Program], fact: str) -> tuple[Any, ...]:
+    """``cuts`` of every rule of ``programs`` on ``fact``."""
+    return cuts((t for p in programs for b in p.rules_testing(fact) for t in b.checks), fact)
+
+
+def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[FactValue, ...]:
+    """One value of ``fact`` from every class of values that the program's rules tell apart.
+
+    The rules compare each fact with finitely many constants, so these classes are finite: a date
+    a day before, on and after each cut; each country named plus one other; every subset of them.
+    """
+    spec = CATALOGUE[fact]
+    consts = program.constants.get(fact, frozenset())
+    if spec.type == "bool":
+        return (False, True)
+    if spec.type == "enum":
+        return spec.values
+    if spec.type == "int":
+        lower = spec.lower or 0
+        values = {lower} | {v for c in consts for v in (c - 1, c, c + 1) if v >= lower}
+        return tuple(sorted(values))
+    if spec.type == "date":
+        day = dt.timedelta(days=1)
+        values = {entry_date} | {v for c in consts for v in (c - day, c, c + day) if v >= entry_date}
+        return tuple(sorted(values))
+    named = frozenset(c for c in consts if isinstance(c, str))  # not the true/false of `empty`
+    if spec.type == "state":
+        return (*sorted(named), next(s for s in ("TX", "NM", "NY", "FL") if s not in named))
+    pool = (*sorted(named), other_country(named))
+    if spec.type == "country":
+        return pool
+    # Sets of countries: every set of at most two members. Searches split a set one member at a
+    # time (over ``country_pool``), so they never need the 2^n subsets of a long list of names.
+    return tuple(
+        frozenset(c) for r in range(min(len(pool), MAX_SET_SIZE) + 1) for c in itertools.combinations(pool, r)
+    )
+
+
+def country_pool(program: Program, fact: str) -> frozenset[str]:
+    """Every country the rules compare a set-valued fact with, and one standing for any other."""
+    named = frozenset(c for c in program.constants.get(fact, frozenset()) if isinstance(c, str))
+    return named | {other_country(named)}
+
+
+def classes(
+    program: Program, fact: str, entry_date: dt.date, *others: Program, extra: tuple[Any, ...] = ()
+) -> tuple[FactValue, ...]:
+    """One value per class of ``fact`` that the rules of these programs tell apart (coarser than
+    ``representatives``): the first day (or number) of each interval between the cuts the rules
+    make, and one value per group of values that every test treats alike. Used to split searches."""
+    own = {id(b.when) for p in (program, *others) for b in p.rules}
+    # the tests of ``extra`` conditions that are not the programs' own rules (those count anyway)
+    added = tuple(dict.fromkeys(t for c in extra if id(c) not in own for t in tests(c) if t.fact == fact))
+    cache: dict[Any, tuple[FactValue, ...]] = program._classes  # type: ignore[attr-defined]
+    key = (fact, entry_date, tuple(id(p) for p in others), added)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 10_000:
+            cache.clear()
+        found = cache[key] = _classes(program, fact, entry_date, others, added)
+    return found
+
+
+def _classes(
+    program: Program, fact: str, entry_date: dt.date, others: tuple[Program, ...], added: tuple[Any, ...]
+) -> tuple[FactValue, ...]:
+    spec = CATALOGUE[fact]
+    checks = [
+        t for p in (program, *others) for b in p.rules_testing(fact) for t in b.checks if t.fact == fact
+    ]
+    checks += added
+    if spec.type in ("date", "int"):
+        lower: Any = entry_date if spec.type == "date" else (spec.lower or 0)
+        return (lower, *(c for c in cuts(checks, fact) if c > lower))
+    if spec.type == "countries":
+        return representatives(program, fact, entry_date)
+    domain = representatives(program, fact, entry_date)
+    if spec.type in ("country", "state"):
+        named = {
+            v
+            for t in checks
+            for v in (t.value if isinstance(t.value, tuple) else (t.value,))
+            if isinstance(v, str)
+        }
+        domain = tuple(dict.fromkeys([*sorted(named), *domain]))
+    if others:
+        domain = tuple(
+            dict.fromkeys([*domain, *(v for p in others for v in representatives(p, fact, entry_date))])
+        )
+    seen: dict[tuple[Any, ...], FactValue] = {}
+    for value in domain:
+        signature = tuple(holds(t, {fact: value}) for t in checks)
+        seen.setdefault(signature, value)
+    return tuple(seen.values())
+
+
+# ---------------------------------------------------------------- rule truths in a class
+
+
+def evaluate_node(
+    program: Program,
+    facts: Mapping[str, Any],
+    parent: tuple[str, Mapping[str, Truth], Mapping[str, frozenset[Status]]] | None = None,
+) -> tuple[dict[str, Truth], dict[str, frozenset[Status]]]:
+    """Three-valued truths of the rules and possible statuses of the instruments on ``facts``.
+
+    With ``parent`` (the fact just split, and the parent's truths and statuses), only the rules
+    that test that fact and were undecided are evaluated again: narrowing a fact never changes a
+    rule already decided."""
+    if parent is None:
+        truth = {b.key: holds(b.when, facts) for b in program.rules}
+        return truth, {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+    fact, parent_truth, parent_statuses = parent
+    statuses = dict(parent_statuses)
+    if not fact:  # the same facts: the truths and statuses given
+        return dict(parent_truth), statuses
+    truth, touched = narrow(program, facts, parent_truth, fact)
+    if touched:
+        for limit in program.limits:  # a limit's status reads the rules of the agreements it limits
+            if limit not in touched and not touched.isdisjoint(program.limited_by(limit)):
+                touched.add(limit)
+        for iid in touched:
+            statuses[iid] = possible_statuses(program, iid, truth)
+    return truth, statuses
+
+
+def narrow(
+    program: Program, facts: Mapping[str, Any], parent: Mapping[str, Truth], fact: str
+) -> tuple[dict[str, Truth], set[str]]:
+    """The rule truths once ``fact`` was narrowed (a rule decided before stays decided), and the
+    instruments whose rules were decided by it."""
+    truth = dict(parent)
+    touched: set[str] = set()
+    for b in program.rules_testing(fact):
+        if parent[b.key] is None:
+            value = holds(b.when, facts)
+            if value is not None:
+                truth[b.key] = value
+                touched.add(b.governs)
+                if b.via is not None:
+                    touched.add(b.via)
+    return truth, touched
+
+
+def is_open(value: Any) -> bool:
+    """Whether a fact of a class still holds more than one class of values."""
+    return value is UNKNOWN or (isinstance(value, PartialSet) and bool(value.undecided))
+
+
+# ---------------------------------------------------------------- the search
+
+
+@dataclass(eq=False)
+class Node:
+    """A class of cases the search reached: its facts, the class it was split from (on
+    ``fact``), and what the step keeps there (``state``: the rule truths, for its children)."""
+
+    facts: dict[str, Any]
+    parent: Node | None = None
+    fact: str | None = None
+    state: Any = None
+
+
+@dataclass(frozen=True)
+class Split:
+    """A step's answer for a class it cannot settle: split it on ``fact`` into ``values``;
+    ``enough``, given a child's result, stops the split before the remaining children."""
+
+    fact: str
+    values: Sequence[Any]
+    enough: Callable[[Any], bool] | None = None
+
+
+Step = Callable[[Node], Any]
+Join = Callable[[Node, Split, list[Any]], Any]
+
+
+@dataclass
+class Partition:
+    """The classes of cases of ``programs``, and one search's budget over them.
+
+    ``budget`` counts what ``counting`` names: every class visited (``node``), every class split
+    (``split``), or only the classes a step settles (``leaf``, through ``spend`` by the step
+    itself); past it, ``SearchTooLarge`` with ``message`` (``{budget}`` is filled in)."""
+
+    programs: tuple[Program, ...]
+    budget: int | None = None
+    counting: Literal["node", "split", "leaf"] = "node"
+    message: str = "more than {budget:,} classes of cases"
+    spent: int = 0
+    used: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.used = frozenset().union(*(p.facts_used for p in self.programs))
+
+    @staticmethod
+    def start() -> dict[str, Any]:
+        """The class of every case: every fact unknown."""
+        return {name: UNKNOWN for name in CATALOGUE}
+
+    def spend(self) -> None:
+        """Count one unit of the budget; past it, ``SearchTooLarge``."""
+        self.spent += 1
+        if self.budget is not None and self.spent > self.budget:
+            raise SearchTooLarge(self.message.format(budget=self.budget))
+
+    def search(
+        self, facts: dict[str, Any], step: Step, join: Join | None = None, node: Node | None = None
+    ) -> Any:
+        """Walk the classes below ``facts`` depth first. ``step(node)`` settles a class (its
+        result is returned) or returns a ``Split``; ``join(node, split, results)`` combines the
+        children's results (without it, the search returns None)."""
+        node = Node(facts) if node is None else node
+        if self.counting == "node":
+            self.spend()
+        out = step(node)
+        if not isinstance(out, Split):
+            return out
+        if self.counting == "split":
+            self.spend()
+        results: list[Any] = []
+        for value in out.values:
+            child = Node({**node.facts, out.fact: value}, node, out.fact)
+            results.append(self.search(child.facts, step, join, child))
+            if out.enough is not None and out.enough(results[-1]):
+                break
+        return join(node, out, results) if join is not None else None
+
+    # ------------------------------------------------------------ splitting one fact
+
+    def values(
+        self,
+        fact: str,
+        facts: Mapping[str, Any],
+        *,
+        member: str | None = None,
+        alike: frozenset[str] = frozenset(),
+        extra: tuple[Any, ...] = (),
+    ) -> list[Any]:
+        """The classes ``fact`` splits into below ``facts``: one value per class of a date, number
+        or enumeration (``extra``: conditions beyond the rules that must be told apart), or, for a
+        set of countries, ``member`` (default: the first undecided) in or out. ``alike``: members
+        the rules treat as ``member`` everywhere, split on as one."""
+        spec = CATALOGUE[fact]
+        if spec.type == "bool":
+            return [False, True]
+        if spec.type != "countries":
+            entry = facts["entry.date"]
+            floor = FLOOR if fact == "entry.date" or entry is UNKNOWN else entry
+            first, *others = self.programs
+            return list(classes(first, fact, floor, *others, extra=extra))
+        current = self.members(fact, facts)
+        chosen = member if member is not None else sorted(current.undecided)[0]
+        together = alike & current.undecided
+        if len(together) > 1:  # the rules tell these members apart nowhere: split on them as one
+            return [
+                replace(current.with_member(chosen, True), alike=current.alike | {(chosen, together)}),
+                replace(current, excluded=current.excluded | together),
+            ]
+        return [current.with_member(chosen, True), current.with_member(chosen, False)]
+
+    def members(self, fact: str, facts: Mapping[str, Any]) -> PartialSet:
+        """A set-valued fact of the class, as a partial set (all members undecided if unknown)."""
+        current = facts[fact]
+        if current is UNKNOWN:
+            universe = frozenset().union(*(country_pool(p, fact) for p in self.programs))
+            return PartialSet(frozenset(), frozenset(), universe)
+        if not isinstance(current, PartialSet):
+            raise TypeError(f"{fact} is known: it has no members to split on")
+        return current
+
+    # ------------------------------------------------------------ from a class to one case
+
+    def example(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """One case of the class, as facts: a set of countries holds the members known in; an
+        unknown fact the rules test takes the first value of its first class (an unknown entry
+        date: the decision date, or ``FLOOR``); a decision never precedes the entry."""
+        done = dict(facts)
+        if done["entry.date"] is UNKNOWN:
+            decision = done["decision_date"]
+            done["entry.date"] = decision if decision is not UNKNOWN else FLOOR
+        for name in CATALOGUE:
+            value = done[name]
+            if isinstance(value, PartialSet):
+                done[name] = value.included
+            elif value is UNKNOWN and name in self.used:
+                program = next(p for p in self.programs if name in p.facts_used)
+                done[name] = representatives(program, name, done["entry.date"])[0]
+        if done["decision_date"] is not UNKNOWN and done["decision_date"] < done["entry.date"]:
+            done["entry.date"] = done["decision_date"]
+        return done
+
+    def case(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """One case of the class, as the input a person reads and pastes into a golden test."""
+        return readable_case(self.example(facts), self.programs[0].ruleset.context)
+
+
+def readable_case(facts: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    """The case input whose facts are ``facts`` (concrete, or unknown: those are left out)."""
+    entry_date: dt.date = facts["entry.date"]
+    case: dict[str, Any] = {"entry": {"date": entry_date.isoformat()}}
+    nationalities = facts.get("nationalities", UNKNOWN)
+    if isinstance(nationalities, PartialSet):
+        nationalities = nationalities.included
+    if nationalities is not UNKNOWN:
+        case["nationalities"] = sorted(nationalities)
+    home = facts.get("habitual_residence", UNKNOWN)
+    if home is not UNKNOWN and (not nationalities or nationalities is UNKNOWN or home not in nationalities):
+        case["habitual_residence"] = home
+    simple = {
+        "age_at_entry": "age",
+        "unaccompanied": "unaccompanied",
+        "family_unit": "family_unit",
+        "documents": "documents",
+        "trafficking_victim": "trafficking_victim",
+        "public_interest": "public_interest",
+    }
+    for fact, name in simple.items():
+        if facts.get(fact, UNKNOWN) is not UNKNOWN:
+            case[name] = facts[fact]
+    for fact in ("entry.border", "entry.place", "entry.state"):
+        if facts.get(fact, UNKNOWN) is not UNKNOWN:
+            case["entry"][fact[6:]] = facts[fact]
+    decision = facts.get("decision_date", UNKNOWN)
+    if decision is not UNKNOWN and decision != entry_date:
+        case["decision_date"] = decision.isoformat()
+    days = facts.get("days_from_entry_to_claim", UNKNOWN)
+    if days is not UNKNOWN and days:
+        case["claim_date"] = (entry_date + dt.timedelta(days=days)).isoformat()
+    fear = facts.get("fear_established_in", UNKNOWN)
+    if isinstance(fear, PartialSet):
+        fear = fear.included
+    if fear is not UNKNOWN and fear:
+        case["fear_established_in"] = sorted(fear)
+    if facts.get("family_in_us.qualifying", UNKNOWN) is True:
+        case["family_in_us"] = [{"relation": "sibling", "status": "lpr"}]
+    transit = _transit(facts, case, ctx, entry_date)
+    if transit is not None:
+        case["transit"] = transit
+    return case
+
+
+def _transit(facts: Mapping[str, Any], case: dict[str, Any], ctx: Context, day: dt.date) -> list[Any] | None:
+    third = facts.get("transit.through_third_country", UNKNOWN)
+    denied = facts.get("transit.denied_final", UNKNOWN)
+    non_party = facts.get("transit.only_non_party_third_countries", UNKNOWN)
+    if third is UNKNOWN and denied is UNKNOWN:
+        return None
+    own = set(case.get("nationalities", [])) | (
+        {case["habitual_residence"]} if "habitual_residence" in case else set()
+    )
+    stops: list[Any] = []
+    if third is True:
+        wanted_party = non_party is not True
+        pool = sorted(ctx.treaties.parties) if wanted_party else sorted(ctx.treaties.non_parties)
+        country = next(
+            (c for c in pool if c not in own and (ctx.treaties.party_to_any(c, day) is True) == wanted_party),
+            None,
+        )
+        if country is not None:
+            stops.append(country)
+    if denied is True:
+        where = stops[0] if stops else next(iter(sorted(own)), "MX")
+        stops = [s for s in stops if s != where] + [{"country": where, "protection": "denied_final"}]
+    return stops
+
+
+__all__ = [
+    "FLOOR",
+    "Node",
+    "Partition",
+    "Split",
+    "classes",
+    "country_pool",
+    "cuts",
+    "evaluate_node",
+    "narrow",
+    "program_cuts",
+    "readable_case",
+    "representatives",
+]
