@@ -20,10 +20,7 @@ from eligibility.ruleset.load import load_rules as _load_rules
 def _fast(ruleset: RuleSet, policy: str | None) -> Evaluator:
     """One fast evaluator per rule set and policy, kept with the rule set's compiled programs."""
     name = policy or ruleset.default_policy
-    evaluator: Evaluator | None = ruleset.evaluators.get(name)
-    if evaluator is None:
-        evaluator = ruleset.evaluators[name] = Evaluator(policy, rules=ruleset)
-    return evaluator
+    return ruleset.built.get(Evaluator, name, lambda: Evaluator(policy, rules=ruleset))
 
 
 def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleSet:

@@ -118,9 +118,10 @@ def test_our_engine_survives_cases_that_match_no_rule() -> None:
         from eligibility.engine.durable import DurableEngine
         from eligibility.analysis.partition import representatives
         from eligibility.engine.program import compile_policy
+        from eligibility.ruleset.load import Built
         full = compile_policy(load_rules(), "enacted")
         only = [b for b in full.rules if b.rule.id == "transit-bar.scope.southern-land-border"]
-        engine = DurableEngine(dataclasses.replace(full, rules=tuple(only), engines={}))
+        engine = DurableEngine(dataclasses.replace(full, rules=tuple(only), built=Built()))
         day = dt.date(2020, 1, 10)
         facts = {f: representatives(full, f, day)[0] for f in full.facts_used}
         facts["entry.border"] = "air"  # the one rule never matches
@@ -255,9 +256,7 @@ def test_durable_rules_is_optional_where_it_cannot_be_built(monkeypatch: pytest.
 
     monkeypatch.setattr(engines, "durable_available", lambda: False)
     program = compile_policy(load_rules(), "implemented")
-    program.engines.pop("durable", None)
     assert engines.engine_for(program, "durable").name == "pure"
-    program.engines.pop("durable", None)
 
 
 def test_all_is_compiled_to_and() -> None:

@@ -53,15 +53,10 @@ def engine_for(program: Program, name: str = "durable") -> Engine:
     """
     if name == "durable" and not durable_available():
         name = "pure"
-    engine: Engine | None = program.engines.get(name)
-    if engine is None:
-        if name == "durable":
-            from eligibility.engine.durable import DurableEngine
+    if name == "durable":
+        from eligibility.engine.durable import DurableEngine
 
-            engine = DurableEngine(program)
-        elif name == "pure":
-            engine = PureEngine(program)
-        else:
-            raise ValueError(f"unknown engine '{name}' (known: durable, pure)")
-        program.engines[name] = engine
-    return engine
+        return program.built.get(DurableEngine, name, lambda: DurableEngine(program))
+    if name == "pure":
+        return program.built.get(PureEngine, name, lambda: PureEngine(program))
+    raise ValueError(f"unknown engine '{name}' (known: durable, pure)")

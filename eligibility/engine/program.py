@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eligibility.ruleset.conditions import Condition, Test, bind, tests
-from eligibility.ruleset.load import Instrument, Policy, Rule, RuleSet
+from eligibility.ruleset.load import Built, Instrument, Policy, Rule, RuleSet
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Program:
     rules: tuple[BoundRule, ...]
     governed: Mapping[str, tuple[BoundRule, ...]]  # instrument id -> the rules concluding its status
     constants: Mapping[str, frozenset[Any]]  # fact -> every constant it is compared with
-    engines: dict[str, Any] = field(default_factory=dict)  # engine name -> engine, built once
+    built: Built = field(default_factory=lambda: Built())  # its engines, built once
 
     @property
     def facts_used(self) -> frozenset[str]:
@@ -105,10 +105,7 @@ DESTINATION_INPUTS = frozenset({"nationalities", "habitual_residence", "fear_est
 def compile_policy(ruleset: RuleSet, policy: str | None = None) -> Program:
     """The program of ``policy`` (default: the rule set's default policy), compiled once per rule set."""
     name = policy or ruleset.default_policy
-    program = ruleset.programs.get(name)
-    if program is None:
-        program = ruleset.programs[name] = _compile(ruleset, name)
-    return program
+    return ruleset.built.get(Program, name, lambda: _compile(ruleset, name))
 
 
 def _compile(ruleset: RuleSet, name: str) -> Program:

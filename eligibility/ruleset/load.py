@@ -17,10 +17,10 @@ import datetime as dt
 import functools
 import hashlib
 import importlib.resources
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -289,6 +289,30 @@ class Reason:
     sources: tuple[Source, ...]
 
 
+_T = TypeVar("_T")
+
+
+class Built:
+    """What later stages build once per process from a rule set or a compiled program (programs,
+    engines, fast evaluators), each kept under its own type and a name. A stage stores and reads
+    back only its own types, so the lower layer never names the ones above it; never cached."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[type, str], object] = {}
+
+    def get(self, kind: type[_T], name: str, build: Callable[[], _T]) -> _T:
+        """The ``kind`` built under ``name``, built by ``build()`` the first time."""
+        found = self._items.get((kind, name))
+        if not isinstance(found, kind):
+            found = self._items[(kind, name)] = build()
+        return found
+
+    def __repr__(self) -> str:
+        return f"Built({len(self._items)} items)"
+
+
 @dataclass(frozen=True, eq=False)
 class RuleSet:
     """Every instrument and policy of a rules directory, validated."""
@@ -302,8 +326,9 @@ class RuleSet:
     invariants: tuple[Invariant, ...] = ()
     reviewed: dt.date | None = None  # the date the law was last reviewed (rules/policies.yaml)
     screened_first_because: Reason | None = None  # rules/policies.yaml
-    programs: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> compiled program
-    evaluators: dict[str, Any] = field(default_factory=dict, repr=False)  # policy -> fast evaluator
+    built: Built = field(
+        default_factory=lambda: Built(), repr=False, compare=False
+    )  # compiled programs, evaluators
 
     def require_policy(self, name: str) -> None:
         """Raise UnknownPolicyError, naming the known policies, unless ``name`` is one of them."""
@@ -849,7 +874,7 @@ def _build_invariants(
 # allow-listed encoding of eligibility.ruleset.cachecodec, which rebuilds only plain data and the classes
 # listed in _codec() (by their declared fields). A class added to the rule set's object graph must
 # be added there, or the rule set is never cached (tests/test_cache.py checks that the shipped
-# rules are); RuleSet.programs and .evaluators are per-process and never stored. The file is named
+# rules are); RuleSet.built (compiled programs, evaluators) is per-process and never stored. The file is named
 # by a key made of the files' contents and names, the package's code (file sizes and times), and
 # the versions of Python and pydantic. The entry also holds the digest of the rule files it was
 # built from, and is used only if that equals the digest of the files just read (and its directory
@@ -881,7 +906,7 @@ def _codec() -> Any:
     from eligibility.ruleset.conditions import All, Any_, Not, Param, Test
 
     classes = (RuleSet, Instrument, Rule, Invariant, Policy, Source, Location, Context, TreatyTable, Reason)
-    return Codec((*classes, Test, All, Any_, Not, Param), {RuleSet: ("programs", "evaluators")})
+    return Codec((*classes, Test, All, Any_, Not, Param), {RuleSet: ("built",)})
 
 
 def _from_cache(key: str, digest: str, shown: str) -> RuleSet | None:
