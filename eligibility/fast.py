@@ -221,6 +221,8 @@ class Evaluator:
         self._headlines: dict[Hashable, Headline] = {}  # case key -> headline (headline-only path)
         self._class_headlines: dict[Hashable, Headline] = {}
         self.evaluations = 0  # full evaluations (class-key misses)
+        self.sharing = False  # keep the classes evaluated in full, for ``discoveries``
+        self._found: list[tuple[Hashable, _Template]] = []
 
     # -- the hot path -----------------------------------------------------------------------------
 
@@ -362,6 +364,8 @@ class Evaluator:
         if template is None:
             _bound(self._by_class, CLASSES if self.detail == "compact" else CLASSES // 10)
             template = self._by_class[key] = self._template(case, facts, assumed, truths)
+            if self.sharing:
+                self._found.append((key, template))
         shown = self._shown
         parts = list(template.base)
         slots: list[tuple[int, int]] = []
@@ -576,6 +580,20 @@ class Evaluator:
             tuple(base),
             tuple(holes),
         )
+
+    def discoveries(self) -> list[tuple[Hashable, _Template]]:
+        """The classes evaluated in full since the last call (with ``sharing``), for ``learn`` by
+        other evaluators of the same rules, policy and detail (the workers of one batch)."""
+        found, self._found = self._found, []
+        return found
+
+    def learn(self, found: list[tuple[Hashable, _Template]]) -> None:
+        """Classes another evaluator of the same rules, policy and detail evaluated in full: their
+        cases are then filled in here without a full evaluation."""
+        for key, template in found:
+            if key not in self._by_class:
+                _bound(self._by_class, CLASSES if self.detail == "compact" else CLASSES // 10)
+                self._by_class[key] = template
 
     @property
     def classes_seen(self) -> int:

@@ -64,6 +64,20 @@ def test_rows_come_out_in_order_and_match_check(tmp_path: Path, jobs: str) -> No
     assert "30 rows" in result.output and "transfer 20" in result.output
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="workers start with the parent's classes only with fork")
+def test_workers_share_the_classes_they_evaluate(tmp_path: Path) -> None:
+    """Many chunks of three classes: with two workers the output is byte for byte that of one, and
+    no worker evaluates again a class the parent evaluated in the first chunk."""
+    cases = _cases(3000)
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in cases])
+    assert src.stat().st_size > 4 * batch.CHUNK  # several chunks: the workers do run
+    one = batch.run(str(src), str(tmp_path / "one.jsonl"), batch.Options(), jobs=1)
+    two = batch.run(str(src), str(tmp_path / "two.jsonl"), batch.Options(), jobs=2)
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    assert one.rows == two.rows == 3000
+    assert one.classes == two.classes == 3  # HN adult, MX adult, unaccompanied child
+
+
 def test_bad_rows_are_reported_with_their_row_number_and_the_rest_is_written(tmp_path: Path) -> None:
     lines = [
         json.dumps(HN_ADULT),

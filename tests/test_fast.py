@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -136,6 +137,24 @@ def test_classes_are_reused() -> None:
     assert json.loads(ev.to_json(parse_case(dict(base, entry={**base["entry"], "date": "2020-01-31"}))))[
         "dates"
     ]["entry"] == ("2020-01-31")
+
+
+@pytest.mark.parametrize("detail", ["compact", "full"])
+def test_a_class_learned_from_another_evaluator_gives_the_same_lines(detail: str) -> None:
+    """Batch workers share the classes they evaluate in full (sent between processes, so pickled):
+    the evaluator that learns one fills in its cases without evaluating it, byte for byte alike."""
+    first, second = Evaluator("enacted", detail=detail), Evaluator("enacted", detail=detail)  # type: ignore[arg-type]
+    first.sharing = True
+    seen = {"nationalities": ["HN"], "age": 30, "id": "a", "entry": {"date": "2019-12-02", "border": "southern_land", "place": "between_ports"}}
+    later = {**seen, "id": "b", "age": 41, "entry": {**seen["entry"], "date": "2020-01-15"}}
+    first.evaluate(parse_case(seen))
+    found = first.discoveries()
+    assert len(found) == 1 and first.discoveries() == []  # one class, handed over once
+    second.learn(pickle.loads(pickle.dumps(found)))
+    line = second.evaluate(parse_case(later)).to_bytes(7)
+    assert second.evaluations == 0
+    assert line == first.evaluate(parse_case(later)).to_bytes(7)
+    assert json.loads(line)["transfer_to"] == ["GT"]  # Guatemala ACA (84 FR 63994; 8 CFR 208.30(e)(7)), scenario 1
 
 
 def test_compact_detail_drops_only_findings() -> None:

@@ -1,8 +1,11 @@
 """Many cases at once: JSON Lines or CSV in, JSON Lines or CSV out, in constant memory.
 
-A JSON Lines file is cut into chunks of about a megabyte at line ends (one quick pass that also
+A JSON Lines file is cut into chunks of ``CHUNK`` bytes at line ends (one quick pass that also
 counts the lines, so every row keeps its number); worker processes read their own chunks, and the
-parent writes the results in input order. Standard input and CSV are read by the parent and sent
+parent writes the results in input order. The workers share the classes of cases they evaluate in
+full: the parent evaluates the first chunk itself before it starts them (with ``fork`` they start
+with what it learned), and passes each class a worker evaluates on to the others with the next
+chunks, so that no class costs a full evaluation in every worker. Standard input and CSV are read by the parent and sent
 to the workers in blocks of rows. A bad row (broken JSON, an invalid field, a line longer than
 ``MAX_LINE`` bytes) is reported with its row number and never stops the run.
 
@@ -12,8 +15,10 @@ the same directory and renamed at the end; an interrupted run removes it.
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -110,9 +115,14 @@ _STATE: dict[str, Any] = {}
 
 
 def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
+    inherited = _STATE.get("evaluator")
+    if not (
+        worker and inherited is not None and _STATE.get("options") == options and _STATE["rules"] is rules
+    ):
+        _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail)
+        _STATE["evaluator"].sharing = True
     _STATE["rules"] = rules
     _STATE["options"] = options
-    _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail)
     if worker:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and stops the pool
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and ends its workers with SIGTERM
@@ -120,15 +130,19 @@ def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
-ChunkResult = tuple[bytes | str, dict[str, int], list[Rejected], int, int]
+ChunkResult = tuple[bytes | str, dict[str, int], list[Rejected], int, int, list[Any]]
 """(output bytes, or the path of a part file holding them; counts by outcome; rejected rows; rows
-seen; full evaluations)"""
+seen; full evaluations; the classes so evaluated, for the other workers)"""
 
 
-def _run(func: Callable[[Any], ChunkResult], arg: Any, part: str | None) -> ChunkResult:
-    """Run one task in a worker; with ``part``, its output goes to that file, not back through
-    the pipe (the parent then appends the file to the output in the kernel, without copying it
-    through Python)."""
+def _run(
+    func: Callable[[Any], ChunkResult], arg: Any, part: str | None, learned: list[Any] | None = None
+) -> ChunkResult:
+    """Run one task in a worker, first learning the classes other workers evaluated (``learned``);
+    with ``part``, its output goes to that file, not back through the pipe (the parent then
+    appends the file to the output in the kernel, without copying it through Python)."""
+    if learned:
+        _STATE["evaluator"].learn(learned)
     text, *rest = func(arg)
     if part is None or not text:
         return (text, *rest)  # type: ignore[return-value]
@@ -184,7 +198,7 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
     else:
         out.append(b"")
         data = b"\n".join(out) if len(out) > 1 else b""
-    return data, counts, rejected, seen, evaluator.evaluations - before
+    return data, counts, rejected, seen, evaluator.evaluations - before, evaluator.discoveries()
 
 
 def _case(raw: bytes | dict[str, Any] | str) -> Case:
@@ -285,7 +299,7 @@ def _jsonl_file_tasks(path: Path) -> tuple[list[Task], int]:
 
 def _too_long(task: tuple[int, int]) -> ChunkResult:
     row, size = task
-    return b"", {}, [Rejected(row, _long(size))], 1, 0
+    return b"", {}, [Rejected(row, _long(size))], 1, 0, []
 
 
 def _long(size: int) -> str:
@@ -367,7 +381,7 @@ def run(
             out.write((",".join(CSV_COLUMNS) + "\n").encode())
 
         def take(result: ChunkResult) -> None:
-            text, counts, rejected, rows, classes = result
+            text, counts, rejected, rows, classes, _ = result
             if isinstance(text, str):
                 out.append_file(text)
                 os.unlink(text)
@@ -409,6 +423,16 @@ def _run_pool(
 ) -> None:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    tasks = iter(tasks)
+    if method == "fork":  # the first chunk here: the workers start with the classes it holds
+        first = next(tasks, None)
+        if first is None:
+            return
+        take(first[0](first[1]))
+        second = next(tasks, None)
+        if second is None:
+            return  # one chunk: no workers needed
+        tasks = itertools.chain([second], tasks)
     window = 3 * jobs  # tasks in flight: bounds memory whatever the input size
     # ^C or SIGTERM while the workers are being forked would leave half a pool behind: hold the
     # signals until it stands (the workers unblock them), then they stop it cleanly.
@@ -421,22 +445,37 @@ def _run_pool(
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         raise
     inflight: list[Any] = []
+    recent: collections.deque[list[Any]] = collections.deque(maxlen=SHARED_RESULTS * jobs)
     try:
         if blocked is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a held signal lands here, or later
-        for number, (func, arg) in enumerate(tasks):
+        for number, (func, arg) in enumerate(tasks, start=1):
             part = os.path.join(parts, f"{number}.part")
-            inflight.append(pool.apply_async(_run, (func, arg, part)))
+            learned = [found for result in recent for found in result]
+            inflight.append(pool.apply_async(_run, (func, arg, part, learned)))
             while len(inflight) >= window:
-                take(inflight.pop(0).get())
+                recent.append(_take_one(inflight, take))
         while inflight:
-            take(inflight.pop(0).get())
+            _take_one(inflight, take)
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.close()
         pool.join()
+
+
+SHARED_RESULTS = 2
+"""A class a worker evaluates in full goes with the tasks sent while this many results per worker
+are taken after it: each worker most likely gets it (with two workers, in 15 of 16 cases), and a
+worker that does not evaluates the class itself (the same determination)."""
+
+
+def _take_one(inflight: list[Any], take: Callable[[ChunkResult], None]) -> list[Any]:
+    """Take the oldest task's result; returns the classes its worker evaluated in full."""
+    result: ChunkResult = inflight.pop(0).get()
+    take(result)
+    return result[5]
 
 
 class _AtomicOutput:
