@@ -121,7 +121,7 @@ def settle(
     except SearchTooLarge:
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
-    budget = Partition((program,), CHECK_BUDGET, message="more than {budget:,} classes to check one fact")
+    checks = Partition((program,), CHECK_BUDGET, message="more than {budget:,} classes to check one fact")
     stay = any(_may_stay(r) for r in tree.regions)
     for part in PARTS:
         out.values[part] = {part_of(r.decision.headline, part) for r in tree.regions}
@@ -136,7 +136,7 @@ def settle(
                 elif len(frozenset().union(*sets)) > 1:
                     maybe.add(fact)  # it was split where the part was still open
         for fact in sorted((maybe - surely) & _can_affect(program, part)):
-            if _decisive(program, start, fact, part, budget) is not False:
+            if _decisive(program, start, fact, part, checks) is not False:
                 surely.add(fact)  # decisive, or not checked within the budget (kept: sound)
         out.decisive[part] = surely
     _open_destinations(out, start, stay)
@@ -185,10 +185,9 @@ def _can_affect(program: Program, part: str) -> frozenset[str]:
     )
 
 
-def _decisive(
-    program: Program, facts: dict[str, Any], fact: str, part: str, budget: Partition
-) -> bool | None:
-    """Whether two cases that differ only in ``fact`` differ in ``part`` (None: budget spent).
+def _decisive(program: Program, facts: dict[str, Any], fact: str, part: str, space: Partition) -> bool | None:
+    """Whether two cases that differ only in ``fact`` differ in ``part`` (None: the budget of
+    ``space``, shared by every fact checked for one case, is spent).
 
     Splits every other undecided fact first, so that a split on ``fact`` separates cases equal in
     everything else; three-valued evaluation settles the leaves, no engine needed.
@@ -203,7 +202,7 @@ def _decisive(
             return possible
         others = [c for c in candidates if c != fact]
         chosen = others[0] if others else fact
-        return Split(chosen, _split_values(budget, chosen, node.facts, program, truth))
+        return Split(chosen, _split_values(space, chosen, node.facts, program, truth))
 
     def join(node: Node, split: Split, branches: list[frozenset[Hashable]]) -> frozenset[Hashable]:
         if split.fact == fact and len(set(branches) - {frozenset()}) > 1:
@@ -211,7 +210,7 @@ def _decisive(
         return frozenset().union(*branches)
 
     try:
-        budget.search(dict(facts), step, join)
+        space.search(dict(facts), step, join)
     except _Found:
         return True
     except SearchTooLarge:
