@@ -262,3 +262,30 @@ def test_durable_rules_is_optional_where_it_cannot_be_built(monkeypatch: pytest.
 def test_all_is_compiled_to_and() -> None:
     cond = All((Check("age_at_entry", "lt", 18, HERE), Check("unaccompanied", "eq", True, HERE)), HERE)
     assert durable.compile_condition(cond) == {"$and": [{"$lt": {"age_at_entry": 18}}, {"unaccompanied": True}]}
+
+
+def test_a_ruleset_durable_rules_rejects_once_is_created_on_the_next_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    """durable-rules now and then rejects a valid definition (error 102) that it accepts on
+    another try: the engine tries again, and gives up after CREATE_ATTEMPTS."""
+    real = durable._dre.create_ruleset
+    calls: list[str] = []
+
+    def flaky(name: str, definition: str, failures: int) -> Any:
+        calls.append(name)
+        if len(calls) <= failures:
+            raise Exception("Could not create ruleset, error code: 102")
+        return real(name, definition)
+
+    program = compile_policy(load_rules(), "enacted")
+    monkeypatch.setattr(durable._dre, "create_ruleset", lambda n, d: flaky(n, d, 1))
+    engine = durable.DurableEngine(program)
+    assert len(calls) == 2 and calls[0] != calls[1]  # a fresh name for the second try
+    from eligibility.analysis.partition import representatives
+
+    facts = {f: representatives(program, f, dt.date(2020, 1, 10))[0] for f in program.facts_used}
+    assert engine.fired(facts) == engine_for(program, "pure").fired(facts)  # the engine works
+    calls.clear()
+    monkeypatch.setattr(durable._dre, "create_ruleset", lambda n, d: flaky(n, d, durable.CREATE_ATTEMPTS))
+    with pytest.raises(Exception, match="error code: 102"):
+        durable.DurableEngine(program)
+    assert len(calls) == durable.CREATE_ATTEMPTS

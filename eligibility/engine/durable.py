@@ -122,6 +122,12 @@ def encode_facts(facts: Mapping[str, Any], counter: int) -> str:
     return json.dumps(message, ensure_ascii=False)
 
 
+CREATE_ATTEMPTS = 3
+"""durable-rules (2.0.28) now and then rejects a valid ruleset definition that the same process
+accepts on another try ("Could not create ruleset, error code: 102", ERR_UNEXPECTED_TYPE, seen in
+fresh processes under load with a byte-identical definition): creating it is tried this often."""
+
+
 class DurableEngine:
     """Runs a program in durable-rules through its C API, one case at a time."""
 
@@ -131,8 +137,14 @@ class DurableEngine:
         self.program = program
         self._facts = sorted(program.facts_used)
         definition = json.dumps(compile_program(program), ensure_ascii=False)
-        self._name = f"eligibility-{program.policy.id}-{next(_ruleset_names)}"
-        self._handle = _dre.create_ruleset(self._name, definition)
+        for attempt in range(CREATE_ATTEMPTS):
+            self._name = f"eligibility-{program.policy.id}-{next(_ruleset_names)}"
+            try:
+                self._handle = _dre.create_ruleset(self._name, definition)
+                break
+            except Exception:  # durable-rules' own error type; the same definition usually passes
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
         self._counter = itertools.count(1)
 
     def fired(self, facts: Mapping[str, Any]) -> frozenset[str]:
