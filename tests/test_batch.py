@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,28 @@ def test_csv_output_carries_evidence_and_caveats(tmp_path: Path) -> None:
         assert (row["outcome"], row["evidence"]) == ("transfer", "unverified"), engine
         assert "U.T. v. Bondi" in row["caveats"]
         assert "trafficking_victim=false" in row["assumed"]  # booleans as in JSON, not Python
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the planted failure reaches the workers through fork")
+def test_a_chunk_that_fails_in_a_worker_stops_the_run_without_hanging(tmp_path: Path) -> None:
+    """When one chunk fails in a worker, the run ends with its error and leaves no output file
+    (the other workers stop with the pool, their part files are removed)."""
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in _cases(3000)])
+    script = textwrap.dedent(f"""
+        import sys
+        from eligibility import batch
+        real = batch._run_lines
+        def failing(rows):
+            if any(number > 2000 for number, _ in rows):
+                raise RuntimeError("planted failure")
+            return real(rows)
+        batch._run_lines = failing
+        try:
+            batch.run({str(src)!r}, {str(tmp_path / "out.jsonl")!r}, batch.Options(), jobs=2)
+        except RuntimeError as exc:
+            print("stopped:", exc)
+            sys.exit(7)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 7 and "planted failure" in done.stdout, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # no output, partial file or parts
