@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from eligibility import evaluate
 from eligibility_cli.main import main
 
 HN_ADULT = ["--nationality", "HN", "--age", "30", "--entry-date", "2019-12-01", "--border", "southern_land",
@@ -331,3 +332,15 @@ def test_a_misspelled_policy_names_its_argument_and_the_nearest_policy() -> None
     assert result.exit_code == 2
     assert "error: POLICY_B: unknown policy 'enactd' (did you mean 'enacted'?)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_reason_quoted_for_an_agreement_keeps_its_acronym() -> None:
+    """A statutory limit's reason is quoted after the agreement it limits ("As to the ...: the
+    receiving country is ..."); a reason that opens with an acronym keeps it ("DHS", not "dHS").
+    INA 208(a)(2)(A): the limit yields where protection in the U.S. is found in the public interest."""
+    case = {"nationalities": ["HN"], "age": 30, "public_interest": True,
+            "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}}
+    data = json.loads(evaluate(case, "enacted", counterfactuals=False).to_json())
+    quoted = [r for i in data["instruments"] for r in i["reasons"] if r.startswith("As to the")]
+    assert quoted and all(": DHS found it in the public interest" in r for r in quoted), quoted
+    assert data["outcome"] == "process_in_us"  # the 208(a)(2)(A) public-interest exception held

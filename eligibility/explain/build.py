@@ -388,10 +388,19 @@ def _limited(program: Program, b: BoundRule, truth: Mapping[str, Truth]) -> list
     ]
 
 
+def _lower_first(text: str) -> str:
+    """A sentence to follow a colon: 'The person ...' becomes 'the person ...', but a first word
+    written as an acronym or abbreviation ('DHS', 'CBP', 'U.S.') stays as it is."""
+    first = text.split(" ", 1)[0]
+    if "." in first or any(c.isupper() for c in first[1:]):
+        return text
+    return text[:1].lower() + text[1:]
+
+
 def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[str] | None = None) -> str:
     title = b.rule.title
     if limits:
-        title = f"As to the {', '.join(limits)}: {title[0].lower()}{title[1:]}"
+        title = f"As to the {', '.join(limits)}: {_lower_first(title)}"
     detail = _facts_tested(b, facts)
     if holds is True:
         return f"{title} ({detail})"
