@@ -491,15 +491,37 @@ def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked:
 
 
 def _ask_one(data: dict[str, Any], field: str) -> bool:
-    """Ask for one field until the answer is valid; False at the end of the answers."""
-    from .questions import QUESTIONS, put
+    """Ask for one field until the answer is valid or left unknown ("don't know": Enter, ?, no sé);
+    a bad answer is asked again with the reason. False at the end of the answers."""
+    from .questions import QUESTIONS, put, unanswered
 
     question, parse = QUESTIONS[field]
-    for _ in range(3):
+    required = field == "entry.date"
+    prompt = question if required else f"{question} [Enter if not known]"
+    piped = not sys.stdin.isatty()
+    while True:
         try:
-            text = click.prompt(question, default="", show_default=False, err=True)
+            text = click.prompt(prompt, default="", show_default=False, err=True)
         except click.Abort:
             return False
+        if piped:  # a piped answer is not echoed: end the prompt's line
+            click.echo("", err=True)
+        if unanswered(text):
+            if not required:
+                put(data, field, None)  # left unknown
+                return True
+            click.echo("  the date of entry is needed: it decides which rules reach the person", err=True)
+            continue
+        try:
+            value = parse(text)
+            trial = json.loads(json.dumps(data))
+            put(trial, field, value)
+            eligibility.parse_case(trial, source="answer")
+        except (ValueError, CaseError) as exc:
+            click.echo(f"  {exc}", err=True)
+            continue
+        put(data, field, value)
+        return True
         try:
             value = parse(text)
             trial = json.loads(json.dumps(data))

@@ -1,25 +1,51 @@
-"""The intake questions of ``eligibility ask``: one per case field, with a parser for the answer."""
+"""The intake questions of ``eligibility ask``: one per case field, with a parser for the answer.
+
+Every question may be left unanswered: an empty answer, ``?``, "don't know" or "no sé" leaves the
+fact unknown (``UNANSWERED``), never a value. Yes/no questions take yes/no/sí; list questions take
+"none" (or "no", "ninguno"); a choice is typed by its number or its code.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, get_args
 
 from eligibility.case import Border, Documents, Place
 
+DONT_KNOW = ("", "?", "don't know", "dont know", "unknown", "no sé", "no se", "ns", "nose")
+"""Answers that leave the fact unknown."""
+
+NONE = ("none", "no", "-", "ninguno", "ninguna", "nada")
+"""Answers to a list question that mean an empty list."""
+
+
+class Unanswered:
+    """The answer "don't know": the fact is left unknown."""
+
+    def __repr__(self) -> str:
+        return "UNANSWERED"
+
+
+UNANSWERED = Unanswered()
+
+
+def unanswered(text: str) -> bool:
+    return text.strip().lower() in DONT_KNOW
+
 
 def _yes_no(text: str) -> bool:
     answer = text.strip().lower()
-    if answer in ("y", "yes", "true"):
+    if answer in ("y", "yes", "true", "s", "sí", "si"):
         return True
     if answer in ("n", "no", "false"):
         return False
-    raise ValueError("answer y or n")
+    raise ValueError("answer y (yes, sí) or n (no), or press Enter if not known")
 
 
 def _codes(text: str) -> list[str]:
     text = text.strip()
-    return [] if text.lower() in ("", "none", "-") else [c.strip() for c in text.split(",") if c.strip()]
+    return [] if text.lower() in NONE else [c.strip() for c in text.split(",") if c.strip()]
 
 
 def _pairs(first: str, second: str) -> Callable[[str], list[dict[str, str]]]:
@@ -43,15 +69,47 @@ def _text(text: str) -> str:
 
 
 def _int(text: str) -> int:
-    return int(text.strip())
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number of years, got {text.strip()!r}") from None
 
 
-def _one_of(values: tuple[str, ...]) -> str:
-    return ", ".join(values[:-1]) + " or " + values[-1]
+def _date(text: str) -> str:
+    answer = text.strip().lower()
+    if answer in ("today", "hoy"):
+        return dt.date.today().isoformat()
+    try:
+        return dt.date.fromisoformat(answer).isoformat()
+    except ValueError:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {text.strip()!r}") from None
+
+
+def _choice(values: tuple[str, ...]) -> Callable[[str], str]:
+    """A choice typed by its number in the list or by its code."""
+
+    def parse(text: str) -> str:
+        answer = text.strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(values):
+            return values[int(answer) - 1]
+        if answer in values:
+            return answer
+        raise ValueError(f"type a number from 1 to {len(values)}, or one of {', '.join(values)}")
+
+    return parse
+
+
+def _numbered(values: tuple[str, ...], words: dict[str, str]) -> str:
+    return "; ".join(f"{n}) {words[v]} ({v})" for n, v in enumerate(values, start=1))
+
+
+_DOCUMENTS = get_args(Documents)
+_BORDERS = get_args(Border)
+_PLACES = get_args(Place)
 
 
 QUESTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "entry.date": ("Date of arrival at a port, or of entry between ports (YYYY-MM-DD)", _text),
+    "entry.date": ("Date of arrival at a port, or of entry between ports (YYYY-MM-DD)", _date),
     "nationalities": ("Nationalities, as ISO codes separated by commas ('none' if stateless)", _codes),
     "habitual_residence": ("Country of last habitual residence (ISO code)", _text),
     "age": ("Age in years on the date of entry", _int),
@@ -60,21 +118,51 @@ QUESTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
         _yes_no,
     ),
     "family_unit": ("Arrived as a family unit, a parent or guardian with a child? (y/n)", _yes_no),
-    "documents": (f"Documents held on arrival: {_one_of(get_args(Documents))}", _text),
-    "entry.border": (
-        "How did the person reach the U.S. (southern_land: by land from Mexico; northern_land: by land "
-        "from Canada; southern_coastal: by sea on a coast next to the border with Mexico; sea: any "
-        f"other arrival by sea): {_one_of(get_args(Border))}",
-        _text,
+    "documents": (
+        "Documents held on arrival: "
+        + _numbered(
+            _DOCUMENTS,
+            {
+                "none": "no documents",
+                "us_visa": "a U.S. visa",
+                "us_transit_visa": "a U.S. transit visa",
+                "us_admission_document": "a U.S. admission document",
+                "visa_waiver": "no visa needed, under the visa waiver",
+                "parole_travel_authorization": "a parole travel authorization",
+            },
+        ),
+        _choice(_DOCUMENTS),
     ),
-    "entry.place": (f"At a port of entry or between ports: {_one_of(get_args(Place))}", _text),
+    "entry.border": (
+        "How did the person reach the U.S.: "
+        + _numbered(
+            _BORDERS,
+            {
+                "southern_land": "by land from Mexico",
+                "northern_land": "by land from Canada",
+                "air": "by air",
+                "sea": "by sea, elsewhere than next to the border with Mexico",
+                "southern_coastal": "by sea, on a coast next to the border with Mexico",
+            },
+        ),
+        _choice(_BORDERS),
+    ),
+    "entry.place": (
+        "Where: "
+        + _numbered(_PLACES, {"port_of_entry": "at a port of entry", "between_ports": "between ports"}),
+        _choice(_PLACES),
+    ),
     "entry.appointment": (
         "Did the person present at a port of entry at a time scheduled through CBP One? (y/n)",
         _yes_no,
     ),
     "entry.state": ("U.S. state of entry (e.g. TX)", _text),
-    "claim_date": ("Date the protection claim was made (YYYY-MM-DD)", _text),
-    "decision_date": ("Date of the decision (YYYY-MM-DD)", _text),
+    "claim_date": ("Date the protection claim was made (YYYY-MM-DD)", _date),
+    "decision_date": (
+        "Date of the decision on the case, which fixes the rules in force (YYYY-MM-DD, or 'today' for a "
+        "case decided now)",
+        _date,
+    ),
     "transit": (
         "Countries passed through, in order, e.g. GT,MX or MX:denied_final ('none' for none)",
         _pairs("country", "protection"),

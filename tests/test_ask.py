@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from typing import Any, get_args
 
 import pytest
@@ -168,3 +169,109 @@ def test_ask_starts_from_the_new_fact_flags() -> None:
     d = json.loads(result.stdout.strip().splitlines()[-1])
     assert d["outcome"] == "process_in_us" and "title42_exception" not in d["assumed"]
     assert "exception from Title 42" not in result.output
+
+
+def test_dont_know_leaves_every_fact_unknown() -> None:
+    """Enter at every question records nothing: the answer is that of the facts given alone
+    (before, Enter recorded 'no transit', 'no fear', 'no family' and ended at the age prompt)."""
+    from eligibility_cli.questions import start
+
+    flags = ["--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land"]
+    result = CliRunner().invoke(main, ["ask", *flags, "--format", "json"], input="\n" * 40)
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout.strip().splitlines()[-1])
+    known = start({"nationalities": ["HN"], "entry": {"date": "2019-12-01", "border": "southern_land"}})
+    alone = evaluate(known, "enacted", counterfactuals=False)
+    assert (d["outcome"], d["asylum"], d["missing_facts"]) == (alone.outcome, alone.asylum, alone.missing_facts)
+    assert "transit" in d["missing_facts"] and d["outcome"] == "undetermined"
+    assert "invalid literal" not in result.output
+
+
+@pytest.mark.parametrize("answer", ["?", "no sé", "don't know", ""])
+def test_each_way_of_saying_dont_know(answer: str) -> None:
+    from eligibility_cli.questions import unanswered
+
+    assert unanswered(answer)
+
+
+def test_answers_a_lawyer_gives_are_read_as_meant() -> None:
+    """'no' to a list of countries is none, not Norway; 'sí' is yes; a choice may be its number."""
+    from eligibility_cli.questions import QUESTIONS
+
+    assert QUESTIONS["fear_established_in"][1]("no") == [] and QUESTIONS["transit"][1]("ninguno") == []
+    assert QUESTIONS["trafficking_victim"][1]("sí") is True
+    assert QUESTIONS["documents"][1]("1") == "none" and QUESTIONS["entry.border"][1]("2") == "northern_land"
+    assert QUESTIONS["entry.place"][1]("between_ports") == "between_ports"
+    with pytest.raises(ValueError, match="whole number of years"):
+        QUESTIONS["age"][1]("thirty")
+
+
+def test_a_bad_answer_is_asked_again_with_the_reason() -> None:
+    """After any number of bad answers the question is asked again, and the good answer counts."""
+    flags = ["--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land",
+             "--place", "between_ports", "--transit", "GT", "--transit", "MX", "--decision-date", "2019-12-01"]
+    # age, then public interest, fear, documents (by number) and trafficking
+    answers = ["thirty", "-", "3O", "x", "30", "n", "none", "1", "n"] + [""] * 30
+    result = CliRunner().invoke(main, ["ask", *flags, "--format", "json"], input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("expected a whole number of years") == 4
+    d = json.loads(result.stdout.strip().splitlines()[-1])
+    assert d["outcome"] == "transfer" and d["transfer_to"] == ["GT"]  # 84 FR 63994: an adult Honduran, Dec 2019
+
+
+def test_piped_prompts_each_end_their_line() -> None:
+    result = CliRunner().invoke(main, ["ask", "--entry-date", "2019-12-01"], input="\n" * 5)
+    prompts = [line for line in result.output.splitlines() if "[Enter if not known]" in line]
+    assert len(prompts) >= 5 and all(line.count("[Enter if not known]") == 1 for line in prompts)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a pseudo-terminal of the Linux kind")
+def test_ask_at_a_terminal() -> None:
+    """Driven through a pseudo-terminal as a person types: a bad answer is asked again, a choice is
+    typed by its number, and the determination follows (84 FR 63994: an adult Honduran, Dec 2019)."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    master, slave = pty.openpty()
+    script = os.path.join(os.path.dirname(sys.executable), "eligibility")
+    flags = ["--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land", "--place",
+             "between_ports", "--transit", "GT", "--transit", "MX", "--decision-date", "2019-12-01"]
+    proc = subprocess.Popen([script, "ask", *flags], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = b""
+
+    def until(text: bytes, also: bytes = b"\0") -> None:
+        """Read until ``text`` (or ``also``) has come, at the end of what was read."""
+        nonlocal seen
+        while not (seen.endswith(text) or also in seen) if text.endswith(b": ") else text not in seen:
+            ready, _, _ = select.select([master], [], [], 60)
+            assert ready, f"no {text!r} after: {seen[-300:]!r}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the command ended and closed the terminal
+                chunk = b""
+            assert chunk, f"no {text!r} before the end: {seen[-600:]!r}"
+            seen += chunk
+
+    try:
+        until(b"Age in years")
+        os.write(master, b"thirty\n")
+        until(b"expected a whole number of years")
+        os.write(master, b"30\n")
+        seen = b""  # from here on, only what follows the age
+        answers = iter([b"n", b"none", b"1", b"n"])  # in order: public interest, fear, documents, trafficking
+        while b"TRANSFER to Guatemala (GT)" not in seen:
+            until(b"[Enter if not known]: ", also=b"TRANSFER to Guatemala (GT)")
+            if seen.endswith(b"[Enter if not known]: "):
+                seen = b""
+                os.write(master, next(answers) + b"\n")
+    finally:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert proc.returncode == 0
