@@ -503,6 +503,8 @@ def _ask_one(data: dict[str, Any], field: str) -> bool:
         try:
             text = click.prompt(prompt, default="", show_default=False, err=True)
         except click.Abort:
+            if piped:  # the answers ended: end the last prompt's line too
+                click.echo("", err=True)
             return False
         if piped:  # a piped answer is not echoed: end the prompt's line
             click.echo("", err=True)
