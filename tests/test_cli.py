@@ -344,3 +344,26 @@ def test_a_reason_quoted_for_an_agreement_keeps_its_acronym() -> None:
     quoted = [r for i in data["instruments"] for r in i["reasons"] if r.startswith("As to the")]
     assert quoted and all(": DHS found it in the public interest" in r for r in quoted), quoted
     assert data["outcome"] == "process_in_us"  # the 208(a)(2)(A) public-interest exception held
+
+
+def test_the_statute_line_says_whether_one_of_its_limits_holds() -> None:
+    """INA 208(a)(2)(A) authorizes the agreements and limits them; its line says which: for a
+    Honduran sent to Guatemala none of its limits holds, for a Guatemalan the own-country limit does."""
+    base = {"age": 30, "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}}
+    lines = {
+        nat: next(line for line in evaluate({**base, "nationalities": [nat]}, "enacted", counterfactuals=False).explanation
+                  if line.startswith("INA 208(a)(2)"))
+        for nat in ("HN", "GT")
+    }
+    assert lines["HN"].endswith(": none of its limits holds.") and lines["GT"].endswith(": one of its limits holds.")
+
+
+def test_an_unsettled_outcome_is_not_told_the_person_is_transferred() -> None:
+    """With the age unknown, a Honduran of Dec 2019 may be an unaccompanied child heard in the U.S.:
+    MPP's reason says when the person is not amenable, not that they are transferred."""
+    case = {"nationalities": ["HN"], "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}}
+    d = json.loads(evaluate(case, "enacted", counterfactuals=False).to_json())
+    mpp = next(i for i in d["instruments"] if i["id"] == "mpp")
+    assert d["outcome"] == "undetermined"
+    assert mpp["reasons"][0].startswith("Not amenable if the person is transferred")
+    assert not any("the person is transferred, so" in r for r in mpp["reasons"])

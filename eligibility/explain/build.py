@@ -284,11 +284,13 @@ def _instrument(
                 )
                 reason_rules.append(rule.rule.id)
     if status == "not_applicable" and any(iid in r.decision.not_amenable for r in regions):
-        how = "expelled" if any(r.decision.headline.outcome == "expel" for r in regions) else "transferred"
-        reasons.insert(
-            0,
-            f"Not amenable: the person is {how}, so there are no U.S. proceedings to wait for (amenable only when the claim is heard in the U.S.)",
-        )
+        where = [r.decision.headline.outcome for r in regions if iid in r.decision.not_amenable]
+        how = " or ".join(sorted({"expelled" if o == "expel" else "transferred" for o in where}))
+        if len(where) == len(regions) and len(set(where)) == 1:
+            said = f"Not amenable: the person is {how}, so there are no U.S. proceedings to wait for"
+        else:  # the outcome is not settled: say when, not that it is so
+            said = f"Not amenable if the person is {how}: there are then no U.S. proceedings to wait for"
+        reasons.insert(0, f"{said} (amenable only when the claim is heard in the U.S.)")
         reason_rules.insert(0, None)
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
@@ -510,8 +512,13 @@ def _explain(
     for r in results:
         moot = r.kind == "asylum_bar" and r.status == "applies" and outcome in ("expel", "transfer")
         how = "expelled" if outcome == "expel" else "transferred"
+        said = r.status.replace("_", " ")
+        if r.kind == "statutory_limit":  # its status says whether one of its limits holds
+            said = {"not_applicable": "none of its limits holds", "applies": "one of its limits holds"}.get(
+                r.status, said
+            )
         lines.append(
-            f"{r.title}: {r.status.replace('_', ' ')}"
+            f"{r.title}: {said}"
             + (f" (moot: the person is {how}, so no asylum claim is heard in the U.S.)" if moot else "")
             + "."
         )
