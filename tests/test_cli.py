@@ -367,3 +367,14 @@ def test_an_unsettled_outcome_is_not_told_the_person_is_transferred() -> None:
     assert d["outcome"] == "undetermined"
     assert mpp["reasons"][0].startswith("Not amenable if the person is transferred")
     assert not any("the person is transferred, so" in r for r in mpp["reasons"])
+
+
+def test_a_change_of_entry_date_says_the_assumed_decision_date_moves_with_it() -> None:
+    """Without a decision date, the decision is assumed on the day of entry, so a changed entry date
+    changes it too (Title 42 reads the decision date: 85 FR 17060); with one given, it stays."""
+    case = {"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}}
+    moved = [c.description for w in evaluate(case, "enacted").would_change_if for c in w.changes if c.field == "entry.date"]
+    assert moved and all(d.endswith("(and the decision with it, as assumed)") for d in moved)
+    fixed = [c.description for w in evaluate({**case, "decision_date": "2019-12-01"}, "enacted").would_change_if
+             for c in w.changes if c.field == "entry.date"]
+    assert fixed and not any("decision" in d for d in fixed)

@@ -166,6 +166,8 @@ def _would_change(program: Program, change: Change, case: Case, facts: Mapping[s
         if len(change.alternatives) > 1:
             others = [describe_change(fact, v, case.entry.date)[1] for v in change.alternatives]
             words = f"{field} {' or '.join(map(str, others))}"
+        if fact == "entry.date" and not case.given("decision_date"):
+            words += " (and the decision with it, as assumed)"
         items.append(FactChange(field=field, value=json_value, description=words))
     citations = _unique(s.label for rid in change.rules for s in program.ruleset.rule(rid).sources)
     head = change.headline
