@@ -1,7 +1,7 @@
 """The intake questions of ``eligibility ask``: one per case field, with a parser for the answer.
 
 Every question may be left unanswered: an empty answer, ``?``, "don't know" or "no sé" leaves the
-fact unknown (``UNANSWERED``), never a value. Yes/no questions take yes/no/sí; list questions take
+fact unknown (``unanswered``), never a value. Yes/no questions take yes/no/sí; list questions take
 "none" (or "no", "ninguno"); a choice is typed by its number or its code.
 """
 
@@ -13,24 +13,15 @@ from typing import Any, get_args
 
 from eligibility.case import Border, Documents, Place
 
-DONT_KNOW = ("", "?", "don't know", "dont know", "unknown", "no sé", "no se", "ns", "nose")
+DONT_KNOW = ("", "?", "don't know", "dont know", "unknown", "no sé", "no se")
 """Answers that leave the fact unknown."""
 
 NONE = ("none", "no", "-", "ninguno", "ninguna", "nada")
 """Answers to a list question that mean an empty list."""
 
 
-class Unanswered:
-    """The answer "don't know": the fact is left unknown."""
-
-    def __repr__(self) -> str:
-        return "UNANSWERED"
-
-
-UNANSWERED = Unanswered()
-
-
 def unanswered(text: str) -> bool:
+    """Whether the answer is "don't know" (the fact is then left unknown)."""
     return text.strip().lower() in DONT_KNOW
 
 
