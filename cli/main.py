@@ -501,13 +501,13 @@ def _ask_one(data: dict[str, Any], field: str) -> bool:
     piped = not sys.stdin.isatty()
     while True:
         try:
-            text = click.prompt(prompt, default="", show_default=False, err=True)
+            text: str | None = click.prompt(prompt, default="", show_default=False, err=True)
         except click.Abort:
-            if piped:  # the answers ended: end the last prompt's line too
-                click.echo("", err=True)
-            return False
+            text = None  # the answers ended
         if piped:  # a piped answer is not echoed: end the prompt's line
             click.echo("", err=True)
+        if text is None:
+            return False
         if unanswered(text):
             if not required:
                 put(data, field, None)  # left unknown
@@ -524,17 +524,6 @@ def _ask_one(data: dict[str, Any], field: str) -> bool:
             continue
         put(data, field, value)
         return True
-        try:
-            value = parse(text)
-            trial = json.loads(json.dumps(data))
-            put(trial, field, value)
-            eligibility.parse_case(trial, source="answer")
-        except (ValueError, CaseError) as exc:
-            click.echo(f"  {exc}", err=True)
-            continue
-        put(data, field, value)
-        return True
-    return False
 
 
 @main.command("diff")

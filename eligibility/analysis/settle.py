@@ -338,11 +338,12 @@ class _Tree:
         fact = candidates[0]
         if fact not in self.split_on:
             self.split_on.append(fact)
-        return Split(fact, _split_values(self.partition, fact, facts, program, truth), self.enough)
+        enough = self._enough if self.stop_at else None
+        return Split(fact, _split_values(self.partition, fact, facts, program, truth), enough)
 
-    def enough(self, _: frozenset[int]) -> bool:
-        """With ``stop_at``: stop splitting once that many values of the target were seen."""
-        return bool(self.stop_at) and len(self.seen - {None}) >= (self.stop_at or 0)
+    def _enough(self, _: frozenset[int]) -> bool:
+        """Stop splitting once ``stop_at`` values of the target were seen."""
+        return len(self.seen - {None}) >= (self.stop_at or 0)
 
     def join(self, node: Node, split: Split, branches: list[frozenset[int]]) -> frozenset[int]:
         self._children.setdefault(split.fact, []).append(branches)

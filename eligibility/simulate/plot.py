@@ -158,15 +158,7 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
     top.set_xlim(0, 1)
     top.xaxis.set_major_formatter(lambda x, _pos: f"{100 * x:.0f}%")
     top.set_xlabel(f"Share of all {total:,} people apprehended")
-    fig.text(
-        0.02,
-        top.get_position().y1 + 0.015,
-        "Everyone: share by outcome under each policy",
-        ha="left",
-        va="bottom",
-        fontsize=11,
-        fontweight="bold",
-    )
+    _heading(fig, top.get_position().y1 + 0.015, "Everyone: share by outcome under each policy")
     _clean(top)
 
     # Bottom: people by nationality, one panel per policy (same scale).
@@ -213,14 +205,10 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
         ax.set_axisbelow(True)
         _clean(ax)
         if col == 0:
-            fig.text(
-                0.02,
+            _heading(
+                fig,
                 ax.get_position().y1 + 0.045,
                 "By citizenship: people and their outcome under each policy",
-                ha="left",
-                va="bottom",
-                fontsize=11,
-                fontweight="bold",
             )
 
     handles = [
@@ -263,6 +251,11 @@ def _legend(label: str) -> str:
     text = text.replace("barred from asylum", "barred from asylum (withholding/CAT only)")
     text = text.replace("asylum undetermined", "asylum undetermined (assumed facts do not settle it)")
     return text.replace(", may wait in Mexico (MPP)", "; may wait in Mexico (MPP)")
+
+
+def _heading(fig: Any, y: float, text: str) -> None:
+    """A section heading of the chart, flush left at height ``y`` (figure coordinates)."""
+    fig.text(0.02, y, text, ha="left", va="bottom", fontsize=11, fontweight="bold")
 
 
 def _clean(ax: Any) -> None:
