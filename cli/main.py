@@ -53,6 +53,39 @@ def format_option(func: F) -> F:
     )(func)
 
 
+def answer_options(func: F) -> F:
+    """The options of a command that prints one determination for people: its format, the full
+    trace and the language."""
+    func = click.option(
+        "--lang",
+        type=click.Choice(["en", "es"]),
+        default="en",
+        show_default=True,
+        help="Language of the answer (es: Spanish).",
+    )(func)
+    func = click.option(
+        "--explain",
+        "-v",
+        is_flag=True,
+        help="The full trace: every instrument, each rule with its citation, id and file:line.",
+    )(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text: the short answer (with --explain, the full trace); json: the decision record.",
+    )(func)
+
+
+def _show_answer(record: eligibility.DecisionRecord, fmt: str, explain: bool) -> None:
+    if fmt == "json":
+        click.echo(record.to_json())
+    else:
+        click.echo(eligibility.render_text(record, explain=explain))
+
+
 class _Commands(click.Group):
     """The commands; those that need heavy imports (numpy for ``simulate``) load when they run."""
 
@@ -286,12 +319,19 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
     show_default=True,
     help="Which engine decides which rules fire ('fast' reuses each class of cases and leaves out 'would change if').",
 )
-@format_option
+@answer_options
 @rules_option
 @_fact_flags
 @user_errors
 def check(
-    file: str | None, policy: str | None, engine: str, fmt: str, rules_dir: str | None, **flags: Any
+    file: str | None,
+    policy: str | None,
+    engine: str,
+    fmt: str,
+    explain: bool,
+    lang: str,
+    rules_dir: str | None,
+    **flags: Any,
 ) -> None:
     """Determine one case: from FILE (JSON or YAML), '-' (standard input), or fact flags.
 
@@ -302,8 +342,39 @@ def check(
     data, source = _case_from(file, flags)
     case = eligibility.parse_case(data, source=source)
     ruleset = eligibility.load_rules(rules_dir, extend=True)
-    determination = eligibility.evaluate(case, policy, rules=ruleset, engine=engine)
-    click.echo(determination.to_json() if fmt == "json" else eligibility.render_text(determination))
+    determination = eligibility.evaluate(case, policy, rules=ruleset, engine=engine, lang=lang)
+    _show_answer(eligibility.record(determination, case), fmt, explain)
+
+
+@main.command()
+@click.argument("record_file", metavar="RECORD")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: whether the answer still holds and why; json: the comparison with today's record.",
+)
+@rules_option
+@user_errors
+def replay(record_file: str, fmt: str, rules_dir: str | None) -> None:
+    """Evaluate a decision record (from `check --format json`) again with today's rules.
+
+    Says whether the answer still holds; if not, what changed and which rules did it.
+    """
+    from eligibility.api import replay as run
+    from eligibility.explain.replay import read_record, render_replay
+
+    source = "<stdin>" if record_file == "-" else record_file
+    try:
+        text = sys.stdin.read() if record_file == "-" else Path(record_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    record = read_record(text, source)
+    ruleset = eligibility.load_rules(rules_dir, extend=True)
+    result = run(record, ruleset)
+    click.echo(result.model_dump_json() if fmt == "json" else render_replay(result, record.lang))
 
 
 @main.command()
@@ -447,11 +518,11 @@ class _Progress:
 
 @main.command()
 @policy_option
-@format_option
+@answer_options
 @rules_option
 @_fact_flags
 @user_errors
-def ask(policy: str | None, fmt: str, rules_dir: str | None, **flags: Any) -> None:
+def ask(policy: str | None, fmt: str, explain: bool, lang: str, rules_dir: str | None, **flags: Any) -> None:
     """Ask only the questions whose answers can still change the outcome, most decisive first.
 
     Start from any fact flags; answers may be typed or piped (one a line). Stops when the
@@ -465,13 +536,14 @@ def ask(policy: str | None, fmt: str, rules_dir: str | None, **flags: Any) -> No
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     data = start(data)
     asked: set[str] = set()
+    answers: list[eligibility.Answer] = []
     while (field := next_question(data, policy, ruleset, asked)) is not None:
         asked.add(field)
-        if not _ask_one(data, field):
+        if not _ask_one(data, field, answers):
             break
     case = eligibility.parse_case(data, source="answers")
-    determination = eligibility.evaluate(case, policy, rules=ruleset)
-    click.echo(determination.to_json() if fmt == "json" else eligibility.render_text(determination))
+    determination = eligibility.evaluate(case, policy, rules=ruleset, lang=lang)
+    _show_answer(eligibility.record(determination, case, answers), fmt, explain)
 
 
 def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked: set[str]) -> str | None:
@@ -490,7 +562,7 @@ def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked:
     return next((f for f in determination.missing_facts if f not in asked and f in QUESTIONS), None)
 
 
-def _ask_one(data: dict[str, Any], field: str) -> bool:
+def _ask_one(data: dict[str, Any], field: str, answers: list[eligibility.Answer]) -> bool:
     """Ask for one field until the answer is valid or left unknown ("don't know": Enter, ?, no sé);
     a bad answer is asked again with the reason. False at the end of the answers."""
     from .questions import QUESTIONS, put, unanswered
@@ -511,6 +583,7 @@ def _ask_one(data: dict[str, Any], field: str) -> bool:
         if unanswered(text):
             if not required:
                 put(data, field, None)  # left unknown
+                answers.append(eligibility.Answer(field=field, question=question, answer=text, value=None))
                 return True
             click.echo("  the date of entry is needed: it decides which rules reach the person", err=True)
             continue
@@ -523,6 +596,10 @@ def _ask_one(data: dict[str, Any], field: str) -> bool:
             click.echo(f"  {exc}", err=True)
             continue
         put(data, field, value)
+        shown = json.loads(json.dumps(trial))  # the value as recorded (JSON)
+        for part in field.split("."):
+            shown = shown.get(part) if isinstance(shown, dict) else None
+        answers.append(eligibility.Answer(field=field, question=question, answer=text, value=shown))
         return True
 
 

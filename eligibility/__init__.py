@@ -6,16 +6,18 @@
 ('transfer', ['GT'])
 """
 
-from eligibility.api import evaluate, load_rules
+from eligibility.api import evaluate, load_rules, record
 from eligibility.case import Case, parse_case, read_case_data
 from eligibility.errors import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
 from eligibility.explain.build import render_text
-from eligibility.explain.determination import Determination
+from eligibility.explain.determination import Answer, DecisionRecord, Determination
 from eligibility.ruleset.load import RuleSet
 
 __all__ = [
+    "Answer",
     "Case",
     "CaseError",
+    "DecisionRecord",
     "Determination",
     "EligibilityError",
     "RuleFileError",
@@ -25,5 +27,6 @@ __all__ = [
     "load_rules",
     "parse_case",
     "read_case_data",
+    "record",
     "render_text",
 ]

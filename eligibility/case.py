@@ -17,9 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
 
@@ -78,6 +80,37 @@ def _parse_date(value: object) -> dt.date:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_parse_date)]
+
+SPAN_FIELDS: tuple[str, ...] = ("entry.date", "birth_date", "claim_date", "decision_date")
+"""The dates that may be given approximately: a month ``2019-12`` or a range
+``2019-12-01..2019-12-20`` (both ends included)."""
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+def parse_span(value: object) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of an approximate date (a month or a range), None for anything
+    else; ValueError for a malformed one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    month = _MONTH.match(text)
+    if month:
+        year, number = int(month.group(1)), int(month.group(2))
+        if not 1 <= number <= 12 or year < 1:
+            raise ValueError(f"'{value}' is not a real month (YYYY-MM)")
+        first = dt.date(year, number, 1)
+        following = dt.date(year + number // 12, number % 12 + 1, 1) if year < 9999 or number < 12 else None
+        return first, (following - dt.timedelta(days=1)) if following else dt.date(9999, 12, 31)
+    pair = _RANGE.match(text)
+    if pair:
+        start, end = (_parse_date(pair.group(i)) for i in (1, 2))
+        if end < start:
+            raise ValueError(f"'{value}': the range ends before it starts")
+        return start, end
+    return None
+
+
 Country = Annotated[str, BeforeValidator(check_country)]
 UsState = Annotated[str, BeforeValidator(check_state)]
 
@@ -154,21 +187,71 @@ class Case(_Strict):
         None, description="CBP granted an individual exception from Title 42"
     )
     criminal_record: StrictBool | None = Field(None, description="the person has a criminal record")
+    _spans: dict[str, tuple[dt.date, dt.date, str]] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Case:
-        entry = self.entry.date
-        if self.birth_date is not None and self.birth_date > entry:
-            raise ValueError("birth_date: after entry.date")
-        if self.birth_date is not None and self.age is not None:
-            derived = age_on(self.birth_date, entry)
-            if derived != self.age:
-                raise ValueError(f"age: {self.age} does not match birth_date ({derived} on entry.date)")
+    @model_validator(mode="wrap")
+    @classmethod
+    def _approximate_dates(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Case:
+        """An approximate date is validated as its first day and kept, as given, in ``spans``."""
+        spans: dict[str, tuple[dt.date, dt.date, str]] = {}
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in SPAN_FIELDS:
+                holder = data
+                key = name
+                if name.startswith("entry."):
+                    if not isinstance(data.get("entry"), dict):
+                        continue
+                    holder = data["entry"] = dict(data["entry"])
+                    key = name[6:]
+                try:
+                    span = parse_span(holder.get(key))
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+                if span is not None:
+                    spans[name] = (*span, str(holder[key]).strip())
+                    holder[key] = span[0].isoformat()
+        case: Case = handler(data)
+        if isinstance(data, Case):
+            return case
+        case._spans = spans
+        case._check_dates()
+        return case
+
+    def _check_dates(self) -> None:
+        """The dates in order (for approximate dates: on some day of each)."""
+        entry_first, entry_last = self.bounds("entry.date")  # type: ignore[misc]
+        if self.birth_date is not None:
+            birth_first, birth_last = self.bounds("birth_date")  # type: ignore[misc]
+            if birth_first > entry_last:
+                raise ValueError("birth_date: after entry.date")
+            if self.age is not None:
+                youngest, oldest = age_on(birth_last, entry_first), age_on(birth_first, entry_last)
+                if not youngest <= self.age <= oldest:
+                    derived = str(youngest) if youngest == oldest else f"{youngest} to {oldest}"
+                    raise ValueError(f"age: {self.age} does not match birth_date ({derived} on entry.date)")
         for name in ("claim_date", "decision_date"):
-            value = getattr(self, name)
-            if value is not None and value < entry:
-                raise ValueError(f"{name}: {value} is before entry.date {entry}")
-        return self
+            bounds = self.bounds(name)
+            if bounds is not None and bounds[1] < entry_first:
+                shown = self._spans[name][2] if name in self._spans else bounds[1].isoformat()
+                raise ValueError(f"{name}: {shown} is before entry.date {self.entry_date_text}")
+
+    @property
+    def spans(self) -> dict[str, tuple[dt.date, dt.date, str]]:
+        """The dates given approximately: field → (first day, last day, the text as given)."""
+        return self._spans
+
+    def bounds(self, name: str) -> tuple[dt.date, dt.date] | None:
+        """The first and last possible day of a date field (None: not given)."""
+        if name in self._spans:
+            return self._spans[name][:2]
+        value = self.entry.date if name == "entry.date" else getattr(self, name)
+        return None if value is None else (value, value)
+
+    @property
+    def entry_date_text(self) -> str:
+        """The entry date as given ('2019-12', a range, or the day)."""
+        return self._spans["entry.date"][2] if "entry.date" in self._spans else self.entry.date.isoformat()
 
     def given(self, name: str) -> bool:
         """Whether the field was present in the input (``null`` counts as present)."""

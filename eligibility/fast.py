@@ -549,6 +549,7 @@ class Evaluator:
             findings=self.detail == "full",
             after_review=late,
             shown_dates={name: _tok(name) for name in ("entry", "decision", "claim")},
+            values=facts,
         )
         data = det.model_dump(mode="json")
         data["id"] = _tok("@id")

@@ -23,8 +23,29 @@ def run(*args: str, stdin: str | None = None) -> Any:
     return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
 
 
-def test_check_explains_a_transfer_to_guatemala(snapshot: Any) -> None:
+def test_the_short_answer_says_what_it_rests_on_under_the_headline(snapshot: Any) -> None:
     result = run("check", *HN_ADULT)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) <= 25
+    assert lines[0].startswith("TRANSFER to Guatemala (GT)    [evidence: secondary; policy: enacted]")
+    assert "rules/" not in result.output  # file:line is for --explain
+    why = lines.index("Why:")
+    assumed = lines.index("Assumed because not given (check with the client):")
+    assert 0 < assumed < why
+    rests = "\n".join(lines[assumed:why])
+    assert "the decision is made on the day of entry (2019-12-01)" in rests
+    assert "holds no U.S. visa" in rests and "public interest" in rests
+    # a reason that rests on an assumed default says so; no exception is stated as established
+    operative = next(line for line in lines if "operative on the decision date" in line)
+    assert "[as assumed: decision_date]" in operative and "TIAS 19-1115" in operative
+    assert "only because of what is assumed above (documents, fear_established_in, public_interest)" in result.output
+    assert not any(line.lstrip().startswith("- no:") for line in lines)
+    snapshot("check-hn-adult-short.txt", result.output)
+
+
+def test_explain_gives_the_full_trace(snapshot: Any) -> None:
+    result = run("check", *HN_ADULT, "--explain")
     assert result.exit_code == 0
     assert result.output.startswith("TRANSFER to Guatemala (GT)")
     assert "us-gt-aca.scope.arrival-date" in result.output and "rules/us-gt-aca.yaml:" in result.output
@@ -47,7 +68,7 @@ def test_check_json_follows_the_contract() -> None:
 
 def test_check_explains_a_transit_bar_case_with_its_court_window(snapshot: Any) -> None:
     result = run("check", "--nationality", "HN", "--age", "30", "--entry-date", "2019-10-01",
-                 "--border", "southern_land", "--place", "between_ports", "--transit", "GT", "--transit", "MX")
+                 "--border", "southern_land", "--place", "between_ports", "--transit", "GT", "--transit", "MX", "-v")
     assert result.exit_code == 0
     assert "asylum: barred" in result.output
     assert "transit-bar.window.supreme-court-stay" in result.output
@@ -56,7 +77,7 @@ def test_check_explains_a_transit_bar_case_with_its_court_window(snapshot: Any) 
 
 def test_check_explains_an_stca_case_with_the_exception_that_held(snapshot: Any) -> None:
     result = run("check", "--nationality", "HT", "--age", "35", "--entry-date", "2019-06-01",
-                 "--border", "northern_land", "--place", "port_of_entry", "--family-in-us", "sibling:lpr")
+                 "--border", "northern_land", "--place", "port_of_entry", "--family-in-us", "sibling:lpr", "--explain")
     assert result.exit_code == 0
     assert result.output.startswith("PROCESS IN THE U.S.")
     assert "us-ca-stca.exception.family-member" in result.output
@@ -64,12 +85,17 @@ def test_check_explains_an_stca_case_with_the_exception_that_held(snapshot: Any)
 
 
 def test_check_names_the_missing_facts(snapshot: Any) -> None:
-    result = run("check", "--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land",
-                 "--place", "between_ports", "--transit", "MX")
+    args = ["check", "--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land",
+            "--place", "between_ports", "--transit", "MX"]
+    result = run(*args, "--explain")
     assert result.exit_code == 0
     assert result.output.startswith("UNDETERMINED")
     assert "missing facts: age, unaccompanied" in result.output
     snapshot("check-undetermined.txt", result.output)
+    short = run(*args)
+    assert short.output.startswith("UNDETERMINED")
+    assert "Not known, and needed:\n  - to settle the outcome, asylum and waiting in Mexico: age, unaccompanied" in short.output
+    snapshot("check-undetermined-short.txt", short.output)
 
 
 def test_as_of_sets_the_decision_date() -> None:
@@ -262,7 +288,7 @@ def test_the_new_border_and_documents_values_are_accepted() -> None:
 
 def test_check_explains_an_expulsion_under_title_42() -> None:
     """scenario 1 in words; and scenario 3: without Title 42 the 2019 Guatemala agreement applies."""
-    result = run("check", *HN_2021[:5], "2020-06-01", *HN_2021[6:])
+    result = run("check", *HN_2021[:5], "2020-06-01", *HN_2021[6:], "--explain")
     assert result.exit_code == 0
     assert result.output.startswith("EXPEL")
     assert "title-42" in result.output and "rules/title-42.yaml:" in result.output

@@ -181,7 +181,10 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
         except CaseError as exc:
             rejected.append(Rejected(number, "; ".join(str(p).removeprefix(": ") for p in exc.problems)))
             continue
-        if options.engine == "fast":
+        if case.spans:  # approximate dates: every day of them is evaluated
+            text, outcome = _durable_line(case, options, engine=options.engine)
+            line = b'{"row":%d,%s' % (number, text[1:].encode())
+        elif options.engine == "fast":
             result = evaluator.evaluate(case)
             outcome, line = result.outcome, result.to_bytes(number)
         else:
@@ -224,11 +227,11 @@ def _case(raw: bytes | dict[str, Any] | str) -> Case:
     return parse_case(data, source="")
 
 
-def _durable_line(case: Case, options: Options) -> tuple[str, str]:
+def _durable_line(case: Case, options: Options, engine: str = "durable") -> tuple[str, str]:
     from eligibility.api import evaluate
 
     rules = _STATE.get("rules")
-    det = evaluate(case, options.policy, rules=rules, engine="durable", counterfactuals=False)
+    det = evaluate(case, options.policy, rules=rules, engine=engine, counterfactuals=False)
     data = det.model_dump(mode="json")
     if options.detail == "compact":
         for inst in data["instruments"]:

@@ -39,12 +39,15 @@ def build(
     findings: bool = True,
     after_review: bool | None = None,
     shown_dates: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    lang: str = "en",
 ) -> Determination:
     """The determination of a settled case. ``findings=False`` leaves each instrument's per-rule
     findings empty (the fast path's compact lines do not carry them). ``after_review`` says
     whether the decision date is after the rules' review date, where ``facts`` show the date as
     a placeholder (the fast path's templates); ``shown_dates`` gives the text shown for each known
-    date (``entry``, ``decision``, ``claim``) in place of its value, everywhere it is shown."""
+    date (``entry``, ``decision``, ``claim``) in place of its value, everywhere it is shown, and
+    ``values`` the facts' real values where ``facts`` hold placeholders."""
     outcome, transfer, asylum, wait, expel = headline(settlement)
     transfer_to = list(transfer)
     unknown_inputs = _unknown_inputs(case, facts, assumed)
@@ -77,7 +80,10 @@ def build(
             f"encoded here was last reviewed: the law after {reviewed.isoformat()} is not encoded."
         )
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
-    results = [_instrument(program, i.id, settlement, truth, facts, findings) for i in program.instruments]
+    rests = _resting_on_defaults(program, values or facts, assumed) if findings else {}
+    results = [
+        _instrument(program, i.id, settlement, truth, facts, findings, rests) for i in program.instruments
+    ]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
     dates = Dates(
         entry=shown_dates["entry"] if shown_dates else case.entry.date.isoformat(),
@@ -112,6 +118,8 @@ def build(
         dates=dates,
         engine=engine,
         rules_digest=program.ruleset.digest,
+        decided_by=_unique(b.rule.id for b in decided),
+        lang=lang,
     )
 
 
@@ -239,6 +247,7 @@ def _instrument(
     truth: Mapping[str, Truth],
     facts: Mapping[str, Any],
     with_findings: bool = True,
+    rests: Mapping[str, list[str]] | None = None,
 ) -> InstrumentResult:
     inst = program.instrument(iid)
     regions = settlement.regions
@@ -250,7 +259,10 @@ def _instrument(
     status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
     rules = program.governed[iid]
     findings = (
-        [_finding(b, truth[b.key], facts, inst.kind == "statutory_limit") for b in rules]
+        [
+            _finding(b, truth[b.key], facts, inst.kind == "statutory_limit", (rests or {}).get(b.key, []))
+            for b in rules
+        ]
         if with_findings
         else []
     )
@@ -413,7 +425,33 @@ def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[s
     return f"Unknown: {title} ({detail})"
 
 
-def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: bool) -> Finding:
+def _resting_on_defaults(
+    program: Program, facts: Mapping[str, Any], assumed: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """For each rule whose truth is known: the assumed defaults it rests on, those without which
+    (the field unknown) its truth would be unknown."""
+    from eligibility.ruleset.conditions import holds
+
+    derived = {
+        field: [name for name, fact in CATALOGUE.items() if field in fact.inputs and name in facts]
+        for field in assumed
+    }
+    found: dict[str, list[str]] = {}
+    for b in program.rules:
+        tested = {t.fact for t in b.checks}
+        fields = [f for f, names in derived.items() if tested.intersection(names)]
+        if not fields or holds(b.when, facts) is None:
+            continue
+        for field in fields:
+            trial = {**facts, **dict.fromkeys(derived[field], UNKNOWN)}
+            if holds(b.when, trial) is None:
+                found.setdefault(b.key, []).append(field)
+    return found
+
+
+def _finding(
+    b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: bool, rests: list[str]
+) -> Finding:
     return Finding(
         rule=b.rule.id,
         role=b.rule.role,
@@ -429,6 +467,7 @@ def _finding(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limit_entry: 
         location=b.rule.location.short,
         evidence=b.rule.evidence,
         caveats=list(b.rule.caveats),
+        assumed=rests,
     )
 
 
@@ -531,8 +570,18 @@ def _explain(
     return lines
 
 
-def render_text(det: Determination) -> str:
-    """The determination in plain English: the outcome first, then why."""
+def render_text(det: Determination, *, explain: bool = False) -> str:
+    """The determination in words: the short answer (``explain=False``), or the full trace with
+    every instrument, rule id and ``file:line``."""
+    if not explain:
+        from eligibility.explain.short import render_short
+
+        return render_short(det)
+    return render_trace(det)
+
+
+def render_trace(det: Determination) -> str:
+    """The full trace: the outcome first, then every instrument with each reason's rule."""
     out: list[str] = []
     head = {
         "transfer": "TRANSFER to " + ", ".join(f"{country_name(c)} ({c})" for c in det.transfer_to),

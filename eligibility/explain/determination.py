@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from eligibility.engine.decide import Outcome
+from eligibility.i18n import Lang
 from eligibility.ruleset.load import Evidence
 
 ReportedStatus = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
@@ -47,6 +48,10 @@ class Finding(_Frozen):
     caveats: list[str] = Field(
         default_factory=list, description="litigation or discretion that qualifies the rule"
     )
+    assumed: list[str] = Field(
+        default_factory=list,
+        description="the assumed defaults (fields of `assumed`) this rule's truth rests on: unknown without them",
+    )
 
 
 class InstrumentResult(_Frozen):
@@ -83,6 +88,15 @@ class WouldChange(_Frozen):
     wait_in_mexico: bool
     rules: list[str]
     citations: list[str]
+
+
+class DateCut(_Frozen):
+    """A day that splits a date known only approximately: the answer before it and from it."""
+
+    field: str = Field(description="the date field (entry.date, decision_date, claim_date, birth_date)")
+    date: str = Field(description="the first day of the second part")
+    before: str = Field(description="the answer on the days before it, in words")
+    after: str = Field(description="the answer from that day, in words")
 
 
 class Dates(_Frozen):
@@ -128,7 +142,42 @@ class Determination(_Frozen):
     dates: Dates
     engine: str = Field(description="the engine that decided which rules fire")
     rules_digest: str
+    decided_by: list[str] = Field(
+        default_factory=list,
+        description="the rules that decided the headline (flipping one alone would change it), in rule-file order",
+    )
+    lang: Lang = Field("en", description="the language of the texts (titles, reasons, caveats, explanation)")
+    date_ranges: dict[str, str] = Field(
+        default_factory=dict,
+        description="dates known only approximately (a month or a range), as given: the answer is given only when "
+        "every day of them gives it",
+    )
+    date_cuts: list[DateCut] = Field(
+        default_factory=list,
+        description="when dates known approximately do not settle the answer: the days that split them",
+    )
 
     def to_json(self) -> str:
         """One line of JSON."""
         return self.model_dump_json()
+
+
+class Answer(_Frozen):
+    """One question of ``eligibility ask`` and what was answered (null: left unknown)."""
+
+    field: str
+    question: str
+    answer: str = Field(description="the text typed, as typed ('' for Enter)")
+    value: Any = Field(description="the value recorded for the field (null: left unknown)")
+
+
+class DecisionRecord(Determination):
+    """A determination with what it was made from, for a client file: ``eligibility replay``
+    evaluates it again with the rules of the day and says whether the answer still holds."""
+
+    case: dict[str, Any] = Field(description="the facts as given, normalized (the case format)")
+    answers: list[Answer] | None = Field(
+        None, description="for `eligibility ask`: each question and its answer"
+    )
+    version: str = Field(description="the version of the tool that made the determination")
+    evaluated_at: str = Field(description="when it was made (UTC, ISO 8601)")
