@@ -72,16 +72,21 @@ def answer_options(func: F) -> F:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(["text", "json", "html", "md"]),
         default="text",
         show_default=True,
-        help="text: the short answer (with --explain, the full trace); json: the decision record.",
+        help="text: the short answer (with --explain, the full trace); json: the decision record; "
+        "html, md: a one-page client memo (HTML prints to paper).",
     )(func)
 
 
 def _show_answer(record: eligibility.DecisionRecord, fmt: str, explain: bool) -> None:
     if fmt == "json":
         click.echo(record.to_json())
+    elif fmt in ("html", "md"):
+        from eligibility.explain.memo import render_memo
+
+        click.echo(render_memo(record, "html" if fmt == "html" else "md"))
     else:
         click.echo(eligibility.render_text(record, explain=explain))
 
@@ -539,7 +544,7 @@ def ask(policy: str | None, fmt: str, explain: bool, lang: str, rules_dir: str |
     answers: list[eligibility.Answer] = []
     while (field := next_question(data, policy, ruleset, asked)) is not None:
         asked.add(field)
-        if not _ask_one(data, field, answers):
+        if not _ask_one(data, field, answers, lang):
             break
     case = eligibility.parse_case(data, source="answers")
     determination = eligibility.evaluate(case, policy, rules=ruleset, lang=lang)
@@ -562,14 +567,17 @@ def next_question(data: dict[str, Any], policy: str | None, ruleset: Any, asked:
     return next((f for f in determination.missing_facts if f not in asked and f in QUESTIONS), None)
 
 
-def _ask_one(data: dict[str, Any], field: str, answers: list[eligibility.Answer]) -> bool:
+def _ask_one(data: dict[str, Any], field: str, answers: list[eligibility.Answer], lang: str = "en") -> bool:
     """Ask for one field until the answer is valid or left unknown ("don't know": Enter, ?, no sé);
     a bad answer is asked again with the reason. False at the end of the answers."""
-    from .questions import QUESTIONS, put, unanswered
+    from eligibility.i18n import translator
 
-    question, parse = QUESTIONS[field]
+    from .questions import put, questions, unanswered
+
+    _ = translator(lang)
+    question, parse = questions(lang)[field]
     required = field == "entry.date"
-    prompt = question if required else f"{question} [Enter if not known]"
+    prompt = question if required else question + " " + _("[Enter if not known]")
     piped = not sys.stdin.isatty()
     while True:
         try:
@@ -585,7 +593,9 @@ def _ask_one(data: dict[str, Any], field: str, answers: list[eligibility.Answer]
                 put(data, field, None)  # left unknown
                 answers.append(eligibility.Answer(field=field, question=question, answer=text, value=None))
                 return True
-            click.echo("  the date of entry is needed: it decides which rules reach the person", err=True)
+            click.echo(
+                "  " + _("the date of entry is needed: it decides which rules reach the person"), err=True
+            )
             continue
         try:
             value = parse(text)

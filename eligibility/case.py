@@ -81,6 +81,14 @@ def _parse_date(value: object) -> dt.date:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_parse_date)]
 
+BORDER_STATES: dict[str, frozenset[str]] = {
+    "southern_land": frozenset({"AZ", "CA", "NM", "TX"}),
+    "northern_land": frozenset({"AK", "ID", "ME", "MI", "MN", "MT", "ND", "NH", "NY", "VT", "WA"}),
+    "southern_coastal": frozenset({"CA", "TX"}),
+}
+"""The states on each border (an arrival by air or by sea elsewhere may be in any state): the
+land border with Mexico, the land border with Canada, and the coasts next to the border with Mexico."""
+
 SPAN_FIELDS: tuple[str, ...] = ("entry.date", "birth_date", "claim_date", "decision_date")
 """The dates that may be given approximately: a month ``2019-12`` or a range
 ``2019-12-01..2019-12-20`` (both ends included)."""
@@ -216,7 +224,30 @@ class Case(_Strict):
             return case
         case._spans = spans
         case._check_dates()
+        case._check_consistency()
         return case
+
+    def _check_consistency(self) -> None:
+        """Facts that cannot all be true: a state off the border crossed, an air arrival between
+        ports, a CBP One appointment between ports."""
+        entry = self.entry
+        states = BORDER_STATES.get(entry.border or "")
+        if states is not None and entry.state is not None and entry.state not in states:
+            raise ValueError(
+                f"entry.state: {entry.state} is not on the border of entry.border = {entry.border} "
+                f"(states on it: {', '.join(sorted(states))})"
+            )
+        if entry.border == "air" and entry.place == "between_ports":
+            raise ValueError(
+                "entry.place: between_ports, but entry.border = air: an arrival by air is at a port of entry"
+            )
+        if entry.appointment and entry.place == "between_ports":
+            raise ValueError(
+                "entry.appointment: a CBP One appointment is kept at a port of entry, but entry.place = between_ports"
+            )
+        claim, decision = self.bounds("claim_date"), self.bounds("decision_date")
+        if claim is not None and decision is not None and decision[1] < claim[0]:
+            raise ValueError("decision_date: before claim_date (a decision is made on a claim already made)")
 
     def _check_dates(self) -> None:
         """The dates in order (for approximate dates: on some day of each)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from eligibility.testing import boundary_dates, cases, countries
+from eligibility.testing import boundary_dates, cases, countries, with_border
 
 __all__ = ["POLICIES", "TITLE_42_POLICIES", "cases", "title42_cases"]
 
@@ -29,9 +29,7 @@ def title42_cases(draw: st.DrawFn, unknowns: bool = True) -> dict[str, Any]:
     window = st.dates(min_value=TITLE_42_FROM, max_value=TITLE_42_UNTIL - dt.timedelta(days=1))
     entry = draw(st.sampled_from(cuts) | window)
     case["entry"]["date"] = entry.isoformat()
-    case["entry"]["border"] = draw(
-        st.sampled_from(["southern_land", "southern_land", "northern_land", "southern_coastal"])
-    )
+    with_border(case, draw(st.sampled_from(["southern_land", "southern_land", "northern_land", "southern_coastal"])))
     decision = draw(st.none() | st.sampled_from([d for d in cuts if d >= entry] or [entry]))
     case.pop("decision_date", None)
     if decision is not None:

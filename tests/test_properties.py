@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eligibility import evaluate
-from eligibility.testing import countries
+from eligibility.testing import countries, with_border
 from tests.strategies import POLICIES, TITLE_42_POLICIES, cases, title42_cases
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,7 +75,7 @@ def test_the_stca_never_applies_away_from_the_northern_land_border(case: dict[st
 @SETTINGS
 @given(cases(), POLICIES, st.sampled_from(["air", "sea"]))
 def test_the_transit_bar_never_bars_air_or_sea_arrivals(case: dict[str, Any], policy: str, border: str) -> None:
-    case["entry"]["border"] = border
+    with_border(case, border)
     d = evaluate(case, policy, counterfactuals=False)
     assert d.asylum != "barred"
     assert _status(d, "transit-bar") in ("not_applicable", "not_in_force", "undetermined")
@@ -184,7 +184,7 @@ def test_nobody_is_expelled_to_a_country_where_they_established_fear(case: dict[
 @given(title42_cases(), TITLE_42_POLICIES, st.sampled_from(["air", "sea"]))
 def test_title_42_never_expels_an_air_or_sea_arrival(case: dict[str, Any], policy: str, border: str) -> None:
     """Title 42 (42 U.S.C. 265; 42 CFR 71.40): the orders reach arrivals by land, and by sea only at the southern coastal border."""
-    case["entry"]["border"] = border
+    with_border(case, border)
     d = evaluate(case, policy, counterfactuals=False)
     assert d.outcome != "expel" and d.expel_to == []
     assert _status(d, "title-42") in ("not_applicable", "not_in_force")

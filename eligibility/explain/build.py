@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, Literal, cast
 
 from eligibility.analysis.counterfactual import Change, describe_change
 from eligibility.analysis.settle import DESTINATION_FACTS, Region, Settlement
 from eligibility.case import Case
-from eligibility.countries import country_name
 from eligibility.engine.decide import IN_SCOPE, Asylum, Outcome, Status, deciding_rules, reaches
 from eligibility.engine.program import BoundRule, Program
 from eligibility.explain.determination import (
@@ -21,11 +21,31 @@ from eligibility.explain.determination import (
     InstrumentResult,
     WouldChange,
 )
+from eligibility.i18n import country_name, translator
 from eligibility.ruleset.conditions import Truth, describe, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, treaty_gaps
 from eligibility.ruleset.load import EVIDENCE_ORDER
 
 UNDETERMINED: Literal["undetermined"] = "undetermined"
+
+_LANG: ContextVar[str] = ContextVar("lang", default="en")
+"""The language of the determination being built (set by ``build``)."""
+
+
+def _(message: str) -> str:
+    """A program message in the language of the determination being built."""
+    return translator(_LANG.get())(message)
+
+
+def _text(item: Any, name: str = "title") -> str:
+    """A text of the rule files (a title, a caveat list's item...) in the language being built,
+    English where the rule file has no translation."""
+    lang = _LANG.get()
+    if lang != "en":
+        translated = getattr(item, "translations", {}).get(lang, {}).get(name)
+        if translated:
+            return str(translated)
+    return str(getattr(item, name))
 
 
 def build(
@@ -48,6 +68,38 @@ def build(
     a placeholder (the fast path's templates); ``shown_dates`` gives the text shown for each known
     date (``entry``, ``decision``, ``claim``) in place of its value, everywhere it is shown, and
     ``values`` the facts' real values where ``facts`` hold placeholders."""
+    token = _LANG.set(lang)
+    try:
+        return _build(
+            program,
+            case,
+            facts,
+            assumed,
+            settlement,
+            engine,
+            changes,
+            findings,
+            after_review,
+            shown_dates,
+            values,
+        ).model_copy(update={"lang": lang})
+    finally:
+        _LANG.reset(token)
+
+
+def _build(
+    program: Program,
+    case: Case,
+    facts: Mapping[str, Any],
+    assumed: dict[str, Any],
+    settlement: Settlement,
+    engine: str,
+    changes: list[Change] | None,
+    findings: bool,
+    after_review: bool | None,
+    shown_dates: Mapping[str, str] | None,
+    values: Mapping[str, Any] | None,
+) -> Determination:
     outcome, transfer, asylum, wait, expel = headline(settlement)
     transfer_to = list(transfer)
     unknown_inputs = _unknown_inputs(case, facts, assumed)
@@ -66,7 +118,7 @@ def build(
         missing_by.update({part: missing for part in open_parts if not missing_by[part]})
     decided = _decided(program, settlement)
     evidence = min((b.rule.evidence for b in decided), key=EVIDENCE_ORDER.__getitem__, default="primary")
-    caveats = _unique(c for b in decided for c in b.rule.caveats)
+    caveats = _unique(c for b in decided for c in _caveats(b.rule))
     reviewed = program.ruleset.reviewed
     decision_date = facts["decision_date"]
     if after_review is None:
@@ -76,8 +128,10 @@ def build(
     if reviewed is not None and after_review:
         shown = decision_date.isoformat() if isinstance(decision_date, dt.date) else str(decision_date)
         caveats.append(
-            f"The decision date {shown} is after {reviewed.isoformat()}, when the law "
-            f"encoded here was last reviewed: the law after {reviewed.isoformat()} is not encoded."
+            _(
+                "The decision date {date} is after {reviewed}, when the law encoded here was last "
+                "reviewed: the law after {reviewed} is not encoded."
+            ).format(date=shown, reviewed=reviewed.isoformat())
         )
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
     rests = _resting_on_defaults(program, values or facts, assumed) if findings else {}
@@ -96,8 +150,10 @@ def build(
     gaps = treaty_gaps(case, program.ruleset.context)
     if gaps and "transit.only_non_party_third_countries" in program.facts_used:
         explanation.append(
-            f"The treaty-party table (rules/data/treaty-parties.yaml) has no entry for {', '.join(gaps)}: "
-            "whether the transit-bar exception for non-party countries holds cannot be settled from it."
+            _(
+                "The treaty-party table (rules/data/treaty-parties.yaml) has no entry for {countries}: "
+                "whether the transit-bar exception for non-party countries holds cannot be settled from it."
+            ).format(countries=", ".join(gaps))
         )
     return Determination(
         id=case.id,
@@ -119,7 +175,6 @@ def build(
         engine=engine,
         rules_digest=program.ruleset.digest,
         decided_by=_unique(b.rule.id for b in decided),
-        lang=lang,
     )
 
 
@@ -175,7 +230,7 @@ def _would_change(program: Program, change: Change, case: Case, facts: Mapping[s
             others = [describe_change(fact, v, case.entry.date)[1] for v in change.alternatives]
             words = f"{field} {' or '.join(map(str, others))}"
         if fact == "entry.date" and not case.given("decision_date"):
-            words += " (and the decision with it, as assumed)"
+            words += _(" (and the decision with it, as assumed)")
         items.append(FactChange(field=field, value=json_value, description=words))
     citations = _unique(s.label for rid in change.rules for s in program.ruleset.rule(rid).sources)
     head = change.headline
@@ -286,35 +341,42 @@ def _instrument(
             if status == "excepted" and all(iid in r.decision.fear_excepted for r in regions):
                 decisive = [*decisive, rule]
                 reasons.append(
-                    f"{_reason(rule, True, facts)}; but the person established that persecution or torture is "
-                    "more likely than not in every one of those countries (fear_established_in), so there is "
-                    "nowhere to expel them to"
+                    _reason(rule, True, facts)
+                    + _(
+                        "; but the person established that persecution or torture is more likely than not "
+                        "in every one of those countries (fear_established_in), so there is nowhere to "
+                        "expel them to"
+                    )
                 )
                 reason_rules.append(rule.rule.id)
             elif status == "applies":
                 decisive = [*decisive, rule]
                 reasons.append(
-                    f"{_reason(rule, True, facts)}; countries in fear_established_in are never destinations"
+                    _reason(rule, True, facts)
+                    + _("; countries in fear_established_in are never destinations")
                 )
                 reason_rules.append(rule.rule.id)
     if status == "not_applicable" and any(iid in r.decision.not_amenable for r in regions):
         where = [r.decision.headline.outcome for r in regions if iid in r.decision.not_amenable]
-        how = " or ".join(sorted({"expelled" if o == "expel" else "transferred" for o in where}))
+        how = _(" or ").join(sorted({_("expelled") if o == "expel" else _("transferred") for o in where}))
         if len(where) == len(regions) and len(set(where)) == 1:
-            said = f"Not amenable: the person is {how}, so there are no U.S. proceedings to wait for"
+            said = _("Not amenable: the person is {how}, so there are no U.S. proceedings to wait for")
         else:  # the outcome is not settled: say when, not that it is so
-            said = f"Not amenable if the person is {how}: there are then no U.S. proceedings to wait for"
-        reasons.insert(0, f"{said} (amenable only when the claim is heard in the U.S.)")
+            said = _("Not amenable if the person is {how}: there are then no U.S. proceedings to wait for")
+        reasons.insert(0, said.format(how=how) + _(" (amenable only when the claim is heard in the U.S.)"))
         reason_rules.insert(0, None)
     stoppers = {r.decision.screened_out_by.get(iid) for r in regions} - {None}
     for stopper in sorted(s for s in stoppers if s):
         reasons.insert(
             0,
-            f"Not screened: the person is expelled under {program.instrument(stopper).title}, which is "
-            "screened before everything else"
+            _(
+                "Not screened: the person is expelled under {title}, which is screened before everything else"
+            ).format(title=_text(program.instrument(stopper)))
             if program.instrument(stopper).kind == "expulsion"
-            else f"Not screened: the person is within the scope of the {program.instrument(stopper).title}, "
-            f"which is screened first{_because(program)}",
+            else _(
+                "Not screened: the person is within the scope of the {title}, which is screened first"
+            ).format(title=_text(program.instrument(stopper)))
+            + _because(program),
         )
         reason_rules.insert(0, None)
     if not reasons:
@@ -322,7 +384,7 @@ def _instrument(
     citations = _unique(s.label for b in decisive for s in b.rule.sources)
     return InstrumentResult(
         id=iid,
-        title=inst.title,
+        title=_text(inst),
         kind=inst.kind,
         status=status,
         receiving_country=inst.receiving_country,
@@ -379,13 +441,23 @@ def _decisive(
 def _because(program: Program) -> str:
     """Why an earlier stage of the screening stops the later ones, as the rule files say."""
     basis = program.ruleset.screened_first_because
-    return f" ({basis.text})" if basis else ""
+    return f" ({_text(basis, 'text')})" if basis else ""
 
 
 def _default_reason(status: Status, kind: str) -> str:
     if kind == "statutory_limit":
-        return "None of the statute's limits holds for this person"
-    return {"applies": "Every condition holds and no exception applies"}.get(status, status)
+        return _("None of the statute's limits holds for this person")
+    return _("Every condition holds and no exception applies") if status == "applies" else status
+
+
+def _caveats(rule: Any) -> list[str]:
+    """A rule's caveats in the language being built."""
+    lang = _LANG.get()
+    if lang != "en":
+        translated = getattr(rule, "translations", {}).get(lang, {}).get("caveats")
+        if translated:
+            return list(translated)
+    return list(rule.caveats)
 
 
 def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
@@ -396,7 +468,7 @@ def _facts_tested(b: BoundRule, facts: Mapping[str, Any]) -> str:
 def _limited(program: Program, b: BoundRule, truth: Mapping[str, Truth]) -> list[str]:
     """The agreements (in force, reaching the person) for which a limit's rule has ``b``'s truth."""
     return [
-        program.instrument(o.governs).title
+        _text(program.instrument(o.governs))
         for o in program.governed[b.via or ""]
         if o.rule.id == b.rule.id
         and truth[o.key] is truth[b.key]
@@ -414,15 +486,17 @@ def _lower_first(text: str) -> str:
 
 
 def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[str] | None = None) -> str:
-    title = b.rule.title
+    title = _text(b.rule)
     if limits:
-        title = f"As to the {', '.join(limits)}: {_lower_first(title)}"
+        title = _("As to the {agreements}: {title}").format(
+            agreements=", ".join(limits), title=_lower_first(title)
+        )
     detail = _facts_tested(b, facts)
     if holds is True:
         return f"{title} ({detail})"
     if holds is False:
-        return f"Not met: {title} ({detail})"
-    return f"Unknown: {title} ({detail})"
+        return _("Not met: {title} ({facts})").format(title=title, facts=detail)
+    return _("Unknown: {title} ({facts})").format(title=title, facts=detail)
 
 
 def _resting_on_defaults(
@@ -455,7 +529,7 @@ def _finding(
     return Finding(
         rule=b.rule.id,
         role=b.rule.role,
-        title=b.rule.title,
+        title=_text(b.rule),
         holds=holds,
         condition=" and ".join(describe(t) for t in b.checks) if _flat(b) else _words(b),
         facts=_facts_tested(b, facts),
@@ -466,7 +540,7 @@ def _finding(
         ],
         location=b.rule.location.short,
         evidence=b.rule.evidence,
-        caveats=list(b.rule.caveats),
+        caveats=_caveats(b.rule),
         assumed=rests,
     )
 
@@ -512,60 +586,82 @@ def _explain(
     dates: Dates,
 ) -> list[str]:
     lines: list[str] = []
+    lang = _LANG.get()
     if outcome == "expel":
-        names = " and ".join(f"{country_name(c)} ({c})" for c in expel_to)
+        names = _(" and ").join(f"{country_name(c, lang)} ({c})" for c in expel_to)
         by = [r.title for r in results if r.kind == "expulsion" and r.status == "applies"]
         lines.append(
-            f"Expelled to {names} under {' and '.join(by)}, without immigration processing: no asylum "
-            "claim is heard (only a torture screening on a claim the person raises)."
+            _(
+                "Expelled to {countries} under {by}, without immigration processing: no asylum claim is "
+                "heard (only a torture screening on a claim the person raises)."
+            ).format(countries=names, by=_(" and ").join(by))
         )
     elif outcome == "transfer":
-        names = " and ".join(f"{country_name(c)} ({c})" for c in transfer_to)
+        names = _(" and ").join(f"{country_name(c, lang)} ({c})" for c in transfer_to)
         by = [r.title for r in results if r.kind == "transfer_agreement" and r.status == "applies"]
         lines.append(
-            f"Transfer to {names} under {' and '.join(by)}; the protection claim is examined there, not in the U.S."
+            _(
+                "Transfer to {countries} under {by}; the protection claim is examined there, not in the U.S."
+            ).format(countries=names, by=_(" and ").join(by))
         )
     elif outcome == "process_in_us":
         lines.append(
-            "The claim is heard in the United States: no transfer agreement applies without exception."
+            _("The claim is heard in the United States: no transfer agreement applies without exception.")
         )
         lines.append(
             {
-                "eligible": "No asylum bar encoded here applies: the person may seek asylum.",
-                "barred": "Barred from asylum: withholding of removal and CAT protection only.",
-                "undetermined": "Whether an asylum bar applies depends on facts not known.",
+                "eligible": _("No asylum bar encoded here applies: the person may seek asylum."),
+                "barred": _("Barred from asylum: withholding of removal and CAT protection only."),
+                "undetermined": _("Whether an asylum bar applies depends on facts not known."),
             }.get(asylum, "")
         )
         if wait is True:
-            lines.append("The person may be returned to Mexico to wait for the U.S. proceedings.")
+            lines.append(_("The person may be returned to Mexico to wait for the U.S. proceedings."))
         elif wait == UNDETERMINED:
-            lines.append("Whether the person may be returned to Mexico to wait depends on facts not known.")
+            lines.append(
+                _("Whether the person may be returned to Mexico to wait depends on facts not known.")
+            )
     else:
-        lines.append("Undetermined: the known facts do not settle the outcome.")
+        lines.append(_("Undetermined: the known facts do not settle the outcome."))
     if missing_by["outcome"]:
-        lines.append("Facts that would settle the outcome: " + ", ".join(missing_by["outcome"]) + ".")
+        lines.append(
+            _("Facts that would settle the outcome: {facts}.").format(facts=", ".join(missing_by["outcome"]))
+        )
     if asylum == UNDETERMINED and missing_by["asylum"] and outcome != UNDETERMINED:
-        lines.append("Facts that would settle asylum: " + ", ".join(missing_by["asylum"]) + ".")
+        lines.append(
+            _("Facts that would settle asylum: {facts}.").format(facts=", ".join(missing_by["asylum"]))
+        )
     if wait == UNDETERMINED and missing_by["wait_in_mexico"]:
         lines.append(
-            "Facts that would settle waiting in Mexico: " + ", ".join(missing_by["wait_in_mexico"]) + "."
+            _("Facts that would settle waiting in Mexico: {facts}.").format(
+                facts=", ".join(missing_by["wait_in_mexico"])
+            )
         )
     for r in results:
         moot = r.kind == "asylum_bar" and r.status == "applies" and outcome in ("expel", "transfer")
-        how = "expelled" if outcome == "expel" else "transferred"
-        said = r.status.replace("_", " ")
+        said = {
+            "applies": _("applies"),
+            "excepted": _("excepted"),
+            "not_applicable": _("not applicable"),
+            "not_in_force": _("not in force"),
+            "undetermined": _("undetermined"),
+        }[r.status]
         if r.kind == "statutory_limit":  # its status says whether one of its limits holds
-            said = {"not_applicable": "none of its limits holds", "applies": "one of its limits holds"}.get(
-                r.status, said
+            said = {
+                "not_applicable": _("none of its limits holds"),
+                "applies": _("one of its limits holds"),
+            }.get(r.status, said)
+        if moot:
+            said += (
+                _(" (moot: the person is expelled, so no asylum claim is heard in the U.S.)")
+                if outcome == "expel"
+                else _(" (moot: the person is transferred, so no asylum claim is heard in the U.S.)")
             )
-        lines.append(
-            f"{r.title}: {said}"
-            + (f" (moot: the person is {how}, so no asylum claim is heard in the U.S.)" if moot else "")
-            + "."
-        )
-    decision = dates.decision or "unknown"
+        lines.append(f"{r.title}: {said}.")
     lines.append(
-        f"Entry {dates.entry} decides which rules reach the person; decision {decision} decides which are in force."
+        _(
+            "Entry {entry} decides which rules reach the person; decision {decision} decides which are in force."
+        ).format(entry=dates.entry, decision=dates.decision or _("unknown"))
     )
     return lines
 
@@ -582,70 +678,78 @@ def render_text(det: Determination, *, explain: bool = False) -> str:
 
 def render_trace(det: Determination) -> str:
     """The full trace: the outcome first, then every instrument with each reason's rule."""
+    from eligibility.explain.short import headline_line, level_name, result_words, status_name
+
+    _ = translator(det.lang)
     out: list[str] = []
-    head = {
-        "transfer": "TRANSFER to " + ", ".join(f"{country_name(c)} ({c})" for c in det.transfer_to),
-        "expel": "EXPEL to " + ", ".join(f"{country_name(c)} ({c})" for c in det.expel_to),
-        "process_in_us": "PROCESS IN THE U.S.",
-        "undetermined": "UNDETERMINED",
-    }[det.outcome]
-    out.append(
-        f"{head}    [evidence: {det.evidence}; policy: {det.policy}{'; case ' + det.id if det.id else ''}]"
-    )
+    out.append(headline_line(det))
     for caveat in det.caveats:
-        out.append(f"  caveat: {caveat}")
-    wait = {True: "yes", False: "no", UNDETERMINED: "undetermined"}[det.wait_in_mexico]
+        out.append("  " + _("caveat: {text}").format(text=caveat))
+    wait = {True: _("yes"), False: _("no"), UNDETERMINED: _("undetermined")}[det.wait_in_mexico]
     if det.outcome in ("transfer", "expel"):
-        wait = "n/a (transferred)" if det.outcome == "transfer" else "n/a (expelled)"
+        wait = _("n/a (transferred)") if det.outcome == "transfer" else _("n/a (expelled)")
     asylum = {
-        "not_in_us": "not in the U.S. (expelled: no asylum claim is heard)"
+        "not_in_us": _("not in the U.S. (expelled: no asylum claim is heard)")
         if det.outcome == "expel"
-        else "not in the U.S. (claim examined in the receiving country)",
-        "barred": "barred (withholding of removal and CAT only)",
-    }.get(det.asylum, det.asylum)
-    out.append(f"asylum: {asylum}    wait in Mexico: {wait}")
+        else _("not in the U.S. (claim examined in the receiving country)"),
+        "barred": _("barred (withholding of removal and CAT only)"),
+        "eligible": _("eligible"),
+        "undetermined": _("undetermined"),
+    }[det.asylum]
+    out.append(_("asylum: {asylum}    wait in Mexico: {wait}").format(asylum=asylum, wait=wait))
     if det.missing_facts:
-        out.append("missing facts: " + ", ".join(det.missing_facts))
+        out.append(_("missing facts: {facts}").format(facts=", ".join(det.missing_facts)))
+    unknown = _("unknown")
     out.append(
-        f"dates: entry {det.dates.entry}, decision {det.dates.decision or 'unknown'}, claim {det.dates.claim or 'unknown'}"
+        _("dates: entry {entry}, decision {decision}, claim {claim}").format(
+            entry=det.dates.entry, decision=det.dates.decision or unknown, claim=det.dates.claim or unknown
+        )
     )
     out.append("")
     for line in det.explanation:
         out.append(line)
     out.append("")
-    out.append("Why:")
+    out.append(_("Why:"))
     for inst in det.instruments:
-        out.append(f"  {inst.id}: {inst.status.replace('_', ' ').upper()} — {inst.title}")
+        out.append(f"  {inst.id}: {status_name(inst.status, det.lang).upper()} — {inst.title}")
         findings = {f.rule: f for f in inst.findings}
         for reason, rule in zip(inst.reasons, inst.reason_rules, strict=True):
             out.append(f"    - {reason}")
             finding = findings.get(rule) if rule else None
             if finding is not None:
-                cites = "; ".join(f"{c.cite} [{c.evidence}]" for c in finding.citations)
+                cites = "; ".join(f"{c.cite} [{level_name(c.evidence, det.lang)}]" for c in finding.citations)
                 out.append(f"        {cites}  ({finding.rule}, {finding.location})")
         if inst.status == "applies" and inst.kind != "statutory_limit":
             for f in inst.findings:
                 if f.role in ("exclusion", "exception") and f.holds is False:
-                    out.append(f"    - no: {f.title} ({f.location})")
+                    out.append(
+                        "    - "
+                        + (
+                            _("no, as assumed ({fields}): {title}").format(
+                                fields=", ".join(f.assumed), title=f.title
+                            )
+                            if f.assumed
+                            else _("no: {title}").format(title=f.title)
+                        )
+                        + f" ({f.location})"
+                    )
     if det.would_change_if:
         out.append("")
-        out.append("Would change if:")
+        out.append(_("Would change if:"))
         for change in det.would_change_if:
             what = " and ".join(c.description for c in change.changes)
-            result = {
-                "transfer": "transfer to " + ", ".join(change.transfer_to),
-                "expel": "expel to " + ", ".join(change.expel_to),
-                "process_in_us": "process in the U.S.",
-                "undetermined": "undetermined",
-            }[change.outcome]
-            if change.outcome == "process_in_us":
-                result += f", asylum {change.asylum.replace('_', ' ')}" + (
-                    ", wait in Mexico" if change.wait_in_mexico else ""
-                )
+            result = result_words(
+                change.outcome,
+                change.transfer_to,
+                change.expel_to,
+                change.asylum,
+                change.wait_in_mexico,
+                det.lang,
+            )
             out.append(f"  - {what}: {result}  ({', '.join(change.rules)})")
     if det.assumed:
         out.append("")
-        out.append("Assumed (defaults): " + ", ".join(f"{k} = {show(v)}" for k, v in det.assumed.items()))
+        out.append(_("Assumed (defaults): ") + ", ".join(f"{k} = {show(v)}" for k, v in det.assumed.items()))
     out.append("")
     out.append(f"engine: {det.engine}    rules: {det.rules_digest[:19]}…")
     return "\n".join(out)

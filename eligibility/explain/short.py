@@ -93,12 +93,19 @@ def status_name(status: str, lang: str = "en") -> str:
     }[status]
 
 
+def headline_line(det: Determination) -> str:
+    """The first line: the headline, its evidence level, the policy and the case id."""
+    _ = translator(det.lang)
+    said = _("evidence: {level}; policy: {policy}").format(
+        level=level_name(det.evidence, det.lang), policy=det.policy
+    )
+    if det.id:
+        said += "; " + _("case {id}").format(id=det.id)
+    return f"{headline_words(det)}    [{said}]"
+
+
 def _headline(det: Determination, _: Callable[[str], str]) -> list[str]:
-    lines = [
-        f"{headline_words(det)}    [{_('evidence')}: {level_name(det.evidence, det.lang)}; {_('policy')}: {det.policy}"
-        + (f"; {_('case')} {det.id}" if det.id else "")
-        + "]"
-    ]
+    lines = [headline_line(det)]
     lines.append("  " + _status_line(det, _))
     for caveat in det.caveats:
         lines.append("  " + _("caveat: {text}").format(text=caveat))
@@ -395,7 +402,7 @@ def _why(det: Determination, _: Callable[[str], str]) -> list[str]:
             said = f"    - {reason}"
             if finding is not None and finding.assumed:
                 said += " " + _("[as assumed: {fields}]").format(fields=", ".join(finding.assumed))
-            lines.append(said + (f" — {_cites(finding)}" if finding else ""))
+            lines.append(said + (f" — {_cites(finding, det.lang)}" if finding else ""))
         lines.extend(_exceptions(inst, assumed, _))
     if det.outcome == "process_in_us":
         lines.extend(_no_transfer(det, _))
@@ -404,8 +411,8 @@ def _why(det: Determination, _: Callable[[str], str]) -> list[str]:
     return lines
 
 
-def _cites(finding: Finding) -> str:
-    return "; ".join(f"{c.cite} [{c.evidence}]" for c in finding.citations)
+def _cites(finding: Finding, lang: str = "en") -> str:
+    return "; ".join(f"{c.cite} [{level_name(c.evidence, lang)}]" for c in finding.citations)
 
 
 def _exceptions(inst: InstrumentResult, assumed: set[str], _: Callable[[str], str]) -> list[str]:

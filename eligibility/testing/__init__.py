@@ -26,12 +26,12 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from eligibility.case import Border, Documents, FamilyStatus, Place, Protection, Relation
+from eligibility.case import BORDER_STATES, Border, Documents, FamilyStatus, Place, Protection, Relation
 from eligibility.engine.program import Program, compile_policy
 from eligibility.ruleset.facts import FLAGS
 from eligibility.ruleset.load import RuleSet, default_rules
 
-__all__ = ["boundary_dates", "cases", "countries"]
+__all__ = ["boundary_dates", "cases", "countries", "with_border"]
 
 _DAY = dt.timedelta(days=1)
 _FIRST_DAY = dt.date(2003, 1, 1)
@@ -69,6 +69,23 @@ def countries(rules: RuleSet | None = None, policy: str | None = None) -> list[s
     return sorted(named) + [c for c in _EXTRA_COUNTRIES if c not in named]
 
 
+def with_border(case: dict[str, Any], border: str) -> dict[str, Any]:
+    """The case (changed in place, and returned) arriving across ``border`` instead, kept
+    consistent as the case format requires: a state not on that border is left out (unknown), and
+    an arrival by air between ports becomes one at a port of entry."""
+    entry = case["entry"]
+    entry["border"] = border
+    if (
+        border in BORDER_STATES
+        and entry.get("state") is not None
+        and entry["state"] not in BORDER_STATES[border]
+    ):
+        del entry["state"]
+    if border == "air" and entry.get("place") == "between_ports":
+        entry["place"] = "port_of_entry"
+    return case
+
+
 def _dates(cuts: list[dt.date], lo: dt.date) -> st.SearchStrategy[dt.date]:
     on_cuts = [d for d in cuts if lo <= d <= _LAST_DAY]
     anywhere = st.dates(min_value=lo, max_value=max(lo, _LAST_DAY))
@@ -101,15 +118,25 @@ def cases(
     put(case, "family_unit", st.booleans())
     put(case, "documents", st.sampled_from(get_args(Documents)))
     put(case["entry"], "border", st.sampled_from(get_args(Border)))
-    put(case["entry"], "place", st.sampled_from(get_args(Place)))
-    put(case["entry"], "state", st.sampled_from(_STATES))
+    border = case["entry"].get("border")
+    # consistent facts only (the case format refuses the others): no arrival by air between
+    # ports, a state on the border crossed, no CBP One appointment between ports
+    places = [p for p in get_args(Place) if not (border == "air" and p == "between_ports")]
+    put(case["entry"], "place", st.sampled_from(places))
+    states = [s for s in _STATES if border not in BORDER_STATES or s in BORDER_STATES[border]]
+    put(case["entry"], "state", st.sampled_from(states))
     for name in FLAGS:  # entry.appointment, cbp_one_unavailable, ...
         target, key = (case["entry"], name[6:]) if name.startswith("entry.") else (case, name)
-        put(target, key, st.booleans())
+        between = case["entry"].get("place") == "between_ports"
+        put(target, key, st.just(False) if name == "entry.appointment" and between else st.booleans())
+    decision: dt.date | None = None
     if draw(st.booleans()):
         put(case, "decision_date", _dates(cuts, entry_date).map(dt.date.isoformat))
+        if case.get("decision_date"):
+            decision = dt.date.fromisoformat(case["decision_date"])
     if draw(st.booleans()):
-        put(case, "claim_date", st.integers(0, 30).map(lambda n: (entry_date + n * _DAY).isoformat()))
+        latest = 30 if decision is None else min(30, (decision - entry_date).days)
+        put(case, "claim_date", st.integers(0, latest).map(lambda n: (entry_date + n * _DAY).isoformat()))
     stop = country | st.fixed_dictionaries(
         {"country": country, "protection": st.sampled_from(get_args(Protection))}
     )

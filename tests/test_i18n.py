@@ -1,0 +1,91 @@
+"""Spanish: the program's message catalog is complete and current, and the answers read in Spanish.
+
+The catalog is `eligibility/locale/es/LC_MESSAGES/eligibility.po` (compiled to `.mo`); its
+messages are extracted from the source with Babel. Rule titles, caveats and summaries are
+translated in the rule files themselves (`title_es`...), checked by `rules lint`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from click.testing import CliRunner
+
+from eligibility_cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALE = ROOT / "eligibility" / "locale"
+PO = LOCALE / "es" / "LC_MESSAGES" / "eligibility.po"
+MO = LOCALE / "es" / "LC_MESSAGES" / "eligibility.mo"
+PLACEHOLDER = re.compile(r"\{[a-z_]*(?:![rs])?\}")
+
+
+def _source_messages() -> set[str]:
+    found: set[str] = set()
+    for folder in ("eligibility", "cli"):
+        for _file, _line, message, _comments, _context in extract_from_dir(ROOT / folder, keywords={"_": None}):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def _catalog() -> dict[str, str]:
+    with PO.open("rb") as f:
+        return {m.id: m.string for m in read_po(f) if m.id and isinstance(m.id, str)}
+
+
+def test_every_message_of_the_program_is_in_the_catalog_and_none_is_stale() -> None:
+    source, catalog = _source_messages(), _catalog()
+    assert source - set(catalog) == set(), "run pybabel extract/update (see the README)"
+    assert set(catalog) - source == set(), "messages no longer in the source: pybabel update"
+
+
+def test_every_message_has_a_spanish_text_with_the_same_placeholders() -> None:
+    for message, spanish in _catalog().items():
+        assert spanish.strip(), message
+        assert sorted(PLACEHOLDER.findall(spanish)) == sorted(PLACEHOLDER.findall(message)), message
+        # text appended to other text keeps its leading space or punctuation
+        assert spanish[:1].isspace() == message[:1].isspace(), message
+
+
+def test_the_compiled_catalog_is_the_catalog() -> None:
+    with MO.open("rb") as f:
+        compiled = {m.id: m.string for m in read_mo(f) if m.id}
+    assert compiled == _catalog(), "run pybabel compile -d eligibility/locale -D eligibility"
+
+
+def _check(*args: str) -> str:
+    result = CliRunner().invoke(main, ["check", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+HN_ADULT = ["--nationality", "HN", "--age", "30", "--entry-date", "2019-12-01", "--border", "southern_land",
+            "--place", "between_ports", "--transit", "GT", "--transit", "MX"]
+
+
+def test_the_short_answer_reads_in_spanish() -> None:
+    text = _check(*HN_ADULT, "--lang", "es")
+    lines = text.splitlines()
+    assert lines[0].startswith("TRASLADO a Guatemala (GT)    [evidencia: secundaria; política: enacted]")
+    assert "Supuestos por no haberse indicado (verificar con el cliente):" in lines
+    assert "  - la decisión se toma el día de la entrada (2019-12-01)" in lines
+    assert "Por qué:" in lines and "Cambiaría si:" in lines
+    assert len(lines) <= 25
+    # the codes stay as the contract says
+    assert "TRANSFER" not in text and "Why:" not in text
+
+
+@pytest.mark.parametrize("lang", ["es"])
+def test_the_json_record_keeps_its_codes_and_says_its_language(lang: str) -> None:
+    import json
+
+    d: dict[str, Any] = json.loads(_check(*HN_ADULT, "--lang", lang, "--format", "json"))
+    assert (d["lang"], d["outcome"], d["transfer_to"], d["asylum"]) == ("es", "transfer", ["GT"], "not_in_us")
+    gt = next(i for i in d["instruments"] if i["id"] == "us-gt-aca")
+    assert gt["status"] == "applies"
