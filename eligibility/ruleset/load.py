@@ -5,10 +5,13 @@ Layout of a rules directory::
     rules/<instrument>.yaml   one legal instrument: its rules, each citing its source
     rules/policies.yaml       named bundles of instruments and their screening order
     rules/data/*.yaml         data tables the rules rely on (treaty parties with dates, the statuses
-                              of a family member in the U.S. that count)
+                              of a family member in the U.S. that count, the hosts a citation may
+                              link to)
 
 Every file is validated up front by pydantic models of the format (``extra="forbid"``); every
-problem of every file is collected and reported as ``file:line:col: message``.
+problem of every file is collected and reported as ``file:line:col: message``. That includes every
+citation's web address: a ``primary`` citation links an official host, and no citation links a
+host the ``official_hosts`` table lists as not citable (eligibility.ruleset.hosts).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError, UnknownPolicyError, did_you_mean
 from eligibility.ruleset.conditions import Condition, parse_condition, tests
 from eligibility.ruleset.facts import Context, TreatyTable
+from eligibility.ruleset.hosts import HOSTS_FILE, host_of, match
 from eligibility.yamlsource import Document, Location, load_yaml
 
 Evidence = Literal["primary", "secondary", "unverified"]
@@ -192,6 +196,30 @@ class TreatyTableSpec(_Spec):
     description: str
     rows: list[TreatyRowSpec]
     non_parties: list[NonPartySpec] = []
+
+
+HostName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+]
+
+
+class OfficialHostSpec(_Spec):
+    host: HostName
+    what: str = Field(min_length=1, description="whose host it is and what it publishes")
+
+
+class NotCitableHostSpec(_Spec):
+    host: HostName
+    why: str = Field(min_length=1, description="why no citation may link to it")
+
+
+class HostsTableSpec(_Spec):
+    """The hosts a citation may link to (rules/data/official-hosts.yaml, eligibility.ruleset.hosts)."""
+
+    table: Literal["official_hosts"]
+    description: str
+    official: list[OfficialHostSpec] = []
+    not_citable: list[NotCitableHostSpec] = []
 
 
 class QualifyingStatusSpec(_Spec):
@@ -394,6 +422,10 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
                 layered.append((file, f"{shown}/{rel}"))
             else:
                 chosen[rel] = (file, f"{shown}/{rel}")
+    if HOSTS_FILE not in chosen:  # a rules directory without its own list is checked against the shipped one
+        shipped = default_rules_dir() / HOSTS_FILE
+        if shipped.is_file():
+            chosen[HOSTS_FILE] = (shipped, f"rules/{HOSTS_FILE}")
     problems: list[Problem] = []
     digest = hashlib.sha256()
     docs: list[tuple[str, Document]] = []
@@ -482,16 +514,18 @@ def _assemble(
     parties: dict[str, dict[str, dt.date]] = {}
     non_parties: set[str] = set()
     qualifying: set[str] | None = None
+    hosts = _Hosts()
     for kind, doc in docs:
         name = doc.file.rsplit("/", 1)[-1]
-        if (
-            kind == "data"
-            and isinstance(doc.data, dict)
-            and doc.data.get("table") == "qualifying_family_statuses"
-        ):
+        table_name = doc.data.get("table") if isinstance(doc.data, dict) else None
+        if kind == "data" and table_name == "qualifying_family_statuses":
             family = _validate(doc, FamilyTableSpec, problems)
             if family:
                 qualifying = {row.status for row in family.statuses}
+        elif kind == "data" and table_name == "official_hosts":
+            listed = _validate(doc, HostsTableSpec, problems)
+            if listed:
+                hosts.add(listed, doc)
         elif kind == "data":
             table = _validate(doc, TreatyTableSpec, problems)
             if table:
@@ -541,6 +575,9 @@ def _assemble(
             parsed = parse_condition(ddoc, ("definitions", i, "when"), term.when, problems, definitions)
             if parsed is not None:
                 definitions[term.id] = parsed
+    hosts.check(problems)
+    for _kind, doc in docs:
+        _check_citations(doc, hosts, problems)
     instruments: dict[str, Instrument] = {}
     for iid in specs:
         _build_instrument(iid, specs, instruments, problems, (), definitions)
@@ -754,6 +791,100 @@ def _build_instrument(
     )
     done[iid] = instrument
     return instrument
+
+
+@dataclass
+class _Hosts:
+    """The ``official_hosts`` tables read: every official and not-citable host with where it is listed."""
+
+    official: dict[str, Location] = field(default_factory=dict)
+    not_citable: dict[str, tuple[str, Location]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def add(self, spec: HostsTableSpec, doc: Document) -> None:
+        self.files.append(doc.file)
+        for i, row in enumerate(spec.official):
+            self.official.setdefault(row.host, doc.at(("official", i, "host")))
+        for i, bad in enumerate(spec.not_citable):
+            self.not_citable.setdefault(bad.host, (bad.why, doc.at(("not_citable", i, "host"))))
+
+    def check(self, problems: list[Problem]) -> None:
+        """A host listed both as official and as not citable (in any of the tables) is a problem."""
+        for host, (_why, where) in self.not_citable.items():
+            if host in self.official:
+                problems.append(
+                    Problem(str(where), f"'{host}' is also listed as official (at {self.official[host]})")
+                )
+
+    @property
+    def named(self) -> str:
+        return ", ".join(self.files) or "no official_hosts table"
+
+
+def _check_citations(doc: Document, hosts: _Hosts, problems: list[Problem]) -> None:
+    """Every citation of ``doc`` (a mapping with ``cite``, ``evidence`` and ``url``) against the hosts:
+    a primary one links an official host; none links a host that is not citable. One problem per
+    citation, at its url, naming what cites it."""
+    for path, owner, source in _citations(doc.data, (), "this file"):
+        url, evidence = source.get("url"), source.get("evidence")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            continue  # reported by validation
+        host = host_of(url)
+        place = str(doc.at((*path, "url")))
+        denied = match(host, hosts.not_citable)
+        if denied is not None:
+            why = hosts.not_citable[denied][0]
+            problems.append(
+                Problem(
+                    place,
+                    f"{owner} links {host}, a host no citation may link to: {why}. Link the official "
+                    f"text, or a reputable report of it (hosts: {hosts.named})",
+                )
+            )
+        elif evidence == "primary" and match(host, hosts.official) is None:
+            problems.append(
+                Problem(
+                    place,
+                    f"{owner} has a primary citation on {host}, which is not an official host. Link "
+                    f"the official text, or make the citation secondary (hosts: {hosts.named})",
+                )
+            )
+
+
+def _citations(data: Any, path: tuple[Any, ...], owner: str) -> Any:
+    """(path, owner, citation) for every citation in a rule file's data, ``owner`` naming what cites
+    it: a rule, an instrument, an omission, an invariant, a definition or a data row."""
+    if isinstance(data, dict):
+        if {"cite", "evidence", "url"} <= set(data):
+            yield path, owner, data
+            return
+        for key, value in data.items():
+            yield from _citations(value, (*path, key), _owner(data, path, key, owner))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _citations(value, (*path, i), owner)
+
+
+def _owner(data: dict[str, Any], path: tuple[Any, ...], key: str, owner: str) -> str:
+    """Who cites what lies under ``data[key]`` (``data`` is at ``path``)."""
+    parent = next((p for p in reversed(path) if isinstance(p, str)), "")
+    if isinstance(data.get("id"), str):
+        kinds = {
+            "rules": "rule",
+            "invariants": "invariant",
+            "definitions": "definition",
+            "policies": "policy",
+        }
+        return f"{kinds.get(parent, parent or 'item')} '{data['id']}'"
+    if parent == "omit" and isinstance(data.get("rule"), str):
+        return f"the omission of rule '{data['rule']}'"
+    if isinstance(data.get("country"), str):
+        return " ".join(["row", data["country"], *([str(data["treaty"])] if "treaty" in data else [])])
+    if isinstance(data.get("status"), str):
+        return f"status '{data['status']}'"
+    if not path and key == "screened_first_because":
+        return "screened_first_because"
+    return owner
 
 
 def _uses_param(cond: Condition) -> bool:
