@@ -6,12 +6,19 @@ only when a chart is drawn, with the non-interactive Agg backend.
 
 from __future__ import annotations
 
+import textwrap
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eligibility.errors import EligibilityError
-from eligibility.simulate.population import NATIONALITIES, NATIONALITY_NAMES, Outcome, SimulationResult
+from eligibility.simulate.population import (
+    NATIONALITIES,
+    NATIONALITY_NAMES,
+    Outcome,
+    SimulationResult,
+    load_population,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -78,10 +85,14 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
     total = result.total
     policies = list(result.policies)
 
-    # Layout in inches: title and subtitle on top; x-axis labels, legend and source line below.
+    # Layout in inches: title and subtitle on top; x-axis labels, legend and the footer below. The
+    # footer names every source of the population (its data file's `sources`), one line each.
+    footer = _footer(load_population().source_names())
+    footer_height = _FOOTER_LINE * footer.count("\n") + 0.12
     legend_rows = -(-len(labels) // 2)
-    height = 8.4 + 0.24 * legend_rows
-    below = 0.5 + 0.1 + 0.24 * legend_rows + 0.65
+    legend_at = 0.1 + footer_height + 0.18
+    height = 8.4 + 0.24 * legend_rows + (legend_at - 0.5)
+    below = legend_at + 0.1 + 0.24 * legend_rows + 0.65
     plt.rcParams.update({"font.size": 10, "hatch.color": "#ffffff", "hatch.linewidth": 0.8})
     fig = plt.figure(figsize=(12.5, height), dpi=150)
     grid = fig.add_gridspec(
@@ -122,7 +133,8 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
 
     # Top: share of everyone, by outcome, one bar per policy.
     top: Axes = fig.add_subplot(grid[0, :])
-    names = [f"{result.policy_titles[p]}\n({p})" for p in policies]
+    # a long policy title is wrapped, so that the labels left of the bars fit in the margin
+    names = [f"{textwrap.fill(result.policy_titles[p], 32)}\n({p})" for p in policies]
     for row, policy in enumerate(policies):
         counts = result.by_outcome(policy)
         left = 0.0
@@ -200,7 +212,8 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
         ax.invert_yaxis()
         ax.set_xlim(0, widest / 1000 * 1.32)
         ax.set_xlabel("People (thousands)")
-        ax.set_title(result.policy_titles[policy], loc="left", fontsize=10.5, fontweight="bold")
+        title = textwrap.fill(result.policy_titles[policy], max(24, 100 // len(policies)))
+        ax.set_title(title, loc="left", fontsize=10.5, fontweight="bold")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
         ax.set_axisbelow(True)
         _clean(ax)
@@ -217,7 +230,7 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
     fig.legend(
         handles=handles,
         loc="lower left",
-        bbox_to_anchor=(0.02, 0.5 / height),
+        bbox_to_anchor=(0.02, legend_at / height),
         ncol=min(2, len(handles)),
         frameon=False,
         fontsize=9,
@@ -225,21 +238,29 @@ def plot(result: SimulationResult, path: str | Path) -> Path:
         columnspacing=2.5,
     )
     fig.text(
-        0.02,
-        0.1 / height,
-        "Source: U.S. Customs and Border Protection, U.S. Border Patrol southwest border apprehensions, FY2019 "
-        "(by-citizenship figures via Pew and CIS; Honduras, El Salvador and 'other' totals unverified).\n"
-        f"Rules and model: asylum-eligibility {_version()}, `eligibility simulate` (legal rules as cited in its rule files; "
-        "the split of ages, families and routes is an assumption; 'other' nationalities are treated alike).",
-        ha="left",
-        va="bottom",
-        fontsize=7.8,
-        color="#555555",
+        0.02, 0.1 / height, footer, ha="left", va="bottom", fontsize=7.8, color="#555555", linespacing=1.3
     )
     out = Path(path)
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+_FOOTER_LINE = 0.15  # inches per footer line (7.8 pt text, line spacing 1.3)
+
+
+def _footer(sources: list[str]) -> str:
+    """The chart's footer: every source of the population, then how the rules and model were run."""
+    lines = [
+        "Sources of the population (U.S. Border Patrol, southwest border, FY2019; every figure with its "
+        "source and evidence level: --format json):"
+    ]
+    lines += [f"  \u2022 {name}" for name in sources]
+    lines.append(
+        f"Rules and model: asylum-eligibility {_version()}, `eligibility simulate` (legal rules as cited in its rule "
+        "files; the split of ages, families and routes is an assumption; 'other' nationalities are treated alike)."
+    )
+    return "\n".join(lines)
 
 
 def _legend(label: str) -> str:

@@ -78,11 +78,19 @@ class Period(_Frozen):
     end: dt.date = Field(alias="to")
 
 
+class Source(_Frozen):
+    """A publication the figures come from; the chart of ``simulate --plot`` names each in its footer."""
+
+    name: str = Field(min_length=1)
+    url: str | None = None
+
+
 class Figure(_Frozen):
     """One published figure with where it comes from and how far to trust it."""
 
     value: int = Field(ge=0)
     evidence: Evidence
+    from_: str = Field(alias="from", description="the key of its publication in ``sources``")
     source: str
     url: str | None = None
 
@@ -108,6 +116,7 @@ class EightMonthRow(_Frozen):
 class EightMonths(_Frozen):
     period: Period
     evidence: Evidence
+    from_: str = Field(alias="from")
     source: str
     by_citizenship: dict[str, EightMonthRow]
 
@@ -121,6 +130,7 @@ class Sector(_Frozen):
 
 class Sectors(_Frozen):
     evidence: Evidence
+    from_: str = Field(alias="from")
     source: str
     url: str | None = None
     sectors: dict[str, Sector]
@@ -140,6 +150,7 @@ class PopulationData(_Frozen):
     title: str
     period: Period
     agency: str
+    sources: dict[str, Source] = Field(min_length=1)
     definitions: dict[str, Definition]
     total: Figure
     by_demographic: Demographics
@@ -162,7 +173,24 @@ class PopulationData(_Frozen):
             in_sectors = sum(getattr(s, key) for s in self.by_sector.sectors.values())
             if in_sectors != getattr(d, key).value:
                 raise ValueError(f"by_sector {key} adds up to {in_sectors}, not {getattr(d, key).value}")
+        cited = [self.total, *(getattr(d, k) for k in Demographics.model_fields)]
+        cited += [
+            f for c in self.by_citizenship.values() for f in (c.total, c.family_unit_individuals, c.uac) if f
+        ]
+        used = [f.from_ for f in cited] + [self.first_eight_months.from_, self.by_sector.from_]
+        unknown = sorted(set(used) - set(self.sources))
+        if unknown:
+            raise ValueError(
+                f"'from' names no source: {', '.join(unknown)} (known: {', '.join(self.sources)})"
+            )
+        unused = [key for key in self.sources if key not in used]
+        if unused:
+            raise ValueError(f"sources no figure comes from: {', '.join(unused)}")
         return self
+
+    def source_names(self) -> list[str]:
+        """Every publication a figure comes from, in the file's order (the chart's footer names each)."""
+        return [s.name for s in self.sources.values()]
 
     def figures(self) -> list[dict[str, Any]]:
         """Every figure of the file, flat: name, value, evidence, source, url."""
@@ -173,7 +201,14 @@ class PopulationData(_Frozen):
                 fig = getattr(figs, key)
                 if fig is not None:
                     rows.append((f"by_citizenship.{nat}.{key}", fig))
-        out = [{"figure": name, **fig.model_dump(mode="json", exclude_none=True)} for name, fig in rows]
+        out = [
+            {
+                "figure": name,
+                **fig.model_dump(mode="json", exclude_none=True, exclude={"from_"}),
+                "from": self.sources[fig.from_].name,
+            }
+            for name, fig in rows
+        ]
         eight = self.first_eight_months
         for nat, row in eight.by_citizenship.items():
             for key, value in row.model_dump(exclude_none=True).items():
@@ -183,6 +218,7 @@ class PopulationData(_Frozen):
                         "value": value,
                         "evidence": eight.evidence,
                         "source": f"{eight.source} ({eight.period.start} to {eight.period.end})",
+                        "from": self.sources[eight.from_].name,
                     }
                 )
         sec = self.by_sector
@@ -195,6 +231,7 @@ class PopulationData(_Frozen):
                             "value": value,
                             "evidence": sec.evidence,
                             "source": sec.source,
+                            "from": self.sources[sec.from_].name,
                             **({"url": sec.url} if sec.url else {}),
                         }
                     )
