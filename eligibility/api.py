@@ -131,7 +131,10 @@ def _evaluate_spans(
 
     from eligibility.errors import CaseError, Problem
     from eligibility.explain.determination import DateCut, Dates
-    from eligibility.explain.short import result_words
+    from eligibility.explain.short import result_words, status_name
+    from eligibility.i18n import translator
+
+    _ = translator(lang)
 
     fields = list(case.spans)
     days = [
@@ -249,8 +252,10 @@ def _evaluate_spans(
                 update={
                     "status": "undetermined",
                     "reasons": [
-                        f"Depends on {', '.join(splitting)}: "
-                        + " or ".join(sorted(s.replace("_", " ") for s in statuses))
+                        _("Depends on {fields}: {statuses}").format(
+                            fields=", ".join(splitting),
+                            statuses=_(" or ").join(status_name(st, lang) for st in sorted(statuses)),
+                        )
                     ],
                     "reason_rules": [None],
                     "findings": [
@@ -275,8 +280,14 @@ def _evaluate_spans(
             "instruments": instruments,
             "would_change_if": [],
             "explanation": [
-                "Undetermined: the dates known only approximately do not settle it.",
-                *(f"{c.field} before {c.date}: {c.before}; from {c.date}: {c.after}." for c in ordered),
+                _("Undetermined: the dates known only approximately do not settle it."),
+                *(
+                    _("{field} before {date}: {before}; from {date}: {after}").format(
+                        field=c.field, date=c.date, before=c.before, after=c.after
+                    )
+                    + "."
+                    for c in ordered
+                ),
             ],
             "dates": dates,
             "decided_by": list(dict.fromkeys(r for d in reps for r in d.decided_by)),

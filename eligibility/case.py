@@ -89,6 +89,23 @@ BORDER_STATES: dict[str, frozenset[str]] = {
 """The states on each border (an arrival by air or by sea elsewhere may be in any state): the
 land border with Mexico, the land border with Canada, and the coasts next to the border with Mexico."""
 
+
+def entry_conflict(border: object, place: object, state: object, appointment: object) -> str | None:
+    """Why these facts of an entry cannot all be true ('entry.state: ...'), or None. A value that
+    is not a string (unknown) conflicts with nothing."""
+    states = BORDER_STATES.get(border) if isinstance(border, str) else None
+    if states is not None and isinstance(state, str) and state not in states:
+        return (
+            f"entry.state: {state} is not on the border of entry.border = {border} "
+            f"(states on it: {', '.join(sorted(states))})"
+        )
+    if border == "air" and place == "between_ports":
+        return "entry.place: between_ports, but entry.border = air: an arrival by air is at a port of entry"
+    if appointment is True and place == "between_ports":
+        return "entry.appointment: a CBP One appointment is kept at a port of entry, but entry.place = between_ports"
+    return None
+
+
 SPAN_FIELDS: tuple[str, ...] = ("entry.date", "birth_date", "claim_date", "decision_date")
 """The dates that may be given approximately: a month ``2019-12`` or a range
 ``2019-12-01..2019-12-20`` (both ends included)."""
@@ -231,20 +248,9 @@ class Case(_Strict):
         """Facts that cannot all be true: a state off the border crossed, an air arrival between
         ports, a CBP One appointment between ports."""
         entry = self.entry
-        states = BORDER_STATES.get(entry.border or "")
-        if states is not None and entry.state is not None and entry.state not in states:
-            raise ValueError(
-                f"entry.state: {entry.state} is not on the border of entry.border = {entry.border} "
-                f"(states on it: {', '.join(sorted(states))})"
-            )
-        if entry.border == "air" and entry.place == "between_ports":
-            raise ValueError(
-                "entry.place: between_ports, but entry.border = air: an arrival by air is at a port of entry"
-            )
-        if entry.appointment and entry.place == "between_ports":
-            raise ValueError(
-                "entry.appointment: a CBP One appointment is kept at a port of entry, but entry.place = between_ports"
-            )
+        problem = entry_conflict(entry.border, entry.place, entry.state, entry.appointment)
+        if problem is not None:
+            raise ValueError(problem)
         claim, decision = self.bounds("claim_date"), self.bounds("decision_date")
         if claim is not None and decision is not None and decision[1] < claim[0]:
             raise ValueError("decision_date: before claim_date (a decision is made on a claim already made)")

@@ -89,3 +89,54 @@ def test_the_json_record_keeps_its_codes_and_says_its_language(lang: str) -> Non
     assert (d["lang"], d["outcome"], d["transfer_to"], d["asylum"]) == ("es", "transfer", ["GT"], "not_in_us")
     gt = next(i for i in d["instruments"] if i["id"] == "us-gt-aca")
     assert gt["status"] == "applies"
+
+
+SPANISH_LOOKUPS = {
+    # the README's lookup: transfer to Guatemala under the 2019 agreement
+    "es-hn-adult.txt": HN_ADULT,
+    # age and accompaniment unknown: an unaccompanied child is not transferred (INA 208(a)(2)(E))
+    "es-undetermined.txt": ["--nationality", "HN", "--entry-date", "2019-12-01", "--border", "southern_land",
+                            "--place", "between_ports", "--transit", "MX"],
+    # a Salvadoran who flew in with a U.S. visa in 2020: the agreement's document exception
+    "es-visa.txt": ["--nationality", "SV", "--age", "40", "--entry-date", "2020-01-10", "--border", "air",
+                    "--place", "port_of_entry", "--documents", "us_visa"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPANISH_LOOKUPS))
+def test_three_lookups_in_spanish(name: str, snapshot: Any) -> None:
+    text = _check(*SPANISH_LOOKUPS[name], "--lang", "es")
+    # rule and instrument titles come from the rule files' Spanish texts (the names of cited
+    # documents stay as published)
+    assert "(signed text)" not in text and "Safe Third Country Agreement" not in text, text
+    assert not any(line.lstrip("- ").startswith(("The ", "Not met", "Unknown")) for line in text.splitlines()), text
+    snapshot(name, text)
+
+
+def test_every_rule_instrument_and_policy_has_its_spanish_text() -> None:
+    from eligibility import load_rules
+
+    rules = load_rules()
+    for inst in rules.instruments.values():
+        assert inst.translations["es"]["title"], inst.id
+        for rule in inst.rules:
+            spanish = rule.translations["es"]
+            assert spanish["title"], rule.id
+            assert len(spanish.get("caveats", ())) == len(rule.caveats), rule.id
+    for policy in rules.policies.values():
+        assert policy.translations["es"]["title"] and policy.translations["es"]["description"], policy.id
+
+
+def test_lint_refuses_a_rule_file_translated_only_in_part(tmp_path: Path) -> None:
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    gt = rules / "us-gt-aca.yaml"
+    lines = gt.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("title_es:") and i > 10)
+    del lines[index]
+    gt.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["rules", "lint", str(rules)])
+    assert result.exit_code == 2, result.output
+    assert "us-gt-aca.yaml:" in result.output and "has no Spanish title (title_es)" in result.output

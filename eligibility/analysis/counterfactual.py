@@ -18,6 +18,7 @@ from typing import Any
 
 from eligibility.analysis.partition import representatives
 from eligibility.analysis.settle import Settlement, part_of
+from eligibility.case import entry_conflict
 from eligibility.engine.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
 from eligibility.engine.program import BoundRule, Program
 from eligibility.ruleset.conditions import Test, Truth, _test, holds, show
@@ -218,6 +219,10 @@ def counterfactuals(
             new["decision_date"] = updates["entry.date"]  # the decision date follows the entry date
         if new["decision_date"] is not UNKNOWN and new["decision_date"] < new["entry.date"]:
             return None
+        if entry_conflict(
+            new["entry.border"], new["entry.place"], new["entry.state"], new["entry.appointment"]
+        ):
+            return None  # a change to facts that cannot all be true (a state off the border...)
         return new
 
     base_truth = (facts, {b.key: holds(b.when, facts) for b in program.rules})

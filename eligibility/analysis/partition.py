@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from eligibility.case import entry_conflict
 from eligibility.countries import other_country
 from eligibility.engine.decide import Status, possible_statuses
 from eligibility.engine.program import Program
@@ -349,8 +350,17 @@ class Partition:
         return done
 
     def case(self, facts: Mapping[str, Any]) -> dict[str, Any]:
-        """One case of the class, as the input a person reads and pastes into a golden test."""
-        return readable_case(self.example(facts), self.programs[0].ruleset.context)
+        """One case of the class, as the input a person reads and pastes into a golden test. A value
+        chosen for a fact the class leaves unknown (its answer does not depend on it) is left out
+        where it would make the entry impossible (a state off the border crossed, an arrival by air
+        between ports): the case format refuses such a case."""
+        done = self.example(facts)
+        for name in ("entry.state", "entry.appointment", "entry.place"):
+            if facts[name] is UNKNOWN and entry_conflict(
+                done["entry.border"], done["entry.place"], done["entry.state"], done["entry.appointment"]
+            ):
+                done[name] = UNKNOWN
+        return readable_case(done, self.programs[0].ruleset.context)
 
 
 def readable_case(facts: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

@@ -84,6 +84,8 @@ class RuleSpec(_Spec):
     caveat: str | list[str] | None = Field(
         None, description="shown with any answer this rule decides (litigation, discretion); one or several"
     )
+    title_es: str | None = Field(None, min_length=1, description="the title in Spanish")
+    caveat_es: str | list[str] | None = Field(None, description="the caveats in Spanish, one for each")
     to: list[str] | Literal["nationality"] | None = Field(
         None,
         description="for a destination rule: the countries of expulsion, or 'nationality' (every country "
@@ -101,6 +103,8 @@ class InstrumentSpec(_Spec):
     summary: str | None = None
     sources: list[SourceSpec] = Field(min_length=1)
     notes: list[str] = []
+    title_es: str | None = Field(None, min_length=1, description="the title in Spanish")
+    summary_es: str | None = Field(None, min_length=1, description="the summary in Spanish")
 
 
 class OmitSpec(_Spec):
@@ -118,6 +122,8 @@ class PolicySpec(_Spec):
     id: InstrumentId
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
+    title_es: str | None = Field(None, min_length=1)
+    description_es: str | None = Field(None, min_length=1)
     instruments: list[InstrumentId] = Field(min_length=1)
     screening: list[list[InstrumentId]] = []
 
@@ -149,12 +155,14 @@ class InvariantSpec(_Spec):
 
 class ReasonSpec(_Spec):
     text: str = Field(min_length=1, description="the reason in words, as an explanation shows it")
+    text_es: str | None = Field(None, min_length=1, description="the reason in Spanish")
     sources: list[SourceSpec] = Field(min_length=1)
 
 
 class DefinitionSpec(_Spec):
     id: InstrumentId
     title: str = Field(min_length=1, description="the legal term and what it means, in plain English")
+    title_es: str | None = Field(None, min_length=1, description="the title in Spanish")
     when: Any
     sources: list[SourceSpec] = Field(min_length=1)
 
@@ -265,6 +273,8 @@ class Rule:
     restates: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()  # shown with any answer this rule decides
     to: tuple[str, ...] | None = None  # a destination rule's countries; () means 'nationality'
+    # per language other than English: 'title' and 'caveats' as the rule file gives them
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     @property
     def evidence(self) -> Evidence:
@@ -297,6 +307,7 @@ class Instrument:
     notes: tuple[str, ...]
     location: Location
     extends: str | None
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -307,6 +318,7 @@ class Policy:
     instruments: tuple[str, ...]
     screening: tuple[tuple[str, ...], ...]
     location: Location
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -315,6 +327,7 @@ class Reason:
 
     text: str
     sources: tuple[Source, ...]
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
 
 _T = TypeVar("_T")
@@ -613,7 +626,11 @@ def _assemble(
             reviewed = spec.reviewed
         if spec.screened_first_because is not None:
             basis = spec.screened_first_because
-            screened_first_because = Reason(basis.text, tuple(_source(s) for s in basis.sources))
+            screened_first_because = Reason(
+                basis.text,
+                tuple(_source(s) for s in basis.sources),
+                {"es": {"text": basis.text_es}} if basis.text_es else {},
+            )
     if default is None:
         problems.append(Problem(default_place, "missing 'default': name the default policy"))
         return None
@@ -774,8 +791,10 @@ def _build_instrument(
                 tuple(rs.restates),
                 (rs.caveat,) if isinstance(rs.caveat, str) else tuple(rs.caveat or ()),
                 destination,
+                _spanish(title=rs.title_es, caveats=_texts(rs.caveat_es)),
             )
         )
+    _check_spanish(spec, doc, problems)
     instrument = Instrument(
         iid,
         head.title,
@@ -788,9 +807,56 @@ def _build_instrument(
         tuple(head.notes),
         doc.at(("instrument",)),
         head.extends,
+        _spanish(title=head.title_es, summary=head.summary_es),
     )
     done[iid] = instrument
     return instrument
+
+
+_PARTIAL = "the file gives Spanish texts, so it must give them all"
+
+
+def _check_spanish(spec: RuleFileSpec, doc: Document, problems: list[Problem]) -> None:
+    """A rule file that gives a Spanish text anywhere gives one for every title, summary and
+    caveat (a file without any is shown in English whatever the language asked)."""
+    head = spec.instrument
+    if not (head.title_es or head.summary_es or any(r.title_es or r.caveat_es for r in spec.rules)):
+        return
+    if not head.title_es:
+        problems.append(
+            Problem(str(doc.at(("instrument", "title"))), f"no Spanish title (title_es): {_PARTIAL}")
+        )
+    if head.summary and not head.summary_es:
+        problems.append(
+            Problem(str(doc.at(("instrument", "summary"))), f"no Spanish summary (summary_es): {_PARTIAL}")
+        )
+    for i, rs in enumerate(spec.rules):
+        if not rs.title_es:
+            problems.append(
+                Problem(
+                    str(doc.at(("rules", i, "title"))),
+                    f"rule '{rs.id}' has no Spanish title (title_es): {_PARTIAL}",
+                )
+            )
+        english, spanish = _texts(rs.caveat) or (), _texts(rs.caveat_es) or ()
+        if len(english) != len(spanish):
+            problems.append(
+                Problem(
+                    str(doc.at(("rules", i, "caveat_es" if rs.caveat_es else "caveat"))),
+                    f"rule '{rs.id}' has {len(english)} caveat(s) and {len(spanish)} in Spanish (caveat_es): "
+                    "give one Spanish text for each",
+                )
+            )
+
+
+def _texts(value: str | list[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else ((value,) if isinstance(value, str) else tuple(value))
+
+
+def _spanish(**texts: Any) -> dict[str, dict[str, Any]]:
+    """The translations of an item: {'es': {...}} with the texts the rule file gives."""
+    given = {k: v for k, v in texts.items() if v}
+    return {"es": given} if given else {}
 
 
 @dataclass
@@ -921,6 +987,21 @@ def _build_policies(
     spec: PoliciesFileSpec, doc: Document, instruments: dict[str, Instrument], problems: list[Problem]
 ) -> dict[str, Policy]:
     policies: dict[str, Policy] = {}
+    spanish = any(ps.title_es or ps.description_es for ps in spec.policies) or (
+        spec.screened_first_because is not None and spec.screened_first_because.text_es is not None
+    )
+    for i, ps in enumerate(spec.policies):
+        if spanish and not (ps.title_es and ps.description_es):
+            problems.append(
+                Problem(
+                    str(doc.at(("policies", i, "title"))),
+                    f"policy '{ps.id}' has no Spanish title or description (title_es, description_es): {_PARTIAL}",
+                )
+            )
+    if spanish and spec.screened_first_because is not None and not spec.screened_first_because.text_es:
+        problems.append(
+            Problem(str(doc.at(("screened_first_because", "text"))), f"no Spanish text (text_es): {_PARTIAL}")
+        )
     for i, ps in enumerate(spec.policies):
         path = ("policies", i)
         if ps.id in policies:
@@ -961,6 +1042,7 @@ def _build_policies(
             tuple(ps.instruments),
             tuple(tuple(s) for s in ps.screening),
             doc.at(path),
+            _spanish(title=ps.title_es, description=ps.description_es),
         )
     return policies
 
