@@ -423,6 +423,13 @@ def replay(record_file: str, fmt: str, rules_dir: str | None) -> None:
     show_default=True,
     help="'full' adds every rule's finding to each line (about ten times larger).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "es"]),
+    default="en",
+    show_default=True,
+    help="Language of the texts in each line (reasons, caveats, explanation); codes stay as they are.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary, no per-row errors.")
 @rules_option
 @user_errors
@@ -435,6 +442,7 @@ def batch(
     out_format: str | None,
     input_format: str | None,
     detail: str,
+    lang: str,
     quiet: bool,
     rules_dir: str | None,
 ) -> None:
@@ -448,7 +456,7 @@ def batch(
 
     ruleset = eligibility.load_rules(rules_dir, extend=True) if rules_dir else None
     fmt = out_format or ("csv" if (output or "").lower().endswith(".csv") else "jsonl")
-    options = runner.Options(policy, engine, detail, fmt)  # type: ignore[arg-type]
+    options = runner.Options(policy, engine, detail, fmt, lang)  # type: ignore[arg-type]
     where = "stdin" if input_path == "-" else input_path
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
 

@@ -18,10 +18,11 @@ from eligibility.ruleset.load import EVIDENCE_ORDER, RuleSet, default_rules
 from eligibility.ruleset.load import load_rules as _load_rules
 
 
-def _fast(ruleset: RuleSet, policy: str | None) -> Evaluator:
-    """One fast evaluator per rule set and policy, kept with the rule set's compiled programs."""
+def _fast(ruleset: RuleSet, policy: str | None, lang: str = "en") -> Evaluator:
+    """One fast evaluator per rule set, policy and language, kept with the rule set's compiled programs."""
     name = policy or ruleset.default_policy
-    return ruleset.built.get(Evaluator, name, lambda: Evaluator(policy, rules=ruleset))
+    key = name if lang == "en" else f"{name}:{lang}"
+    return ruleset.built.get(Evaluator, key, lambda: Evaluator(policy, rules=ruleset, lang=lang))
 
 
 def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleSet:
@@ -56,9 +57,7 @@ def evaluate(
     if parsed.spans:
         return _evaluate_spans(parsed, policy, ruleset, engine, counterfactuals, lang)
     if engine == "fast":
-        if lang == "en":
-            return _fast(ruleset, policy).evaluate(parsed).determination()
-        engine = "pure"  # the fast engine's templates are English
+        return _fast(ruleset, policy, lang).evaluate(parsed).determination()
     program = compile_policy(ruleset, policy)
     facts, assumed = derive_facts(parsed, ruleset.context)
     chosen = engine_for(program, engine)

@@ -168,7 +168,12 @@ class Evaluator:
     """
 
     def __init__(
-        self, policy: str | None = None, *, rules: RuleSet | None = None, detail: Detail = "full"
+        self,
+        policy: str | None = None,
+        *,
+        rules: RuleSet | None = None,
+        detail: Detail = "full",
+        lang: str = "en",
     ) -> None:
         from eligibility.ruleset.load import default_rules
 
@@ -176,6 +181,7 @@ class Evaluator:
         self.program: Program = compile_policy(self.rules, policy)
         self.policy = self.program.policy.id
         self.detail = detail
+        self.lang = lang  # the language of the texts of every line
         self._bounds = _bounds(self.program)
         self._named = _named(self.program)
         self._used = self.program.facts_used
@@ -550,6 +556,7 @@ class Evaluator:
             after_review=late,
             shown_dates={name: _tok(name) for name in ("entry", "decision", "claim")},
             values=facts,
+            lang=self.lang,
         )
         data = det.model_dump(mode="json")
         data["id"] = _tok("@id")

@@ -83,6 +83,7 @@ def _siblings(case: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+@pytest.mark.exhaustive  # a minute of durable-rules runs on cases with many unknown facts: CI's own step
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(POLICIES, st.data())
 def test_generated_cases_and_their_siblings_match_durable(policy: str, data: st.DataObject) -> None:
@@ -107,6 +108,7 @@ def _without_findings(data: dict[str, Any]) -> dict[str, Any]:
 HEADLINE_ONLY: dict[str, Evaluator] = {}
 
 
+@pytest.mark.exhaustive  # as above
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(POLICIES, st.data())
 def test_the_headline_only_path_matches_durable(policy: str, data: st.DataObject) -> None:

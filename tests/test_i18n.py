@@ -140,3 +140,29 @@ def test_lint_refuses_a_rule_file_translated_only_in_part(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["rules", "lint", str(rules)])
     assert result.exit_code == 2, result.output
     assert "us-gt-aca.yaml:" in result.output and "has no Spanish title (title_es)" in result.output
+
+
+@pytest.mark.parametrize("case", [
+    {"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}},
+    {"nationalities": ["MX"], "age": 25, "entry": {"date": "2021-06-01", "border": "southern_land", "place": "between_ports"}},
+    {"nationalities": ["VE"], "entry": {"date": "2025-03-01", "border": "southern_land"}},
+])
+def test_the_fast_engine_writes_the_same_spanish_as_the_pure_evaluator(case: dict[str, Any]) -> None:
+    """`batch --lang es` lines come from the fast engine's templates, built in Spanish."""
+    from eligibility import evaluate
+
+    fast = evaluate(case, engine="fast", lang="es").model_dump(exclude={"engine", "would_change_if"})
+    pure = evaluate(case, engine="pure", counterfactuals=False, lang="es").model_dump(exclude={"engine", "would_change_if"})
+    assert fast == pure
+    assert fast["lang"] == "es" and fast["explanation"][0] != evaluate(case, engine="fast").explanation[0]
+
+
+def test_batch_writes_spanish_texts_and_english_codes() -> None:
+    import json
+
+    rows = '{"id": "a", "nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"}}\n'
+    result = CliRunner().invoke(main, ["batch", "-", "-q", "--lang", "es"], input=rows)
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output)
+    assert (line["outcome"], line["transfer_to"], line["lang"]) == ("transfer", ["GT"], "es")
+    assert line["explanation"][0].startswith("Traslado a Guatemala (GT)")

@@ -107,6 +107,7 @@ class Options:
     engine: EngineName = "fast"
     detail: Detail = "compact"
     out_format: Format = "jsonl"
+    lang: str = "en"
 
 
 # -- one worker ---------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
     if not (
         worker and inherited is not None and _STATE.get("options") == options and _STATE["rules"] is rules
     ):
-        _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail)
+        _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail, lang=options.lang)
         _STATE["evaluator"].sharing = True
     _STATE["rules"] = rules
     _STATE["options"] = options
@@ -231,7 +232,7 @@ def _durable_line(case: Case, options: Options, engine: str = "durable") -> tupl
     from eligibility.api import evaluate
 
     rules = _STATE.get("rules")
-    det = evaluate(case, options.policy, rules=rules, engine=engine, counterfactuals=False)
+    det = evaluate(case, options.policy, rules=rules, engine=engine, counterfactuals=False, lang=options.lang)
     data = det.model_dump(mode="json")
     if options.detail == "compact":
         for inst in data["instruments"]:
