@@ -6,6 +6,7 @@
 ('transfer', ['GT'])
 """
 
+from eligibility._version import __version__
 from eligibility.api import evaluate, load_rules, record
 from eligibility.case import Case, parse_case, read_case_data
 from eligibility.errors import CaseError, EligibilityError, RuleFileError, UnknownPolicyError
@@ -23,6 +24,7 @@ __all__ = [
     "RuleFileError",
     "RuleSet",
     "UnknownPolicyError",
+    "__version__",
     "evaluate",
     "load_rules",
     "parse_case",

@@ -68,14 +68,10 @@ def evaluate(
 
 
 def version() -> str:
-    """The installed version of the tool (``0+unknown`` when run from a source tree not installed)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
+    """The version of the tool (``eligibility.__version__``, kept equal to pyproject.toml's by a test)."""
+    from eligibility._version import __version__
 
-    try:
-        return installed("asylum-eligibility")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return __version__
 
 
 def record(

@@ -174,3 +174,10 @@ def test_an_approximate_birth_date_must_fit_the_age() -> None:
     assert ok.date_ranges == {"birth_date": "2002-06"}
     with pytest.raises(eligibility.CaseError, match="age: 30 does not match birth_date"):
         evaluate({"birth_date": "2002-06", "age": 30, "entry": {"date": "2019-12-01"}})
+
+
+def test_the_version_in_records_is_the_packages() -> None:
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert eligibility.api.version() == declared
