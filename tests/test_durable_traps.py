@@ -286,6 +286,24 @@ def test_a_ruleset_durable_rules_rejects_once_is_created_on_the_next_try(monkeyp
     assert engine.fired(facts) == engine_for(program, "pure").fired(facts)  # the engine works
     calls.clear()
     monkeypatch.setattr(durable._dre, "create_ruleset", lambda n, d: flaky(n, d, durable.CREATE_ATTEMPTS))
-    with pytest.raises(Exception, match="error code: 102"):
+    with pytest.raises(durable.RulesetRefused, match="error code: 102"):
         durable.DurableEngine(program)
     assert len(calls) == durable.CREATE_ATTEMPTS
+
+
+def test_a_ruleset_durable_rules_always_refuses_is_run_by_the_pure_evaluator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When durable-rules refuses the definition on every try, the case is still answered, by the
+    pure evaluator, and the determination says so (engine: pure)."""
+    from eligibility import evaluate
+
+    def refuse(name: str, definition: str) -> Any:
+        raise Exception("Could not create ruleset, error code: 102")
+
+    rules = load_rules()
+    program = compile_policy(rules, "draft-2019-07")
+    monkeypatch.setattr(program.built, "_items", {})  # no engine built yet in this process
+    monkeypatch.setattr(durable._dre, "create_ruleset", refuse)
+    assert engine_for(program, "durable").name == "pure"
+    det = evaluate({"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01"}}, "draft-2019-07",
+                   rules=rules, counterfactuals=False)
+    assert det.engine == "pure" and det.outcome == "undetermined"  # border and place unknown

@@ -48,15 +48,20 @@ def durable_available() -> bool:
 def engine_for(program: Program, name: str = "durable") -> Engine:
     """The engine ``name`` ('durable' or 'pure') for ``program``, built once per process.
 
-    'durable' falls back to 'pure' where durable-rules is not installed; the engine's ``name``
-    says which one ran, and every determination reports it.
+    'durable' falls back to 'pure' where durable-rules is not installed, or where it refuses to
+    create the ruleset even on a second and third try (durable-rules 2.0.28 now and then answers
+    "error code: 102" for a valid definition); the engine's ``name`` says which one ran, and
+    every determination reports it.
     """
     if name == "durable" and not durable_available():
         name = "pure"
     if name == "durable":
-        from eligibility.engine.durable import DurableEngine
+        from eligibility.engine.durable import DurableEngine, RulesetRefused
 
-        return program.built.get(DurableEngine, name, lambda: DurableEngine(program))
+        try:
+            return program.built.get(DurableEngine, name, lambda: DurableEngine(program))
+        except RulesetRefused:
+            name = "pure"
     if name == "pure":
         return program.built.get(PureEngine, name, lambda: PureEngine(program))
     raise ValueError(f"unknown engine '{name}' (known: durable, pure)")

@@ -128,6 +128,11 @@ accepts on another try ("Could not create ruleset, error code: 102", ERR_UNEXPEC
 fresh processes under load with a byte-identical definition): creating it is tried this often."""
 
 
+class RulesetRefused(RuntimeError):
+    """durable-rules refused the ruleset's definition on every try (``engine_for`` then uses the
+    pure evaluator, and determinations say so)."""
+
+
 class DurableEngine:
     """Runs a program in durable-rules through its C API, one case at a time."""
 
@@ -142,9 +147,11 @@ class DurableEngine:
             try:
                 self._handle = _dre.create_ruleset(self._name, definition)
                 break
-            except Exception:  # durable-rules' own error type; the same definition usually passes
+            except Exception as exc:  # durable-rules' own error type; the same definition usually passes
                 if attempt == CREATE_ATTEMPTS - 1:
-                    raise
+                    raise RulesetRefused(
+                        f"durable-rules refused the ruleset {CREATE_ATTEMPTS} times: {exc}"
+                    ) from exc
         self._counter = itertools.count(1)
 
     def fired(self, facts: Mapping[str, Any]) -> frozenset[str]:
