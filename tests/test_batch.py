@@ -339,3 +339,41 @@ def test_a_chunk_that_fails_in_a_worker_stops_the_run_without_hanging(tmp_path: 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 7 and "planted failure" in done.stdout, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # no output, partial file or parts
+
+
+# -- hostile input: each one a regression test (the project's issue on hostile input) -----------
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_inert(tmp_path: Path) -> None:
+    """CSV injection: an id such as =HYPERLINK(...) comes back with a leading apostrophe."""
+    import csv
+
+    source = tmp_path / "in.csv"
+    source.write_text(
+        'id,nationalities,entry.date\n=HYPERLINK("http://x"),HN,2019-12-01\n+1,HN,2019-12-01\n@a,HN,2019-12-01\n-2,HN,2019-12-01\nplain,HN,2019-12-01\n'
+    )
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["batch", str(source), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ids = [row["id"] for row in csv.DictReader(out.open())]
+    assert ids == ["'=HYPERLINK(\"http://x\")", "'+1", "'@a", "'-2", "plain"]
+
+
+def test_a_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"\xef\xbb\xbfid,nationalities,entry.date\na,HN,2019-12-01\n")
+    result = CliRunner().invoke(main, ["batch", str(source), "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["id"] == "a"
+
+
+def test_an_output_that_is_a_directory_is_one_line_with_exit_2_and_leaves_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"nationalities": ["HN"], "entry": {"date": "2019-12-01"}}\n')
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = CliRunner().invoke(main, ["batch", str(source), "-o", str(folder), "-q"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {folder}: is a directory; give the output file's name"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out"]  # no stray partial file
+    assert list(folder.iterdir()) == []

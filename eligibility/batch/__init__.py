@@ -241,7 +241,21 @@ def _durable_line(case: Case, options: Options, engine: str = "durable") -> tupl
     return json.dumps(data, separators=(",", ":")), det.outcome  # ASCII, as the fast engine writes
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula: a CSV cell starting so is written with a
+leading apostrophe, so that opening the output never runs a formula a row carried in
+(OWASP's advice on CSV injection)."""
+
+
+def _inert(cell: Any) -> Any:
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
 def _csv_row(d: dict[str, Any]) -> list[Any]:
+    return [_inert(cell) for cell in _csv_cells(d)]
+
+
+def _csv_cells(d: dict[str, Any]) -> list[Any]:
     wait = d["wait_in_mexico"]
     return [
         d["row"],
@@ -496,6 +510,8 @@ class _AtomicOutput:
             self.handle = sys.stdout.buffer
             return self
         target = Path(self.path)
+        if target.is_dir():
+            raise BatchError(f"{self.path}: is a directory; give the output file's name")
         try:
             fd, self.temp = tempfile.mkstemp(
                 prefix=f".{target.name}.", suffix=".partial", dir=target.parent or "."
@@ -548,6 +564,10 @@ class _AtomicOutput:
             return
         self.handle.close()
         if kind is None:
-            os.replace(self.temp, str(self.path))
+            try:
+                os.replace(self.temp, str(self.path))
+            except OSError as exc:  # e.g. a directory created at that name meanwhile
+                os.unlink(self.temp)
+                raise BatchError(f"{self.path}: cannot write the output there ({exc.strerror})") from None
         else:
             os.unlink(self.temp)

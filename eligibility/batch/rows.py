@@ -39,7 +39,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 
 def csv_rows(file: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    with file.open(encoding="utf-8", newline="") as handle:
+    with file.open(encoding="utf-8-sig", newline="") as handle:  # a byte-order mark is not a column's name
         for number, row in enumerate(csv.DictReader(handle), start=2):
             case: dict[str, Any] = {}
             try:
