@@ -637,7 +637,7 @@ def diff_command(
     from eligibility.analysis.diff import describe as diff_describe
     from eligibility.analysis.diff import diff as policy_diff
     from eligibility.analysis.diff import example as diff_example
-    from eligibility.batch.rows import read_rows
+    from eligibility.batch.rows import HeaderError, read_rows
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for label, name in (("POLICY_A", policy_a), ("POLICY_B", policy_b)):
@@ -654,7 +654,16 @@ def diff_command(
         from eligibility.fast import Evaluator
 
         ev_a, ev_b = Evaluator(policy_a, rules=ruleset), Evaluator(policy_b, rules=ruleset)
-        for number, row in read_rows(population):
+        reading = read_rows(population)
+        try:
+            first = next(reading, None)  # a CSV header is checked before the first row
+        except HeaderError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"{population}: cannot read: {exc.strerror}") from None
+        import itertools
+
+        for number, row in itertools.chain([first] if first is not None else [], reading):
             if isinstance(row, str):
                 rejected.append(f"row {number}: {row}")
                 continue

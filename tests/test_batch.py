@@ -377,3 +377,33 @@ def test_an_output_that_is_a_directory_is_one_line_with_exit_2_and_leaves_nothin
     assert result.output.strip() == f"error: {folder}: is a directory; give the output file's name"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out"]  # no stray partial file
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("id,entry,entry.date", "columns 'entry' and 'entry.date' give the same field twice"),
+    ("id,nationalities,nationalities.x,entry.date", "columns 'nationalities' and 'nationalities.x' give the same field twice"),
+    ("id,id,entry.date", "column 'id' appears twice"),
+])
+def test_a_csv_header_no_row_can_be_read_with_is_one_line_with_exit_2(tmp_path: Path, header: str, message: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(header + "\n" + ",".join(["a"] * (header.count(",") + 1)) + "\n")
+    result = CliRunner().invoke(main, ["batch", str(source), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"error: {source}: header: {message}"
+
+
+def test_a_csv_row_that_is_not_utf8_or_has_extra_cells_is_reported_and_the_others_are_written(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(
+        b"id,nationalities,entry.date\n"
+        b"a,HN,2019-12-01\n"
+        b"b\xff,HN,2019-12-01\n"
+        b"c,HN,2019-12-01,extra\n"
+        b"d,HN,2019-12-01\n"
+    )
+    result = CliRunner().invoke(main, ["batch", str(source)])
+    assert result.exit_code == 3, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [d["id"] for d in lines] == ["a", "d"]
+    assert f"{source}:3: not UTF-8 text" in result.output
+    assert f"{source}:4: 4 cells, but the header names 3 columns" in result.output

@@ -35,7 +35,7 @@ from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
-from eligibility.batch.rows import csv_rows
+from eligibility.batch.rows import HeaderError, csv_rows
 from eligibility.case import Case, parse_case
 from eligibility.errors import CaseError, EligibilityError, Problem
 from eligibility.fast import Detail, Evaluator
@@ -350,7 +350,14 @@ def _stream_tasks(stream: IO[bytes]) -> Iterator[Task]:
 
 def _csv_tasks(path: Path) -> Iterator[Task]:
     rows: list[tuple[int, bytes | dict[str, Any] | str]] = []
-    for number, row in csv_rows(path):
+    read = csv_rows(path)
+    try:
+        first = next(read, None)  # the header is checked before the first row
+    except HeaderError as exc:
+        raise BatchError(str(exc)) from None
+    if first is not None:
+        rows.append(first)
+    for number, row in read:
         rows.append((number, row))
         if len(rows) >= ROWS_PER_TASK:
             yield (_run_lines, rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,19 +39,62 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 yield (number, data) if isinstance(data, dict) else (number, "a case must be a JSON object")
 
 
+class HeaderError(ValueError):
+    """A CSV header no row can be read with (the whole batch stops, exit 2)."""
+
+
+def header_problem(header: list[str]) -> str | None:
+    """Why a CSV header cannot be read: a column named twice, or a column and one of its own
+    fields (``entry`` and ``entry.date``), which would silently overwrite each other."""
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return f"column '{name}' appears twice"
+        seen.add(name)
+    for name in names:
+        if "." in name and name.split(".", 1)[0] in seen:
+            return f"columns '{name.split('.', 1)[0]}' and '{name}' give the same field twice"
+    return None
+
+
 def csv_rows(file: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    with file.open(encoding="utf-8-sig", newline="") as handle:  # a byte-order mark is not a column's name
-        for number, row in enumerate(csv.DictReader(handle), start=2):
+    """(row number, case dict), or (row number, why the row is broken): a row that is not UTF-8
+    text or has more cells than the header is reported, and the others are read."""
+    # a byte-order mark is not a column's name; bytes that are not UTF-8 are kept (as lone
+    # surrogates) so that only their row is refused
+    with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        problem = header_problem(header)
+        if problem is not None:
+            raise HeaderError(f"{file}: header: {problem}")
+        columns = [h.strip() for h in header]
+        for index, cells in enumerate(reader):
+            number = index + 2
+            if not any(cell.strip() for cell in cells):
+                continue
+            if any(_NOT_UTF8.search(cell) for cell in cells):
+                yield number, "not UTF-8 text"
+                continue
+            if len(cells) > len(columns):
+                yield number, f"{len(cells)} cells, but the header names {len(columns)} columns"
+                continue
             case: dict[str, Any] = {}
             try:
-                for column, cell in row.items():
-                    if column is None or cell is None or cell == "":
+                for column, cell in zip(columns, cells, strict=False):
+                    if not column or cell == "":
                         continue
-                    _put(case, column.strip(), _cell(column.strip(), cell.strip()))
+                    _put(case, column, _cell(column, cell.strip()))
             except ValueError as exc:
                 yield number, str(exc)
                 continue
             yield number, case
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 def _cell(column: str, cell: str) -> Any:
