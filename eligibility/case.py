@@ -81,6 +81,18 @@ def _parse_date(value: object) -> dt.date:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_parse_date)]
 
+
+def _text(value: object) -> object:
+    """Text that can be written out: a string with a lone surrogate (a JSON escape such as
+    \\ud800 that encodes no character) is refused, as it cannot be encoded in UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
 BORDER_STATES: dict[str, frozenset[str]] = {
     "southern_land": frozenset({"AZ", "CA", "NM", "TX"}),
     "northern_land": frozenset({"AK", "ID", "ME", "MI", "MN", "MT", "ND", "NH", "NY", "VT", "WA"}),
@@ -179,7 +191,7 @@ def _transit_item(value: object) -> object:
 class Case(_Strict):
     """The facts of one person. Only ``entry.date`` is required; see the case format (`eligibility schema case`)."""
 
-    id: str | None = None
+    id: Annotated[str, BeforeValidator(_text)] | None = None
     nationalities: list[Country] | None = Field(
         None, description="Every nationality held; [] means stateless"
     )
@@ -332,6 +344,10 @@ def read_case_data(text: str | bytes, source: str = "case") -> object:
             raise CaseError(
                 [Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]
             ) from None
+        except RecursionError:
+            raise CaseError([Problem(source, "malformed JSON: nested too deeply")]) from None
+        except ValueError:  # an integer of more digits than Python converts (4,300)
+            raise CaseError([Problem(source, "malformed JSON: a number too long to read")]) from None
     import yaml
 
     try:

@@ -407,3 +407,24 @@ def test_a_csv_row_that_is_not_utf8_or_has_extra_cells_is_reported_and_the_other
     assert [d["id"] for d in lines] == ["a", "d"]
     assert f"{source}:3: not UTF-8 text" in result.output
     assert f"{source}:4: 4 cells, but the header names 3 columns" in result.output
+
+
+def test_a_row_nested_too_deeply_a_huge_number_or_a_lone_surrogate_is_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """JSONL in, CSV out: each bad row is one line naming its row; the good rows are all written."""
+    good = '{"id": "%s", "nationalities": ["HN"], "entry": {"date": "2019-12-01"}}'
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join([
+        good % "a",
+        "[" * 50_000,
+        '{"id": "b", "age": ' + "9" * 5000 + ', "entry": {"date": "2019-12-01"}}',
+        '{"id": "\\ud800", "entry": {"date": "2019-12-01"}}',
+        good % "z",
+    ]) + "\n")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["batch", str(source), "-o", str(out)])
+    assert result.exit_code == 3, result.output
+    assert [row["id"] for row in csv.DictReader(out.open())] == ["a", "z"]
+    assert f"{source}:2: malformed JSON: nested too deeply" in result.output
+    assert f"{source}:3: malformed JSON: a number too long to read" in result.output
+    assert f"{source}:4: id: not valid Unicode text (a lone surrogate)" in result.output
+    assert "internal error" not in result.output and "set_int_max_str_digits" not in result.output

@@ -128,6 +128,8 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     (["-"], '{"entry": {"date": "2019-12-01", "border": "south"}}', "entry.border: 'south' is not one of"),
     (["-"], '{"entry": {"date": "2019-12-01"', "<stdin>:1:"),
     (["-"], '{"entry": {"date": "2019-12-01"}, "age": "thirty"}', "age: Input should be a valid integer"),
+    (["-"], "[" * 50_000, "<stdin>: malformed JSON: nested too deeply"),
+    (["-"], '{"entry": {"date": "2019-12-01"}, "age": ' + "9" * 5000 + "}", "<stdin>: malformed JSON: a number too long to read"),
     (["--entry-date", "2019-12-01", "--transit", "MX:denied"], None, "transit.0.protection: 'denied' is not one of"),
     (["--entry-date", "2019-12-01", "--family-in-us", "sibling"], None, "--family-in-us: 'sibling' should be relation:status"),
     (["--entry-date", "2019-12-01", "--decision-date", "2019-11-01"], None, "decision_date: 2019-11-01 is before entry.date"),

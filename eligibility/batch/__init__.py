@@ -223,6 +223,10 @@ def _case(raw: bytes | dict[str, Any] | str) -> Case:
         raise CaseError([Problem("", f"malformed JSON: {exc.msg} (column {exc.colno})")]) from None
     except UnicodeDecodeError:
         raise CaseError([Problem("", "malformed JSON: not UTF-8 text")]) from None
+    except RecursionError:
+        raise CaseError([Problem("", "malformed JSON: nested too deeply")]) from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise CaseError([Problem("", "malformed JSON: a number too long to read")]) from None
     if not isinstance(data, dict):
         raise CaseError([Problem("", "a case must be a JSON object")])
     return parse_case(data, source="")
