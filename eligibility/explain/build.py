@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal, cast
 
@@ -21,6 +22,7 @@ from eligibility.explain.determination import (
     InstrumentResult,
     WouldChange,
 )
+from eligibility.explain.short import headline_line, level_name, render_short, result_words, status_name
 from eligibility.i18n import country_name, translator
 from eligibility.ruleset.conditions import Truth, describe, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, treaty_gaps
@@ -68,8 +70,7 @@ def build(
     a placeholder (the fast path's templates); ``shown_dates`` gives the text shown for each known
     date (``entry``, ``decision``, ``claim``) in place of its value, everywhere it is shown, and
     ``values`` the facts' real values where ``facts`` hold placeholders."""
-    token = _LANG.set(lang)
-    try:
+    with _speaking(lang):
         return _build(
             program,
             case,
@@ -82,7 +83,16 @@ def build(
             after_review,
             shown_dates,
             values,
-        ).model_copy(update={"lang": lang})
+            lang,
+        )
+
+
+@contextmanager
+def _speaking(lang: str) -> Iterator[None]:
+    """The texts built inside are in ``lang``."""
+    token = _LANG.set(lang)
+    try:
+        yield
     finally:
         _LANG.reset(token)
 
@@ -99,6 +109,7 @@ def _build(
     after_review: bool | None,
     shown_dates: Mapping[str, str] | None,
     values: Mapping[str, Any] | None,
+    lang: str,
 ) -> Determination:
     outcome, transfer, asylum, wait, expel = headline(settlement)
     transfer_to = list(transfer)
@@ -175,6 +186,7 @@ def _build(
         engine=engine,
         rules_digest=program.ruleset.digest,
         decided_by=_unique(b.rule.id for b in decided),
+        lang=lang,
     )
 
 
@@ -639,13 +651,7 @@ def _explain(
         )
     for r in results:
         moot = r.kind == "asylum_bar" and r.status == "applies" and outcome in ("expel", "transfer")
-        said = {
-            "applies": _("applies"),
-            "excepted": _("excepted"),
-            "not_applicable": _("not applicable"),
-            "not_in_force": _("not in force"),
-            "undetermined": _("undetermined"),
-        }[r.status]
+        said = status_name(r.status, lang)
         if r.kind == "statutory_limit":  # its status says whether one of its limits holds
             said = {
                 "not_applicable": _("none of its limits holds"),
@@ -670,16 +676,12 @@ def render_text(det: Determination, *, explain: bool = False) -> str:
     """The determination in words: the short answer (``explain=False``), or the full trace with
     every instrument, rule id and ``file:line``."""
     if not explain:
-        from eligibility.explain.short import render_short
-
         return render_short(det)
     return render_trace(det)
 
 
 def render_trace(det: Determination) -> str:
     """The full trace: the outcome first, then every instrument with each reason's rule."""
-    from eligibility.explain.short import headline_line, level_name, result_words, status_name
-
     _ = translator(det.lang)
     out: list[str] = []
     out.append(headline_line(det))

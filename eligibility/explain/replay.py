@@ -11,6 +11,7 @@ from eligibility.errors import CaseError, Problem
 from eligibility.explain.determination import DecisionRecord, Determination, Finding
 from eligibility.i18n import translator
 
+ChangeKind = Literal["added", "removed", "holds", "condition", "sources"]
 HEADLINE = ("outcome", "transfer_to", "expel_to", "asylum", "wait_in_mexico")
 
 
@@ -23,7 +24,7 @@ class RuleChange(_Frozen):
 
     rule: str
     location: str | None = Field(description="where the rule is now (null: it was removed)")
-    change: Literal["added", "removed", "holds", "condition", "sources"]
+    change: ChangeKind
     before: Any = Field(description="what it was: its truth, condition or citations")
     after: Any = Field(description="what it is now")
     decided: bool = Field(description="whether it decided the headline, then or now")
@@ -96,65 +97,31 @@ def _rule_changes(before: Determination, after: Determination) -> list[RuleChang
     decided = set(before.decided_by) | set(after.decided_by)
     changes: list[RuleChange] = []
     for rid in dict.fromkeys([*old, *new]):
-        a, b = old.get(rid), new.get(rid)
-        if a is None and b is not None:
+        change = _rule_change(old.get(rid), new.get(rid))
+        if change is not None:
+            kind, was, now = change
+            location = new[rid].location if rid in new else None
             changes.append(
                 RuleChange(
-                    rule=rid,
-                    location=b.location,
-                    change="added",
-                    before=None,
-                    after=b.holds,
-                    decided=rid in decided,
+                    rule=rid, location=location, change=kind, before=was, after=now, decided=rid in decided
                 )
             )
-        elif b is None and a is not None:
-            changes.append(
-                RuleChange(
-                    rule=rid,
-                    location=None,
-                    change="removed",
-                    before=a.holds,
-                    after=None,
-                    decided=rid in decided,
-                )
-            )
-        elif a is not None and b is not None:
-            if a.condition != b.condition:
-                changes.append(
-                    RuleChange(
-                        rule=rid,
-                        location=b.location,
-                        change="condition",
-                        before=a.condition,
-                        after=b.condition,
-                        decided=rid in decided,
-                    )
-                )
-            elif a.holds != b.holds:
-                changes.append(
-                    RuleChange(
-                        rule=rid,
-                        location=b.location,
-                        change="holds",
-                        before=a.holds,
-                        after=b.holds,
-                        decided=rid in decided,
-                    )
-                )
-            elif [c.cite for c in a.citations] != [c.cite for c in b.citations]:
-                changes.append(
-                    RuleChange(
-                        rule=rid,
-                        location=b.location,
-                        change="sources",
-                        before=[c.cite for c in a.citations],
-                        after=[c.cite for c in b.citations],
-                        decided=rid in decided,
-                    )
-                )
     changes.sort(key=lambda c: (not c.decided, c.change == "sources"))
     return changes
+
+
+def _rule_change(a: Finding | None, b: Finding | None) -> tuple[ChangeKind, Any, Any] | None:
+    """How a rule reads differently now (what changed, what it was, what it is), or None."""
+    if a is None:
+        return None if b is None else ("added", None, b.holds)
+    if b is None:
+        return "removed", a.holds, None
+    if a.condition != b.condition:
+        return "condition", a.condition, b.condition
+    if a.holds != b.holds:
+        return "holds", a.holds, b.holds
+    cites = [c.cite for c in a.citations], [c.cite for c in b.citations]
+    return ("sources", *cites) if cites[0] != cites[1] else None
 
 
 def render_replay(result: Replay, lang: str = "en") -> str:
