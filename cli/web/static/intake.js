@@ -1,0 +1,257 @@
+// The intake page: asks /v1/ask for the next question until none is left, then shows the answer.
+// Every answer is kept here and sent again with each request; the server keeps nothing.
+"use strict";
+
+const state = { lang: "en", answers: [], policy: "", last: null, strings: {} };
+const $ = (id) => document.getElementById(id);
+
+function t(key, values) {
+  let text = (state.strings[state.lang] || {})[key] || key;
+  for (const [name, value] of Object.entries(values || {})) text = text.replace("{" + name + "}", value);
+  return text;
+}
+
+function chooseLanguage() {
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked === "en" || asked === "es") return asked;
+  const kept = localStorage.getItem("eligibility.lang");
+  if (kept === "en" || kept === "es") return kept;
+  return (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
+}
+
+function showTexts() {
+  document.documentElement.lang = state.lang;
+  document.title = t("title");
+  for (const node of document.querySelectorAll("[data-text]")) node.textContent = t(node.dataset.text);
+  for (const button of document.querySelectorAll("button.lang")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
+  }
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function post(path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new Error(t("network_error"));
+  }
+  if (!response.ok) {
+    let message = response.status + " " + response.statusText;
+    try {
+      const data = await response.json();
+      message = data.errors.map((e) => e.message).join("; ");
+    } catch (err) { /* not JSON */ }
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
+  }
+  return response;
+}
+
+async function step(finish) {
+  showError("");
+  $("status").textContent = t("loading");
+  document.body.setAttribute("aria-busy", "true");
+  try {
+    const answers = state.answers.map((a) => ({ field: a.field, answer: a.answer }));
+    const body = { answers, lang: state.lang, finish: Boolean(finish) };
+    if (state.policy) body.policy = state.policy;
+    const data = await (await post("/v1/ask", body)).json();
+    state.last = data;
+    if (data.question) showQuestion(data.question);
+    else showResult(data);
+  } catch (err) {
+    if (err.status === 422 && state.answers.length) {
+      state.answers.pop(); // the answer just given was refused: ask it again, with the reason
+    }
+    showError(err.status === 422 ? err.message : t("server_error", { message: err.message }));
+  } finally {
+    $("status").textContent = "";
+    document.body.removeAttribute("aria-busy");
+  }
+}
+
+function showGiven() {
+  const list = $("given");
+  list.replaceChildren();
+  for (const given of state.answers) {
+    const item = document.createElement("li");
+    const question = document.createElement("span");
+    question.className = "q";
+    question.textContent = (given.text || given.field) + ": ";
+    const answer = document.createElement("strong");
+    answer.textContent = given.shown || (given.answer === "" ? t("unknown") : given.answer);
+    item.append(question, answer);
+    list.append(item);
+  }
+  $("given-box").hidden = state.answers.length === 0;
+}
+
+function showQuestion(q) {
+  $("result").hidden = true;
+  $("ask").hidden = false;
+  $("counter").textContent = t("question_n", { n: state.answers.length + 1 });
+  const field = $("field");
+  field.replaceChildren();
+  field.dataset.field = q.field;
+  field.dataset.text = q.text;
+  field.dataset.kind = q.kind;
+  let focus;
+  if (q.options.length) {
+    const set = document.createElement("fieldset");
+    const legend = document.createElement("legend");
+    legend.textContent = q.text;
+    set.append(legend);
+    q.options.forEach((option, index) => {
+      const id = "option-" + index;
+      const input = Object.assign(document.createElement("input"), { type: "radio", name: "answer", id, value: option.value });
+      const label = Object.assign(document.createElement("label"), { htmlFor: id, className: "option" });
+      label.append(input, document.createTextNode(" " + option.label));
+      set.append(label);
+      if (index === 0) focus = input;
+    });
+    field.append(set);
+  } else {
+    const label = Object.assign(document.createElement("label"), { htmlFor: "answer", className: "question" });
+    label.textContent = q.text;
+    const input = Object.assign(document.createElement("input"), { id: "answer", name: "answer", autocomplete: "off" });
+    if (q.kind === "number") Object.assign(input, { type: "number", min: "0", max: "130", inputMode: "numeric" });
+    else input.type = "text";
+    if (q.kind === "date") input.placeholder = "YYYY-MM-DD";
+    const hint = t("hint_" + q.kind);
+    field.append(label);
+    if (hint && hint !== "hint_" + q.kind) {
+      const help = Object.assign(document.createElement("p"), { id: "hint", className: "hint", textContent: hint });
+      input.setAttribute("aria-describedby", "hint");
+      field.append(help);
+    }
+    field.append(input);
+    focus = input;
+  }
+  $("back").disabled = state.answers.length === 0;
+  $("finish").hidden = !state.answers.some((a) => a.field === "entry.date");
+  showGiven();
+  if (focus) focus.focus();
+}
+
+function showResult(data) {
+  $("ask").hidden = true;
+  $("result").hidden = false;
+  const summary = data.summary;
+  const headline = $("headline");
+  headline.textContent = summary.headline;
+  headline.className = "outcome-" + data.record.outcome;
+  $("evidence").textContent = t("evidence") + " " + summary.evidence;
+  const caveats = $("caveats");
+  caveats.replaceChildren(...summary.caveats.map((c) => Object.assign(document.createElement("li"), { textContent: c })));
+  $("caveats-box").hidden = summary.caveats.length === 0;
+  $("short").textContent = summary.text;
+  $("back2").disabled = state.answers.length === 0;
+  showGiven();
+  headline.focus();
+}
+
+function answer(text, shown) {
+  const field = $("field");
+  state.answers.push({ field: field.dataset.field, answer: text, text: field.dataset.text, shown });
+  step(false);
+}
+
+function submitted(event) {
+  event.preventDefault();
+  const chosen = document.querySelector("#field input[type=radio]:checked");
+  if (chosen) {
+    answer(chosen.value, chosen.parentElement.textContent.trim());
+    return;
+  }
+  const input = $("answer");
+  const text = input ? input.value.trim() : "";
+  if (!text) {
+    showError(t("empty"));
+    if (input) input.focus();
+    return;
+  }
+  answer(text, text);
+}
+
+function download(name, type, content) {
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function fileName(record, kind) {
+  const base = (record.id || record.dates.entry || "case").replace(/[^A-Za-z0-9._-]/g, "_");
+  return kind + "-" + base + "-" + record.lang;
+}
+
+async function downloadMemo() {
+  const record = state.last && state.last.record;
+  if (!record) return;
+  try {
+    const response = await post("/v1/memo?format=html", record);
+    download(fileName(record, "memo") + ".html", "text/html", await response.text());
+  } catch (err) {
+    showError(t("server_error", { message: err.message }));
+  }
+}
+
+function downloadRecord() {
+  const record = state.last && state.last.record;
+  if (record) download(fileName(record, "record") + ".json", "application/json", JSON.stringify(record, null, 2) + "\n");
+}
+
+async function loadPolicies() {
+  try {
+    const response = await fetch("/v1/policies?lang=" + state.lang);
+    const policies = await response.json();
+    const select = $("policy");
+    select.replaceChildren(...policies.map((p) => {
+      const option = Object.assign(document.createElement("option"), { value: p.id, textContent: p.title + " (" + p.id + ")" });
+      option.selected = state.policy ? p.id === state.policy : p.default;
+      return option;
+    }));
+  } catch (err) { /* the settings stay empty; the default policy is used */ }
+}
+
+async function start() {
+  state.lang = chooseLanguage();
+  state.strings = await (await fetch("/static/strings.json")).json();
+  showTexts();
+  $("question").addEventListener("submit", submitted);
+  $("dontknow").addEventListener("click", () => answer("", ""));
+  const back = () => { state.answers.pop(); step(false); };
+  $("back").addEventListener("click", back);
+  $("back2").addEventListener("click", back);
+  $("finish").addEventListener("click", () => step(true));
+  $("restart").addEventListener("click", () => { state.answers = []; step(false); });
+  $("memo").addEventListener("click", downloadMemo);
+  $("record").addEventListener("click", downloadRecord);
+  $("policy").addEventListener("change", (event) => { state.policy = event.target.value; step(false); });
+  for (const button of document.querySelectorAll("button.lang")) {
+    button.addEventListener("click", () => {
+      state.lang = button.dataset.lang;
+      localStorage.setItem("eligibility.lang", state.lang);
+      showTexts();
+      loadPolicies();
+      step(false);
+    });
+  }
+  loadPolicies();
+  step(false);
+}
+
+document.addEventListener("DOMContentLoaded", start);
