@@ -1,4 +1,10 @@
-"""Load YAML while keeping where every value came from (``file:line:col``)."""
+"""Load YAML while keeping where every value came from (``file:line:col``).
+
+Rule files and case files are plain data, so the loader accepts plain data only, and refuses with
+the place: anchors and aliases (``&a``, ``*a``: an alias bomb expands a few lines into billions of
+values, and a recursive alias never ends), merge keys (``<<:``), any tag outside the core schema
+(``!!python/object``...), and nesting deeper than ``MAX_DEPTH`` levels (a deep document exhausts
+the parser's recursion)."""
 
 from __future__ import annotations
 
@@ -13,6 +19,22 @@ if TYPE_CHECKING:
 
 Path = tuple[str | int, ...]
 
+MAX_DEPTH = 100
+"""Nested lists and mappings a YAML document may have (the rule files use about ten)."""
+MAX_BYTES = 2_000_000
+"""The largest rule or case file read (the largest shipped rule file is about 40 KB)."""
+PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+class YAMLSourceError(ValueError):
+    """YAML that is malformed or not plain data, at ``line``:``column`` (1-based)."""
+
+    def __init__(self, line: int, column: int, problem: str) -> None:
+        self.line, self.column, self.problem = line, column, problem
+        super().__init__(f"{line}:{column}: {problem}")
+
 
 @cache
 def loader_class() -> type[yaml.SafeLoader]:
@@ -22,6 +44,28 @@ def loader_class() -> type[yaml.SafeLoader]:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise yaml.composer.ComposerError(
+                    None, None, "anchors and aliases (& and *) are not allowed here", event.start_mark
+                )
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                    )
+                node = super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+            if node is not None and node.tag not in PLAIN_TAGS:
+                what = "merge keys (<<) are" if node.tag.endswith(":merge") else f"the tag '{node.tag}' is"
+                raise yaml.composer.ComposerError(None, None, f"{what} not allowed here", node.start_mark)
+            return node
+
         def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
             try:
                 return super().construct_yaml_timestamp(node)
@@ -33,10 +77,36 @@ def loader_class() -> type[yaml.SafeLoader]:
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse YAML text with ``loader_class()`` (no marks kept)."""
+    """Parse YAML text with ``loader_class()`` (no marks kept): plain data only, as ``load_yaml``.
+    Raises YAMLSourceError with the line and column of the first problem."""
     import yaml
 
-    return yaml.load(text, Loader=loader_class())
+    try:
+        return yaml.load(text, Loader=loader_class())
+    except yaml.YAMLError as exc:
+        line, column, problem = _where(exc, text)
+        raise YAMLSourceError(line, column, problem) from None
+    except RecursionError:
+        raise YAMLSourceError(1, 1, f"nested more than {MAX_DEPTH} levels deep") from None
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text of a file's bytes; raises YAMLSourceError at the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        raise YAMLSourceError(line, column, f"not UTF-8 (byte 0x{data[exc.start]:02x})") from None
+
+
+def _where(exc: Exception, text: str) -> tuple[int, int, str]:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None and mark.line >= len(text.splitlines()):
+        mark = getattr(exc, "context_mark", None) or mark  # at the end: point where it began
+    problem = getattr(exc, "problem", None) or str(exc)
+    return (mark.line + 1, mark.column + 1, problem) if mark else (1, 1, problem)
 
 
 @dataclass(frozen=True)
@@ -80,12 +150,10 @@ def load_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        if mark is not None and mark.line >= len(text.splitlines()):
-            mark = getattr(exc, "context_mark", None) or mark  # at the end: point where it began
-        place = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(place, f"malformed YAML: {problem}")]
+        line, column, problem = _where(exc, text)
+        return None, [Problem(f"{file}:{line}:{column}", f"malformed YAML: {problem}")]
+    except RecursionError:
+        return None, [Problem(f"{file}:1:1", f"malformed YAML: nested more than {MAX_DEPTH} levels deep")]
     finally:
         loader.dispose()
     marks: dict[Path, Location] = {}
