@@ -18,80 +18,38 @@ single fact per case. Everything durable-specific stays here, and each of its me
 * ``$iall`` is false on an empty list: "contains none" is written ``len == 0 or all differ``;
 * a rule made only of ``$nex`` loops forever: every rule is anchored on ``kind == "case"``;
 * rulesets hang or fail with more than ~500 rules under one node: compiling refuses more than
-  ``MAX_RULES``.
+  ``MAX_RULES``;
+* matching a fact walks a stack of 64 nodes, and a node holds at most 128 ``$or`` branches, 256
+  rules ending on it and 512 children (eligibility.engine.network): past the stack, ``assert_fact``
+  fails (error 303) and deleting the state afterwards crashes the process. A program is split into
+  as few rulesets as keep every one of them inside those limits (the shipped ``enacted`` needs two;
+  in one, a case with many nationalities and late dates overflowed the stack), and a failed
+  ``assert_fact`` never has its state deleted;
+* a ruleset is never freed (``delete_ruleset`` and re-creating fails with error 102): rulesets are
+  kept by the digest of their definition, so loading the same rules again reuses them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
 import itertools
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import durable_rules_engine as _dre
 
+from eligibility.engine import network
+from eligibility.engine.network import MAX_RULES, attribute, compile_condition, encode_value
 from eligibility.engine.program import Program
 from eligibility.errors import EligibilityError
-from eligibility.ruleset.conditions import All, Any_, Condition, Not, Test, push_negations
 
-MAX_RULES = 500
+__all__ = ["MAX_RULES", "attribute", "compile_condition", "encode_value"]
 CATCH_ALL = "__case__"
+ANCHOR = {"kind": "case"}
 SESSION = "0"
 _ruleset_names = itertools.count()
-
-
-def attribute(fact: str) -> str:
-    """The durable attribute name of a fact (durable flattens dotted names into paths)."""
-    return fact.replace(".", "__")
-
-
-def encode_value(value: Any) -> Any:
-    """A fact value or constant as durable-rules compares it: dates become day numbers."""
-    if isinstance(value, dt.date):
-        return value.toordinal()
-    if isinstance(value, frozenset):
-        return sorted(value)
-    return value
-
-
-def compile_condition(cond: Condition) -> dict[str, Any]:
-    """A condition (without ``not``) as a durable-rules expression."""
-    if isinstance(cond, Not):
-        return compile_condition(push_negations(cond))
-    if isinstance(cond, All):
-        return {"$and": [compile_condition(c) for c in cond.items]}
-    if isinstance(cond, Any_):
-        return {"$or": [compile_condition(c) for c in cond.items]}
-    return _compile_test(cond)
-
-
-def _compile_test(test: Test) -> dict[str, Any]:
-    name, op = attribute(test.fact), test.op
-    value = encode_value(test.value)
-    length = name + "__len"
-    if op == "eq":
-        return {name: value}
-    if op == "ne":
-        return {"$neq": {name: value}}
-    if op in ("lt", "le", "gt", "ge"):
-        return {{"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}[op]: {name: value}}
-    if op == "in":
-        return {"$or": [{name: encode_value(v)} for v in test.value]}  # type: ignore[union-attr]
-    if op == "not_in":
-        return {"$and": [{"$neq": {name: encode_value(v)}} for v in test.value]}  # type: ignore[union-attr]
-    if op == "contains":
-        return {"$iany": {name: {"$i": value}}}
-    if op == "contains_any":
-        return {"$iany": {name: {"$or": [{"$i": v} for v in value]}}}
-    if op == "not_contains":
-        return {"$or": [{length: 0}, {"$iall": {name: {"$neq": {"$i": value}}}}]}
-    if op == "contains_none":
-        every_differs = {"$and": [{"$neq": {"$i": v}} for v in value]}
-        return {"$or": [{length: 0}, {"$iall": {name: every_differs}}]}
-    if op == "empty":
-        return {length: 0} if test.value else {"$gt": {length: 0}}
-    raise AssertionError(f"operator {op}")
 
 
 def compile_program(program: Program) -> dict[str, Any]:
@@ -101,12 +59,24 @@ def compile_program(program: Program) -> dict[str, Any]:
             f"policy '{program.policy.id}' has {len(program.rules)} rules; durable-rules hangs or "
             f"fails above about 500 in one ruleset (limit {MAX_RULES})"
         )
-    anchor = {"kind": "case"}
     definition: dict[str, Any] = {
-        b.key: {"all": [{"m": {"$and": [anchor, compile_condition(b.when)]}}]} for b in program.rules
+        b.key: {"all": [{"m": {"$and": [ANCHOR, compile_condition(b.when)]}}]} for b in program.rules
     }
-    definition[CATCH_ALL] = {"all": [{"m": anchor}]}
+    definition[CATCH_ALL] = {"all": [{"m": ANCHOR}]}
     return definition
+
+
+def compile_rulesets(program: Program) -> list[dict[str, Any]]:
+    """The program as the fewest durable-rules rulesets that each stay inside durable-rules'
+    fixed limits (eligibility.engine.network), each with the catch-all rule. Raises
+    RulesetRefused for a rule too large for durable-rules even alone (rules lint refuses those)."""
+    definition = compile_program(program)
+    patterns = [(k, v["all"][0]["m"]) for k, v in definition.items() if k != CATCH_ALL]
+    try:
+        groups = network.plan(patterns, ANCHOR)
+    except ValueError as exc:
+        raise RulesetRefused(str(exc)) from None
+    return [{**{k: definition[k] for k in group}, CATCH_ALL: definition[CATCH_ALL]} for group in groups]
 
 
 def encode_facts(facts: Mapping[str, Any], counter: int) -> str:
@@ -133,6 +103,44 @@ class RulesetRefused(RuntimeError):
     pure evaluator, and determinations say so)."""
 
 
+class DurableFailure(EligibilityError):
+    """durable-rules failed on a case (an error code from ``assert_fact``): never expected, since
+    every ruleset is checked against durable-rules' limits before it is created."""
+
+
+_created: dict[tuple[str, int], int] = {}
+"""Rulesets created in this process, by the digest of their definition and the thread that uses
+them (a session must never be shared by two threads): durable-rules cannot free a ruleset, so
+loading the same rules again (a server reloading its rules) reuses them instead of growing."""
+
+
+def _ruleset(definition: str, policy: str) -> int:
+    key = (hashlib.sha256(definition.encode()).hexdigest(), threading.get_ident())
+    handle = _created.get(key)
+    if handle is not None:
+        return handle
+    for attempt in range(CREATE_ATTEMPTS):
+        name = f"eligibility-{policy}-{next(_ruleset_names)}"
+        try:
+            handle = int(_dre.create_ruleset(name, definition))
+            break
+        except Exception as exc:  # durable-rules' own error type; the same definition usually passes
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise RulesetRefused(
+                    f"durable-rules refused the ruleset {CREATE_ATTEMPTS} times: {exc}"
+                ) from exc
+    assert handle is not None
+    _created[key] = handle
+    return handle
+
+
+def _forget(handle: int) -> None:
+    """A ruleset whose state could not be deleted is never used again."""
+    for key, found in list(_created.items()):
+        if found == handle:
+            del _created[key]
+
+
 class DurableEngine:
     """Runs a program in durable-rules through its C API, one case at a time."""
 
@@ -141,32 +149,31 @@ class DurableEngine:
     def __init__(self, program: Program) -> None:
         self.program = program
         self._facts = sorted(program.facts_used)
-        definition = json.dumps(compile_program(program), ensure_ascii=False)
-        for attempt in range(CREATE_ATTEMPTS):
-            self._name = f"eligibility-{program.policy.id}-{next(_ruleset_names)}"
-            try:
-                self._handle = _dre.create_ruleset(self._name, definition)
-                break
-            except Exception as exc:  # durable-rules' own error type; the same definition usually passes
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise RulesetRefused(
-                        f"durable-rules refused the ruleset {CREATE_ATTEMPTS} times: {exc}"
-                    ) from exc
+        self._definitions = [json.dumps(d, ensure_ascii=False) for d in compile_rulesets(program)]
+        self._handles = [_ruleset(d, program.policy.id) for d in self._definitions]
         self._counter = itertools.count(1)
 
     def fired(self, facts: Mapping[str, Any]) -> frozenset[str]:
         message = encode_facts({f: facts[f] for f in self._facts}, next(self._counter))
-        handle = self._handle
         fired: set[str] = set()
-        try:
-            code, state = _dre.assert_fact(handle, message)
-            if code == 0:
-                result = _dre.start_action_for_state(handle, state)
-                activation = result[1] if result else None
-                while activation:
-                    fired.add(activation[2 : activation.index('"', 2)])
-                    activation = _dre.complete_and_start_action(handle, state)
-        finally:
-            _dre.delete_state(handle, SESSION)
+        for i, handle in enumerate(self._handles):
+            try:
+                code, state = _dre.assert_fact(handle, message)
+            except Exception as exc:  # deleting a state whose assert failed crashes the process
+                _forget(handle)
+                self._handles[i] = _ruleset(self._definitions[i], self.program.policy.id)
+                raise DurableFailure(
+                    f"durable-rules could not match this case against policy '{self.program.policy.id}' "
+                    f"({exc}); --engine pure evaluates the same rules"
+                ) from None
+            try:
+                if code == 0:
+                    result = _dre.start_action_for_state(handle, state)
+                    activation = result[1] if result else None
+                    while activation:
+                        fired.add(activation[2 : activation.index('"', 2)])
+                        activation = _dre.complete_and_start_action(handle, state)
+            finally:
+                _dre.delete_state(handle, SESSION)
         fired.discard(CATCH_ALL)
         return frozenset(fired)

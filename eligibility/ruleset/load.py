@@ -40,7 +40,7 @@ from eligibility.errors import Problem, RuleFileError, UnknownPolicyError, did_y
 from eligibility.ruleset.conditions import Condition, parse_condition, tests
 from eligibility.ruleset.facts import Context, TreatyTable
 from eligibility.ruleset.hosts import HOSTS_FILE, host_of, match
-from eligibility.yamlsource import Document, Location, load_yaml
+from eligibility.yamlsource import MAX_BYTES, Document, Location, YAMLSourceError, decode, load_yaml
 
 Evidence = Literal["primary", "secondary", "unverified"]
 Role = Literal["in_force", "window", "scope", "alternative", "exclusion", "exception", "destination"]
@@ -447,9 +447,13 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
         *sorted(chosen.items()),
         *((f[1].rsplit("/", 1)[-1], f) for f in layered),
     ]:
-        text = file.read_text(encoding="utf-8")
+        text = _read(file, file.parents[rel.count("/")], shown_name, problems)
+        if text is None:
+            continue
         digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
         texts.append((rel, shown_name, text))
+    if problems:  # and the YAML problems of the files that could be read
+        raise RuleFileError(problems + [p for _, shown, text in texts for p in load_yaml(text, shown)[1]])
     cache_key = _cache_key(digest.hexdigest(), [(rel, shown) for rel, shown, _ in texts], layers[-1][1])
     cached = _from_cache(cache_key, "sha256:" + digest.hexdigest(), layers[-1][1])
     if cached is not None:
@@ -465,10 +469,75 @@ def load_rules(path: str | Path | None = None, *, extend: bool = False) -> RuleS
             )
             docs.append((kind, doc))
     ruleset = _assemble(docs, problems, layers[-1][1], "sha256:" + digest.hexdigest())
+    if ruleset is not None and not problems:
+        _check_engine_limits(ruleset, problems)
     if problems or ruleset is None:
         raise RuleFileError(problems or [Problem(layers[-1][1], "no rule files")])
     _to_cache(cache_key, ruleset)
     return ruleset
+
+
+def _read(file: Path, directory: Path, shown: str, problems: list[Problem]) -> str | None:
+    """A rule file's text, or None with a problem: a link leading out of its directory (never
+    followed), something that is not a regular file, a file too large, unreadable or not UTF-8."""
+    try:
+        if file.is_symlink() and not file.resolve().is_relative_to(directory.resolve()):
+            problems.append(Problem(shown, "a link to a file outside the rules directory (not read)"))
+            return None
+        if not file.is_file():
+            problems.append(
+                Problem(shown, "not a regular file (a directory or device named like a rule file)")
+            )
+            return None
+        if file.stat().st_size > MAX_BYTES:
+            problems.append(Problem(shown, f"larger than {MAX_BYTES:,} bytes (not read)"))
+            return None
+        return decode(file.read_bytes())
+    except YAMLSourceError as exc:
+        problems.append(Problem(f"{shown}:{exc.line}:{exc.column}", exc.problem))
+    except OSError as exc:
+        problems.append(Problem(shown, f"cannot be read: {exc.strerror or exc}"))
+    return None
+
+
+def _check_engine_limits(ruleset: RuleSet, problems: list[Problem]) -> None:
+    """Rules the durable-rules engine cannot run, refused here rather than failing (or crashing)
+    when a case is evaluated: one rule too large for it even alone (eligibility.engine.network,
+    which models its fixed tables), or a policy of more than MAX_RULES rules once statutory limits
+    are bound to each agreement they limit. Several rules that together overflow a table are
+    fine: the engine splits a policy into as many rulesets as it needs."""
+    from eligibility.engine.network import MAX_RULES, rule_problems
+    from eligibility.ruleset.conditions import bind
+
+    for rule in ruleset.all_rules():
+        when = bind(rule.when, {"receiving_country": "MX"}) if _uses_param(rule.when) else rule.when
+        found = rule_problems(when)
+        if found:
+            problems.append(
+                Problem(
+                    str(rule.location),
+                    f"rule '{rule.id}' is too large for the durable-rules engine: {'; '.join(found)}. "
+                    "Split it into several rules",
+                )
+            )
+    for policy in ruleset.policies.values():
+        instruments = [ruleset.instruments[i] for i in policy.instruments if i in ruleset.instruments]
+        count = 0
+        for inst in instruments:
+            if inst.kind == "statutory_limit":
+                continue
+            count += len(inst.rules)
+            for limit in instruments:
+                if limit.kind == "statutory_limit" and inst.kind in limit.applies_to:
+                    count += len(limit.rules)
+        if count > MAX_RULES:
+            problems.append(
+                Problem(
+                    str(policy.location),
+                    f"policy '{policy.id}' has {count} rules once each statutory limit is applied to the "
+                    f"agreements it limits; the durable-rules engine takes at most {MAX_RULES}",
+                )
+            )
 
 
 def _validate(doc: Document, model: type[_Spec], problems: list[Problem]) -> Any:
