@@ -61,9 +61,11 @@ def running_server(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Path]]:
     log = tmp_path_factory.mktemp("serve") / "decisions.jsonl"
-    with running_server("--log", str(log), "--max-body", "524288", "--max-batch", "5") as (url, _process):
-        with httpx.Client(base_url=url, timeout=30) as client:
-            yield client, log
+    with (
+        running_server("--log", str(log), "--max-body", "524288", "--max-batch", "5") as (url, _process),
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        yield client, log
 
 
 @pytest.fixture

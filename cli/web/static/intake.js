@@ -155,7 +155,8 @@ function showResult(data) {
   const caveats = $("caveats");
   caveats.replaceChildren(...summary.caveats.map((c) => Object.assign(document.createElement("li"), { textContent: c })));
   $("caveats-box").hidden = summary.caveats.length === 0;
-  $("short").textContent = summary.text;
+  // the short answer as `eligibility check` prints it, but for its first line (the headline, shown above)
+  $("short").textContent = summary.text.split("\n").slice(1).join("\n").replace(/^\n+/, "");
   $("back2").disabled = state.answers.length === 0;
   showGiven();
   headline.focus();
