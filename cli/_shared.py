@@ -4,10 +4,13 @@ large, said in one line)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import re
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -21,6 +24,17 @@ from eligibility.errors import (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Characters a terminal may act on rather than show: C0 controls but tab and newline, DEL, C1
+# controls, and the bidirectional overrides and isolates (which reorder a line as displayed).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text from input made safe for a terminal: each control character becomes a visible
+    escape (ESC becomes ``\\x1b``), so a case file cannot retitle or clear the terminal, move the
+    cursor, or forge a line of output."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 class UserError(click.ClickException):
     """A user error: printed as one clean line (or one line per problem), exit 2."""
@@ -28,7 +42,16 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        click.echo(printable(f"error: {self.format_message()}"), err=True)
+
+
+def quiet_closed_pipe() -> NoReturn:
+    """Standard output's reader went away (``| head``): write nothing more, not even at exit, and
+    stop with 141 (128 + SIGPIPE), the code of a command ended by the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
 
 
 def user_errors(func: F) -> F:
@@ -43,15 +66,17 @@ def user_errors(func: F) -> F:
         except UnknownPolicyError as exc:
             raise UserError(f"--policy: {exc}") from None
         except SearchTooLarge as exc:  # a limit of the search, not a fault: exit 1, said plainly
-            click.echo(f"error: {exc}", err=True)
+            click.echo(printable(f"error: {exc}"), err=True)
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            quiet_closed_pipe()
         except EligibilityError as exc:
-            click.echo(f"internal error: {exc}", err=True)
+            click.echo(printable(f"internal error: {exc}"), err=True)
             sys.exit(1)
         except Exception as exc:  # the contract: exit 1, one line, no traceback
-            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo(printable(f"internal error: {type(exc).__name__}: {exc}"), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

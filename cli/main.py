@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, get_args
 
@@ -18,10 +19,10 @@ import click
 
 import eligibility
 from eligibility import CaseError, UnknownPolicyError
-from eligibility.case import Border, Documents, Place
+from eligibility.case import Border, Documents, Place, read_case_stream
 
 # Commands import what only they need, so that `check` starts quickly.
-from ._shared import F, UserError, user_errors
+from ._shared import F, UserError, printable, quiet_closed_pipe, user_errors
 
 
 def rules_option(func: F) -> F:
@@ -86,18 +87,50 @@ def _show_answer(record: eligibility.DecisionRecord, fmt: str, explain: bool) ->
     elif fmt in ("html", "md"):
         from eligibility.explain.memo import render_memo
 
-        click.echo(render_memo(record, "html" if fmt == "html" else "md"))
+        memo = render_memo(record, "html" if fmt == "html" else "md")  # HTML escapes for itself
+        click.echo(memo if fmt == "html" else printable(memo))
     else:
-        click.echo(eligibility.render_text(record, explain=explain))
+        click.echo(printable(eligibility.render_text(record, explain=explain)))
 
 
 class _Commands(click.Group):
     """The commands; those that need heavy imports (numpy for ``simulate``) load when they run."""
 
-    LAZY: ClassVar[dict[str, tuple[str, str]]] = {"simulate": ("eligibility_cli.simulate", "simulate")}
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "serve": ("eligibility_cli.serve", "serve"),
+        "simulate": ("eligibility_cli.simulate", "simulate"),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As click's, but a usage error is one line (no usage block), and a reader that stops
+        reading (``| head``) ends the command quietly, with the shell's code for a closed pipe."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "eligibility"
+            click.echo(f"error: {printable(_usage_message(exc))} (see '{command} --help')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except BrokenPipeError:
+            quiet_closed_pipe()
+        sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.LAZY:
@@ -107,6 +140,27 @@ class _Commands(click.Group):
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+
+def _say(text: str, err: bool = False, nl: bool = True) -> None:
+    """Print text made from input or rule files, with its control characters made visible."""
+    click.echo(printable(text), err=err, nl=nl)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """``--age: 'x' is not a valid integer`` rather than click's ``Invalid value for '--age': ...``."""
+    if (
+        isinstance(exc, click.BadParameter)
+        and not isinstance(exc, click.MissingParameter)
+        and exc.param is not None
+    ):
+        names = (
+            "/".join(exc.param.opts)
+            if exc.param.param_type_name == "option"
+            else exc.param.human_readable_name
+        )
+        return f"{names}: {exc.message.rstrip('.')}"
+    return exc.format_message().rstrip(".")
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -254,14 +308,24 @@ def _case_from(file: str | None, flags: dict[str, Any]) -> tuple[dict[str, Any],
     if file is not None:
         source = "<stdin>" if file == "-" else file
         try:
-            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+            if file == "-":
+                text = read_case_stream(sys.stdin.buffer, source)
+            else:
+                with open(file, "rb") as stream:
+                    text = read_case_stream(stream, source)
         except OSError as exc:
             raise UserError(f"{file}: cannot read: {exc.strerror}") from None
         raw = eligibility.read_case_data(text, source)  # validated after the flags are merged
         if not isinstance(raw, dict):
             raise UserError(f"{source}: a case must be a JSON or YAML object (a mapping)")
         data = raw
-    entry = dict(data.get("entry") or {}) if isinstance(data.get("entry", {}), dict) else data["entry"]
+    given_entry = data.get("entry")
+    if given_entry is not None and not isinstance(given_entry, dict):
+        raise UserError(
+            f"{source}: entry: should be a mapping (date, border, place, state, appointment), "
+            f"not {'a list' if isinstance(given_entry, list) else 'text' if isinstance(given_entry, str) else 'a value'}"
+        )
+    entry = dict(given_entry or {})
     simple = {
         "id": flags["case_id"],
         "habitual_residence": flags["habitual_residence"],
@@ -379,7 +443,7 @@ def replay(record_file: str, fmt: str, rules_dir: str | None) -> None:
     record = read_record(text, source)
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     result = run(record, ruleset)
-    click.echo(result.model_dump_json() if fmt == "json" else render_replay(result, record.lang))
+    click.echo(result.model_dump_json() if fmt == "json" else printable(render_replay(result, record.lang)))
 
 
 @main.command()
@@ -463,7 +527,7 @@ def batch(
     def reject(r: runner.Rejected) -> None:
         if not quiet:
             progress.clear()
-            click.echo(f"{where}:{r.row}: {r.message}", err=True)
+            click.echo(printable(f"{where}:{r.row}: {r.message}"), err=True)
 
     def stop(signum: int, frame: Any) -> None:
         progress.stopped = True  # checked after every chunk, in case this raise lands where it is ignored
@@ -611,7 +675,7 @@ def _ask_one(data: dict[str, Any], field: str, answers: list[eligibility.Answer]
             put(trial, field, value)
             eligibility.parse_case(trial, source="answer")
         except (ValueError, CaseError) as exc:
-            click.echo(f"  {exc}", err=True)
+            _say(f"  {exc}", err=True)
             continue
         put(data, field, value)
         shown = json.loads(json.dumps(trial))  # the value as recorded (JSON)
@@ -720,7 +784,7 @@ def diff_command(
             }
         )
     if fmt == "json":
-        click.echo(
+        _say(
             json.dumps(
                 {
                     "a": policy_a,
@@ -733,7 +797,7 @@ def diff_command(
         )
     else:
         if result.by_part:
-            click.echo(
+            _say(
                 f"{policy_a} vs {policy_b}: the policies differ in more combinations than can be listed one by one "
                 f"(more than {result.searched:,} classes), so they are compared part by part: each receiving "
                 "country, the countries of expulsion, and asylum and waiting in Mexico when the claim is heard "
@@ -741,31 +805,31 @@ def diff_command(
                 f"{len(groups)} differences:"
             )
         else:
-            click.echo(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
+            _say(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
         for i, row in enumerate(groups, 1):
             if "part" in row:
                 part = row["part"]
-                click.echo(
+                _say(
                     f"\n{i}. {_part_words(part['name'], part['country'])}: {policy_a}: {_part_value(part[policy_a])}"
                     f"  |  {policy_b}: {_part_value(part[policy_b])}"
                     + (f"  [{row['population']} of {total} cases]" if population else "")
                 )
-                click.echo(
+                _say(
                     f"   for example: {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
                 )
             else:
-                click.echo(
+                _say(
                     f"\n{i}. {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
                     + (f"  [{row['population']} of {total} cases]" if population else "")
                 )
             for line in row["where"]:
-                click.echo(f"   - {line}")
-            click.echo("   rules: " + ", ".join(row["rules"]))
+                _say(f"   - {line}")
+            _say("   rules: " + ", ".join(row["rules"]))
             for cite in row["citations"]:
-                click.echo(f"     {cite}")
-            click.echo("   example: " + json.dumps(row["example"], ensure_ascii=False))
+                _say(f"     {cite}")
+            _say("   example: " + json.dumps(row["example"], ensure_ascii=False))
         for line in rejected:
-            click.echo(f"error: {line}", err=True)
+            _say(f"error: {line}", err=True)
     if rejected:
         sys.exit(3)
 
@@ -872,8 +936,8 @@ def rules_list(fmt: str, rules_dir: str | None) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for row in rows:
-        click.echo(f"{row['id']:<52} {row['role']:<10} {row['location']}")
-        click.echo(f"    {row['title']}")
+        _say(f"{row['id']:<52} {row['role']:<10} {row['location']}")
+        _say(f"    {row['title']}")
 
 
 @rules.command("show")
@@ -886,10 +950,10 @@ def rules_show(rule_id: str, rules_dir: str | None) -> None:
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     if rule_id in ruleset.instruments or rule_id in ruleset.policies:
-        click.echo(show_instrument(ruleset, rule_id))
+        _say(show_instrument(ruleset, rule_id))
         return
     try:
-        click.echo(describe_rule(ruleset, rule_id))
+        _say(describe_rule(ruleset, rule_id))
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from None
 
@@ -901,7 +965,7 @@ def rules_lint(path: str | None) -> None:
     """Validate a rules directory (default: the shipped rules); every problem as file:line:col."""
     ruleset = eligibility.load_rules(path, extend=True)
     count = len(ruleset.all_rules())
-    click.echo(
+    _say(
         f"ok: {len(ruleset.instruments)} instruments, {count} rules, "
         f"{len(ruleset.policies)} policies ({ruleset.digest[:19]}…)"
     )
@@ -926,7 +990,7 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
     findings = verify(ruleset, list(policies) or None)
     if fmt == "json":
         for f in findings:
-            click.echo(
+            _say(
                 json.dumps(
                     {
                         "kind": f.kind,
@@ -940,9 +1004,9 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
             )
     else:
         for f in findings:
-            click.echo(str(f))
+            _say(str(f))
             if f.example is not None:
-                click.echo("  example: " + json.dumps(f.example, ensure_ascii=False))
+                _say("  example: " + json.dumps(f.example, ensure_ascii=False))
         if not findings:
             checked = ", ".join(policies or sorted(ruleset.policies))
             click.echo(f"ok: no findings ({checked}; {len(ruleset.invariants)} invariants)")
@@ -957,7 +1021,7 @@ def rules_reference(rules_dir: str | None) -> None:
     """The rules reference in Markdown (the source of docs/rules.md)."""
     from eligibility.ruleset.rulebook import reference_markdown
 
-    click.echo(reference_markdown(eligibility.load_rules(rules_dir, extend=True)), nl=False)
+    _say(reference_markdown(eligibility.load_rules(rules_dir, extend=True)), nl=False)
 
 
 @main.command()

@@ -27,7 +27,14 @@ from pydantic import (
 
 from eligibility.countries import check_country, check_state
 from eligibility.errors import CaseError, Problem, did_you_mean
-from eligibility.yamlsource import parse_yaml
+from eligibility.yamlsource import load_yaml
+
+MAX_CASE_BYTES = 1024 * 1024
+"""The largest case file or standard input read (a case is a few hundred bytes)."""
+MAX_ID_CHARS = 1000
+MAX_PROBLEMS = 10
+"""A case's errors beyond this many are counted, not listed (the message stays one short line)."""
+MAX_MESSAGE_CHARS = 300
 
 Border = Literal["southern_land", "northern_land", "air", "sea", "southern_coastal"]
 Place = Literal["port_of_entry", "between_ports"]
@@ -90,6 +97,8 @@ def _text(value: object) -> object:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError("not valid Unicode text (a lone surrogate)") from None
+        if len(value) > MAX_ID_CHARS:
+            raise ValueError(f"longer than {MAX_ID_CHARS:,} characters")
     return value
 
 
@@ -193,7 +202,7 @@ class Case(_Strict):
 
     id: Annotated[str, BeforeValidator(_text)] | None = None
     nationalities: list[Country] | None = Field(
-        None, description="Every nationality held; [] means stateless"
+        None, description="Every nationality held; [] means stateless", max_length=20
     )
     habitual_residence: Country | None = None
     birth_date: IsoDate | None = None
@@ -204,11 +213,11 @@ class Case(_Strict):
     entry: Entry
     claim_date: IsoDate | None = None
     decision_date: IsoDate | None = None
-    transit: list[Annotated[TransitStop, BeforeValidator(_transit_item)]] | None = None
+    transit: list[Annotated[TransitStop, BeforeValidator(_transit_item)]] | None = Field(None, max_length=50)
     trafficking_victim: StrictBool | None = None
-    fear_established_in: list[Country] | None = None
+    fear_established_in: list[Country] | None = Field(None, max_length=50)
     public_interest: StrictBool | None = None
-    family_in_us: list[FamilyMember] | None = None
+    family_in_us: list[FamilyMember] | None = Field(None, max_length=50)
     cbp_one_unavailable: StrictBool | None = Field(
         None, description="it was not possible to access or use CBP One"
     )
@@ -330,33 +339,107 @@ def parse_case(data: object, *, source: str = "case") -> Case:
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        raise CaseError(_problems(exc, data, source)) from None
+        raise CaseError(_bounded(_problems(exc, data, source), source)) from None
 
 
 def read_case_data(text: str | bytes, source: str = "case") -> object:
-    """JSON or YAML text as plain data, before validation; CaseError names the place of a syntax error."""
-    raw = text.decode() if isinstance(text, bytes) else text
+    """JSON or YAML text as plain data, before validation; CaseError names the place of a syntax error.
+
+    Bytes must be UTF-8 (the bad byte's line and column are named); a key given twice in one
+    mapping is an error, as a legal fact must not silently take the last of two values; YAML is
+    read by the safe loader of eligibility.yamlsource (no code, no duplicate keys).
+    """
+    raw = decode_utf8(text, source) if isinstance(text, bytes) else text
+    if len(raw) > MAX_CASE_BYTES:
+        raise CaseError(
+            [Problem(source, f"larger than {MAX_CASE_BYTES // 1024:,} KB; a case is one person's facts")]
+        )
     stripped = raw.lstrip()
     if stripped.startswith("{") or stripped.startswith("["):
         try:
-            return json.loads(raw)
+            return json.loads(raw, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as exc:
             raise CaseError(
                 [Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]
+            ) from None
+        except _DuplicateKey as exc:
+            raise CaseError(
+                [Problem(source, f"the key '{_shown(exc.key)}' is given twice in one object")]
             ) from None
         except RecursionError:
             raise CaseError([Problem(source, "malformed JSON: nested too deeply")]) from None
         except ValueError:  # an integer of more digits than Python converts (4,300)
             raise CaseError([Problem(source, "malformed JSON: a number too long to read")]) from None
-    import yaml
-
     try:
-        return parse_yaml(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise CaseError([Problem(place, f"malformed YAML: {problem}")]) from None
+        doc, problems = load_yaml(raw, source)
+    except RecursionError:
+        raise CaseError([Problem(source, "malformed YAML: nested too deeply")]) from None
+    if problems:
+        raise CaseError(_bounded(problems, source))
+    return doc.data if doc is not None else None
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """``data`` as text; CaseError with the line and column of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        byte = data[exc.start]
+        raise CaseError(
+            [
+                Problem(
+                    f"{source}:{line}:{column}", f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+                )
+            ]
+        ) from None
+
+
+def read_case_stream(stream: Any, source: str) -> str:
+    """At most ``MAX_CASE_BYTES`` of a binary stream (a file, standard input) as UTF-8 text."""
+    data = stream.read(MAX_CASE_BYTES + 1)
+    if len(data) > MAX_CASE_BYTES:
+        raise CaseError(
+            [Problem(source, f"larger than {MAX_CASE_BYTES // 1024:,} KB; a case is one person's facts")]
+        )
+    return decode_utf8(data, source)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """Input text as it may appear in a message: control characters escaped, long text cut."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(problems: list[Problem], source: str) -> list[Problem]:
+    """The first ``MAX_PROBLEMS`` problems, each message cut to a readable length, and a count
+    of the rest (200,000 bad values must not make a 15 MB error line)."""
+    shown = [
+        Problem(
+            p.place,
+            p.message if len(p.message) <= MAX_MESSAGE_CHARS else p.message[: MAX_MESSAGE_CHARS - 1] + "…",
+        )
+        for p in problems[:MAX_PROBLEMS]
+    ]
+    if len(problems) > MAX_PROBLEMS:
+        shown.append(Problem(source, f"and {len(problems) - MAX_PROBLEMS:,} more problems"))
+    return shown
 
 
 def _problems(exc: ValidationError, data: dict[str, Any], source: str) -> list[Problem]:
@@ -385,6 +468,9 @@ def _message(err: Any, loc: list[str], data: dict[str, Any]) -> str:
         return f"unknown field{hint}"
     if kind == "missing":
         return "required"
+    if kind == "too_long":
+        most = err.get("ctx", {}).get("max_length")
+        return f"at most {most} items ({err.get('ctx', {}).get('actual_length', 'more')} given)"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{err['input']!r} is not one of {expected}"

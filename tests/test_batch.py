@@ -264,7 +264,7 @@ def test_standard_input_to_standard_output_in_a_real_process(tmp_path: Path) -> 
     [
         (["batch", "missing.jsonl"], "error: missing.jsonl: no such file"),
         (["batch", "{src}", "--policy", "nope"], "error: --policy: unknown policy 'nope'"),
-        (["batch", "{src}", "--jobs", "0"], "Invalid value for '--jobs'"),
+        (["batch", "{src}", "--jobs", "0"], "error: --jobs/-j: 0 is not in the range x>=1"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -273,6 +273,7 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+    assert len(result.output.splitlines()) == 1
 
 
 def test_sigterm_mid_run_removes_the_partial_output(tmp_path: Path) -> None:
