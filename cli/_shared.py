@@ -46,12 +46,12 @@ class UserError(click.ClickException):
 
 
 def quiet_closed_pipe() -> NoReturn:
-    """Standard output's reader went away (``| head``): write nothing more, not even at exit, and
-    stop with 141 (128 + SIGPIPE), the code of a command ended by the closed pipe."""
+    """Standard output's reader went away (``| head``): it has what it wanted, so write nothing
+    more (not even at exit) and end with 0, as when the output was read to the end."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(141)
+    sys.exit(0)
 
 
 def user_errors(func: F) -> F:

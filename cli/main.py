@@ -113,7 +113,7 @@ class _Commands(click.Group):
         **extra: Any,
     ) -> Any:
         """As click's, but a usage error is one line (no usage block), and a reader that stops
-        reading (``| head``) ends the command quietly, with the shell's code for a closed pipe."""
+        reading (``| head``) ends the command quietly, with 0."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
@@ -552,8 +552,7 @@ def batch(
         click.echo("interrupted: no output file was written", err=True)
         sys.exit(130)
     except BrokenPipeError:  # the reader of standard output stopped (`| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        quiet_closed_pipe()
     progress.clear()
     if not quiet:
         click.echo(summary.line(), err=True)
