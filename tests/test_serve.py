@@ -33,7 +33,9 @@ Guatemala ACA and its implementing rule (84 FR 63994, from 2019-11-19), transfer
 @contextlib.contextmanager
 def running_server(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`eligibility serve` on a free loopback port; yields its base URL and the process."""
-    command = [sys.executable, "-m", "eligibility_cli.serve", "--port", "0", *args]
+    script = Path(sys.executable).parent / "eligibility"  # the console script, as a user runs it
+    start = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "eligibility_cli.serve"]
+    command = [*start, "--port", "0", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
