@@ -31,7 +31,8 @@ def rules_option(func: F) -> F:
         "rules_dir",
         type=click.Path(file_okay=False),
         default=None,
-        help="A rules directory to use instead of the shipped rules.",
+        help="A rules directory laid over the shipped rules: its files add to or replace the shipped "
+        "files of the same name, and its policies.yaml adds or replaces policies by id.",
     )(func)
 
 
@@ -1021,6 +1022,43 @@ def rules_reference(rules_dir: str | None) -> None:
     from eligibility.ruleset.rulebook import reference_markdown
 
     _say(reference_markdown(eligibility.load_rules(rules_dir, extend=True)), nl=False)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@rules_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text or json.",
+)
+@user_errors
+def test_golden(paths: tuple[str, ...], rules_dir: str | None, fmt: str) -> None:
+    """Run golden-case files (YAML; a directory runs its *.yaml) against the rules.
+
+    Prints one line per expected field that differs (file:line, the case's name, the field, what
+    was got and what was expected), then a summary. Exit 0 when every case passes, 1 when one
+    fails, 2 when a file, a case or a policy named is invalid. The format is tests/golden/FORMAT.md.
+    """
+    from eligibility.golden import GoldenFileError, run_golden
+
+    try:
+        report = run_golden(paths, rules_dir)
+    except GoldenFileError as exc:
+        problems = exc.problems
+        shown = "\nerror: ".join(str(p) for p in problems[:20])
+        more = f"\nerror: and {len(problems) - 20} more problems" if len(problems) > 20 else ""
+        raise UserError(shown + more) from None
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for failure in report.failures:
+            _say(str(failure))
+        _say(report.summary())
+    sys.exit(1 if report.failures else 0)
 
 
 @main.command()
