@@ -89,7 +89,7 @@ def serve(
     import uvicorn
 
     from .web import Limits, create_app
-    from .web.app import DecisionLog
+    from .web.app import LOOPBACK_NAMES, DecisionLog
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     if not is_loopback(host):
@@ -106,7 +106,9 @@ def serve(
             raise UserError(f"--log: cannot write {log_path}: {exc.strerror}") from None
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
-    app = create_app(ruleset, log=log, limits=Limits(max_body=max_body, max_batch=max_batch))
+    # bound to loopback, a request must name this machine (a page elsewhere cannot rebind its name here)
+    hosts = LOOPBACK_NAMES | {host.lower()} if is_loopback(host) else None
+    app = create_app(ruleset, log=log, limits=Limits(max_body=max_body, max_batch=max_batch), hosts=hosts)
     config = uvicorn.Config(
         app,
         log_level="info" if access_log else "warning",

@@ -96,14 +96,30 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"the request body is over {limit:,} bytes")
 
 
+def _host_name(header: bytes) -> str:
+    """The name in a Host header, without the port: 'localhost:8000' -> 'localhost', '[::1]:80' -> '::1'."""
+    text = header.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    return text.rpartition(":")[0] if text.count(":") == 1 else text
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+"""The names a browser on this machine uses for a server bound to loopback."""
+
+
 class Guard:
-    """ASGI middleware: a body over the limit is refused (413) before or while it is read; every
+    """ASGI middleware: a request naming another host is refused (400) when ``hosts`` is given; a
+    body over the limit is refused (413) before or while it is read; every
     response gets the rules digest, the version and safe-content headers; an error no handler
     took becomes one line on standard error and a JSON 500, never a traceback."""
 
-    def __init__(self, app: ASGIApp, max_body: int, digest: str, version: str) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body: int, digest: str, version: str, hosts: frozenset[str] | None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.hosts = hosts
         self.headers = [
             (b"x-rules-digest", digest.encode()),
             (b"x-eligibility-version", version.encode()),
@@ -128,7 +144,16 @@ class Guard:
                 message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        if self.hosts is not None and _host_name(headers.get(b"host", b"")) not in self.hosts:
+            # a page elsewhere whose name was made to point at this machine (DNS rebinding)
+            await self._reply(
+                send_with_headers,
+                400,
+                "the Host header names another server: open this one by its own address",
+            )
+            return
+        length = headers.get(b"content-length")
         try:
             declared = int(length) if length is not None else None
         except ValueError:
@@ -190,9 +215,14 @@ def _validation_problems(exc: RequestValidationError) -> list[tuple[str | None, 
 
 
 def create_app(
-    rules: RuleSet | None = None, *, log: DecisionLog | None = None, limits: Limits | None = None
+    rules: RuleSet | None = None,
+    *,
+    log: DecisionLog | None = None,
+    limits: Limits | None = None,
+    hosts: frozenset[str] | None = LOOPBACK_NAMES,
 ) -> FastAPI:
-    """The server: ``rules`` (default: the shipped rules), an optional decision log, the limits."""
+    """The server: ``rules`` (default: the shipped rules), an optional decision log, the limits,
+    and the host names a request may give (None: any; the default: loopback's names)."""
     from ..main import next_question
     from .intake import question, replay
 
@@ -225,7 +255,7 @@ def create_app(
         redoc_url=None,
         responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}},
     )
-    app.add_middleware(Guard, max_body=limits.max_body, digest=ruleset.digest, version=version)
+    app.add_middleware(Guard, max_body=limits.max_body, digest=ruleset.digest, version=version, hosts=hosts)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -244,6 +274,11 @@ def create_app(
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such page or endpoint: {request.url.path}"
+        if exc.status_code == 400 and isinstance(exc.__cause__, (RecursionError, ValueError)):
+            # JSON that the parser gave up on: nested too deeply, or a number of too many digits
+            deep = isinstance(exc.__cause__, RecursionError)
+            reason = "nested too deeply" if deep else "a number too long to read"
+            return _error(422, [(None, f"malformed JSON: {reason}")])
         response = _error(exc.status_code, [(None, message)])
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
