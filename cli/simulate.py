@@ -39,6 +39,7 @@ _OPTION_OF = {
     "denied_in_transit_share": "--denied-in-transit",
     "fear_of_guatemala_share": "--fear-of-guatemala",
     "fear_of_mexico_share": "--fear-of-mexico",
+    "visa_share": "--visa-share",
     "states_from_sectors": "--states-from-sectors",
 }
 
@@ -133,6 +134,14 @@ def _date(value: str | None, flag: str) -> dt.date | None:
     help="Share who establish that harm in Mexico is more likely than not (MPP exception).",
 )
 @click.option(
+    "--visa-share",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share who hold a U.S. visa (an exception of the Guatemala ACA as enacted, not of the July 2019 draft; "
+    "CBP publishes no figure).",
+)
+@click.option(
     "--states-from-sectors/--no-states-from-sectors",
     default=True,
     show_default=True,
@@ -153,6 +162,7 @@ def simulate(
     denied_in_transit: float,
     fear_of_guatemala: float,
     fear_of_mexico: float,
+    visa_share: float,
     states_from_sectors: bool,
 ) -> None:
     """How many of the 851,508 people apprehended by the Border Patrol at the southwest border in FY2019
@@ -183,6 +193,7 @@ def simulate(
             denied_in_transit_share=denied_in_transit,
             fear_of_guatemala_share=fear_of_guatemala,
             fear_of_mexico_share=fear_of_mexico,
+            visa_share=visa_share,
             states_from_sectors=states_from_sectors,
         )
         result = run_simulation(list(policies) or list(DEFAULT_POLICIES), assumptions, seed)

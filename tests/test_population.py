@@ -32,6 +32,7 @@ from eligibility.simulate.population import (
     load_population,
     make_assumptions,
     render_csv,
+    render_text,
     simulate,
 )
 
@@ -213,12 +214,35 @@ def test_nobody_is_transferred_on_the_actual_fy2019_dates() -> None:
 
 def test_the_csv_is_long_format_and_adds_up(default_run: SimulationResult) -> None:
     rows = list(csv.DictReader(io.StringIO(render_csv(default_run))))
-    assert list(rows[0]) == ["policy", "nationality", "demographic", "outcome", "count", "share"]
+    assert list(rows[0]) == ["policy", "nationality", "demographic", "outcome", "count", "share", "outcome_code"]
+    codes = {r["outcome"]: r["outcome_code"] for r in rows}
+    assert codes["transfer to GT"] == "transfer.GT"
+    assert codes["processed in U.S., barred from asylum, may wait in Mexico (MPP)"] == "process_in_us.barred.mpp"
     for policy in POLICIES:
         mine = [r for r in rows if r["policy"] == policy]
         assert sum(int(r["count"]) for r in mine) == TOTAL
         assert abs(sum(float(r["share"]) for r in mine) - 1) < 1e-4
     assert {r["demographic"] for r in rows} == set(DEMOGRAPHICS)
+
+
+def test_policies_that_come_out_the_same_say_which_assumption_hides_their_difference() -> None:
+    """The enacted Guatemala ACA excepts holders of a U.S. visa (84 FR 63994, 8 CFR 208.30(e)(7)
+    as applied with the agreement's documents exception); the July 2019 draft, as reported, had no
+    such exception. With nobody holding a visa (the default), the two must come out the same, and
+    the visa share is what sets them apart; with 10% holding a visa, enacted transfers fewer."""
+    same = simulate(["enacted", "draft-2019-07"])
+    assert [(i.policies, [lever[0] for lever in i.would_differ]) for i in same.identical] == [
+        (("enacted", "draft-2019-07"), ["visa_share"])
+    ]
+    text = render_text(same)
+    assert "enacted and draft-2019-07 give the same counts under these assumptions; they differ if people " in text
+    assert "held a U.S. visa (--visa-share, now 0%)" in text
+    visas = simulate(["enacted", "draft-2019-07"], make_assumptions(visa_share=0.1))
+    assert visas.identical == ()
+    enacted = visas.by_outcome("enacted").get("transfer to GT", 0)
+    draft = visas.by_outcome("draft-2019-07").get("transfer to GT", 0)
+    assert draft == same.by_outcome("enacted")["transfer to GT"]  # the draft reaches visa holders too
+    assert 0.85 * draft < enacted < 0.95 * draft  # about 10% fewer under the enacted agreement
 
 
 # --- the command --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ simulation asks a counterfactual question: what if these same people had arrived
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -323,6 +324,16 @@ class Assumptions(_Frozen):
         "none",
         description="Entry between ports: no U.S. visa or admission document (so no ACA or MPP exception).",
     )
+    visa_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Share who hold a U.S. visa (documents: us_visa), an exception of the Guatemala ACA as enacted "
+            "(84 FR 63994) that the July 2019 draft did not have. Default 0, a stated assumption: CBP "
+            "publishes no count of visa holders among people apprehended between ports."
+        ),
+    )
     family_child_share: float = Field(
         0.5,
         ge=0,
@@ -554,8 +565,8 @@ def _options(
         ages = [("", age, 1.0)]
     yes_no = (True, False)
     options = []
-    for (age_label, age, p_age), (state, p_state), route, denied, fear_gt, fear_mx in product(
-        ages, states, a.routes[nat], yes_no, yes_no, yes_no
+    for (age_label, age, p_age), (state, p_state), route, denied, fear_gt, fear_mx, visa in product(
+        ages, states, a.routes[nat], yes_no, yes_no, yes_no, yes_no
     ):
         p_denied = a.denied_in_transit_share if route.via else 0.0
         p = (
@@ -565,6 +576,7 @@ def _options(
             * (p_denied if denied else 1 - p_denied)
             * (a.fear_of_guatemala_share if fear_gt else 1 - a.fear_of_guatemala_share)
             * (a.fear_of_mexico_share if fear_mx else 1 - a.fear_of_mexico_share)
+            * (a.visa_share if visa else 1 - a.visa_share)
         )
         if p <= 0:
             continue
@@ -579,6 +591,7 @@ def _options(
             "via " + ", ".join(route.via) if route.via else "no transit country",
             f"denied protection in {route.via[-1]}" if denied else "",
             "fear of " + " and ".join(fear) + " established" if fear else "",
+            "holds a U.S. visa" if visa else "",
         ]
         facts = {
             "age": age,
@@ -587,6 +600,7 @@ def _options(
             "state": state,
             "transit": transit,
             "fear_established_in": fear,
+            "documents": "us_visa" if visa else a.documents,
         }
         options.append((tuple(d for d in detail if d), facts, p))
     return options
@@ -602,7 +616,7 @@ def _case(a: Assumptions, nat: str, demographic: str, detail: tuple[str, ...], f
         "age": facts["age"],
         "unaccompanied": facts["unaccompanied"],
         "family_unit": facts["family_unit"],
-        "documents": a.documents,
+        "documents": facts["documents"],
         "entry": entry,
         "transit": facts["transit"],
         "trafficking_victim": a.trafficking_victim,
@@ -678,6 +692,19 @@ class Outcome(Headline):
         return f"processed in U.S., {asylum}{wait}"
 
     @property
+    def code(self) -> str:
+        """A short, stable code for the outcome (for spreadsheets): ``transfer.GT``, ``expel.MX``,
+        ``process_in_us.barred.mpp``, ``process_in_us.eligible``, ``undetermined``."""
+        if self.outcome == "transfer":
+            return "transfer." + "+".join(self.transfer_to)
+        if self.outcome == "expel":
+            return "expel." + "+".join(self.expel_to)
+        if self.outcome != "process_in_us":
+            return "undetermined"
+        wait = {True: ".mpp", "undetermined": ".mpp_undetermined"}.get(self.wait_in_mexico, "")
+        return f"process_in_us.{self.asylum}{wait}"
+
+    @property
     def rank(self) -> tuple[int, int, str]:
         first = {"expel": 0, "transfer": 1, "process_in_us": 2}.get(self.outcome, 9)
         asylum = {"eligible": 0, "undetermined": 1, "barred": 2}.get(self.asylum, 3)
@@ -686,6 +713,7 @@ class Outcome(Headline):
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "code": self.code,
             "outcome": self.outcome,
             "transfer_to": list(self.transfer_to),
             "expel_to": list(self.expel_to),
@@ -711,6 +739,7 @@ class SimulationResult:
     cohorts: int  # per policy
     evaluations: int
     elapsed: float  # seconds, cohorts and evaluation
+    identical: tuple[Identical, ...] = ()  # pairs of policies with the same counts (simulate(compare=True))
 
     @property
     def total(self) -> int:
@@ -746,8 +775,12 @@ def simulate(
     seed: int = DEFAULT_SEED,
     *,
     rules: Any = None,
+    compare: bool = True,
 ) -> SimulationResult:
     """Determine every cohort once per policy and count people by outcome.
+
+    With ``compare``, policies that come out the same are examined (``identical_policies``): the
+    result's ``identical`` says which assumptions, set otherwise, would tell them apart.
 
     Raises ``UnknownPolicyError`` for a policy not in the rules, ``SimulationError`` when the
     assumptions do not fit the data.
@@ -778,7 +811,7 @@ def simulate(
             key = (name, cohort.nationality, cohort.demographic, label)
             counts[key] = counts.get(key, 0) + cohort.count
     elapsed = time.perf_counter() - started
-    return SimulationResult(
+    result = SimulationResult(
         population=load_population(),
         policies=names,
         policy_titles={n: ruleset.policies[n].title for n in names},
@@ -790,6 +823,87 @@ def simulate(
         evaluations=evaluations,
         elapsed=elapsed,
     )
+    if compare and len(names) > 1:
+        result = dataclasses.replace(result, identical=identical_policies(result, ruleset))
+    return result
+
+
+# --- policies that come out the same --------------------------------------------------------------
+
+# The assumptions that can hide a difference between policies: the assumption, the value tried, the
+# option that sets it, and what the value means.
+LEVERS: tuple[tuple[str, Any, str, str], ...] = (
+    ("visa_share", 1.0, "--visa-share", "people held a U.S. visa"),
+    ("fear_of_guatemala_share", 1.0, "--fear-of-guatemala", "people established a fear of Guatemala"),
+    ("fear_of_mexico_share", 1.0, "--fear-of-mexico", "people established a fear of Mexico"),
+    ("denied_in_transit_share", 1.0, "--denied-in-transit", "people had been denied protection in transit"),
+    ("trafficking_victim", True, "", "people were victims of severe trafficking"),
+    ("public_interest", True, "", "DHS decided in the public interest"),
+)
+
+
+@dataclass(frozen=True)
+class Identical:
+    """Two policies that give the same counts under the assumptions, and the assumptions that,
+    set otherwise, make them differ (``(assumption, value tried, option, meaning)``)."""
+
+    policies: tuple[str, str]
+    would_differ: tuple[tuple[str, Any, str, str], ...]
+
+    def sentence(self, assumptions: Assumptions) -> str:
+        a, b = self.policies
+        head = f"{a} and {b} give the same counts under these assumptions"
+        if not self.would_differ:
+            return (
+                head
+                + "; no assumption tried ("
+                + ", ".join(lev[2] or lev[0] for lev in LEVERS)
+                + ") sets them apart."
+            )
+        parts = []
+        for name, _value, option, meaning in self.would_differ:
+            now = getattr(assumptions, name)
+            shown = f"{100 * now:.0f}%" if isinstance(now, float) else ("yes" if now else "no")
+            parts.append(f"{meaning} ({option or name}, now {shown})")
+        return head + "; they differ if " + " or if ".join(parts) + "."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policies": list(self.policies),
+            "would_differ_if": [
+                {"assumption": name, "value": value, "option": option or None, "meaning": meaning}
+                for name, value, option, meaning in self.would_differ
+            ],
+        }
+
+
+def _same_counts(result: SimulationResult, a: str, b: str) -> bool:
+    def of(policy: str) -> dict[tuple[str, str, str], int]:
+        return {(nat, demo, label): n for (p, nat, demo, label), n in result.counts.items() if p == policy}
+
+    return of(a) == of(b)
+
+
+def identical_policies(result: SimulationResult, rules: Any = None) -> tuple[Identical, ...]:
+    """Each pair of the result's policies with the same counts, and which of ``LEVERS``, set to
+    the value tried, would make them differ (one more simulation of the pair per lever)."""
+    found = []
+    names = result.policies
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if not _same_counts(result, a, b):
+                continue
+            levers = []
+            for lever in LEVERS:
+                name, value = lever[0], lever[1]
+                if getattr(result.assumptions, name) == value:
+                    continue
+                tried = result.assumptions.model_copy(update={name: value})
+                again = simulate((a, b), tried, result.seed, rules=rules, compare=False)
+                if not _same_counts(again, a, b):
+                    levers.append(lever)
+            found.append(Identical((a, b), tuple(levers)))
+    return tuple(found)
 
 
 # --- renderings ----------------------------------------------------------------------------------
@@ -812,7 +926,9 @@ def assumption_lines(result: SimulationResult) -> list[str]:
     return [
         f"entry date {a.entry_date} for everyone (the FY2019 population arrived before the Guatemala ACA was "
         f"in force); decision date {decision}",
-        f"entry {a.entry_border}, {a.entry_place} (Border Patrol); documents: {a.documents}; entry state: "
+        f"entry {a.entry_border}, {a.entry_place} (Border Patrol); documents: {a.documents}"
+        + (f", {100 * a.visa_share:.0f}% hold a U.S. visa" if a.visa_share else " (nobody holds a U.S. visa)")
+        + "; entry state: "
         + ("drawn by Border Patrol sector" if a.states_from_sectors else "unknown"),
         f"family units: {100 * a.family_child_share:.0f}% children (age {a.child_age}), adults age {a.adult_age}; "
         "UAC ages " + ", ".join(f"{band}: {100 * s:.0f}%" for band, s in a.uac_age_groups.items()),
@@ -868,6 +984,8 @@ def render_text(result: SimulationResult) -> str:
         lines += table(policy, "nationality", NATIONALITIES, [NATIONALITY_NAMES[n] for n in NATIONALITIES])
         lines += [" by demographic"]
         lines += table(policy, "demographic", DEMOGRAPHICS, demo_names)
+    if result.identical:
+        lines += [""] + [same.sentence(result.assumptions) for same in result.identical]
     lines += [
         "",
         "barred from asylum: heard in the U.S. for withholding of removal and CAT protection only (transit bar);",
@@ -907,6 +1025,7 @@ def to_json(result: SimulationResult) -> dict[str, Any]:
             for (p, nat, demo, label), n in _sorted_counts(result)
         ],
         "totals": {p: result.by_outcome(p) for p in result.policies},
+        "identical": [same.to_json() for same in result.identical],
         "timing": {
             "cases": result.cases,
             "elapsed_seconds": round(result.elapsed, 6),
@@ -922,12 +1041,13 @@ def render_json(result: SimulationResult) -> str:
 
 
 def render_csv(result: SimulationResult) -> str:
-    """Long format: policy, nationality, demographic, outcome, count, share (of the whole population)."""
+    """Long format: policy, nationality, demographic, outcome, count, share (of the whole population),
+    outcome_code (``Outcome.code``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["policy", "nationality", "demographic", "outcome", "count", "share"])
+    writer.writerow(["policy", "nationality", "demographic", "outcome", "count", "share", "outcome_code"])
     for (policy, nat, demo, label), n in _sorted_counts(result):
-        writer.writerow([policy, nat, demo, label, n, f"{n / result.total:.6f}"])
+        writer.writerow([policy, nat, demo, label, n, f"{n / result.total:.6f}", result.outcomes[label].code])
     return buffer.getvalue()
 
 
