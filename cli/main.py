@@ -6,6 +6,7 @@ one-line error naming the place; 1 an unexpected internal error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -561,6 +562,45 @@ def batch(
         sys.exit(3)
 
 
+class _Ticker:
+    """On a terminal, after the first second of a long step, a line of standard error saying what
+    is being done and for how long (updated twice a second, cleared at the end)."""
+
+    def __init__(self, what: str) -> None:
+        import threading
+
+        self.what = what
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __enter__(self) -> _Ticker:
+        if self.enabled:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        if self.enabled:
+            self.thread.join()
+            if self.shown:
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        if self.done.wait(1.0):
+            return
+        while not self.done.is_set():
+            spent = time.perf_counter() - started
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"\r{self.what}... {spent:.0f} s\x1b[K")
+                sys.stderr.flush()
+                self.shown = True
+            self.done.wait(0.5)
+
+
 class _Progress:
     """Rows done, rate and time left, on one line of standard error (a terminal only)."""
 
@@ -709,7 +749,8 @@ def diff_command(
             ruleset.require_policy(name)
         except UnknownPolicyError as exc:
             raise UserError(f"{label}: {exc}") from None
-    result = policy_diff(ruleset, policy_a, policy_b)
+    with _Ticker(f"comparing {policy_a} and {policy_b} over every class of cases"):
+        result = policy_diff(ruleset, policy_a, policy_b)
     counts: dict[tuple[Any, Any], int] = {}
     by_part: dict[int, int] = {}  # part by part: group index -> cases whose part has the group's values
     rejected: list[str] = []
@@ -783,12 +824,14 @@ def diff_command(
                 **({"population": assigned.get(len(groups), 0)} if population else {}),
             }
         )
+    summary = _summarize(groups, policy_a, policy_b, total if population else None)
     if fmt == "json":
-        _say(
+        click.echo(
             json.dumps(
                 {
                     "a": policy_a,
                     "b": policy_b,
+                    "summary": summary,
                     "regions": groups,
                     **({"population": total, "rejected": rejected} if population else {}),
                 },
@@ -806,6 +849,9 @@ def diff_command(
             )
         else:
             _say(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
+        for line in _summary_table(summary, policy_a, policy_b, total if population else None):
+            _say(line)
+        _say("\nThe kinds of case, one by one:")
         for i, row in enumerate(groups, 1):
             if "part" in row:
                 part = row["part"]
@@ -841,6 +887,54 @@ def _in_part(part: tuple[Any, Any, Any], da: Any, db: Any) -> bool:
     (which, va, vb) = part
     a, b = part_value(which, da), part_value(which, db)
     return a != b and va in (a, DEPENDS) and vb in (b, DEPENDS)
+
+
+def _summarize(
+    groups: list[dict[str, Any]], policy_a: str, policy_b: str, total: int | None
+) -> list[dict[str, Any]]:
+    """The kinds of case grouped by their pair of answers (one entry per pair, in the order first
+    met): the kinds' numbers (1-based), the classes of cases they cover and, with a population,
+    its cases and their share of the population."""
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    for i, row in enumerate(groups, 1):
+        key = (_head_words(row[policy_a]), _head_words(row[policy_b]))
+        entry = pairs.setdefault(key, {policy_a: key[0], policy_b: key[1], "kinds": [], "classes": 0})
+        entry["kinds"].append(i)
+        entry["classes"] += row["classes"]
+        if total is not None:
+            entry["population"] = entry.get("population", 0) + row.get("population", 0)
+    for entry in pairs.values():
+        if total is not None:
+            entry["share"] = round(entry["population"] / total, 6) if total else 0.0
+    return list(pairs.values())
+
+
+def _summary_table(
+    summary: list[dict[str, Any]], policy_a: str, policy_b: str, total: int | None
+) -> list[str]:
+    """The summary as a text table, with a total row."""
+    rows = [(s[policy_a], s[policy_b], ", ".join(map(str, s["kinds"])), s) for s in summary]
+    wa = max([len(policy_a), *(len(r[0]) for r in rows)])
+    wb = max([len(policy_b), *(len(r[1]) for r in rows)])
+    wk = max([len("kinds"), *(len(r[2]) for r in rows)])
+    head = f"  {policy_a:<{wa}}  {policy_b:<{wb}}  {'kinds':<{wk}}  {'classes':>8}"
+    head += f"  {'cases':>8}  {'share':>7}" if total is not None else ""
+    lines = ["", head]
+    for a, b, kinds, s in rows:
+        line = f"  {a:<{wa}}  {b:<{wb}}  {kinds:<{wk}}  {s['classes']:>8,}"
+        if total is not None:
+            line += f"  {s['population']:>8,}  {100 * s['share']:>6.1f}%"
+        lines.append(line)
+    classes = sum(s["classes"] for s in summary)
+    last = f"  {'total':<{wa}}  {'':<{wb}}  {'':<{wk}}  {classes:>8,}"
+    if total is not None:
+        differ = sum(s["population"] for s in summary)
+        last += f"  {differ:>8,}  {100 * differ / total if total else 0:>6.1f}%"
+        lines.append(last)
+        lines.append(f"  ({total:,} cases in the population; the others are determined alike)")
+    else:
+        lines.append(last)
+    return lines
 
 
 def _part_words(name: str, country: str | None) -> str:
@@ -911,7 +1005,8 @@ def _head_words(h: dict[str, Any]) -> str:
         return "depends on the case (several outcomes)"
     wait = ", waits in Mexico" if h.get("wait_in_mexico") is True else ""
     asylum = "depends on the case" if h["asylum"] == "undetermined" else h["asylum"].replace("_", " ")
-    return f"{h['outcome'].replace('_', ' ')}, asylum {asylum}{wait}"
+    outcome = "process in the U.S." if h["outcome"] == "process_in_us" else h["outcome"].replace("_", " ")
+    return f"{outcome}, asylum {asylum}{wait}"
 
 
 def _citations(ruleset: Any, rules: tuple[str, ...]) -> list[str]:

@@ -98,6 +98,17 @@ def test_diff_counts_a_population(tmp_path: Path) -> None:
     assert data["population"] == 2 and data["rejected"] == ["row 3: malformed JSON: Expecting property name enclosed in double quotes"]
     # the Nicaraguan is transferred under the enacted text but not by DHS (a secondary report); the Honduran by both
     assert sum(r["population"] for r in data["regions"]) == 1
+    # the summary comes first: one entry per pair of answers, adding up to the regions
+    summary = data["summary"]
+    assert sorted(k for s in summary for k in s["kinds"]) == list(range(1, len(data["regions"]) + 1))
+    assert len({(s["enacted"], s["implemented"]) for s in summary}) == len(summary)
+    assert sum(s["classes"] for s in summary) == sum(r["classes"] for r in data["regions"])
+    assert sum(s["population"] for s in summary) == 1
+    assert sum(s["share"] for s in summary) == 0.5
+    text = CliRunner().invoke(main, ["diff", "enacted", "implemented", "--population", str(people)]).output
+    table = text.split("The kinds of case, one by one:")[0]
+    assert "  total  " in table and "(2 cases in the population; the others are determined alike)" in table
+    assert "process in us" not in text
 
 
 @pytest.mark.exhaustive
