@@ -287,3 +287,16 @@ def test_every_field_has_a_label_and_fits_a_phone(browser: Any, base_url: str) -
     assert kinds == {"radio", "text"}
     assert browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)") >= 16
     assert browser.find_element(By.CSS_SELECTOR, "#field legend").text  # a group of options has its question
+
+
+def test_the_policy_chosen_in_the_settings_decides(browser: Any, base_url: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(base_url + "/?lang=en")
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#policy option")) >= 4)
+    browser.find_element(By.CSS_SELECTOR, "#settings summary").click()
+    Select(browser.find_element(By.ID, "policy")).select_by_value("implemented")
+    # what DHS did: from 2019-11-21 the Guatemala ACA was applied to Honduran single adults
+    _intake(browser, HN_ADULT)
+    assert _result(browser)["headline"] == "TRANSFER to Guatemala (GT)"
+    assert browser.execute_script("return state.last.record.policy") == "implemented"
