@@ -10,38 +10,46 @@ to the workers in blocks of rows. A bad row (broken JSON, an invalid field, a li
 ``MAX_LINE`` bytes) is reported with its row number and never stops the run.
 
 The output file appears only when the run is complete: it is written under a temporary name in
-the same directory and renamed at the end; an interrupted run removes it.
+the same directory and renamed at the end; an interrupted run removes it, and a run killed outright
+(SIGKILL) leaves it to the next run on the same output, which removes it (``_AtomicOutput``). The
+workers hand their output over as unnamed files, and die with the parent; a worker that dies is
+seen at once, and its rows are evaluated again once (``_Workers``). ``-o`` naming the input itself
+is refused before anything is read or written.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import io
 import itertools
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
-import shutil
+import pickle
+import re
 import signal
+import socket
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing import reduction
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
-from eligibility.batch.rows import HeaderError, csv_rows
+from eligibility.batch.rows import MAX_LINE, HeaderError, csv_rows, json_lines, json_object, long_line
 from eligibility.case import Case, parse_case
 from eligibility.errors import CaseError, EligibilityError, Problem
 from eligibility.fast import Detail, Evaluator
 from eligibility.ruleset.load import RuleSet
 
-MAX_LINE = 1 << 20  # bytes: a longer line is rejected unread
 CHUNK = 1 << 16  # bytes of JSON Lines per task (about 300 rows)
 ROWS_PER_TASK = 2000  # rows per task when the parent reads (standard input, CSV)
 Format = Literal["jsonl", "csv"]
@@ -131,25 +139,16 @@ def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
-ChunkResult = tuple[bytes | str, dict[str, int], list[Rejected], int, int, list[Any]]
-"""(output bytes, or the path of a part file holding them; counts by outcome; rejected rows; rows
-seen; full evaluations; the classes so evaluated, for the other workers)"""
+ChunkResult = tuple[bytes | int, dict[str, int], list[Rejected], int, int, list[Any]]
+"""(output bytes, or an open descriptor of an unnamed file holding them; counts by outcome;
+rejected rows; rows seen; full evaluations; the classes so evaluated, for the other workers)"""
 
 
-def _run(
-    func: Callable[[Any], ChunkResult], arg: Any, part: str | None, learned: list[Any] | None = None
-) -> ChunkResult:
-    """Run one task in a worker, first learning the classes other workers evaluated (``learned``);
-    with ``part``, its output goes to that file, not back through the pipe (the parent then
-    appends the file to the output in the kernel, without copying it through Python)."""
+def _run(func: Callable[[Any], ChunkResult], arg: Any, learned: list[Any] | None = None) -> ChunkResult:
+    """Run one task in a worker, first learning the classes other workers evaluated (``learned``)."""
     if learned:
         _STATE["evaluator"].learn(learned)
-    text, *rest = func(arg)
-    if part is None or not text:
-        return (text, *rest)  # type: ignore[return-value]
-    with open(part, "wb") as handle:
-        handle.write(text if isinstance(text, bytes) else text.encode())
-    return (part, *rest)  # type: ignore[return-value]
+    return func(arg)
 
 
 def _run_range(task: tuple[str, int, int, int]) -> ChunkResult:
@@ -217,18 +216,9 @@ def _case(raw: bytes | dict[str, Any] | str) -> Case:
         return Case.model_validate_json(raw)
     except ValidationError:
         pass  # say why, in the words `check` uses
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise CaseError([Problem("", f"malformed JSON: {exc.msg} (column {exc.colno})")]) from None
-    except UnicodeDecodeError:
-        raise CaseError([Problem("", "malformed JSON: not UTF-8 text")]) from None
-    except RecursionError:
-        raise CaseError([Problem("", "malformed JSON: nested too deeply")]) from None
-    except ValueError:  # an integer of more digits than Python converts (4,300)
-        raise CaseError([Problem("", "malformed JSON: a number too long to read")]) from None
-    if not isinstance(data, dict):
-        raise CaseError([Problem("", "a case must be a JSON object")])
+    data = json_object(raw)
+    if isinstance(data, str):
+        raise CaseError([Problem("", data)])
     return parse_case(data, source="")
 
 
@@ -325,26 +315,14 @@ def _too_long(task: tuple[int, int]) -> ChunkResult:
 
 
 def _long(size: int) -> str:
-    return f"line of {size:,} bytes, over the {MAX_LINE:,}-byte limit"
+    return long_line(size, MAX_LINE)
 
 
 def _stream_tasks(stream: IO[bytes]) -> Iterator[Task]:
     """Blocks of rows from a stream of JSON lines, without ever holding a long line whole."""
     rows: list[tuple[int, bytes | dict[str, Any] | str]] = []
-    number = 0
-    while True:
-        raw = stream.readline(MAX_LINE + 1)
-        if not raw:
-            break
-        number += 1
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            size = len(raw)
-            while (more := stream.readline(MAX_LINE)) and not more.endswith(b"\n"):
-                size += len(more)
-            size += len(more.rstrip(b"\n"))
-            rows.append((number, _long(size)))
-        else:
-            rows.append((number, raw.rstrip(b"\r\n")))
+    for number, raw in json_lines(stream):
+        rows.append((number, raw))
         if len(rows) >= ROWS_PER_TASK:
             yield (_run_lines, rows)
             rows = []
@@ -389,14 +367,21 @@ def run(
     rules: RuleSet | None = None,
     on_reject: Callable[[Rejected], None] = lambda r: None,
     on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+    on_note: Callable[[str], None] = lambda message: None,
 ) -> Summary:
-    """Evaluate every row of ``source`` ('-': standard input) into ``output`` (None: standard output)."""
+    """Evaluate every row of ``source`` ('-': standard input) into ``output`` (None: standard output).
+
+    ``on_note`` hears what is no row's fault but worth saying: a worker process that died, and
+    whose rows were evaluated again. A worker dying twice on the same rows raises
+    WorkerDiedError; no output file is written then.
+    """
     started = time.perf_counter()
     summary = Summary()
     total: int | None = None
     stdin = source == "-"
     if not stdin and not Path(source).is_file():
         raise BatchError(f"{source}: no such file")
+    _refuse_the_input_as_output(source, output)
     _init(options, rules, worker=False)  # checks the policy before reading or writing anything
     tasks: Iterator[Task] | list[Task]
     if in_format == "csv":
@@ -411,9 +396,11 @@ def run(
 
         def take(result: ChunkResult) -> None:
             text, counts, rejected, rows, classes, _ = result
-            if isinstance(text, str):
-                out.append_file(text)
-                os.unlink(text)
+            if isinstance(text, int):
+                try:
+                    out.append_file(text)
+                finally:
+                    os.close(text)
             else:
                 out.write(text)
             summary.outcomes.update(counts)
@@ -428,9 +415,28 @@ def run(
             for func, arg in tasks:
                 take(func(arg))
         else:
-            _run_pool(tasks, jobs, options, rules, take, out.parts_dir())
+            where = "stdin" if stdin else source
+            _Workers(jobs, options, rules, out, where, on_note).run(tasks, take)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _refuse_the_input_as_output(source: str, output: str | None) -> None:
+    """``-o`` naming the input itself (its path, a symbolic link to it, or another hard link) would
+    replace the cases with their determinations: refused before anything is read or written."""
+    if output is None or output == "-":
+        return
+    try:
+        made = os.stat(output)  # follows a symbolic link
+    except (OSError, ValueError):
+        return  # nothing there yet (or no such name can exist): not the input
+    try:
+        read = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return  # standard input that is no file (a test's buffer)
+    if (made.st_dev, made.st_ino) == (read.st_dev, read.st_ino):
+        which = "the file standard input reads" if source == "-" else "the input file"
+        raise BatchError(f"{output}: is {which}; give the output another name")
 
 
 def _csv_stdin_tasks() -> Iterator[Task]:
@@ -442,56 +448,12 @@ def _csv_stdin_tasks() -> Iterator[Task]:
         os.unlink(copy.name)
 
 
-def _run_pool(
-    tasks: Iterator[Task] | list[Task],
-    jobs: int,
-    options: Options,
-    rules: RuleSet | None,
-    take: Callable[[ChunkResult], None],
-    parts: str,
-) -> None:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    tasks = iter(tasks)
-    if method == "fork":  # the first chunk here: the workers start with the classes it holds
-        first = next(tasks, None)
-        if first is None:
-            return
-        take(first[0](first[1]))
-        second = next(tasks, None)
-        if second is None:
-            return  # one chunk: no workers needed
-        tasks = itertools.chain([second], tasks)
-    window = 3 * jobs  # tasks in flight: bounds memory whatever the input size
-    # ^C or SIGTERM while the workers are being forked would leave half a pool behind: hold the
-    # signals until it stands (the workers unblock them), then they stop it cleanly.
-    held = {signal.SIGINT, signal.SIGTERM}
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
-    try:
-        pool = context.Pool(jobs, initializer=_init, initargs=(options, rules))
-    except BaseException:
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        raise
-    inflight: list[Any] = []
-    recent: collections.deque[list[Any]] = collections.deque(maxlen=SHARED_RESULTS * jobs)
-    try:
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a held signal lands here, or later
-        for number, (func, arg) in enumerate(tasks, start=1):
-            part = os.path.join(parts, f"{number}.part")
-            learned = [found for result in recent for found in result]
-            inflight.append(pool.apply_async(_run, (func, arg, part, learned)))
-            while len(inflight) >= window:
-                recent.append(_take_one(inflight, take))
-        while inflight:
-            _take_one(inflight, take)
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.close()
-        pool.join()
+# -- the workers --------------------------------------------------------------------------------
+
+
+class WorkerDiedError(EligibilityError):
+    """A worker process died twice on the same rows (killed, most likely by the kernel for want of
+    memory): the run stops rather than lose those rows, and no output file is written."""
 
 
 SHARED_RESULTS = 2
@@ -499,22 +461,313 @@ SHARED_RESULTS = 2
 are taken after it: each worker most likely gets it (with two workers, in 15 of 16 cases), and a
 worker that does not evaluates the class itself (the same determination)."""
 
+TRIES = 2
+"""Times a task is given to a worker: a worker that dies (the out-of-memory killer picks the
+largest process, which may have nothing to do with its rows) has its task run again once by a
+new worker; a second death on the same rows is taken as caused by them, and stops the run."""
 
-def _take_one(inflight: list[Any], take: Callable[[ChunkResult], None]) -> list[Any]:
-    """Take the oldest task's result; returns the classes its worker evaluated in full."""
-    result: ChunkResult = inflight.pop(0).get()
-    take(result)
-    return result[5]
+_PASS_FILES = os.name == "posix" and reduction.HAVE_SEND_HANDLE
+"""Workers hand their output over as unnamed temporary files, by descriptor (SCM_RIGHTS): the
+parent appends each to the output in the kernel (os.sendfile), and no part file ever has a name
+that a killed run could leave behind. Elsewhere the output comes back through the pipe."""
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@dataclass
+class _Task:
+    number: int  # in input order, from 1
+    func: Callable[[Any], ChunkResult]
+    arg: Any
+    tries: int = 0
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing.process.BaseProcess
+    conn: Any  # multiprocessing.connection.Connection, a socket pair on POSIX
+    task: _Task | None = None
+
+
+class _Workers:
+    """``jobs`` worker processes, each given one task at a time through a pipe of its own, so that
+    the parent always knows which rows each one holds. The parent waits on the pipes and on the
+    processes' sentinels together: a worker that dies (the out-of-memory killer, a stray kill -9)
+    is seen at once, its task is given again to a new worker (``TRIES``), and results are written
+    in input order. The workers die with the parent: on Linux the kernel kills them
+    (PR_SET_PDEATHSIG); elsewhere each notices within a second, between tasks."""
+
+    def __init__(
+        self,
+        jobs: int,
+        options: Options,
+        rules: RuleSet | None,
+        out: _AtomicOutput,
+        source: str,
+        on_note: Callable[[str], None],
+    ) -> None:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        self.context: Any = multiprocessing.get_context(method)  # typeshed's BaseContext has no Process
+        self.forked = method == "fork"
+        self.jobs = jobs
+        self.options = options
+        self.rules = rules
+        self.out = out
+        self.source = source
+        self.on_note = on_note
+        self.workers: list[_Worker] = []
+        self.done: dict[int, ChunkResult] = {}  # results waiting for an earlier task's
+
+    def run(self, tasks: Iterator[Task] | list[Task], take: Callable[[ChunkResult], None]) -> None:
+        tasks = iter(tasks)
+        if self.forked:  # the first chunk here: the workers start with the classes it holds
+            first = next(tasks, None)
+            if first is None:
+                return
+            take(first[0](first[1]))
+            second = next(tasks, None)
+            if second is None:
+                return  # one chunk: no workers needed
+            tasks = itertools.chain([second], tasks)
+        try:
+            self._run(tasks, take)
+        except BaseException:
+            self._stop(kill=True)
+            raise
+        self._stop(kill=False)
+
+    def _run(self, tasks: Iterator[Task], take: Callable[[ChunkResult], None]) -> None:
+        window = 3 * self.jobs  # tasks handed out and not yet written: bounds memory and descriptors
+        fresh = (_Task(number, func, arg) for number, (func, arg) in enumerate(tasks, start=1))
+        again: collections.deque[_Task] = collections.deque()  # the tasks of dead workers
+        recent: collections.deque[list[Any]] = collections.deque(maxlen=SHARED_RESULTS * self.jobs)
+        written = handed = 0  # tasks 1..written are written; 1..handed were handed out
+        exhausted = False
+        for _ in range(self.jobs):
+            self._start()
+        while True:
+            for worker in self.workers:
+                if worker.task is not None:
+                    continue
+                task = again.popleft() if again else None
+                if task is None and not exhausted and handed - written < window:
+                    task = next(fresh, None)
+                    exhausted = task is None
+                    handed = task.number if task else handed
+                if task is None:
+                    break
+                worker.task = task
+                learned = [found for result in recent for found in result]
+                with contextlib.suppress(OSError):  # it died: its sentinel says so below
+                    worker.conn.send((task.func, task.arg, learned))
+            busy = [w for w in self.workers if w.task is not None]
+            if not busy:  # every task handed out is written: done, or rows would be lost
+                if not exhausted or again or self.done:
+                    raise RuntimeError(f"batch: tasks {written + 1}-{handed} were lost track of")
+                return
+            watched = [w.conn for w in busy] + [w.process.sentinel for w in self.workers]
+            ready = multiprocessing.connection.wait(watched, timeout=1.0)
+            for worker in list(self.workers):
+                if worker.task is not None and (worker.conn in ready or worker.process.sentinel in ready):
+                    result = self._receive(worker)
+                    if result is not None:
+                        self.done[worker.task.number] = result
+                        worker.task = None
+                if worker.process.sentinel in ready:
+                    self._replace(worker, again)
+            while written + 1 in self.done:
+                result = self.done.pop(written + 1)
+                written += 1
+                take(result)
+                recent.append(result[5])
+
+    def _receive(self, worker: _Worker) -> ChunkResult | None:
+        """The result of the worker's task; None if it died before giving it whole."""
+        try:
+            if not worker.conn.poll(0):
+                return None
+            kind, data, *rest = worker.conn.recv()
+            if kind == "file":
+                data = reduction.recv_handle(worker.conn)
+        except (EOFError, OSError):
+            return None
+        if kind == "error":  # the task failed in the worker: the run stops with its error
+            raise data
+        return (data, *rest)
+
+    def _replace(self, worker: _Worker, again: collections.deque[_Task]) -> None:
+        """A worker died: its task goes again to a new worker, or, the second time, stops the run."""
+        self.workers.remove(worker)
+        worker.process.join(5)
+        worker.conn.close()
+        task = worker.task
+        if task is not None:
+            task.tries += 1
+            rows, how = self._rows(task), _death(worker.process.exitcode)
+            if task.tries >= TRIES:
+                raise WorkerDiedError(
+                    f"{rows}: a worker process died on these rows {task.tries} times ({how}); the run is stopped"
+                )
+            self.on_note(f"{rows}: a worker process died ({how}); these rows are evaluated again")
+            again.append(task)
+        self._start()
+
+    def _rows(self, task: _Task) -> str:
+        """``input:first-last``, the rows of a task."""
+        try:
+            if task.func is _run_range:
+                path, start, end, first = task.arg
+                with open(path, "rb") as handle:
+                    handle.seek(start)
+                    data = handle.read(end - start)
+                last = first + data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
+            elif task.func is _too_long:
+                first = last = task.arg[0]
+            else:
+                first, last = task.arg[0][0], task.arg[-1][0]
+        except (OSError, TypeError, IndexError, ValueError):
+            return f"{self.source}: task {task.number}"
+        return f"{self.source}:{first}" if first == last else f"{self.source}:{first}-{last}"
+
+    def _start(self) -> None:
+        ours, theirs = self.context.Pipe(duplex=True)
+        # a forked worker lets go of what is the parent's alone: the other workers' pipes, the output
+        drop = [w.conn.fileno() for w in self.workers] + [ours.fileno(), *self.out.descriptors()]
+        process = self.context.Process(
+            target=_serve,
+            args=(
+                theirs,
+                os.getpid(),
+                self.options,
+                self.rules,
+                self.out.parts_where(),
+                drop if self.forked else [],
+            ),
+            daemon=True,
+        )
+        # ^C or SIGTERM while a worker is being forked would leave it behind: hold the signals until
+        # it stands (the worker unblocks them), then they stop it cleanly.
+        held = {signal.SIGINT, signal.SIGTERM}
+        blocked = (
+            signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
+        )
+        try:
+            self.out.flush()  # a forked worker must hold no output the parent has not written
+            process.start()
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a held signal lands here
+            theirs.close()
+        self.workers.append(_Worker(process, ours))
+
+    def _stop(self, kill: bool) -> None:
+        """End the workers: asked to (their work done), or killed (the run failed or was stopped);
+        every wait is bounded."""
+        for worker in self.workers:
+            if kill:
+                worker.process.kill()
+            else:
+                with contextlib.suppress(OSError):
+                    worker.conn.send(None)
+        for worker in self.workers:
+            worker.process.join(5)
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join(5)
+            worker.conn.close()
+        self.workers = []
+        for text, *_ in self.done.values():
+            if isinstance(text, int):
+                os.close(text)
+        self.done = {}
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (", perhaps for want of memory" if -code == signal.SIGKILL else "")
+    return f"exit code {code}"
+
+
+def _serve(
+    conn: Any, parent: int, options: Options, rules: RuleSet | None, parts: str | None, drop: list[int]
+) -> None:
+    """A worker: evaluate the tasks the parent sends, until it sends None or is gone."""
+    with open(os.devnull, "rb") as null:
+        for fd in drop:  # the numbers stay taken (the parent's objects may still name them)
+            with contextlib.suppress(OSError):
+                os.dup2(null.fileno(), fd, inheritable=False)
+    _follow(parent)
+    _init(options, rules)
+    while True:
+        try:
+            while not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return  # the parent is gone (where the kernel does not end us with it)
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        func, arg, learned = message
+        try:
+            text, *rest = _run(func, arg, learned)
+        except Exception as exc:  # the parent stops the run with it
+            conn.send(("error", _portable(exc), None, None, None, None))
+            continue
+        if text and _PASS_FILES:
+            with tempfile.TemporaryFile(dir=parts) as part:  # unnamed (O_TMPFILE) where it can be
+                part.write(text if isinstance(text, bytes) else str(text).encode())
+                part.flush()
+                conn.send(("file", None, *rest))
+                reduction.send_handle(conn, part.fileno(), parent)
+        else:
+            conn.send(("bytes", text, *rest))
+
+
+def _follow(parent: int) -> None:
+    """Die with the parent: on Linux the kernel sends SIGKILL when it dies (PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+
+
+def _portable(exc: Exception) -> Exception:
+    """The exception itself if it can cross the pipe, else its words in a RuntimeError."""
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+# -- the output ---------------------------------------------------------------------------------
+
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
 
 
 class _AtomicOutput:
-    """A file that appears under its name only when complete; standard output when no name."""
+    """A file that appears under its name only when complete; standard output when no name.
+
+    It is written as ``.NAME.HOST-PID.XXXXXXXX.partial`` next to NAME, and renamed at the end. A
+    run killed outright (SIGKILL) leaves that file behind: the next run on the same output
+    removes it, when HOST is this machine and no process PID lives (a live run's file is kept).
+    """
 
     def __init__(self, path: str | None) -> None:
         self.path = path
         self.temp: str | None = None
         self.handle: IO[bytes] | None = None
-        self.parts: str | None = None
 
     def __enter__(self) -> _AtomicOutput:
         if self.path is None or self.path == "-":
@@ -523,9 +776,10 @@ class _AtomicOutput:
         target = Path(self.path)
         if target.is_dir():
             raise BatchError(f"{self.path}: is a directory; give the output file's name")
+        _remove_stale(target)
         try:
             fd, self.temp = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".partial", dir=target.parent or "."
+                prefix=f".{target.name}.{_HOST}-{os.getpid()}.", suffix=".partial", dir=target.parent or "."
             )
         except OSError as exc:
             raise BatchError(f"{self.path}: cannot write here ({exc.strerror})") from None
@@ -539,37 +793,44 @@ class _AtomicOutput:
         assert self.handle is not None
         self.handle.write(data)
 
-    def parts_dir(self) -> str:
-        """A private directory for the workers' part files, on the output's file system."""
-        if self.parts is None:
-            where = Path(self.path).parent if self.temp and self.path else None
-            self.parts = tempfile.mkdtemp(prefix=".eligibility-parts-", dir=where)
-        return self.parts
-
-    def append_file(self, path: str) -> None:
-        """Append a part file, copied by the kernel (no copy through Python where it can)."""
+    def flush(self) -> None:
         assert self.handle is not None
         self.handle.flush()
-        with open(path, "rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            done = 0
-            try:
-                target = self.handle.fileno()
-                while done < size:
-                    sent = os.sendfile(target, source.fileno(), done, size - done)
-                    if sent == 0:
-                        break
-                    done += sent
-            except (OSError, ValueError, AttributeError):  # no descriptor, or no os.sendfile here
-                pass
-            if done < size:  # no sendfile to this kind of output: copy the rest
-                source.seek(done)
-                shutil.copyfileobj(source, self.handle)
+        if self.temp is None:
+            sys.stdout.flush()
+
+    def parts_where(self) -> str | None:
+        """Where the workers' unnamed part files go: the output's file system, which has room for it."""
+        return str(Path(self.path).parent) if self.temp and self.path else None
+
+    def descriptors(self) -> list[int]:
+        """What a worker must not hold: the partial file (standard output is shared)."""
+        return [self.handle.fileno()] if self.temp and self.handle else []
+
+    def append_file(self, fd: int) -> None:
+        """Append an open file, copied by the kernel (no copy through Python where it can)."""
+        assert self.handle is not None
+        self.handle.flush()
+        size = os.fstat(fd).st_size
+        done = 0
+        try:
+            target = self.handle.fileno()
+            while done < size:
+                sent = os.sendfile(target, fd, done, size - done)
+                if sent == 0:
+                    break
+                done += sent
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass  # no descriptor, or no sendfile to this kind of output
+        while done < size:  # copy the rest
+            data = os.pread(fd, min(size - done, 1 << 20), done)
+            if not data:
+                break
+            self.handle.write(data)
+            done += len(data)
 
     def __exit__(self, kind: object, value: object, tb: object) -> None:
         assert self.handle is not None
-        if self.parts is not None:
-            shutil.rmtree(self.parts, ignore_errors=True)
         if self.temp is None:
             self.handle.flush()
             return
@@ -582,3 +843,38 @@ class _AtomicOutput:
                 raise BatchError(f"{self.path}: cannot write the output there ({exc.strerror})") from None
         else:
             os.unlink(self.temp)
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove the partial files that killed runs left for ``target``: named for this host and a
+    process that no longer lives. A file of a live run, of another host or of another form is kept."""
+    if os.name != "posix":  # os.kill(pid, 0) tests a process only on POSIX
+        return
+    form = re.compile(
+        re.escape(f".{target.name}.") + r"(?P<host>[A-Za-z0-9-]+)-(?P<pid>[0-9]+)\.[a-z0-9_]+\.partial"
+    )
+    try:
+        entries = list(os.scandir(target.parent or "."))
+    except OSError:
+        return
+    for entry in entries:
+        found = form.fullmatch(entry.name)
+        if found and found["host"] == _HOST and not _alive(int(found["pid"])):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process, alive
+    try:  # a zombie is dead, only not yet reaped
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from eligibility.ruleset.facts import FLAGS
 
@@ -21,22 +21,56 @@ BOOL_FIELDS = {
 }
 
 
+MAX_LINE = 1 << 20
+"""Bytes: a longer JSON line is reported by its size, and never held whole."""
+
+
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(row number, case dict) for each row, or (row number, error message) for a broken one."""
     file = Path(path)
     if file.suffix.lower() == ".csv":
         yield from csv_rows(file)
     else:
-        with file.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield number, f"malformed JSON: {exc.msg}"
-                    continue
-                yield (number, data) if isinstance(data, dict) else (number, "a case must be a JSON object")
+        with file.open("rb") as lines:
+            for number, raw in json_lines(lines):
+                yield number, raw if isinstance(raw, str) else json_object(raw)
+
+
+def json_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | str]]:
+    """(row number, line) for each line that is not blank, or (row number, why it is not read)
+    for a line over MAX_LINE bytes, which is skipped without being held whole."""
+    number = 0
+    while raw := stream.readline(MAX_LINE + 1):
+        number += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            size = len(raw)
+            while (more := stream.readline(MAX_LINE)) and not more.endswith(b"\n"):
+                size += len(more)
+            size += len(more.rstrip(b"\n"))
+            yield number, long_line(size, MAX_LINE)
+        elif raw.strip():
+            yield number, raw.rstrip(b"\r\n")
+
+
+def long_line(size: int, limit: int) -> str:
+    return f"line of {size:,} bytes, over the {limit:,}-byte limit"
+
+
+def json_object(raw: bytes) -> dict[str, Any] | str:
+    """The JSON object a line holds, or why it holds none: whatever the line holds (bytes that are
+    not UTF-8, nesting deeper than Python recurses, an integer of more digits than it converts, a
+    value that is not an object), the answer is one of the two."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"malformed JSON: {exc.msg} (column {exc.colno})"
+    except UnicodeDecodeError:
+        return "malformed JSON: not UTF-8 text"
+    except RecursionError:
+        return "malformed JSON: nested too deeply"
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        return "malformed JSON: a number too long to read"
+    return data if isinstance(data, dict) else "a case must be a JSON object"
 
 
 class HeaderError(ValueError):
