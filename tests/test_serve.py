@@ -324,6 +324,22 @@ def test_batch_streams_one_line_a_case_and_reports_bad_rows(api: httpx.Client) -
     assert rows[0]["outcome"] == "transfer" and rows[3]["id"] == "b"
     assert rows[1]["errors"][0]["field"] == "entry.date"
     assert "errors" in rows[2]
+    # each valid row is the line `eligibility batch` writes for it
+    cli = CliRunner().invoke(main, ["batch", "-", "-q", "--jobs", "1"], input="\n".join(lines) + "\n")
+    assert cli.exit_code == 3  # some rows were invalid
+    by_row = {json.loads(line)["row"]: line for line in cli.output.splitlines() if line.startswith('{"row"')}
+    served = {json.loads(line)["row"]: line for line in response.text.splitlines()}
+    assert set(by_row) == {1, 5} and all(served[n] == by_row[n] for n in by_row)
+
+
+def test_batch_full_detail_and_approximate_dates(api: httpx.Client) -> None:
+    lines = [json.dumps({**HN_ADULT, "entry": {**HN_ADULT["entry"], "date": "2019-11"}})]
+    compact = api.post("/v1/batch", content=lines[0]).json()
+    full = api.post("/v1/batch", params={"detail": "full", "lang": "es"}, content=lines[0]).json()
+    assert "findings" not in compact["instruments"][0] and "findings" in full["instruments"][0]
+    # November 2019: the implementing rule reaches entries from 2019-11-19 only, so the day decides
+    assert compact["outcome"] == "undetermined" and compact["date_cuts"]
+    assert full["lang"] == "es"
 
 
 def test_a_batch_over_the_limit_is_413(api: httpx.Client) -> None:

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 import eligibility
 from eligibility.errors import CaseError, Problem, UnknownPolicyError
 from eligibility.explain.determination import DecisionRecord, Determination
+from eligibility.fast import Evaluator
 from eligibility.ruleset.load import RuleSet
 
 from .models import (
@@ -230,6 +231,7 @@ def create_app(
     limits = limits or Limits()
     version = eligibility.__version__
     library: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
+    evaluators: dict[str, Evaluator] = {}  # for batches: one a policy, language and detail
 
     async def call(func: Callable[[], T]) -> T:
         """Run a library call in the one worker thread that runs them all."""
@@ -358,39 +360,63 @@ def create_app(
         request: Request,
         policy: Annotated[str | None, Query(description="a policy of GET /v1/policies")] = None,
         lang: Lang = "en",
+        detail: Annotated[
+            Literal["compact", "full"],
+            Query(description="compact leaves out each instrument's per-rule findings (as `batch --detail`)"),
+        ] = "compact",
     ) -> Response:
         """Many cases (JSON Lines, at most max_batch_cases): one JSON line a case, in order, as it
-        is determined: {"row": n, ...determination} or {"row": n, "errors": [...]}; the fast engine,
-        as `eligibility batch`."""
+        is determined, the line `eligibility batch` writes ({"row": n, ...determination}), or
+        {"row": n, "errors": [{field, message}]} for a row that is not a valid case."""
         check_policy(policy)
         raw = await request.body()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return _error(422, [(None, f"the body is not UTF-8 (byte {exc.start})")])
-        rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        lines_in = text.split("\n")  # not splitlines(): U+2028 may stand inside a JSON string
+        rows = [(n, line.rstrip("\r")) for n, line in enumerate(lines_in, start=1) if line.strip()]
         if len(rows) > limits.max_batch:
             return _error(413, [(None, f"{len(rows):,} cases: at most {limits.max_batch:,} a request")])
 
-        def one(number: int, line: str) -> str:
+        def one(number: int, line: str) -> bytes:
             source = f"row {number}"
             try:
                 if not line.lstrip().startswith("{"):
                     raise CaseError([Problem(source, "a case must be a JSON object")])
                 case = eligibility.parse_case(line, source=source)
-                det = eligibility.evaluate(
-                    case, policy, rules=ruleset, engine="fast", counterfactuals=False, lang=lang
-                )
+                out = _batch_line(case, number)
             except CaseError as exc:
                 errors = [
                     {"field": p.place.partition(": ")[2] or None, "message": p.message} for p in exc.problems
                 ]
-                return json.dumps({"row": number, "errors": errors}, ensure_ascii=False) + "\n"
+                return json.dumps({"row": number, "errors": errors}, ensure_ascii=False).encode() + b"\n"
             if log is not None:
+                det = eligibility.evaluate(
+                    case, policy, rules=ruleset, engine="fast", counterfactuals=False, lang=lang
+                )
                 log.write(eligibility.record(det, case))
-            return json.dumps({"row": number, **det.model_dump(mode="json")}, ensure_ascii=False) + "\n"
+            return out + b"\n"
 
-        async def lines() -> AsyncIterator[str]:
+        def _batch_line(case: eligibility.Case, number: int) -> bytes:
+            """The line `eligibility batch` writes for the case (fast engine)."""
+            if not case.spans:
+                key = f"{policy}:{lang}:{detail}"
+                if key not in evaluators:
+                    evaluators[key] = Evaluator(policy, rules=ruleset, detail=detail, lang=lang)
+                return evaluators[key].evaluate(case).to_bytes(number)
+            # approximate dates: every day of them is evaluated, as `batch` does
+            det = eligibility.evaluate(
+                case, policy, rules=ruleset, engine="fast", counterfactuals=False, lang=lang
+            )
+            data = det.model_dump(mode="json")
+            if detail == "compact":
+                for inst in data["instruments"]:
+                    del inst["findings"]
+                del data["would_change_if"]
+            return json.dumps({"row": number, **data}, separators=(",", ":")).encode()
+
+        async def lines() -> AsyncIterator[bytes]:
             for number, line in rows:
                 yield await call(functools.partial(one, number, line))
 
