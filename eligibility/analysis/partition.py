@@ -51,10 +51,20 @@ def cuts(checks: Iterable[Test], fact: str) -> tuple[Any, ...]:
             if t.op in ("ge", "lt"):
                 found.add(v)
             elif t.op in ("gt", "le"):
-                found.add(v + step)
+                found.add(shift(v, step))
             else:
-                found |= {v, v + step}
+                found |= {v, shift(v, step)}
+    found.discard(None)  # a cut after the last day of the calendar cuts nothing
     return tuple(sorted(found))
+
+
+def shift(value: Any, step: Any) -> Any:
+    """``value + step``, or None past either end of the calendar (0001-01-01, 9999-12-31): rules may
+    name those days, and no case lies beyond them."""
+    try:
+        return value + step
+    except OverflowError:
+        return None
 
 
 def program_cuts(programs: Iterable[Program], fact: str) -> tuple[Any, ...]:
@@ -80,8 +90,8 @@ def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[F
         return tuple(sorted(values))
     if spec.type == "date":
         day = dt.timedelta(days=1)
-        values = {entry_date} | {v for c in consts for v in (c - day, c, c + day) if v >= entry_date}
-        return tuple(sorted(values))
+        near = {shift(c, d) for c in consts for d in (-day, dt.timedelta(0), day)} - {None}
+        return tuple(sorted({entry_date} | {v for v in near if v >= entry_date}))
     named = frozenset(c for c in consts if isinstance(c, str))  # not the true/false of `empty`
     if spec.type == "state":
         return (*sorted(named), next(s for s in ("TX", "NM", "NY", "FL") if s not in named))

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.analysis.partition import Node, Partition, Split, evaluate_node
+from eligibility.analysis.partition import Node, Partition, Split, evaluate_node, shift
 from eligibility.engine.decide import (
     OPEN,
     Status,
@@ -92,12 +92,15 @@ def _intervals(cond: Condition, fact: str) -> tuple[dt.date | None, dt.date | No
     day = dt.timedelta(days=1)
     for item in items:
         if isinstance(item, Test) and item.fact == fact and isinstance(item.value, dt.date):
+            after = shift(item.value, day)  # None after 9999-12-31
             bound = {
                 "ge": (item.value, None),
-                "gt": (item.value + day, None),
+                "gt": (item.value, item.value)
+                if after is None
+                else (after, None),  # nothing after the last day
                 "lt": (None, item.value),
-                "le": (None, item.value + day),
-                "eq": (item.value, item.value + day),
+                "le": (None, after),
+                "eq": (item.value, after),
             }.get(item.op)
             if bound:
                 lo, hi = bound
