@@ -20,7 +20,7 @@ single fact per case. Everything durable-specific stays here, and each of its me
 * rulesets hang or fail with more than ~500 rules under one node: compiling refuses more than
   ``MAX_RULES``;
 * matching a fact walks a stack of 64 nodes, and a node holds at most 128 ``$or`` branches, 256
-  rules ending on it and 512 children (eligibility.engine.network): past the stack, ``assert_fact``
+  rules ending on it and 512 children (eligibility.ruleset.limits): past the stack, ``assert_fact``
   fails (error 303) and deleting the state afterwards crashes the process. A program is split into
   as few rulesets as keep every one of them inside those limits (the shipped ``enacted`` needs two;
   in one, a case with many nationalities and late dates overflowed the stack), and a failed
@@ -40,10 +40,10 @@ from typing import Any
 
 import durable_rules_engine as _dre
 
-from eligibility.engine import network
-from eligibility.engine.network import MAX_RULES, attribute, compile_condition, encode_value
 from eligibility.engine.program import Program
 from eligibility.errors import EligibilityError
+from eligibility.ruleset import limits
+from eligibility.ruleset.limits import MAX_RULES, attribute, compile_condition, encode_value
 
 __all__ = ["MAX_RULES", "attribute", "compile_condition", "encode_value"]
 CATCH_ALL = "__case__"
@@ -68,12 +68,12 @@ def compile_program(program: Program) -> dict[str, Any]:
 
 def compile_rulesets(program: Program) -> list[dict[str, Any]]:
     """The program as the fewest durable-rules rulesets that each stay inside durable-rules'
-    fixed limits (eligibility.engine.network), each with the catch-all rule. Raises
+    fixed limits (eligibility.ruleset.limits), each with the catch-all rule. Raises
     RulesetRefused for a rule too large for durable-rules even alone (rules lint refuses those)."""
     definition = compile_program(program)
     patterns = [(k, v["all"][0]["m"]) for k, v in definition.items() if k != CATCH_ALL]
     try:
-        groups = network.plan(patterns, ANCHOR)
+        groups = limits.plan(patterns, ANCHOR)
     except ValueError as exc:
         raise RulesetRefused(str(exc)) from None
     return [{**{k: definition[k] for k in group}, CATCH_ALL: definition[CATCH_ALL]} for group in groups]

@@ -37,9 +37,10 @@ from pydantic import (
 from eligibility.case import FamilyStatus
 from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError, UnknownPolicyError, did_you_mean
-from eligibility.ruleset.conditions import Condition, parse_condition, tests
+from eligibility.ruleset.conditions import Condition, bind, parse_condition, tests
 from eligibility.ruleset.facts import Context, TreatyTable
 from eligibility.ruleset.hosts import HOSTS_FILE, host_of, match
+from eligibility.ruleset.limits import MAX_RULES, rule_problems
 from eligibility.yamlsource import MAX_BYTES, Document, Location, YAMLSourceError, decode, load_yaml
 
 Evidence = Literal["primary", "secondary", "unverified"]
@@ -502,13 +503,10 @@ def _read(file: Path, directory: Path, shown: str, problems: list[Problem]) -> s
 
 def _check_engine_limits(ruleset: RuleSet, problems: list[Problem]) -> None:
     """Rules the durable-rules engine cannot run, refused here rather than failing (or crashing)
-    when a case is evaluated: one rule too large for it even alone (eligibility.engine.network,
+    when a case is evaluated: one rule too large for it even alone (eligibility.ruleset.limits,
     which models its fixed tables), or a policy of more than MAX_RULES rules once statutory limits
     are bound to each agreement they limit. Several rules that together overflow a table are
     fine: the engine splits a policy into as many rulesets as it needs."""
-    from eligibility.engine.network import MAX_RULES, rule_problems
-    from eligibility.ruleset.conditions import bind
-
     for rule in ruleset.all_rules():
         when = bind(rule.when, {"receiving_country": "MX"}) if _uses_param(rule.when) else rule.when
         found = rule_problems(when)

@@ -1,5 +1,7 @@
-"""A model of the alpha network durable-rules builds from a ruleset definition, to keep every
-ruleset we create inside the engine's fixed-size tables (no durable-rules import here).
+"""What the durable-rules engine can take: the expressions it is given for our conditions, and a
+model of the alpha network it builds from them, so that the loader refuses a rule the engine
+cannot run and the engine (eligibility.engine.durable, the only module that imports durable-rules)
+keeps every ruleset it creates inside the engine's fixed-size tables.
 
 durable-rules 2.0.28 (jruizgit/rules, ``src/rules/rete.c`` and ``events.c``) builds one tree of
 *alpha nodes* per ruleset: a test under the same parent with the same attribute, operator and value
