@@ -143,8 +143,9 @@ def _intake(driver: Any, facts: dict[str, str], first_shot: str | None = None) -
         shown = _question_or_result(driver, shown)
         if shown is None:
             return asked
-        if first_shot and len(asked) == 1:
-            _screenshot(driver, first_shot)
+        if first_shot and driver.find_elements(By.CSS_SELECTOR, "#field input[type=radio]"):
+            _screenshot(driver, first_shot)  # the first question with options to choose from
+            first_shot = None
         asked.append(shown[0])
         _answer(driver, shown[0], facts)
     raise AssertionError(f"no answer after {asked}")
