@@ -11,8 +11,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from eligibility import load_rules
-from eligibility.analysis.diff import diff
+from eligibility import evaluate, load_rules
+from eligibility.analysis.diff import diff, example, plainness
 from eligibility_cli.main import main
 
 
@@ -32,6 +32,30 @@ def test_the_draft_differs_from_the_signed_text_only_by_the_document_exceptions(
         assert (group.b.outcome, group.b.transfer_to) == ("transfer", ("GT",))
         for region in group.regions:  # every region holds a visa, admission document or waiver
             assert region["documents"] in ("us_visa", "us_admission_document", "visa_waiver")
+        # its example reads like a real person, and both policies give it the group's answers
+        case = example(group, result.programs)
+        assert len(case["nationalities"]) == 1 and case.get("age", 30) >= 18, case
+        assert case["nationalities"][0] in ("MX", "GT", "HN", "SV", "NI", "CU", "VE", "EC", "CO", "HT"), case
+        assert "habitual_residence" not in case and case["entry"]["border"] == "southern_land", case
+        enacted, draft = evaluate(case, "enacted"), evaluate(case, "draft-2019-07")
+        assert enacted.outcome == "process_in_us" and (draft.outcome, draft.transfer_to) == ("transfer", ["GT"])
+
+
+def test_plainness_prefers_one_ordinary_nationality_an_adult_and_few_facts() -> None:
+    entry = {"date": "2019-12-01", "border": "southern_land"}
+    ranked = sorted(
+        [
+            {"entry": entry, "nationalities": ["CA", "GT", "HN", "MX"], "age": 0},
+            {"entry": entry, "nationalities": [], "habitual_residence": "CA", "age": 30},
+            {"entry": entry, "nationalities": ["CA"], "age": 30},
+            {"entry": entry, "nationalities": ["HN"], "age": 0},
+            {"entry": entry, "nationalities": ["HN"], "age": 30, "transit": []},
+            {"entry": entry, "nationalities": ["HN"], "age": 30},
+        ],
+        key=plainness,
+    )
+    assert ranked[0] == {"entry": entry, "nationalities": ["HN"], "age": 30}
+    assert [r["nationalities"] for r in ranked[1:]] == [["HN"], ["CA"], ["HN"], [], ["CA", "GT", "HN", "MX"]]
 
 
 @functools.cache

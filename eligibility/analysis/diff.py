@@ -906,11 +906,151 @@ def _span_words(span: tuple[Any, Any], kind: str) -> str:
     return f"{lower}" if upper == lower + 1 else f"{lower} to {upper - 1}"
 
 
+ADULT_AGE = 30
+"""The age given to an example whose region leaves age open (any age gives its answers)."""
+PLAIN_NATIONALITY = frozenset({"HN"})
+"""The nationality given to an example whose region leaves nationality open."""
+EXAMPLE_REGIONS = 5_000
+"""Regions of a group looked at for its plainest example (a group may hold tens of thousands)."""
+EXAMPLE_TRIES = 12
+"""How many of the plainest drawn cases are made plainer and checked."""
+ORDINARY_COUNTRIES = ("MX", "GT", "HN", "SV", "NI", "CU", "VE", "EC", "CO", "HT")
+"""Countries preferred in an example, the most often met at the southwest border first (CBP
+southwest border apprehensions by citizenship)."""
+CASE_DEFAULTS = {"documents": "none", "trafficking_victim": False, "public_interest": False}
+"""Fields an example leaves out when they hold their default (the case format's defaults)."""
+
+
 def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
-    """A case in the group's first region (part by part: one whose part differs)."""
+    """The plainest case of the group (part by part: the group's witness, a case whose part
+    differs).
+
+    A case is drawn from each region (facts the region leaves open set to ordinary values: age
+    30, one nationality); the plainest few by ``plainness`` are then made plainer one fact at a
+    time (an ordinary country for each nationality and the habitual residence, age 30, defaults
+    left out), a change kept only when both policies still give the same answers. The first by
+    ``plainness`` of those the two policies determine as the group says is the example."""
     if group.witness is not None:
-        return readable_case(group.witness, programs[0].ruleset.context)
-    return Partition(programs).case(group.regions[0])
+        case = readable_case(group.witness, programs[0].ruleset.context)
+        answers = _answers(case, programs)
+        return case if answers is None else _plainer(case, answers, programs)
+    partition = Partition(programs)
+    drawn: list[tuple[tuple[Any, ...], int, dict[str, Any]]] = []
+    for i, region in enumerate(group.regions[:EXAMPLE_REGIONS]):
+        for facts in _plain_variants(region):
+            case = partition.case(facts)
+            drawn.append((plainness(case), i, case))
+    drawn.sort(key=lambda item: (item[0], item[1]))
+    best: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+    for _, _, case in drawn[:EXAMPLE_TRIES]:
+        answers = _answers(case, programs)
+        if answers is None or not (_fits(answers[0], group.a) and _fits(answers[1], group.b)):
+            continue
+        plain = _plainer(case, answers, programs)
+        if best is None or plainness(plain) < best[0]:
+            best = (plainness(plain), plain)
+    return best[1] if best is not None else partition.case(group.regions[0])
 
 
-__all__ = ["Group", "PolicyDiff", "describe", "diff", "example", "responsible"]
+def plainness(case: Mapping[str, Any]) -> tuple[Any, ...]:
+    """How ordinary a case reads, lower first, in this order of preference: exactly one
+    nationality (then none given, then stateless, then several); an adult, or no age; entry
+    from Mexico over land, or no border; nationalities (and habitual residence) among those most
+    often met at the southwest border; the fewest facts given; the earliest entry date."""
+    nationalities = case.get("nationalities")
+    if nationalities is None:
+        people = 1
+    elif len(nationalities) == 1:
+        people = 0
+    elif not nationalities:
+        people = 2
+    else:
+        people = 2 + len(nationalities)
+    entry = case.get("entry", {})
+    child = 1 if isinstance(case.get("age"), int) and case["age"] < 18 else 0
+    border = 0 if entry.get("border") in (None, "southern_land") else 1
+    rank = {c: i for i, c in enumerate(ORDINARY_COUNTRIES)}
+    named = [
+        *(nationalities or ()),
+        *([case["habitual_residence"]] if case.get("habitual_residence") else []),
+    ]
+    countries = sum(rank.get(c, len(rank)) for c in named)
+    given = len(case) + len(entry)
+    return (people, child, border, countries, given, entry.get("date", ""))
+
+
+def _plain_variants(region: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The region with the facts it leaves open set to ordinary values, then the region as it is."""
+    plain = dict(region)
+    if plain.get("age_at_entry") is UNKNOWN:
+        plain["age_at_entry"] = ADULT_AGE
+    if plain.get("nationalities") is UNKNOWN:
+        plain["nationalities"] = PLAIN_NATIONALITY
+    return [plain, dict(region)] if plain != dict(region) else [plain]
+
+
+def _plainer(
+    case: dict[str, Any], answers: tuple[Headline, Headline], programs: tuple[Program, Program]
+) -> dict[str, Any]:
+    """``case`` made plainer one change at a time, each kept only if the answers stay the same."""
+
+    def same(trial: dict[str, Any]) -> bool:
+        return _answers(trial, programs) == answers
+
+    current = {k: v for k, v in case.items() if k not in CASE_DEFAULTS or CASE_DEFAULTS[k] != v}
+    if not same(current):
+        current = case
+    if isinstance(current.get("age"), int) and current["age"] != ADULT_AGE:
+        trial = {**current, "age": ADULT_AGE}
+        if same(trial):
+            current = trial
+    rank = {c: i for i, c in enumerate(ORDINARY_COUNTRIES)}
+    for member in list(current.get("nationalities") or []):
+        for country in ORDINARY_COUNTRIES[: rank.get(member, len(rank))]:
+            if country in current["nationalities"]:
+                continue
+            trial = {**current, "nationalities": sorted({*current["nationalities"], country} - {member})}
+            if trial.get("habitual_residence") == country:
+                trial.pop("habitual_residence")
+            if same(trial):
+                current = trial
+                break
+    home = current.get("habitual_residence")
+    if isinstance(home, str):
+        for country in ORDINARY_COUNTRIES[: rank.get(home, len(rank))]:
+            trial = {**current, "habitual_residence": country}
+            if country in (current.get("nationalities") or ()):
+                trial.pop("habitual_residence")
+            if same(trial):
+                current = trial
+                break
+    return current
+
+
+def _answers(case: Mapping[str, Any], programs: tuple[Program, Program]) -> tuple[Headline, Headline] | None:
+    """The two policies' answers for ``case``, or None if it is not a valid case."""
+    from eligibility.case import parse_case
+    from eligibility.errors import CaseError
+    from eligibility.ruleset.facts import derive_facts
+
+    try:
+        parsed = parse_case(dict(case))
+    except CaseError:
+        return None
+    facts, _ = derive_facts(parsed, programs[0].ruleset.context)
+    return (_Joint.decide(programs[0], facts), _Joint.decide(programs[1], facts))
+
+
+def _fits(got: Headline, wanted: Headline) -> bool:
+    if wanted.outcome == "undetermined":
+        return True
+    return (
+        got.outcome == wanted.outcome
+        and wanted.transfer_to in (got.transfer_to, (OPEN,))
+        and wanted.expel_to in (got.expel_to, (OPEN,))
+        and wanted.asylum in (got.asylum, "undetermined")
+        and (wanted.wait_in_mexico == got.wait_in_mexico or wanted.asylum == "undetermined")
+    )
+
+
+__all__ = ["Group", "PolicyDiff", "describe", "diff", "example", "plainness", "responsible"]
