@@ -330,9 +330,10 @@ def _stream_tasks(stream: IO[bytes]) -> Iterator[Task]:
         yield (_run_lines, rows)
 
 
-def _csv_tasks(path: Path) -> Iterator[Task]:
+def _csv_tasks(source: Path | IO[bytes]) -> Iterator[Task]:
+    """Blocks of rows from a CSV file, or from standard input as it comes."""
     rows: list[tuple[int, bytes | dict[str, Any] | str]] = []
-    read = csv_rows(path)
+    read = csv_rows(source)
     try:
         first = next(read, None)  # the header is checked before the first row
     except HeaderError as exc:
@@ -385,7 +386,7 @@ def run(
     _init(options, rules, worker=False)  # checks the policy before reading or writing anything
     tasks: Iterator[Task] | list[Task]
     if in_format == "csv":
-        tasks = _csv_tasks(Path(source)) if not stdin else _csv_stdin_tasks()
+        tasks = _csv_tasks(Path(source) if not stdin else sys.stdin.buffer)
     elif stdin:
         tasks = _stream_tasks(sys.stdin.buffer)
     else:
@@ -437,15 +438,6 @@ def _refuse_the_input_as_output(source: str, output: str | None) -> None:
     if (made.st_dev, made.st_ino) == (read.st_dev, read.st_ino):
         which = "the file standard input reads" if source == "-" else "the input file"
         raise BatchError(f"{output}: is {which}; give the output another name")
-
-
-def _csv_stdin_tasks() -> Iterator[Task]:
-    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as copy:
-        copy.write(sys.stdin.buffer.read())
-    try:
-        yield from _csv_tasks(Path(copy.name))
-    finally:
-        os.unlink(copy.name)
 
 
 # -- the workers --------------------------------------------------------------------------------

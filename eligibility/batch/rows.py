@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -92,40 +93,52 @@ def header_problem(header: list[str]) -> str | None:
     return None
 
 
-def csv_rows(file: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def csv_rows(file: Path | IO[bytes], name: str | None = None) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(row number, case dict), or (row number, why the row is broken): a row that is not UTF-8
-    text or has more cells than the header is reported, and the others are read."""
+    text or has more cells than the header is reported, and the others are read. ``file`` is a
+    path or a binary stream (standard input, read as it comes); ``name`` names it in errors."""
     # a byte-order mark is not a column's name; bytes that are not UTF-8 are kept (as lone
     # surrogates) so that only their row is refused
-    with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        problem = header_problem(header)
-        if problem is not None:
-            raise HeaderError(f"{file}: header: {problem}")
-        columns = [h.strip() for h in header]
-        for index, cells in enumerate(reader):
-            number = index + 2
-            if not any(cell.strip() for cell in cells):
-                continue
-            if any(_NOT_UTF8.search(cell) for cell in cells):
-                yield number, "not UTF-8 text"
-                continue
-            if len(cells) > len(columns):
-                yield number, f"{len(cells)} cells, but the header names {len(columns)} columns"
-                continue
-            case: dict[str, Any] = {}
-            try:
-                for column, cell in zip(columns, cells, strict=False):
-                    if not column or cell == "":
-                        continue
-                    _put(case, column, _cell(column, cell.strip()))
-            except ValueError as exc:
-                yield number, str(exc)
-                continue
-            yield number, case
+    if isinstance(file, Path):
+        with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            yield from _csv_rows(handle, name or str(file))
+        return
+    stream = io.TextIOWrapper(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        yield from _csv_rows(stream, name or "stdin")
+    finally:
+        stream.detach()  # the stream stays open: it is not ours
+
+
+def _csv_rows(handle: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return
+    problem = header_problem(header)
+    if problem is not None:
+        raise HeaderError(f"{name}: header: {problem}")
+    columns = [h.strip() for h in header]
+    for index, cells in enumerate(reader):
+        number = index + 2
+        if not any(cell.strip() for cell in cells):
+            continue
+        if any(_NOT_UTF8.search(cell) for cell in cells):
+            yield number, "not UTF-8 text"
+            continue
+        if len(cells) > len(columns):
+            yield number, f"{len(cells)} cells, but the header names {len(columns)} columns"
+            continue
+        case: dict[str, Any] = {}
+        try:
+            for column, cell in zip(columns, cells, strict=False):
+                if not column or cell == "":
+                    continue
+                _put(case, column, _cell(column, cell.strip()))
+        except ValueError as exc:
+            yield number, str(exc)
+            continue
+        yield number, case
 
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
