@@ -255,20 +255,24 @@ def plan(patterns: Sequence[tuple[str, Mapping[str, Any]]], shared: Mapping[str,
     groups: list[list[str]] = []
     start = 0
     while start < len(patterns):
-        low, high = start + 1, len(patterns)  # the longest run from start that fits
-        if not _fits(patterns[start:low], shared):
-            name = patterns[start][0]
-            raise ValueError(
-                f"rule {name} alone does not fit durable-rules: {'; '.join(_check(patterns[start:low], shared))}"
-            )
-        if _fits(patterns[start:high], shared):
+        if not _fits(patterns[start : start + 1], shared):
+            name, found = patterns[start][0], _check(patterns[start : start + 1], shared)
+            raise ValueError(f"rule {name} alone does not fit durable-rules: {'; '.join(found)}")
+        # the longest run from start that fits: whole, else doubling, then halving the gap
+        low, high = start + 1, len(patterns)
+        if not _fits(patterns[start:high], shared):
+            step = 1
+            while low + step < high and _fits(patterns[start : low + step], shared):
+                low, step = low + step, step * 2
+            high = min(high - 1, low + step - 1)
+            while low < high:
+                middle = (low + high + 1) // 2
+                if _fits(patterns[start:middle], shared):
+                    low = middle
+                else:
+                    high = middle - 1
+        else:
             low = high
-        while low < high:
-            middle = (low + high + 1) // 2
-            if _fits(patterns[start:middle], shared):
-                low = middle
-            else:
-                high = middle - 1
         groups.append([name for name, _ in patterns[start:low]])
         start = low
     return groups
