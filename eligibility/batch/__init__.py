@@ -707,17 +707,28 @@ def _serve(
         func, arg, learned = message
         try:
             text, *rest = _run(func, arg, learned)
-        except Exception as exc:  # the parent stops the run with it
+            part = _part(text, parts) if text and _PASS_FILES and isinstance(text, bytes) else None
+        except Exception as exc:  # the parent stops the run with it (a full disk, too)
             conn.send(("error", _portable(exc), None, None, None, None))
             continue
-        if text and _PASS_FILES:
-            with tempfile.TemporaryFile(dir=parts) as part:  # unnamed (O_TMPFILE) where it can be
-                part.write(text if isinstance(text, bytes) else str(text).encode())
-                part.flush()
-                conn.send(("file", None, *rest))
-                reduction.send_handle(conn, part.fileno(), parent)
-        else:
+        if part is None:
             conn.send(("bytes", text, *rest))
+            continue
+        with part:
+            conn.send(("file", None, *rest))
+            reduction.send_handle(conn, part.fileno(), parent)
+
+
+def _part(text: bytes, where: str | None) -> IO[bytes]:
+    """An unnamed temporary file holding ``text`` (O_TMPFILE where the system has it)."""
+    part = tempfile.TemporaryFile(dir=where)  # noqa: SIM115 (returned open, closed by the caller)
+    try:
+        part.write(text)
+        part.flush()
+    except BaseException:
+        part.close()
+        raise
+    return part
 
 
 def _follow(parent: int) -> None:

@@ -224,7 +224,7 @@ def test_a_worker_killed_twice_on_the_same_rows_stops_the_run_with_exit_1_and_no
     assert time.monotonic() - started < 100  # no hang (the run itself takes seconds)
     assert done.returncode == 1, done.stderr
     [line] = done.stderr.splitlines()
-    found = re.fullmatch(r"internal error: (.+):(\d+)-(\d+): a worker process died on these rows 2 times \(killed by SIGKILL, perhaps for want of memory\); the run is stopped", line)
+    found = re.fullmatch(r"(?:internal )?error: (.+):(\d+)-(\d+): a worker process died on these rows 2 times \(killed by SIGKILL, perhaps for want of memory\); the run is stopped", line)
     assert found and int(found[2]) <= 1500 <= int(found[3]), line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["died", "in.jsonl"]  # no output, partial or part
 
@@ -429,3 +429,22 @@ def test_the_row_reader_of_diff_population_reports_every_poisoned_row(tmp_path: 
 
 def _case(i: int) -> dict[str, object]:
     return {"id": f"c{i}", "nationalities": ["HN"], "age": 30, "entry": {"date": "2020-01-15", "border": "southern_land", "place": "between_ports"}}
+
+
+@pytest.mark.skipif(not LINUX, reason="the planted failure reaches the workers through fork")
+def test_a_worker_that_cannot_write_its_part_file_stops_the_run_with_that_error_not_a_death(tmp_path: Path) -> None:
+    """A full disk in a worker is said as such, once (exit 1), not retried as if the worker had died."""
+    _good_file(tmp_path / "in.jsonl", 3000)
+    script = textwrap.dedent("""
+        import errno, sys
+        from eligibility import batch
+        def full(text, where):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        batch._part = full
+        from eligibility_cli.main import main
+        main(["batch", "in.jsonl", "-o", "out.jsonl"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "internal error: OSError: [Errno 28] No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
