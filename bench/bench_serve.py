@@ -196,8 +196,9 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any]:
         stop = started + args.duration
 
         async def halfway() -> None:
-            await asyncio.sleep(args.duration / 2)
-            memory["half-way"] = rss_mb(pid)
+            for quarter in (1, 2, 3):  # the second half is what must stay flat
+                await asyncio.sleep(args.duration / 4)
+                memory[("a quarter", "half-way", "three quarters")[quarter - 1]] = rss_mb(pid)
 
         await asyncio.gather(
             halfway(),

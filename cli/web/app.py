@@ -1,8 +1,8 @@
 """The ASGI application of ``eligibility serve``: the JSON API under ``/v1`` and the intake page.
 
-Every library call runs in one worker thread at a time (the durable-rules engine keeps one
-session per rule set, and the rule set's compiled programs are built on first use), so the event
-loop stays free to answer the page's files and to refuse a bad request at once. Every response
+Library calls run one at a time, in a worker thread (the durable-rules engine keeps one session
+per rule set, and the rule set's compiled programs are built on first use), so the event loop
+stays free to answer the page's files and to refuse a bad request at once. Every response
 carries the rules digest and the tool version as headers; every error is JSON naming the field.
 """
 
@@ -110,10 +110,10 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class Guard:
-    """ASGI middleware: a request naming another host is refused (400) when ``hosts`` is given; a
-    body over the limit is refused (413) before or while it is read; every
-    response gets the rules digest, the version and safe-content headers; an error no handler
-    took becomes one line on standard error and a JSON 500, never a traceback."""
+    """ASGI middleware: a request naming another host is refused (400) when ``hosts`` is given;
+    a body over the limit is refused (413) before or while it is read; every response gets the
+    rules digest, the version and safe-content headers; an error no handler took becomes one line
+    on standard error and a JSON 500, never a traceback."""
 
     def __init__(
         self, app: ASGIApp, max_body: int, digest: str, version: str, hosts: frozenset[str] | None
