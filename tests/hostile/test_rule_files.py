@@ -76,9 +76,17 @@ def test_yaml_that_is_not_plain_data_is_refused_at_its_place(
     rules = overlay(tmp_path, "x.yaml", text)
     [found] = problems(rules)
     assert found.startswith(f"{rules}/x.yaml:{where}: malformed YAML: {message}"), found
-    assert lint(rules)[0] == 2
-    code, output = check(rules)
-    assert code == 2 and output.startswith(f"error: {rules}/x.yaml:{where}:"), output
+
+
+@pytest.mark.parametrize(
+    "text", ["instrument: !!python/object/apply:os.system [echo pwned]\n", "a: &a [*a]\n"], ids=["python-tag", "recursive-alias"]
+)
+def test_the_command_line_refuses_them_with_exit_2(tmp_path: Path, text: str) -> None:
+    rules = overlay(tmp_path, "x.yaml", text)
+    for run in (lint, check):
+        code, output = run(rules)
+        assert code == 2 and output.startswith(f"error: {rules}/x.yaml:1:"), output
+        assert len(output.splitlines()) == 1 and "Traceback" not in output
 
 
 @pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 20_000, 100_000])
