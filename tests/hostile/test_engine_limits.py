@@ -179,6 +179,35 @@ def test_the_shipped_enacted_policy_survives_a_case_that_overflowed_one_ruleset(
     assert DurableEngine(program).fired(facts) == PureEngine(program).fired(facts)
 
 
+BIG_CASE = {
+    "nationalities": ["AR", "BO", "BZ", "CA", "CL", "CO", "CR", "CU", "DO", "EC", "GT", "HN", "HT", "MX", "NI", "PA", "PE",
+                      "PY", "SV", "UG"],
+    "fear_established_in": ["EC", "GT", "HN", "MX", "PY", "SV", "UG"],
+    "age": 17,
+    "entry": {"date": "2025-07-18", "border": "southern_coastal", "place": "between_ports"},
+    "decision_date": "2026-01-01",
+    "documents": "us_visa",
+    "transit": [{"country": "MX", "protection": "denied_final"}, "GT"],
+    "family_in_us": [{"relation": "spouse", "status": "citizen"}],
+    **dict.fromkeys(["public_interest", "criminal_record", "trafficking_victim", "medical_emergency", "imminent_threat",
+                     "title42_exception"], True),
+}
+
+
+def test_a_valid_case_that_overflowed_the_shipped_rules_is_answered() -> None:
+    """A valid case of 20 nationalities (every one the rules name but two), its fear countries and
+    late dates reached 74 nodes of the shipped enacted ruleset at once: the process aborted
+    (free(): invalid pointer, exit -6) with the shipped rules and no --rules at all."""
+    result = _run(f"""
+        from eligibility import evaluate
+        durable = evaluate({BIG_CASE!r}, engine="durable")
+        pure = evaluate({BIG_CASE!r}, engine="pure")
+        assert durable.engine == "durable-rules" and durable.outcome == pure.outcome == "process_in_us"
+        print("answered")
+    """)
+    assert result.returncode == 0 and "answered" in result.stdout, result.stderr[-2000:]
+
+
 def test_a_rule_too_large_for_durable_rules_is_refused_at_its_place(tmp_path: Path) -> None:
     """One rule ``any`` of 70 ``age_at_entry ge N``: a fact of 70 matches all 70 at once, more than
     durable-rules' stack of 64, in any ruleset: lint refuses it at the rule."""
