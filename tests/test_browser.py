@@ -55,6 +55,14 @@ HN_ADULT = {
 }
 
 
+HN_ADULT_BY_NAME = {**HN_ADULT, "nationalities": "Honduras", "transit": "Guatemala, Mexico",
+                    "habitual_residence": "Honduras"}
+"""The same, with countries named as a person would name them, in English."""
+
+HN_ADULT_EN_ESPANOL = {**HN_ADULT, "nationalities": "honduras", "transit": "Guatemala, México"}
+"""The same, in Spanish words."""
+
+
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     with running_server() as (url, _process):
@@ -172,7 +180,7 @@ def _wait_for_file(folder: Path, pattern: str) -> Path:
 
 def test_an_intake_in_english_from_the_first_question_to_the_answer(browser: Any, base_url: str, downloads: Path) -> None:
     browser.get(base_url + "/?lang=en")
-    asked = _intake(browser, HN_ADULT, first_shot="intake-question.png")
+    asked = _intake(browser, HN_ADULT_BY_NAME, first_shot="intake-question.png")
     assert asked[0] == "entry.date"
     assert len(asked) == len(set(asked))  # nothing is asked twice
     result = _result(browser)
@@ -191,6 +199,10 @@ def test_an_intake_in_english_from_the_first_question_to_the_answer(browser: Any
     record = json.loads(_wait_for_file(downloads, "record-*.json").read_text(encoding="utf-8"))
     assert (record["outcome"], record["transfer_to"]) == ("transfer", ["GT"])
     assert [a["field"] for a in record["answers"]] == asked
+    given = {a["field"]: a["value"] for a in record["answers"]}
+    assert given["nationalities"] == ["HN"]  # the country named is sent as its code
+    if "transit" in given:  # asked only while it can change the answer
+        assert [stop["country"] for stop in given["transit"]] == ["GT", "MX"]
 
 
 def test_an_intake_in_spanish_gives_the_answer_in_spanish(browser: Any, base_url: str, downloads: Path) -> None:
@@ -199,7 +211,7 @@ def test_an_intake_in_spanish_gives_the_answer_in_spanish(browser: Any, base_url
     browser.find_element(By.CSS_SELECTOR, "button.lang[data-lang=es]").click()
     _wait(browser, lambda d: d.find_element(By.ID, "next").text == "Siguiente")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
-    _intake(browser, HN_ADULT)
+    _intake(browser, HN_ADULT_EN_ESPANOL)
     result = _result(browser)
     assert result["headline"] == "TRASLADO a Guatemala (GT)"
     assert result["lang"] == "es" and "Por qué:" in result["short"]

@@ -227,6 +227,20 @@ def test_unknown_paths_and_methods_are_json_errors(api: httpx.Client) -> None:
     assert api.delete("/v1/evaluate").status_code == 405
 
 
+def test_each_question_has_a_kind_and_the_choices_have_labels() -> None:
+    from eligibility_cli.questions import QUESTIONS
+    from eligibility_cli.web.intake import question
+
+    kinds = {field: question(field, "en").kind for field in QUESTIONS}
+    assert kinds["transit"] == "stops" and kinds["habitual_residence"] == "country"
+    assert kinds["family_in_us"] == "list" and kinds["entry.state"] == "text"
+    assert kinds["medical_emergency"] == "yes_no" and kinds["claim_date"] == "date"
+    for field in QUESTIONS:
+        for lang in ("en", "es"):
+            q = question(field, lang)
+            assert all(o.label and o.label != o.value for o in q.options), (field, lang)
+
+
 def test_ask_starts_with_the_date_of_entry_and_then_asks_what_can_change_the_answer(api: httpx.Client) -> None:
     first = api.post("/v1/ask", json={}).json()
     assert first["question"]["field"] == "entry.date" and first["question"]["required"] is True
@@ -278,6 +292,7 @@ def test_ask_answered_in_full_reaches_checks_determination_through_form_fields(a
     assert [o["value"] for o in border["options"]] == [
         "southern_land", "northern_land", "air", "sea", "southern_coastal"]
     assert border["options"][0]["label"] == "por tierra desde México"
+    assert seen["nationalities"]["kind"] == "countries"
     documents = {o["value"]: o["label"] for o in seen["documents"]["options"]}
     assert documents["parole_travel_authorization"].endswith("(parole)")  # a label with brackets of its own
 
@@ -360,6 +375,8 @@ def test_policies_rules_and_schemas(api: httpx.Client) -> None:
     assert "entry" in api.get("/v1/schemas/case").json()["properties"]
     assert "outcome" in api.get("/v1/schemas/determination").json()["properties"]
     assert api.get("/v1/schemas/nope").status_code == 404
+    countries = {c["code"]: c["name"] for c in api.get("/v1/countries", params={"lang": "es"}).json()}
+    assert countries["MX"] == "México" and countries["HN"] == "Honduras" and len(countries) > 240
     openapi = api.get("/openapi.json").json()
     assert {"/v1/evaluate", "/v1/ask", "/v1/batch", "/v1/policies", "/v1/rules/{rule_id}"} <= set(openapi["paths"])
 

@@ -33,6 +33,7 @@ from eligibility.ruleset.load import RuleSet
 from .models import (
     AskRequest,
     AskResponse,
+    CountryInfo,
     ErrorBody,
     ErrorItem,
     EvaluateRequest,
@@ -493,6 +494,11 @@ def create_app(
             instruments=used_by,
         )
 
+    @app.get("/v1/countries", response_model=list[CountryInfo], tags=["about"])
+    async def countries(lang: Lang = "en") -> list[CountryInfo]:
+        """Every ISO 3166-1 country: its alpha-2 code and its name in ``lang`` (for a form's choices)."""
+        return _countries(lang)
+
     schemas: dict[str, type[Determination] | type[eligibility.Case]] = {
         "case": eligibility.Case,
         "determination": Determination,
@@ -514,6 +520,15 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+@functools.cache
+def _countries(lang: str) -> list[CountryInfo]:
+    from eligibility.countries import alpha2_codes
+    from eligibility.i18n import country_name
+
+    found = [CountryInfo(code=code, name=country_name(code, lang)) for code in alpha2_codes()]
+    return sorted(found, key=lambda c: c.name)
 
 
 @functools.cache

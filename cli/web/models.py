@@ -59,7 +59,12 @@ class Question(BaseModel):
 
     field: str
     text: str = Field(description="the question, in the language asked")
-    kind: Literal["date", "yes_no", "choice", "number", "countries", "list", "text"]
+    kind: Literal["date", "yes_no", "choice", "number", "country", "countries", "stops", "list", "text"] = (
+        Field(
+            description="country: one ISO code; countries: codes separated by commas; stops: countries in "
+            "order, each may be COUNTRY:protection; list: items separated by commas"
+        )
+    )
     options: list[Option] = Field(default_factory=list, description="for yes_no and choice")
     required: bool = Field(description="only the date of entry cannot be left unknown")
     prompt: str = Field(description="the question as `eligibility ask` words it, with its hints")
@@ -122,6 +127,11 @@ class RuleInfo(BaseModel):
     sources: list[SourceInfo]
     note: str | None
     instruments: list[str] = Field(description="the instruments that use the rule")
+
+
+class CountryInfo(BaseModel):
+    code: str = Field(description="ISO 3166-1 alpha-2")
+    name: str
 
 
 class ServerInfo(BaseModel):

@@ -2,7 +2,8 @@
 // Every answer is kept here and sent again with each request; the server keeps nothing.
 "use strict";
 
-const state = { lang: "en", answers: [], policy: "", last: null, strings: {} };
+const state = { lang: "en", answers: [], policy: "", last: null, strings: {}, countries: {}, names: new Map() };
+const COUNTRY_KINDS = new Set(["country", "countries", "stops"]); // answers that name countries
 const $ = (id) => document.getElementById(id);
 
 function t(key, values) {
@@ -128,9 +129,11 @@ function showQuestion(q) {
     if (q.kind === "number") Object.assign(input, { type: "number", min: "0", max: "130", inputMode: "numeric" });
     else input.type = "text";
     if (q.kind === "date") input.placeholder = "YYYY-MM-DD";
-    const hint = t("hint_" + q.kind);
+    if (COUNTRY_KINDS.has(q.kind)) input.setAttribute("list", "country-names");
+    const key = ["hint_" + q.field, "hint_" + q.kind].find((k) => t(k) !== k);
+    const hint = key ? t(key) : "";
     field.append(label);
-    if (hint && hint !== "hint_" + q.kind) {
+    if (hint) {
       const help = Object.assign(document.createElement("p"), { id: "hint", className: "hint", textContent: hint });
       input.setAttribute("aria-describedby", "hint");
       field.append(help);
@@ -162,6 +165,33 @@ function showResult(data) {
   headline.focus();
 }
 
+function fold(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").trim().toLowerCase();
+}
+
+async function loadCountries() {
+  // names in both languages lead to the code: "México", "Mexico" and "MX" are one answer
+  for (const lang of ["en", "es"]) {
+    if (state.countries[lang]) continue;
+    try {
+      state.countries[lang] = await (await fetch("/v1/countries?lang=" + lang)).json();
+      for (const c of state.countries[lang]) state.names.set(fold(c.name), c.code);
+    } catch (err) { /* names are then sent as typed, and the server says which it does not know */ }
+  }
+  const list = $("country-names");
+  list.replaceChildren(...(state.countries[state.lang] || []).map(
+    (c) => Object.assign(document.createElement("option"), { value: c.name })));
+}
+
+function countryCodes(text) {
+  // "Guatemala, México:denied_final" -> "GT, MX:denied_final"; codes and other words stay as typed
+  return text.split(",").map((part) => {
+    const [name, ...rest] = part.split(":");
+    const code = state.names.get(fold(name));
+    return code ? [code, ...rest].join(":") : part.trim();
+  }).join(", ");
+}
+
 function answer(text, shown) {
   const field = $("field");
   state.answers.push({ field: field.dataset.field, answer: text, text: field.dataset.text, shown });
@@ -182,7 +212,7 @@ function submitted(event) {
     if (input) input.focus();
     return;
   }
-  answer(text, text);
+  answer(COUNTRY_KINDS.has($("field").dataset.kind) ? countryCodes(text) : text, text);
 }
 
 function download(name, type, content) {
@@ -248,10 +278,12 @@ async function start() {
       localStorage.setItem("eligibility.lang", state.lang);
       showTexts();
       loadPolicies();
+      loadCountries();
       step(false);
     });
   }
   loadPolicies();
+  loadCountries();
   step(false);
 }
 
