@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from eligibility.case import entry_conflict
+from eligibility.case import Case, entry_conflict
 from eligibility.countries import other_country
 from eligibility.engine.decide import Status, possible_statuses
 from eligibility.engine.program import Program
@@ -103,6 +103,15 @@ def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[F
     return tuple(
         frozenset(c) for r in range(min(len(pool), MAX_SET_SIZE) + 1) for c in itertools.combinations(pool, r)
     )
+
+
+def most_members(fact: str) -> int:
+    """The most members a case may give a set-valued fact (``nationalities``: 20): a class with
+    more holds no valid case, so a search never includes one more."""
+    if fact not in Case.model_fields:
+        return 10**9
+    limits = [m.max_length for m in Case.model_fields[fact].metadata if hasattr(m, "max_length")]
+    return min((n for n in limits if n is not None), default=10**9)
 
 
 def country_pool(program: Program, fact: str) -> frozenset[str]:
@@ -320,6 +329,8 @@ class Partition:
             return list(classes(first, fact, floor, *others, extra=extra))
         current = self.members(fact, facts)
         chosen = member if member is not None else sorted(current.undecided)[0]
+        if len(current.included) >= most_members(fact):  # no valid case holds one more
+            return [current.with_member(chosen, False)]
         together = alike & current.undecided
         if len(together) > 1:  # the rules tell these members apart nowhere: split on them as one
             return [
