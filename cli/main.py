@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -531,6 +532,10 @@ def batch(
             progress.clear()
             click.echo(printable(f"{where}:{r.row}: {r.message}"), err=True)
 
+    def note(message: str) -> None:  # a worker died; its rows were evaluated again
+        progress.clear()
+        click.echo(printable(f"warning: {message}"), err=True)
+
     def stop(signum: int, frame: Any) -> None:
         progress.stopped = True  # checked after every chunk, in case this raise lands where it is ignored
         raise KeyboardInterrupt  # SIGTERM as ^C: the partial output is removed
@@ -546,9 +551,14 @@ def batch(
             rules=ruleset,
             on_reject=reject,
             on_progress=progress.update,
+            on_note=note,
         )
     except runner.BatchError as exc:
         raise UserError(str(exc)) from None
+    except runner.WorkerDiedError as exc:  # neither bad input nor a bug: exit 1, said plainly
+        progress.clear()
+        click.echo(printable(f"error: {exc}"), err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         progress.clear()
         click.echo("interrupted: no output file was written", err=True)
@@ -738,6 +748,7 @@ def diff_command(
     policy_a: str, policy_b: str, population: str | None, fmt: str, rules_dir: str | None
 ) -> None:
     """Every region of cases that POLICY_A and POLICY_B determine differently, exhaustively."""
+    from eligibility.analysis.diff import Describer
     from eligibility.analysis.diff import describe as diff_describe
     from eligibility.analysis.diff import diff as policy_diff
     from eligibility.analysis.diff import example as diff_example
@@ -799,6 +810,7 @@ def diff_command(
     if result.by_part:
         assigned = by_part
     groups: list[dict[str, Any]] = []
+    describer = Describer(result.programs)
     for g in result.groups:
         groups.append(
             {
@@ -816,6 +828,7 @@ def diff_command(
                     if g.part is not None
                     else {}
                 ),
+                "exactly": [describer.words(box) for box in describer.boxes(g.regions)],
                 "where": diff_describe(g.regions, result.programs),
                 "classes": len(g.regions),
                 "rules": list(g.rules),
@@ -868,8 +881,23 @@ def diff_command(
                     f"\n{i}. {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
                     + (f"  [{row['population']} of {total} cases]" if population else "")
                 )
-            for line in row["where"]:
-                _say(f"   - {line}")
+            combos = row["exactly"]
+            _say(
+                f"   exactly the cases of {'this combination' if len(combos) == 1 else f'one of these {len(combos)} combinations'} of facts:"
+            )
+            for number, combo in enumerate(combos[:SHOWN_COMBINATIONS], 1):
+                _say(
+                    textwrap.fill(
+                        "; ".join(combo),
+                        width=100,
+                        initial_indent=f"   ({number}) ",
+                        subsequent_indent="       ",
+                    )
+                )
+            if len(combos) > SHOWN_COMBINATIONS:
+                _say(
+                    f"   ... and {len(combos) - SHOWN_COMBINATIONS} more (--format json lists every one, under 'exactly')"
+                )
             _say("   rules: " + ", ".join(row["rules"]))
             for cite in row["citations"]:
                 _say(f"     {cite}")
@@ -887,6 +915,10 @@ def _in_part(part: tuple[Any, Any, Any], da: Any, db: Any) -> bool:
     (which, va, vb) = part
     a, b = part_value(which, da), part_value(which, db)
     return a != b and va in (a, DEPENDS) and vb in (b, DEPENDS)
+
+
+SHOWN_COMBINATIONS = 3
+"""Combinations of facts printed for each kind of case in a diff's text (JSON has them all)."""
 
 
 def _summarize(

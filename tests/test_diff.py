@@ -12,7 +12,13 @@ from typing import Any
 from click.testing import CliRunner
 
 from eligibility import evaluate, load_rules
-from eligibility.analysis.diff import diff, example, plainness
+from eligibility.analysis.diff import Describer, _fits, _Joint, diff, example, minimize, plainness
+from eligibility.analysis.partition import FLOOR, representatives
+from eligibility.case import parse_case
+from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, derive_facts
+from eligibility.testing import cases
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from eligibility_cli.main import main
 
 
@@ -186,3 +192,47 @@ def test_a_population_case_is_counted_in_a_region_that_holds_several_outcomes(tm
     counted = [r for r in data["regions"] if r["population"]]
     assert [r["population"] for r in counted] == [1]
     assert counted[0]["enacted"]["outcome"] == "expel"
+
+
+@functools.cache
+def _draft_kinds() -> Any:
+    result = diff(load_rules(), "enacted", "draft-2019-07")
+    describer = Describer(result.programs)
+    return result, describer, [(group, describer.boxes(group.regions)) for group in result.groups]
+
+
+@pytest.mark.exhaustive
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(), st.data())
+def test_a_diff_description_holds_exactly_the_cases_the_policies_determine_differently(
+    case: dict[str, Any], data: st.DataObject
+) -> None:
+    """A case lies in a kind's exact description if and only if the two policies determine it
+    differently, with that kind's answers. Facts a generated case leaves unknown are drawn from
+    the classes the rules tell apart, so every fact is known."""
+    result, describer, kinds = _draft_kinds()
+    facts, _ = derive_facts(parse_case(case), load_rules().context)
+    if facts["entry.date"] is UNKNOWN:
+        facts["entry.date"] = data.draw(st.sampled_from(representatives(result.programs[0], "entry.date", FLOOR)))
+    for name in CATALOGUE:
+        if facts.get(name, UNKNOWN) is UNKNOWN:
+            facts[name] = data.draw(st.sampled_from(representatives(result.programs[0], name, facts["entry.date"])))
+    a, b = (_Joint.decide(program, facts) for program in result.programs)
+    inside = [group for group, boxes in kinds if any(describer.holds_in(box, facts) for box in boxes)]
+    if a == b:
+        assert inside == [], (case, facts)
+    else:
+        assert len(inside) == 1, (case, facts, a, b)
+        assert (inside[0].a, inside[0].b) == (a, b) or (_fits(a, inside[0].a) and _fits(b, inside[0].b))
+
+
+def test_minimize_joins_cubes_into_the_shortest_union() -> None:
+    # {HN} or {SV} or {HN, SV} alone, each without GT: "includes one of [HN, SV], excludes [GT]"
+    cubes = [
+        frozenset({("HN", True), ("SV", False), ("GT", False)}),
+        frozenset({("SV", True), ("HN", False), ("GT", False)}),
+        frozenset({("HN", True), ("SV", True), ("GT", False)}),
+    ]
+    assert minimize(cubes) == {frozenset({("HN", True), ("GT", False)}), frozenset({("SV", True), ("GT", False)})}
+    # x or not x: everything
+    assert minimize([frozenset({("MX", True)}), frozenset({("MX", False)})]) == {frozenset()}

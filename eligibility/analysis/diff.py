@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from eligibility.analysis.partition import (
     readable_case,
     representatives,
 )
+from eligibility.countries import other_country
 from eligibility.engine.backends import PureEngine
 from eligibility.engine.decide import (
     IN_SCOPE,
@@ -39,7 +40,7 @@ from eligibility.engine.decide import (
 )
 from eligibility.engine.program import Program, compile_policy
 from eligibility.errors import SearchTooLarge
-from eligibility.ruleset.conditions import PartialSet, Truth, holds, show
+from eligibility.ruleset.conditions import PartialSet, Test, Truth, holds, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 from eligibility.ruleset.load import RuleSet
 
@@ -1053,4 +1054,302 @@ def _fits(got: Headline, wanted: Headline) -> bool:
     )
 
 
-__all__ = ["Group", "PolicyDiff", "describe", "diff", "example", "plainness", "responsible"]
+# ---------------------------------------------------------------- exact descriptions
+#
+# A region of the joint search is a box: for each fact the search split on, one class of values
+# (a span between the rules' cut points for a date or a number; the values every test treats
+# alike for a yes/no, an enumeration, a country or a state; for a set of countries, members known
+# in or out), and any value for the facts it left open. A group is the union of its regions, so
+# it is described exactly by its boxes. Boxes that differ in one fact only are merged (the fact's
+# classes joined), and boxes inside others dropped, until nothing changes: a short union of exact
+# boxes, never a bounding box.
+
+OTHER = "another country"
+"""How a description names any country the rules do not name."""
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values one fact may take in a box: ``values`` (for yes/no, enumerations, countries and
+    states, plus ``other``: any value the rules do not name), ``spans`` (dates and numbers,
+    ``[low, high)``, None for no bound), or ``sets`` (sets of countries: alternatives, each
+    (members in, groups of which one member is in, members out))."""
+
+    kind: str
+    values: frozenset[Any] = frozenset()
+    other: bool = False
+    spans: tuple[tuple[Any, Any], ...] = ()
+    sets: frozenset[Cube] = frozenset()
+
+
+Box = tuple[tuple[str, Allowed], ...]
+Cube = frozenset[tuple[str, bool]]
+
+
+def minimize(cubes: Iterable[Cube]) -> frozenset[Cube]:
+    """A short union of cubes equal to the union of ``cubes`` (a cube: members known in or out of
+    a set of countries, the others free). Cubes inside others are dropped; two cubes that differ
+    only in one member's presence are merged; a member's literal is dropped from a cube when the
+    cube with that literal reversed lies inside another cube (so the union does not change)."""
+    found = set(cubes)
+    changed = True
+    while changed:
+        changed = False
+        for cube in sorted(found, key=lambda c: (-len(c), sorted(c))):
+            if cube not in found:
+                continue
+            if any(other != cube and other <= cube for other in found):
+                found.discard(cube)  # inside a cube with fewer literals
+                changed = True
+                continue
+            for member, present in sorted(cube):
+                flipped = (cube - {(member, present)}) | {(member, not present)}
+                if any(other <= flipped for other in found if other != cube):
+                    found.discard(cube)
+                    found.add(cube - {(member, present)})
+                    changed = True
+                    break
+    return frozenset(found)
+
+
+class Describer:
+    """Exact descriptions of groups of regions, and whether a case's facts lie in one."""
+
+    def __init__(self, programs: tuple[Program, Program]) -> None:
+        self.programs = programs
+        self._named: dict[str, frozenset[Any]] = {}
+        self._cuts: dict[str, tuple[Any, ...]] = {}
+
+    def named(self, fact: str) -> frozenset[Any]:
+        if fact not in self._named:
+            self._named[fact] = frozenset(
+                v for p in self.programs for v in p.constants.get(fact, ()) if isinstance(v, str)
+            )
+        return self._named[fact]
+
+    def cuts(self, fact: str) -> tuple[Any, ...]:
+        if fact not in self._cuts:
+            self._cuts[fact] = program_cuts(self.programs, fact)
+        return self._cuts[fact]
+
+    def _checks(self, fact: str) -> list[Test]:
+        return [t for p in self.programs for b in p.rules_testing(fact) for t in b.checks if t.fact == fact]
+
+    def _signature(self, fact: str, value: Any) -> tuple[Any, ...]:
+        return tuple(holds(t, {fact: value}) for t in self._checks(fact))
+
+    def allowed(self, fact: str, value: Any) -> Allowed | None:
+        """The class of ``value`` in a region, or None when the region leaves ``fact`` open."""
+        if value is UNKNOWN:
+            return None
+        kind = CATALOGUE[fact].type
+        if kind in ("date", "int"):
+            return Allowed("spans", spans=(_span(value, self.cuts(fact)),))
+        if kind == "countries":
+            if not isinstance(value, PartialSet):
+                value = PartialSet(frozenset(value), frozenset(), frozenset(value))
+            named = self.named(fact)
+            standing = {m for m, _ in value.alike}
+            base = {(m, True) for m in self._in_terms(value.included - standing, named)}
+            base |= {(m, False) for m in self._in_terms(value.excluded, named)}
+            cubes = [frozenset(base)]
+            for _, members in sorted(value.alike, key=str):  # one of them in: disjoint cubes
+                ordered = sorted(self._in_terms(members, named))
+                cubes = [
+                    c | {(m, True)} | {(e, False) for e in ordered[:i]}
+                    for c in cubes
+                    for i, m in enumerate(ordered)
+                ]
+            return Allowed("sets", sets=minimize(c for c in cubes if not _contradicts(c)))
+        sig = self._signature(fact, value)
+        if kind in ("bool", "enum"):
+            domain: tuple[Any, ...] = (False, True) if kind == "bool" else CATALOGUE[fact].values
+            return Allowed("values", values=frozenset(v for v in domain if self._signature(fact, v) == sig))
+        named = self.named(fact)
+        stand_in = (
+            other_country(named)
+            if kind == "country"
+            else next(s for s in ("TX", "NM", "NY", "FL", "WA") if s not in named)
+        )
+        alike = frozenset(v for v in named if self._signature(fact, v) == sig)
+        return Allowed("values", values=alike, other=self._signature(fact, stand_in) == sig)
+
+    def _in_terms(self, members: frozenset[str], named: frozenset[Any]) -> set[str]:
+        return {m if m in named else OTHER for m in members}
+
+    def boxes(self, regions: Sequence[Mapping[str, Any]]) -> list[Box]:
+        """The group's regions as boxes, merged and pruned (see above)."""
+        found: set[Box] = set()
+        for region in regions:
+            clauses = []
+            for fact in CATALOGUE:
+                allowed = self.allowed(fact, region.get(fact, UNKNOWN))
+                if allowed is not None and not self._everything(fact, allowed):
+                    clauses.append((fact, allowed))
+            found.add(tuple(clauses))
+        changed = True
+        while changed:
+            changed = False
+            for fact in CATALOGUE:
+                buckets: dict[Box, list[Allowed | None]] = {}
+                for box in found:
+                    rest = tuple(c for c in box if c[0] != fact)
+                    buckets.setdefault(rest, []).append(next((a for f, a in box if f == fact), None))
+                merged: set[Box] = set()
+                for rest, choices in buckets.items():
+                    if len(choices) > 1:
+                        changed = True
+                    joined = self._join(fact, choices)
+                    merged.add(
+                        tuple(sorted([*rest, (fact, joined)] if joined is not None else rest, key=_order))
+                    )
+                found = merged
+            kept = {box for box in found if not any(other != box and _inside(box, other) for other in found)}
+            changed = changed or kept != found
+            found = kept
+        return sorted(found, key=lambda box: (len(box), [_order(c) for c in box]))
+
+    def _join(self, fact: str, choices: list[Allowed | None]) -> Allowed | None:
+        if any(c is None for c in choices):
+            return None  # one of them allows any value
+        present = [c for c in choices if c is not None]
+        first = present[0]
+        if first.kind == "spans":
+            joined = Allowed(
+                "spans", spans=tuple(_merge(sorted({s for c in present for s in c.spans}, key=_span_key)))
+            )
+        elif first.kind == "sets":
+            joined = Allowed("sets", sets=minimize(frozenset().union(*(c.sets for c in present))))
+        else:
+            joined = Allowed(
+                "values",
+                values=frozenset().union(*(c.values for c in present)),
+                other=any(c.other for c in present),
+            )
+        return None if self._everything(fact, joined) else joined
+
+    def _everything(self, fact: str, allowed: Allowed) -> bool:
+        kind = CATALOGUE[fact].type
+        if allowed.kind == "spans":
+            return allowed.spans == ((None, None),)
+        if allowed.kind == "sets":
+            return frozenset() in allowed.sets
+        if kind == "bool":
+            return allowed.values == {False, True}
+        if kind == "enum":
+            return allowed.values == set(CATALOGUE[fact].values)
+        return allowed.other and allowed.values == self.named(fact)
+
+    def words(self, box: Box) -> list[str]:
+        """A box as lines a reader checks a case against, one per fact."""
+        return [self._clause(fact, allowed) for fact, allowed in box]
+
+    def _clause(self, fact: str, allowed: Allowed) -> str:
+        kind = CATALOGUE[fact].type
+        if allowed.kind == "spans":
+            return f"{fact} " + " or ".join(_span_words(s, kind) for s in allowed.spans)
+        if allowed.kind == "sets":
+            return f"{fact} " + " or ".join(self._set_words(fact, allowed.sets))
+        values = sorted(allowed.values, key=show)
+        if kind == "bool":
+            return f"{fact} {show(values[0])}"
+        if allowed.other:
+            left = sorted(self.named(fact) - allowed.values)
+            return f"{fact} not {' or '.join(left)}" if left else f"{fact} any"
+        return f"{fact} " + (
+            show(values[0]) if len(values) == 1 else "one of " + ", ".join(map(show, values))
+        )
+
+    def _set_words(self, fact: str, cubes: frozenset[Cube]) -> list[str]:
+        """Cubes in words; cubes alike but for one member known in are said together ("includes
+        one of"), and "one of" every member but those excluded is said "is not empty"."""
+        grouped: dict[Cube, set[str]] = {}
+        alone: list[Cube] = []
+        for cube in cubes:
+            ins = [m for m, present in cube if present]
+            if len(ins) == 1:
+                grouped.setdefault(cube - {(ins[0], True)}, set()).add(ins[0])
+            else:
+                alone.append(cube)
+        universe = self.named(fact) | {OTHER}
+        options = []
+        for rest, members in sorted(grouped.items(), key=lambda item: sorted(item[1])):
+            outside = sorted(m for m, present in rest if not present)
+            if len(members) == 1:
+                words = [f"includes {show(sorted(members))}"]
+            elif members | set(outside) == universe:
+                words = ["is not empty"]
+            else:
+                words = [f"includes one of {show(sorted(members))}"]
+            words += [f"excludes {show(outside)}"] if outside else []
+            options.append(" and ".join(words))
+        for cube in sorted(alone, key=sorted):
+            inside = sorted(m for m, present in cube if present)
+            outside = sorted(m for m, present in cube if not present)
+            if not inside and set(outside) == universe:
+                options.append("is empty (stateless)" if fact == "nationalities" else "is empty")
+                continue
+            words = [f"includes {show(inside)}"] if inside else []
+            words += [f"excludes {show(outside)}"] if outside else []
+            options.append(" and ".join(words) or "any")
+        return options
+
+    def holds_in(self, box: Box, facts: Mapping[str, Any]) -> bool:
+        """Whether known facts (``derive_facts``) lie in ``box``."""
+        for fact, allowed in box:
+            value = facts.get(fact, UNKNOWN)
+            if value is UNKNOWN:
+                return False
+            if allowed.kind == "spans":
+                if not any(
+                    (lo is None or lo <= value) and (hi is None or value < hi) for lo, hi in allowed.spans
+                ):
+                    return False
+            elif allowed.kind == "sets":
+                have = self._in_terms(frozenset(value), self.named(fact))
+                if not any(all((m in have) == present for m, present in cube) for cube in allowed.sets):
+                    return False
+            elif value not in allowed.values and not (allowed.other and value not in self.named(fact)):
+                return False
+        return True
+
+
+def _contradicts(cube: Cube) -> bool:
+    return any((m, not present) in cube for m, present in cube)
+
+
+def _order(clause: tuple[str, Allowed]) -> int:
+    return list(CATALOGUE).index(clause[0])
+
+
+def _span_key(span: tuple[Any, Any]) -> tuple[bool, Any]:
+    return (span[0] is not None, span[0] if span[0] is not None else 0)
+
+
+def _inside(small: Box, big: Box) -> bool:
+    """Whether every case of box ``small`` is in box ``big`` (checked fact by fact; sets of
+    countries only when ``big``'s alternatives include all of ``small``'s)."""
+    mine = dict(small)
+    for fact, allowed in big:
+        own = mine.get(fact)
+        if own is None or own.kind != allowed.kind:
+            return False
+        if allowed.kind == "spans":
+            if not all(
+                any(
+                    (lo is None or (a is not None and lo <= a))
+                    and (hi is None or (b is not None and b <= hi))
+                    for lo, hi in allowed.spans
+                )
+                for a, b in own.spans
+            ):
+                return False
+        elif allowed.kind == "sets":
+            if not own.sets <= allowed.sets:
+                return False
+        elif not (own.values <= allowed.values and (allowed.other or not own.other)):
+            return False
+    return True
+
+
+__all__ = ["Describer", "Group", "PolicyDiff", "describe", "diff", "example", "plainness", "responsible"]
