@@ -1141,6 +1141,14 @@ def rules_verify(policies: tuple[str, ...], fmt: str, rules_dir: str | None) -> 
         sys.exit(3)
 
 
+@rules.command("language")
+def rules_language() -> None:
+    """The rule language in Markdown: fields, roles, facts and operators (docs/rule-language.md)."""
+    from eligibility.ruleset.language import language_markdown
+
+    click.echo(language_markdown(), nl=False)
+
+
 @rules.command("reference")
 @rules_option
 @user_errors
