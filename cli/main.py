@@ -13,7 +13,7 @@ import signal
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, get_args
 
@@ -82,6 +82,22 @@ def answer_options(func: F) -> F:
         help="text: the short answer (with --explain, the full trace); json: the decision record; "
         "html, md: a one-page client memo (HTML prints to paper).",
     )(func)
+
+
+def _text_or_json(help_text: str) -> Callable[[F], F]:
+    """A ``--format text|json`` option (text by default)."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help=help_text,
+        )(func)
+
+    return decorate
 
 
 def _show_answer(record: eligibility.DecisionRecord, fmt: str, explain: bool) -> None:
@@ -420,14 +436,7 @@ def check(
 
 @main.command()
 @click.argument("record_file", metavar="RECORD")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: whether the answer still holds and why; json: the comparison with today's record.",
-)
+@_text_or_json("text: whether the answer still holds and why; json: the comparison with today's record.")
 @rules_option
 @user_errors
 def replay(record_file: str, fmt: str, rules_dir: str | None) -> None:
@@ -1162,14 +1171,7 @@ def rules_reference(rules_dir: str | None) -> None:
 @main.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @rules_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text or json.",
-)
+@_text_or_json("text: a line per field that differs and a summary; json: one object.")
 @user_errors
 def test_golden(paths: tuple[str, ...], rules_dir: str | None, fmt: str) -> None:
     """Run golden-case files (YAML; a directory runs its *.yaml) against the rules.
