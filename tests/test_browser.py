@@ -109,18 +109,21 @@ def _screenshot(driver: Any, name: str) -> None:
         driver.set_window_size(*PHONE)
 
 
-def _question_or_result(driver: Any, previous: str | None) -> str | None:
-    """The field of the question shown once it is not ``previous``; None when the result is shown."""
+def _renders(driver: Any) -> int:
+    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-renders") or 0)
+
+
+def _question_or_result(driver: Any, after: int) -> tuple[str, int] | None:
+    """Once the page has shown more than ``after`` questions and answers: the field of the question
+    shown and the count, or None when the answer is shown."""
 
     def ready(d: Any) -> Any:
+        count = _renders(d)
+        if count <= after or d.find_element(By.TAG_NAME, "body").get_attribute("aria-busy") == "true":
+            return False
         if d.find_element(By.ID, "result").is_displayed():
             return "result"
-        field = d.find_element(By.ID, "field").get_attribute("data-field")
-        count = d.find_element(By.ID, "counter").get_attribute("textContent")
-        busy = d.find_element(By.TAG_NAME, "body").get_attribute("aria-busy")
-        if busy != "true" and field and (field, count) != previous:
-            return (field, count)
-        return False
+        return (d.find_element(By.ID, "field").get_attribute("data-field"), count)
 
     got = _wait(driver, ready)
     return None if got == "result" else got
@@ -134,7 +137,10 @@ def _answer(driver: Any, field: str, facts: dict[str, str]) -> None:
         return
     radios = driver.find_elements(By.CSS_SELECTOR, "#field input[type=radio]")
     if radios:
-        (chosen,) = [r for r in radios if r.get_attribute("value") == value]
+        values = [r.get_attribute("value") for r in radios]
+        shown = driver.find_element(By.ID, "field").get_attribute("data-field")
+        assert value in values, f"{field} (shown: {shown}): {value!r} is not one of {values}"
+        chosen = radios[values.index(value)]
         driver.find_element(By.CSS_SELECTOR, f"label[for={chosen.get_attribute('id')}]").click()
     else:
         box = driver.find_element(By.ID, "answer")
@@ -146,11 +152,12 @@ def _answer(driver: Any, field: str, facts: dict[str, str]) -> None:
 def _intake(driver: Any, facts: dict[str, str], first_shot: str | None = None) -> list[str]:
     """Go from the first question to the answer; the fields asked, in order."""
     asked: list[str] = []
-    shown = None
+    count = 0
     for _ in range(40):
-        shown = _question_or_result(driver, shown)
+        shown = _question_or_result(driver, count)
         if shown is None:
             return asked
+        count = shown[1]
         if first_shot and driver.find_elements(By.CSS_SELECTOR, "#field input[type=radio]"):
             _screenshot(driver, first_shot)  # the first question with options to choose from
             first_shot = None
@@ -250,12 +257,13 @@ def test_a_bad_answer_is_said_and_asked_again(browser: Any, base_url: str) -> No
 def test_the_page_works_from_the_keyboard_alone(browser: Any, base_url: str) -> None:
     browser.get(base_url + "/?lang=en")
     _wait(browser, lambda d: d.find_element(By.ID, "answer").is_displayed())
-    shown = None
+    count = 0
     typed = {"entry.date": "2019-12-01", "nationalities": "HN", "decision_date": "2019-12-01", "age": "30"}
     chose_by_keys = False
     for _ in range(12):
-        shown = _question_or_result(browser, shown)
+        shown = _question_or_result(browser, count)
         assert shown is not None
+        count = shown[1]
         focused = browser.switch_to.active_element  # each new question has the focus
         assert focused.get_attribute("name") == "answer", shown
         if focused.get_attribute("type") == "radio":
@@ -266,7 +274,7 @@ def test_the_page_works_from_the_keyboard_alone(browser: Any, base_url: str) -> 
             break
         focused.send_keys(typed[shown[0]], Keys.ENTER)
     assert chose_by_keys
-    after = _question_or_result(browser, shown)
+    after = _question_or_result(browser, count)
     given = browser.find_element(By.ID, "given").text
     assert after is not None and after[0] != shown[0]
     # the second option of the question answered by keys is recorded
@@ -283,12 +291,13 @@ def _labelled(driver: Any) -> None:
 
 def test_every_field_has_a_label_and_fits_a_phone(browser: Any, base_url: str) -> None:
     browser.get(base_url + "/?lang=es")
-    shown = None
+    count = 0
     typed = {"entry.date": "2019-12-01", "nationalities": "HN", "decision_date": "2019-12-01", "age": "30"}
     kinds = set()
     for _ in range(8):
-        shown = _question_or_result(browser, shown)
+        shown = _question_or_result(browser, count)
         assert shown is not None
+        count = shown[1]
         _labelled(browser)
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= PHONE[0]  # nothing wider than a phone's screen
@@ -313,3 +322,17 @@ def test_the_policy_chosen_in_the_settings_decides(browser: Any, base_url: str) 
     _intake(browser, HN_ADULT)
     assert _result(browser)["headline"] == "TRANSFER to Guatemala (GT)"
     assert browser.execute_script("return state.last.record.policy") == "implemented"
+
+
+def test_the_caveats_are_shown_under_the_headline(browser: Any, base_url: str) -> None:
+    # A Honduran adult who crossed between ports in June 2025: under Proclamation 10888 (from
+    # 2025-01-20) the claim is heard in the U.S. with asylum restricted, while the court case
+    # against it (RAICES v. Noem) is pending: a caveat the answer must show.
+    browser.get(base_url + "/?lang=en")
+    facts = {"entry.date": "2025-06-01", "nationalities": "Honduras", "age": "30", "decision_date": "2025-06-01",
+             "entry.border": "southern_land", "entry.place": "between_ports"}
+    _intake(browser, facts)
+    assert _result(browser)["headline"] == "PROCESS IN THE U.S."
+    box = browser.find_element(By.ID, "caveats-box")
+    assert box.is_displayed() and "RAICES v. Noem" in box.text
+    assert browser.find_element(By.CSS_SELECTOR, "#caveats-box h3").text == "Caveats"

@@ -59,7 +59,10 @@ async function post(path, body) {
   return response;
 }
 
+let latest = 0; // the last request sent: an older one's answer is never shown over it
+
 async function step(finish) {
+  const mine = ++latest;
   showError("");
   $("status").textContent = t("loading");
   document.body.setAttribute("aria-busy", "true");
@@ -68,17 +71,21 @@ async function step(finish) {
     const body = { answers, lang: state.lang, finish: Boolean(finish) };
     if (state.policy) body.policy = state.policy;
     const data = await (await post("/v1/ask", body)).json();
+    if (mine !== latest) return;
     state.last = data;
     if (data.question) showQuestion(data.question);
     else showResult(data);
   } catch (err) {
+    if (mine !== latest) return;
     if (err.status === 422 && state.answers.length) {
       state.answers.pop(); // the answer just given was refused: ask it again, with the reason
     }
     showError(err.status === 422 ? err.message : t("server_error", { message: err.message }));
   } finally {
-    $("status").textContent = "";
-    document.body.removeAttribute("aria-busy");
+    if (mine === latest) {
+      $("status").textContent = "";
+      document.body.removeAttribute("aria-busy");
+    }
   }
 }
 
@@ -96,6 +103,11 @@ function showGiven() {
     list.append(item);
   }
   $("given-box").hidden = state.answers.length === 0;
+}
+
+function rendered() {
+  // counts the questions and answers shown: a test (or a screen reader script) waits for the next one
+  document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
 }
 
 function showQuestion(q) {
@@ -145,6 +157,7 @@ function showQuestion(q) {
   $("finish").hidden = !state.answers.some((a) => a.field === "entry.date");
   showGiven();
   if (focus) focus.focus();
+  rendered();
 }
 
 function showResult(data) {
@@ -163,6 +176,7 @@ function showResult(data) {
   $("back2").disabled = state.answers.length === 0;
   showGiven();
   headline.focus();
+  rendered();
 }
 
 function fold(text) {
@@ -193,6 +207,7 @@ function countryCodes(text) {
 }
 
 function answer(text, shown) {
+  if (document.body.getAttribute("aria-busy") === "true") return; // one answer a question (no double click)
   const field = $("field");
   state.answers.push({ field: field.dataset.field, answer: text, text: field.dataset.text, shown });
   step(false);
