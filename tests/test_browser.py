@@ -19,7 +19,7 @@ import pytest
 
 from tests.test_serve import running_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # slow: out of the inner loop's `-m "not slow ..."` too
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
