@@ -205,6 +205,8 @@ def _evaluate_spans(
     cuts: dict[tuple[str, dt.date], DateCut] = {}
     for combo, head in seen.items():
         for i, name in enumerate(fields):
+            if combo[i] == dt.date.max:
+                continue  # no day after the last
             step = (*combo[:i], combo[i] + dt.timedelta(days=1), *combo[i + 1 :])
             other = seen.get(step)
             if other is not None and other != head and (name, step[i]) not in cuts:

@@ -659,7 +659,7 @@ def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:
         for name in program.facts_used
         if CATALOGUE[name].type in ("date", "int")
     }
-    if program.ruleset.reviewed is not None:  # a decision after the review date carries a caveat
+    if program.ruleset.reviewed is not None and program.ruleset.reviewed < dt.date.max:  # later: a caveat
         found.setdefault("decision_date", set()).add(program.ruleset.reviewed + dt.timedelta(days=1))
     out = {name: tuple(sorted(values)) for name, values in found.items() if values}
     out["*date"] = tuple(sorted({v for n, vs in found.items() if CATALOGUE[n].type == "date" for v in vs}))

@@ -276,7 +276,8 @@ def test_a_ruleset_durable_rules_rejects_once_is_created_on_the_next_try(monkeyp
             raise Exception("Could not create ruleset, error code: 102")
         return real(name, definition)
 
-    program = compile_policy(load_rules(), "enacted")
+    program = compile_policy(load_rules(), "implemented")  # one ruleset (enacted is split in two)
+    monkeypatch.setattr(durable, "_created", {})  # rulesets are reused by definition: none yet
     monkeypatch.setattr(durable._dre, "create_ruleset", lambda n, d: flaky(n, d, 1))
     engine = durable.DurableEngine(program)
     assert len(calls) == 2 and calls[0] != calls[1]  # a fresh name for the second try
@@ -285,6 +286,7 @@ def test_a_ruleset_durable_rules_rejects_once_is_created_on_the_next_try(monkeyp
     facts = {f: representatives(program, f, dt.date(2020, 1, 10))[0] for f in program.facts_used}
     assert engine.fired(facts) == engine_for(program, "pure").fired(facts)  # the engine works
     calls.clear()
+    monkeypatch.setattr(durable, "_created", {})
     monkeypatch.setattr(durable._dre, "create_ruleset", lambda n, d: flaky(n, d, durable.CREATE_ATTEMPTS))
     with pytest.raises(durable.RulesetRefused, match="error code: 102"):
         durable.DurableEngine(program)
@@ -302,6 +304,7 @@ def test_a_ruleset_durable_rules_always_refuses_is_run_by_the_pure_evaluator(mon
     rules = load_rules()
     program = compile_policy(rules, "draft-2019-07")
     monkeypatch.setattr(program.built, "_items", {})  # no engine built yet in this process
+    monkeypatch.setattr(durable, "_created", {})
     monkeypatch.setattr(durable._dre, "create_ruleset", refuse)
     assert engine_for(program, "durable").name == "pure"
     det = evaluate({"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01"}}, "draft-2019-07",

@@ -442,3 +442,21 @@ def test_a_long_contains_any_does_not_blow_up_the_search(tmp_path: Path) -> None
     det = evaluate({"entry": {"date": "2019-12-01", "border": "southern_land"}}, "zz", rules=rules)
     assert time.perf_counter() - started < 30  # 2^22 subsets would take hours
     assert det.outcome == "undetermined" and "nationalities" in det.missing_facts
+
+
+def test_an_approximate_date_in_the_last_month_and_a_review_on_the_last_day_work(tmp_path: Path) -> None:
+    """With a rule naming 9999-12-31, the approximate entry date 9999-12 (evaluated day by day,
+    and compared with the day after each) and a review date of 9999-12-31 (the fast engine adds
+    a cut the day after it) both ended in an internal error (OverflowError)."""
+    from eligibility import evaluate
+
+    path = rules_dir(tmp_path / "r", ["{entry.date: {on_or_before: 9999-12-31}}"])
+    text = (path / "policies.yaml").read_text()
+    (path / "policies.yaml").write_text("reviewed: 9999-12-31\n" + text)
+    rules = load_rules(path)
+    assert rules.reviewed == dt.date.max
+    for engine in ("durable", "fast"):
+        det = evaluate({"nationalities": ["HN"], "entry": {"date": "9999-12"}}, "zz", rules=rules, engine=engine)
+        assert det.outcome in ("transfer", "process_in_us", "undetermined")
+        det = evaluate({"nationalities": ["HN"], "entry": {"date": "2019-12-01"}}, "zz", rules=rules, engine=engine)
+        assert det.outcome == "transfer"  # in force from 2019-11-19, every scope rule holds
