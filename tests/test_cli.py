@@ -311,7 +311,7 @@ def test_diff_shows_an_expulsion(tmp_path: Path) -> None:
     )
     text = run("diff", "t42", "statute", "--rules", str(small))
     assert text.exit_code == 0, text.output
-    assert "1. t42: expel (the country depends on the case)  |  statute: process in us, asylum eligible" in text.output
+    assert "1. t42: expel (the country depends on the case)  |  statute: process in the U.S., asylum eligible" in text.output
     (gt / "policies.yaml").write_text(
         "policies:\n"
         "  - {id: t42, title: T42, description: t, instruments: [ina-208a2, title-42, us-gt-aca], screening: [[title-42], [us-gt-aca]]}\n"

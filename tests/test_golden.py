@@ -55,6 +55,15 @@ def _load(file: Path) -> list[dict[str, Any]]:
     return yaml.safe_load(file.read_text(encoding="utf-8"))
 
 
+def _cases() -> list[Any]:
+    """Every golden case as it is written (a dict), one pytest param each (other modules use them)."""
+    return [
+        pytest.param(case, id=f"{file.stem}[{i}] {case['name'][:70]}")
+        for file in sorted(GOLDEN.glob("*.yaml"))
+        for i, case in enumerate(_load(file))
+    ]
+
+
 CASES = load_golden([GOLDEN])  # the runner of `eligibility test`: it checks the files' form too
 
 
