@@ -48,3 +48,35 @@ def test_the_example_rule_file_lints_and_loads(tmp_path: Path) -> None:
     (tmp_path / f"{data['instrument']['id']}.yaml").write_text(example.group(1), encoding="utf-8")
     rules = load_rules(tmp_path, extend=True)
     assert "us-xx-example" in rules.instruments
+
+
+RULE_FILE = """instrument:
+  id: {id}
+  title: An example
+  kind: transfer_agreement
+  receiving_country: MX
+  sources:
+    - {{cite: Example art. 1, evidence: unverified, url: "https://example.org/a", paraphrase: An example.}}
+rules:
+  - id: {id}.in-force
+    role: in_force
+    title: In force
+    when: {when}
+    sources:
+      - {{cite: Example art. 2, evidence: unverified, url: "https://example.org/a", paraphrase: An example.}}
+"""
+
+
+def test_lint_reports_every_problem_of_every_file_in_one_run(tmp_path: Path) -> None:
+    """An id that does not match its file name used to hide the operator error beside it; a case
+    field used as a fact is pointed to the facts derived from it, not to a similar name."""
+    from eligibility.errors import RuleFileError
+
+    (tmp_path / "aa-one.yaml").write_text(RULE_FILE.format(id="aa-wrong", when="{decision_date: {sooner: 2020-01-01}}"))
+    (tmp_path / "bb-two.yaml").write_text(RULE_FILE.format(id="bb-two", when="{family_in_us: {eq: true}}"))
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(tmp_path, extend=True)
+    messages = [p.message for p in caught.value.problems]
+    assert "instrument id 'aa-wrong' must match the file name 'aa-one'" in messages
+    assert "unknown operator 'sooner'" in " ".join(messages)
+    assert "unknown fact 'family_in_us' (the facts of that field are 'family_in_us.qualifying')" in messages

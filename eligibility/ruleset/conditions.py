@@ -191,7 +191,12 @@ def _parse_tests(
 ) -> Iterator[Test]:
     fact = CATALOGUE.get(name)
     if fact is None:
-        hint = did_you_mean(name, [*CATALOGUE, "all", "any", "not"])
+        within = sorted(f for f in CATALOGUE if f.startswith(name + "."))  # a case field's derived facts
+        hint = (
+            " (the facts of that field are " + ", ".join(f"'{f}'" for f in within) + ")"
+            if within
+            else did_you_mean(name, [*CATALOGUE, "all", "any", "not"])
+        )
         problems.append(Problem(str(loc), f"unknown fact '{name}'{hint}"))
         return
     if not isinstance(raw, dict):
