@@ -347,8 +347,14 @@ class Evaluator:
     def _transit_facts(self, case: Case, memo: Hashable) -> tuple[Any, ...]:
         options = _possible_third_countries(case)
         denied = any(stop.protection == "denied_final" for stop in case.transit or ())
+        # the countries themselves, as the rules tell them apart (when a rule tests them)
+        countries = (
+            self._classify("transit.countries", frozenset(stop.country for stop in case.transit or ()))
+            if "transit.countries" in self.program.facts_used
+            else None
+        )
         if options is None:
-            derived: tuple[Any, ...] = (None, denied, None, ())
+            derived: tuple[Any, ...] = (None, denied, None, (), countries)
         else:
             through = {bool(third) for third in options}
             derived = (
@@ -356,6 +362,7 @@ class Evaluator:
                 denied,
                 _non_parties(options, self.rules.context, case.entry.date),
                 tuple(_treaty_gaps(case, self.rules.context)),
+                countries,
             )
         _bound(self._transit, CASE_KEYS)
         self._transit[memo] = derived

@@ -80,3 +80,56 @@ def test_lint_reports_every_problem_of_every_file_in_one_run(tmp_path: Path) -> 
     assert "instrument id 'aa-wrong' must match the file name 'aa-one'" in messages
     assert "unknown operator 'sooner'" in " ".join(messages)
     assert "unknown fact 'family_in_us' (the facts of that field are 'family_in_us.qualifying')" in messages
+
+
+def _example_dir(tmp_path: Path) -> Path:
+    from eligibility.ruleset.language import EXAMPLE_POLICIES, EXAMPLE_RULE_FILE
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "us-xx-example.yaml").write_text(EXAMPLE_RULE_FILE, encoding="utf-8")
+    (tmp_path / "policies.yaml").write_text(EXAMPLE_POLICIES, encoding="utf-8")
+    return tmp_path
+
+
+def test_the_documented_panama_example_lints_verifies_and_passes_its_golden_cases(tmp_path: Path) -> None:
+    """The Done-when of the rule language: a rule file sending people who transited Panama to
+    another country, written from the document alone, linted, verified and tested."""
+    from eligibility.analysis.verify import verify
+    from eligibility.golden import run_golden
+    from eligibility.ruleset.language import EXAMPLE_GOLDEN
+
+    rules = load_rules(_example_dir(tmp_path / "rules"), extend=True)
+    assert verify(rules, ["panama-example"]) == []
+    (tmp_path / "golden.yaml").write_text(EXAMPLE_GOLDEN, encoding="utf-8")
+    for engine in ("durable", "pure"):
+        report = run_golden([tmp_path / "golden.yaml"], rules, engine=engine)
+        assert len(report.cases) == 2 and not report.failures, [str(f) for f in report.failures]
+
+
+def test_the_engines_agree_on_the_transit_countries(tmp_path: Path) -> None:
+    """transit.countries is read alike by durable-rules, the pure evaluator and the fast path
+    (whose cache keys must tell apart cases that differ only in the countries crossed)."""
+    import random
+
+    from eligibility import evaluate, parse_case
+    from eligibility.fast import Evaluator
+
+    rules = load_rules(_example_dir(tmp_path), extend=True)
+    fast = Evaluator("panama-example", rules=rules)
+    draw = random.Random(2026)
+    for _ in range(150):
+        case = {
+            "nationalities": [draw.choice(["VE", "CR", "HN", "PA", "CO"])],
+            "age": 30,
+            "entry": {"date": draw.choice(["2025-12-31", "2026-01-01", "2026-06-01"]), "border": "southern_land",
+                      "place": "between_ports"},
+            "transit": draw.sample(["CO", "PA", "CR", "NI", "GT", "MX"], draw.randint(0, 4)),
+        }
+        want = evaluate(case, "panama-example", rules=rules, engine="pure", counterfactuals=False)
+        for engine in ("durable",):
+            got = evaluate(case, "panama-example", rules=rules, engine=engine, counterfactuals=False)
+            assert (got.outcome, got.transfer_to) == (want.outcome, want.transfer_to), case
+        head = fast.headline(parse_case(case))
+        assert (head.outcome, list(head.transfer_to)) == (want.outcome, want.transfer_to), case
+        through_panama = "PA" in case["transit"] and case["nationalities"] != ["CR"] and case["entry"]["date"] >= "2026-01-01"
+        assert (want.outcome == "transfer") == through_panama, case

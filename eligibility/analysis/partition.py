@@ -433,13 +433,16 @@ def _transit(facts: Mapping[str, Any], case: dict[str, Any], ctx: Context, day: 
     third = facts.get("transit.through_third_country", UNKNOWN)
     denied = facts.get("transit.denied_final", UNKNOWN)
     non_party = facts.get("transit.only_non_party_third_countries", UNKNOWN)
-    if third is UNKNOWN and denied is UNKNOWN:
+    listed = facts.get("transit.countries", UNKNOWN)
+    if isinstance(listed, PartialSet):
+        listed = listed.included
+    if third is UNKNOWN and denied is UNKNOWN and listed is UNKNOWN:
         return None
     own = set(case.get("nationalities", [])) | (
         {case["habitual_residence"]} if "habitual_residence" in case else set()
     )
-    stops: list[Any] = []
-    if third is True:
+    stops: list[Any] = sorted(listed) if listed is not UNKNOWN else []  # the countries a rule named
+    if third is True and all(c in own for c in stops):
         wanted_party = non_party is not True
         pool = sorted(ctx.treaties.parties) if wanted_party else sorted(ctx.treaties.non_parties)
         country = next(

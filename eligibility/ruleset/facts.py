@@ -202,6 +202,10 @@ def _qualifies(members: list[Any], ctx: Context) -> Any:
     return any(m.status in ctx.qualifying_statuses for m in members)
 
 
+def _transit_countries(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    return UNKNOWN if case.transit is None else frozenset(stop.country for stop in case.transit)
+
+
 BORDERS: tuple[str, ...] = get_args(Border)
 PLACES: tuple[str, ...] = get_args(Place)
 DOCUMENTS: tuple[str, ...] = get_args(Documents)
@@ -355,6 +359,13 @@ CATALOGUE: Final[dict[str, Fact]] = {
             "a family member in the U.S. is a citizen, LPR, asylee, refugee, lawful nonimmigrant or adult asylum applicant",
             _qualifying_family,
         ),
+        Fact(
+            "transit.countries",
+            "countries",
+            ("transit",),
+            "every country passed through on the way (nationalities and the habitual residence included); empty when none",
+            _transit_countries,
+        ),
     )
 }
 
@@ -456,6 +467,7 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
         "transit.denied_final": denied,
         "transit.only_non_party_third_countries": only_non_parties,
         "family_in_us.qualifying": UNKNOWN if family is None else _qualifies(family, ctx),
+        "transit.countries": UNKNOWN if transit is None else frozenset([stop.country for stop in transit]),
     }
     return facts, dict(sorted(assumed.items()))
 

@@ -77,6 +77,86 @@ EXAMPLES: dict[str, str] = {
 }
 
 
+EXAMPLE_RULE_FILE = """instrument:
+  id: us-xx-example
+  title: An example agreement sending people who passed through Panama to Costa Rica
+  kind: transfer_agreement
+  receiving_country: CR
+  sources:
+    - cite: Example Agreement art. 1
+      evidence: unverified
+      url: https://example.org/agreement
+      paraphrase: People who passed through Panama on their way may be sent to Costa Rica.
+rules:
+  - id: us-xx-example.in-force
+    role: in_force
+    title: The agreement is in force on the decision date
+    when:
+      decision_date: {on_or_after: 2026-01-01}
+    sources:
+      - cite: Example Agreement art. 9
+        evidence: unverified
+        url: https://example.org/agreement
+        paraphrase: It enters into force on 1 January 2026.
+  - id: us-xx-example.scope.through-panama
+    role: scope
+    title: The person passed through Panama on the way to the United States
+    when:
+      transit.countries: {contains: PA}
+    sources:
+      - cite: Example Agreement art. 2
+        evidence: unverified
+        url: https://example.org/agreement
+        paraphrase: It applies to people who passed through Panama.
+  - id: us-xx-example.exclusion.costa-ricans
+    role: exclusion
+    overrides: us-xx-example
+    restates: [ina-208a2.exclusion.own-country]
+    title: The person is a national of Costa Rica
+    when:
+      nationalities: {contains: CR}
+    sources:
+      - cite: Example Agreement art. 3
+        evidence: unverified
+        url: https://example.org/agreement
+        paraphrase: It does not apply to nationals of Costa Rica.
+"""
+
+EXAMPLE_POLICIES = """policies:
+  - id: panama-example
+    title: The statute's limits and the example agreement
+    description: INA 208(a)(2) and the example agreement, alone.
+    instruments: [ina-208a2, us-xx-example]
+    screening:
+      - [us-xx-example]
+"""
+
+EXAMPLE_GOLDEN = """- name: A Venezuelan who crossed Panama in 2026 is sent to Costa Rica
+  source: "Example Agreement arts. 2 and 9 (imagined)"
+  policy: panama-example
+  case:
+    nationalities: [VE]
+    age: 30
+    entry: {date: 2026-03-01, border: southern_land, place: between_ports}
+    transit: [CO, PA, CR, NI, HN, GT, MX]
+  expect:
+    outcome: transfer
+    transfer_to: [CR]
+    instruments: {us-xx-example: applies}
+- name: A Honduran who did not cross Panama is not
+  source: "Example Agreement art. 2 (imagined)"
+  policy: panama-example
+  case:
+    nationalities: [HN]
+    age: 30
+    entry: {date: 2026-03-01, border: southern_land, place: between_ports}
+    transit: [GT, MX]
+  expect:
+    outcome: process_in_us
+    instruments: {us-xx-example: not_applicable}
+"""
+
+
 def language_markdown() -> str:
     """docs/rule-language.md: the rule language, from its definitions."""
     lines = [
@@ -88,31 +168,28 @@ def language_markdown() -> str:
         "",
         "## A rule file",
         "",
-        "One file per instrument, `rules/<id>.yaml` (the file name is the instrument's id), with a "
-        "header and its rules:",
+        "One file per instrument, `<id>.yaml` (the file name is the instrument's id), with a "
+        "header and its rules. This one is an example, not law: an agreement sending people who "
+        "passed through Panama to Costa Rica from 2026.",
         "",
         "```yaml",
-        "instrument:",
-        "  id: us-xx-example",
-        "  title: An example agreement sending people who crossed Mexico to Paraguay",
-        "  kind: transfer_agreement",
-        "  receiving_country: PY",
-        "  sources:",
-        "    - cite: Example Agreement art. 1",
-        "      evidence: unverified",
-        "      url: https://example.org/agreement",
-        "      paraphrase: Applies to people who arrive after it enters into force.",
-        "rules:",
-        "  - id: us-xx-example.in-force",
-        "    role: in_force",
-        "    title: The agreement is in force",
-        "    when:",
-        "      decision_date: {on_or_after: 2026-01-01}",
-        "    sources:",
-        "      - cite: Example Agreement art. 9",
-        "        evidence: unverified",
-        "        url: https://example.org/agreement",
-        "        paraphrase: It enters into force on 1 January 2026.",
+        *EXAMPLE_RULE_FILE.splitlines(),
+        "```",
+        "",
+        "A policy names the instruments it applies and the order they are screened in "
+        "(`policies.yaml` in the same directory; `--rules DIR` lays the directory over the shipped "
+        "rules, so this adds a policy to the shipped ones):",
+        "",
+        "```yaml",
+        *EXAMPLE_POLICIES.splitlines(),
+        "```",
+        "",
+        "Then `eligibility rules lint DIR`, `eligibility rules verify --rules DIR --policy "
+        "panama-example`, and golden cases written from the (here, imagined) text, run with "
+        "`eligibility test FILE --rules DIR` (format: tests/golden/FORMAT.md):",
+        "",
+        "```yaml",
+        *EXAMPLE_GOLDEN.splitlines(),
         "```",
         "",
     ]
