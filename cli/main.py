@@ -891,9 +891,11 @@ def diff_command(
                     + (f"  [{row['population']} of {total} cases]" if population else "")
                 )
             combos = row["exactly"]
-            _say(
-                f"   exactly the cases of {'this combination' if len(combos) == 1 else f'one of these {len(combos)} combinations'} of facts:"
-            )
+            which = "this combination" if len(combos) == 1 else f"one of these {len(combos)} combinations"
+            if "part" in row:  # a part's classes: the instruments screened before may take a case first
+                _say(f"   the cases of {which} of facts that the instruments screened first do not take:")
+            else:
+                _say(f"   exactly the cases of {which} of facts:")
             for number, combo in enumerate(combos[:SHOWN_COMBINATIONS], 1):
                 _say(
                     textwrap.fill(
