@@ -125,7 +125,7 @@ def test_diff_counts_a_population(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["diff", "enacted", "implemented", "--population", str(people), "--format", "json"])
     assert result.exit_code == 3  # one row was not a case
     data = json.loads(result.stdout.splitlines()[0])
-    assert data["population"] == 2 and data["rejected"] == ["row 3: malformed JSON: Expecting property name enclosed in double quotes"]
+    assert data["population"] == 2 and data["rejected"] == ["row 3: malformed JSON: Expecting property name enclosed in double quotes (column 2)"]
     # the Nicaraguan is transferred under the enacted text but not by DHS (a secondary report); the Honduran by both
     assert sum(r["population"] for r in data["regions"]) == 1
     # the summary comes first: one entry per pair of answers, adding up to the regions
