@@ -14,14 +14,13 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, ClassVar, get_args
 
 import click
 
 import eligibility
 from eligibility import CaseError, UnknownPolicyError
-from eligibility.case import Border, Documents, Place, read_case_stream
+from eligibility.case import MAX_PROBLEMS, Border, Documents, Place, read_case_stream
 
 # Commands import what only they need, so that `check` starts quickly.
 from ._shared import F, UserError, printable, quiet_closed_pipe, user_errors
@@ -106,8 +105,7 @@ def _show_answer(record: eligibility.DecisionRecord, fmt: str, explain: bool) ->
     elif fmt in ("html", "md"):
         from eligibility.explain.memo import render_memo
 
-        memo = render_memo(record, "html" if fmt == "html" else "md")  # HTML escapes for itself
-        click.echo(memo if fmt == "html" else printable(memo))
+        click.echo(printable(render_memo(record, "html" if fmt == "html" else "md")))
     else:
         click.echo(printable(eligibility.render_text(record, explain=explain)))
 
@@ -135,6 +133,8 @@ class _Commands(click.Group):
         reading (``| head``) ends the command quietly, with 0."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            signal.signal(signal.SIGTERM, _interrupt)
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as exc:
@@ -144,9 +144,9 @@ class _Commands(click.Group):
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        except click.Abort:  # Ctrl-C (or SIGTERM, below): the contract's code for an interruption
+            click.echo("interrupted", err=True)
+            sys.exit(130)
         except BrokenPipeError:
             quiet_closed_pipe()
         sys.exit(code if isinstance(code, int) else 0)
@@ -159,6 +159,11 @@ class _Commands(click.Group):
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM ends a command as Ctrl-C does (exit 130); batch installs its own while it runs."""
+    raise KeyboardInterrupt
 
 
 def _say(text: str, err: bool = False, nl: bool = True) -> None:
@@ -449,7 +454,11 @@ def replay(record_file: str, fmt: str, rules_dir: str | None) -> None:
 
     source = "<stdin>" if record_file == "-" else record_file
     try:
-        text = sys.stdin.read() if record_file == "-" else Path(record_file).read_text(encoding="utf-8")
+        if record_file == "-":
+            text = read_case_stream(sys.stdin.buffer, source)
+        else:
+            with open(record_file, "rb") as stream:
+                text = read_case_stream(stream, source)  # at most 1 MB of UTF-8, as a case
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     record = read_record(text, source)
@@ -1187,9 +1196,9 @@ def test_golden(paths: tuple[str, ...], rules_dir: str | None, fmt: str) -> None
     try:
         report = run_golden(paths, rules_dir)
     except GoldenFileError as exc:
-        problems = exc.problems
-        shown = "\nerror: ".join(str(p) for p in problems[:20])
-        more = f"\nerror: and {len(problems) - 20} more problems" if len(problems) > 20 else ""
+        problems, most = exc.problems, MAX_PROBLEMS
+        shown = "\nerror: ".join(str(p) for p in problems[:most])
+        more = f"\nerror: and {len(problems) - most} more problems" if len(problems) > most else ""
         raise UserError(shown + more) from None
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))

@@ -29,6 +29,9 @@ from eligibility.yamlsource import Document, load_yaml
 EXACT_KEYS = ("outcome", "transfer_to", "expel_to", "asylum", "wait_in_mexico", "missing_facts", "evidence")
 """The determination's fields an expectation compares as they are (``missing_facts`` sorted)."""
 
+MAX_BYTES = 4 * 1024 * 1024
+"""The largest golden file read (the project's largest is under 200 KB)."""
+
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined"]
 
 
@@ -111,9 +114,13 @@ def load_golden(paths: Iterable[str | Path]) -> list[GoldenCase]:
     for file in files:
         shown = str(file)
         try:
-            data = file.read_bytes()
+            with open(file, "rb") as stream:
+                data = stream.read(MAX_BYTES + 1)
         except OSError as exc:
             problems.append(Problem(shown, f"cannot read: {exc.strerror}"))
+            continue
+        if len(data) > MAX_BYTES:
+            problems.append(Problem(shown, f"larger than {MAX_BYTES // (1024 * 1024)} MB (not read)"))
             continue
         try:
             text = data.decode("utf-8")

@@ -30,6 +30,7 @@ from eligibility.explain.determination import DecisionRecord, Determination
 from eligibility.fast import Evaluator
 from eligibility.ruleset.load import RuleSet
 
+from .._shared import printable
 from .models import (
     AskRequest,
     AskResponse,
@@ -180,8 +181,10 @@ class Guard:
             await self.app(scope, counted, send_with_headers)
         except Exception as exc:  # the contract: one line, no traceback
             print(
-                f"eligibility serve: internal error: {scope.get('method')} {scope.get('path')}: "
-                f"{type(exc).__name__}: {exc}",
+                printable(
+                    f"eligibility serve: internal error: {scope.get('method')} {scope.get('path')}: "
+                    f"{type(exc).__name__}: {exc}"
+                ),  # the path and the message come from the request: never raw to a terminal
                 file=sys.stderr,
                 flush=True,
             )

@@ -108,17 +108,28 @@ class DurableFailure(EligibilityError):
     every ruleset is checked against durable-rules' limits before it is created."""
 
 
-_created: dict[tuple[str, int], int] = {}
-"""Rulesets created in this process, by the digest of their definition and the thread that uses
-them (a session must never be shared by two threads): durable-rules cannot free a ruleset, so
-loading the same rules again (a server reloading its rules) reuses them instead of growing."""
+_created: dict[str, int] = {}
+"""Rulesets created in this process, by the digest of their definition: durable-rules cannot free
+a ruleset, so loading the same rules again (a server reloading its rules, another thread)
+reuses them instead of growing."""
+_locks: dict[int, threading.Lock] = {}
+"""One lock per ruleset: every case uses the same session id, so two threads must never match
+cases in one ruleset at the same time (``DurableEngine.fired`` holds it from assert to delete)."""
+_creating = threading.Lock()
 
 
 def _ruleset(definition: str, policy: str) -> int:
-    key = (hashlib.sha256(definition.encode()).hexdigest(), threading.get_ident())
-    handle = _created.get(key)
-    if handle is not None:
+    key = hashlib.sha256(definition.encode()).hexdigest()
+    with _creating:
+        handle = _created.get(key)
+        if handle is None:
+            handle = _created[key] = _create(definition, policy)
+            _locks[handle] = threading.Lock()
         return handle
+
+
+def _create(definition: str, policy: str) -> int:
+    handle = None
     for attempt in range(CREATE_ATTEMPTS):
         name = f"eligibility-{policy}-{next(_ruleset_names)}"
         try:
@@ -130,15 +141,15 @@ def _ruleset(definition: str, policy: str) -> int:
                     f"durable-rules refused the ruleset {CREATE_ATTEMPTS} times: {exc}"
                 ) from exc
     assert handle is not None
-    _created[key] = handle
     return handle
 
 
 def _forget(handle: int) -> None:
     """A ruleset whose state could not be deleted is never used again."""
-    for key, found in list(_created.items()):
-        if found == handle:
-            del _created[key]
+    with _creating:
+        for key, found in list(_created.items()):
+            if found == handle:
+                del _created[key]
 
 
 class DurableEngine:
@@ -157,23 +168,24 @@ class DurableEngine:
         message = encode_facts({f: facts[f] for f in self._facts}, next(self._counter))
         fired: set[str] = set()
         for i, handle in enumerate(self._handles):
-            try:
-                code, state = _dre.assert_fact(handle, message)
-            except Exception as exc:  # deleting a state whose assert failed crashes the process
-                _forget(handle)
-                self._handles[i] = _ruleset(self._definitions[i], self.program.policy.id)
-                raise DurableFailure(
-                    f"durable-rules could not match this case against policy '{self.program.policy.id}' "
-                    f"({exc}); --engine pure evaluates the same rules"
-                ) from None
-            try:
-                if code == 0:
-                    result = _dre.start_action_for_state(handle, state)
-                    activation = result[1] if result else None
-                    while activation:
-                        fired.add(activation[2 : activation.index('"', 2)])
-                        activation = _dre.complete_and_start_action(handle, state)
-            finally:
-                _dre.delete_state(handle, SESSION)
+            with _locks[handle]:
+                try:
+                    code, state = _dre.assert_fact(handle, message)
+                except Exception as exc:  # deleting a state whose assert failed crashes the process
+                    _forget(handle)
+                    self._handles[i] = _ruleset(self._definitions[i], self.program.policy.id)
+                    raise DurableFailure(
+                        f"durable-rules could not match this case against policy '{self.program.policy.id}' "
+                        f"({exc}); --engine pure evaluates the same rules"
+                    ) from None
+                try:
+                    if code == 0:
+                        result = _dre.start_action_for_state(handle, state)
+                        activation = result[1] if result else None
+                        while activation:
+                            fired.add(activation[2 : activation.index('"', 2)])
+                            activation = _dre.complete_and_start_action(handle, state)
+                finally:
+                    _dre.delete_state(handle, SESSION)
         fired.discard(CATCH_ALL)
         return frozenset(fired)

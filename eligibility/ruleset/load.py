@@ -482,7 +482,7 @@ def _read(file: Path, directory: Path, shown: str, problems: list[Problem]) -> s
     """A rule file's text, or None with a problem: a link leading out of its directory (never
     followed), something that is not a regular file, a file too large, unreadable or not UTF-8."""
     try:
-        if file.is_symlink() and not file.resolve().is_relative_to(directory.resolve()):
+        if not file.resolve().is_relative_to(directory.resolve()):  # the file or a folder on its way
             problems.append(Problem(shown, "a link to a file outside the rules directory (not read)"))
             return None
         if not file.is_file():

@@ -565,8 +565,9 @@ def _options(
         ages = [("", age, 1.0)]
     yes_no = (True, False)
     options = []
+    visas = yes_no if a.visa_share else (False,)  # nobody holds a visa: no branch to draw
     for (age_label, age, p_age), (state, p_state), route, denied, fear_gt, fear_mx, visa in product(
-        ages, states, a.routes[nat], yes_no, yes_no, yes_no, yes_no
+        ages, states, a.routes[nat], yes_no, yes_no, yes_no, visas
     ):
         p_denied = a.denied_in_transit_share if route.via else 0.0
         p = (

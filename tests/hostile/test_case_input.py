@@ -205,7 +205,7 @@ def test_control_characters_in_an_id_are_made_visible_in_text_output() -> None:
     assert "\\x1b]0;PWNED\\x07\\x1b[2J" in output
 
 
-@pytest.mark.parametrize("fmt", ["text", "md"])
+@pytest.mark.parametrize("fmt", ["text", "md", "html"])
 def test_control_characters_are_neutralized_in_the_memo_and_trace(fmt: str) -> None:
     code, output = _check("-", "--format", fmt, "--explain", stdin=json.dumps({**GOOD, "id": ESCAPES}))
     assert code == 0, output
@@ -243,3 +243,42 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == b""
+
+
+@pytest.mark.parametrize("command", [["replay"], ["test"]])
+def test_replay_and_test_read_a_bounded_input(command: list[str]) -> None:
+    """`replay /dev/zero` and `test /dev/zero` read until memory ran out (an internal error)."""
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    result = CliRunner().invoke(main, [*command, "/dev/zero"])
+    assert result.exit_code == 2, result.output
+    assert "/dev/zero: larger than" in _one_error_line(result.output)
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_command_exits_130(tmp_path: Path, signum: str) -> None:
+    """Ctrl-C printed 'Aborted!' with exit 1, and SIGTERM killed the command (143): the contract's
+    code for an interruption is 130. The command is interrupted while it waits for its case on
+    standard input (seen in /proc: a read of descriptor 0), never at a guessed moment."""
+    import platform
+    import signal
+
+    reading = {"x86_64": "0 0x0 ", "aarch64": "63 0x0 "}.get(platform.machine())
+    if reading is None or not Path("/proc/self/syscall").exists():
+        pytest.skip("needs Linux /proc/PID/syscall on x86_64 or aarch64")
+    env = {**os.environ, "ELIGIBILITY_CACHE_DIR": str(tmp_path)}
+    code = "import sys\nfrom eligibility_cli.main import main\nsys.argv = ['eligibility', 'check', '-']\nmain()\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not Path(f"/proc/{proc.pid}/syscall").read_text().startswith(reading):
+            assert time.monotonic() < deadline and proc.poll() is None, "the command never read its input"
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, signum))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.decode().strip() == "interrupted"

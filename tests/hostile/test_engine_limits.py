@@ -460,3 +460,39 @@ def test_an_approximate_date_in_the_last_month_and_a_review_on_the_last_day_work
         assert det.outcome in ("transfer", "process_in_us", "undetermined")
         det = evaluate({"nationalities": ["HN"], "entry": {"date": "2019-12-01"}}, "zz", rules=rules, engine=engine)
         assert det.outcome == "transfer"  # in force from 2019-11-19, every scope rule holds
+
+
+def test_threads_share_the_durable_rulesets_safely() -> None:
+    """Every case uses the same durable-rules session id: three threads evaluating at once used to
+    mix their cases (EngineMismatchError, 'Could not delete state, error code: 309'), and each new
+    thread created rulesets of its own that were never freed."""
+    import threading
+
+    from eligibility import evaluate
+    from eligibility.engine import durable
+
+    rules = load_rules()
+    cases = [
+        {"nationalities": [n], "age": 30, "entry": {"date": d, "border": "southern_land", "place": "between_ports"},
+         "transit": ["GT", "MX"]}
+        for n in ("HN", "SV", "GT", "MX") for d in ("2019-12-01", "2020-06-01", "2024-01-01")
+    ]
+    want = [evaluate(c, rules=rules, engine="pure", counterfactuals=False).outcome for c in cases]
+    before = len(durable._created)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(3):
+                got = [evaluate(c, rules=rules, engine="durable", counterfactuals=False).outcome for c in cases]
+                assert got == want
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert len(durable._created) == before  # the rulesets already built were reused

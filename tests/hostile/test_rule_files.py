@@ -172,6 +172,19 @@ def test_a_link_out_of_the_rules_directory_is_not_followed(tmp_path: Path) -> No
         assert code == 2 and "TOPSECRET" not in output, output
 
 
+def test_a_linked_folder_leading_out_of_the_rules_directory_is_not_followed(tmp_path: Path) -> None:
+    """data/ as a link to a folder outside --rules DIR: its files were read as the rules' own."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text("TOPSECRET-9a2e: 1\n")
+    rules = overlay(tmp_path, "policies.yaml", POLICY)
+    (rules / "data").symlink_to(outside, target_is_directory=True)
+    assert problems(rules) == [f"{rules}/data/secret.yaml: a link to a file outside the rules directory (not read)"]
+    for run in (lint, check):
+        code, output = run(rules)
+        assert code == 2 and "TOPSECRET" not in output, output
+
+
 def test_a_link_inside_the_rules_directory_is_followed(tmp_path: Path) -> None:
     rules = overlay(tmp_path, "policies.yaml", POLICY)
     (rules / "data").mkdir()
