@@ -45,15 +45,23 @@ def policy_option(func: F) -> F:
     )(func)
 
 
-def format_option(func: F) -> F:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="Output format.",
-    )(func)
+def _text_or_json(help_text: str) -> Callable[[F], F]:
+    """A ``--format text|json`` option (text by default)."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help=help_text,
+        )(func)
+
+    return decorate
+
+
+format_option = _text_or_json("Output format.")
 
 
 def answer_options(func: F) -> F:
@@ -81,22 +89,6 @@ def answer_options(func: F) -> F:
         help="text: the short answer (with --explain, the full trace); json: the decision record; "
         "html, md: a one-page client memo (HTML prints to paper).",
     )(func)
-
-
-def _text_or_json(help_text: str) -> Callable[[F], F]:
-    """A ``--format text|json`` option (text by default)."""
-
-    def decorate(func: F) -> F:
-        return click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-            help=help_text,
-        )(func)
-
-    return decorate
 
 
 def _show_answer(record: eligibility.DecisionRecord, fmt: str, explain: bool) -> None:
