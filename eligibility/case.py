@@ -27,7 +27,7 @@ from pydantic import (
 
 from eligibility.countries import check_country, check_state
 from eligibility.errors import CaseError, Problem, did_you_mean
-from eligibility.yamlsource import load_yaml
+from eligibility.yamlsource import YAMLSourceError, decode, load_yaml
 
 MAX_CASE_BYTES = 1024 * 1024
 """The largest case file or standard input read (a case is a few hundred bytes)."""
@@ -351,9 +351,7 @@ def read_case_data(text: str | bytes, source: str = "case") -> object:
     """
     raw = decode_utf8(text, source) if isinstance(text, bytes) else text
     if len(raw) > MAX_CASE_BYTES:
-        raise CaseError(
-            [Problem(source, f"larger than {MAX_CASE_BYTES // 1024:,} KB; a case is one person's facts")]
-        )
+        raise _too_large(source)
     stripped = raw.lstrip()
     if stripped.startswith("{") or stripped.startswith("["):
         try:
@@ -382,29 +380,24 @@ def read_case_data(text: str | bytes, source: str = "case") -> object:
 def decode_utf8(data: bytes, source: str) -> str:
     """``data`` as text; CaseError with the line and column of the first byte that is not UTF-8."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        byte = data[exc.start]
-        raise CaseError(
-            [
-                Problem(
-                    f"{source}:{line}:{column}", f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
-                )
-            ]
-        ) from None
+        return decode(data)
+    except YAMLSourceError as exc:
+        problem = f"not UTF-8 text (byte 0x{exc.byte or 0:02x}); save the file as UTF-8"
+        raise CaseError([Problem(f"{source}:{exc.line}:{exc.column}", problem)]) from None
 
 
 def read_case_stream(stream: Any, source: str) -> str:
     """At most ``MAX_CASE_BYTES`` of a binary stream (a file, standard input) as UTF-8 text."""
     data = stream.read(MAX_CASE_BYTES + 1)
     if len(data) > MAX_CASE_BYTES:
-        raise CaseError(
-            [Problem(source, f"larger than {MAX_CASE_BYTES // 1024:,} KB; a case is one person's facts")]
-        )
+        raise _too_large(source)
     return decode_utf8(data, source)
+
+
+def _too_large(source: str) -> CaseError:
+    return CaseError(
+        [Problem(source, f"larger than {MAX_CASE_BYTES // 1024:,} KB; a case is one person's facts")]
+    )
 
 
 class _DuplicateKey(Exception):

@@ -32,8 +32,9 @@ PLAIN_TAGS = frozenset(
 class YAMLSourceError(ValueError):
     """YAML that is malformed or not plain data, at ``line``:``column`` (1-based)."""
 
-    def __init__(self, line: int, column: int, problem: str) -> None:
+    def __init__(self, line: int, column: int, problem: str, byte: int | None = None) -> None:
         self.line, self.column, self.problem = line, column, problem
+        self.byte = byte  # from ``decode``: the first byte that is not UTF-8
         super().__init__(f"{line}:{column}: {problem}")
 
 
@@ -99,7 +100,8 @@ def decode(data: bytes) -> str:
         before = data[: exc.start].decode("utf-8")
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
-        raise YAMLSourceError(line, column, f"not UTF-8 (byte 0x{data[exc.start]:02x})") from None
+        byte = data[exc.start]
+        raise YAMLSourceError(line, column, f"not UTF-8 (byte 0x{byte:02x})", byte) from None
 
 
 def _where(exc: Exception, text: str) -> tuple[int, int, str]:

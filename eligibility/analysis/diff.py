@@ -1119,6 +1119,7 @@ class Describer:
         self.programs = programs
         self._named: dict[str, frozenset[Any]] = {}
         self._cuts: dict[str, tuple[Any, ...]] = {}
+        self._tests: dict[str, list[Test]] = {}
 
     def named(self, fact: str) -> frozenset[Any]:
         if fact not in self._named:
@@ -1133,7 +1134,11 @@ class Describer:
         return self._cuts[fact]
 
     def _checks(self, fact: str) -> list[Test]:
-        return [t for p in self.programs for b in p.rules_testing(fact) for t in b.checks if t.fact == fact]
+        if fact not in self._tests:  # asked once per region and fact: gathered once per fact
+            self._tests[fact] = [
+                t for p in self.programs for b in p.rules_testing(fact) for t in b.checks if t.fact == fact
+            ]
+        return self._tests[fact]
 
     def _signature(self, fact: str, value: Any) -> tuple[Any, ...]:
         return tuple(holds(t, {fact: value}) for t in self._checks(fact))
