@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eligibility.analysis.counterfactual import counterfactuals as find_changes
 from eligibility.analysis.settle import settle
@@ -11,15 +12,19 @@ from eligibility.engine.backends import PureEngine, engine_for
 from eligibility.engine.program import compile_policy
 from eligibility.explain.build import build
 from eligibility.explain.determination import Answer, DecisionRecord, Determination
-from eligibility.explain.replay import Replay, compare
-from eligibility.fast import Evaluator
 from eligibility.ruleset.facts import derive_facts
 from eligibility.ruleset.load import EVIDENCE_ORDER, RuleSet, default_rules
 from eligibility.ruleset.load import load_rules as _load_rules
 
+if TYPE_CHECKING:  # imported where used: `check` needs neither
+    from eligibility.explain.replay import Replay
+    from eligibility.fast import Evaluator
+
 
 def _fast(ruleset: RuleSet, policy: str | None, lang: str = "en") -> Evaluator:
     """One fast evaluator per rule set, policy and language, kept with the rule set's compiled programs."""
+    from eligibility.fast import Evaluator
+
     name = policy or ruleset.default_policy
     key = name if lang == "en" else f"{name}:{lang}"
     return ruleset.built.get(Evaluator, key, lambda: Evaluator(policy, rules=ruleset, lang=lang))
@@ -104,6 +109,8 @@ def record(
 def replay(previous: DecisionRecord, rules: RuleSet | None = None, engine: str = "durable") -> Replay:
     """Evaluate a decision record's case again with ``rules`` (default: the shipped rules), under
     the record's policy and language, and compare: does the answer still hold, which rules changed."""
+    from eligibility.explain.replay import compare
+
     ruleset = rules or load_rules()
     ruleset.require_policy(previous.policy)
     now = evaluate(previous.case, previous.policy, rules=ruleset, engine=engine, lang=previous.lang)

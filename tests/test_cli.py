@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -406,3 +407,72 @@ def test_a_change_of_entry_date_says_the_assumed_decision_date_moves_with_it() -
     fixed = [c.description for w in evaluate({**case, "decision_date": "2019-12-01"}, "enacted").would_change_if
              for c in w.changes if c.field == "entry.date"]
     assert fixed and not any("decision" in d for d in fixed)
+
+
+# What `check` must not load: the web server, the plots, numpy, YAML (the case comes from flags),
+# the fast path, the memo, replay, and the searches of `rules verify` and `diff`. Each would only
+# slow every check down (issue 14: a check starts in a few tenths of a second at most).
+NOT_FOR_CHECK = (
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "asyncio",
+    "certifi",
+    "matplotlib",
+    "numpy",
+    "yaml",
+    "pycountry",
+    "eligibility.fast",
+    "eligibility.explain.memo",
+    "eligibility.explain.replay",
+    "eligibility.batch",
+    "eligibility.simulate",
+    "eligibility.analysis.verify",
+    "eligibility.analysis.diff",
+    "eligibility.ruleset.language",
+    "eligibility.ruleset.rulebook",
+    "eligibility_cli.serve",
+    "eligibility_cli.simulate",
+)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_check_loads_only_what_it_needs(fmt: str, tmp_path: Path) -> None:
+    """In a fresh process (warm cache: the second run), `check` with counterfactuals imports none of
+    the modules only other commands use; the list is read from sys.modules, no timing."""
+    probe = (
+        "import sys\n"
+        "from eligibility_cli.main import main\n"
+        f"sys.argv = ['eligibility', 'check', *{HN_ADULT!r}, '--format', {fmt!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "sys.stderr.write(repr(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "ELIGIBILITY_CACHE_DIR": str(tmp_path / "cache")}
+    # The first run fills the cache (the rule files are read as YAML then); the cache key hashes the
+    # package's code, so a file edited meanwhile (a developer at work) may need one run more.
+    for attempt in range(4):
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded = set(ast.literal_eval(done.stderr.strip().splitlines()[-1]))
+        if attempt and "yaml" not in loaded:
+            break
+    assert "eligibility.analysis.counterfactual" in loaded  # the probe did run a full check
+    assert sorted(m for m in NOT_FOR_CHECK if m in loaded) == []
+
+
+def test_import_eligibility_loads_nothing_heavy() -> None:
+    """`import eligibility` gives the public names on first use (PEP 562): importing the package
+    alone loads neither pydantic nor the engine."""
+    probe = "import sys, eligibility; sys.stdout.write(repr(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(done.stdout))
+    assert sorted(m for m in ("pydantic", "click", "eligibility.api", "eligibility.case") if m in loaded) == []
+    import eligibility
+
+    assert eligibility.evaluate is evaluate
+    assert set(eligibility.__all__) <= set(dir(eligibility))
+    with pytest.raises(AttributeError):
+        eligibility.no_such_name  # noqa: B018

@@ -353,8 +353,9 @@ def _change(
     # an instrument set aside before and after (an asylum bar or waiting abroad for a person
     # expelled or transferred either way, an agreement for a person expelled either way) did not
     # move, whatever its own rules say
-    final = [_final(program, truth, facts) for truth, facts in ((truth_before, before), (truth_after, after))]
-    moved = {iid for iid in moved if final[0][iid] != final[1][iid]}
+    if moved:
+        final = (_final_before(program, truth_before, before), _final(program, truth_after, after))
+        moved = {iid for iid in moved if final[0][iid] != final[1][iid]}
     flipped: list[str] = []
     for b in program.rules:  # rules whose truth the change flips, in instruments whose status it moves
         flips = truth_before[b.key] != truth_after[b.key] and (
@@ -365,6 +366,21 @@ def _change(
     outcome, transfer_to, expel_to = result[0] if isinstance(result[0], tuple) else ("undetermined", (), ())
     head = Headline(outcome, tuple(transfer_to), result[1], bool(result[2]), tuple(expel_to))  # type: ignore[arg-type]
     return Change(changes, head, tuple(flipped), tuple(alternatives or ()))
+
+
+_FINAL_MEMO: list[tuple[Program, Mapping[str, Truth], Mapping[str, Any], dict[str, Hashable]]] = []
+
+
+def _final_before(
+    program: Program, truth: Mapping[str, Truth], facts: Mapping[str, Any]
+) -> dict[str, Hashable]:
+    """``_final`` of the case itself, computed once for all its changes (kept for the last case)."""
+    for held in _FINAL_MEMO:
+        if held[0] is program and held[1] is truth and held[2] is facts:
+            return held[3]
+    found = _final(program, truth, facts)
+    _FINAL_MEMO[:] = [(program, truth, facts, found)]
+    return found
 
 
 def _final(program: Program, truth: Mapping[str, Truth], facts: Mapping[str, Any]) -> dict[str, Hashable]:

@@ -36,6 +36,7 @@ import itertools
 import json
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import durable_rules_engine as _dre
@@ -72,11 +73,55 @@ def compile_rulesets(program: Program) -> list[dict[str, Any]]:
     RulesetRefused for a rule too large for durable-rules even alone (rules lint refuses those)."""
     definition = compile_program(program)
     patterns = [(k, v["all"][0]["m"]) for k, v in definition.items() if k != CATCH_ALL]
-    try:
-        groups = limits.plan(patterns, ANCHOR)
-    except ValueError as exc:
-        raise RulesetRefused(str(exc)) from None
+    key = _plan_key(definition)
+    groups = _cached_plan(key, [k for k, _ in patterns])
+    if groups is None:
+        try:
+            groups = limits.plan(patterns, ANCHOR)
+        except ValueError as exc:
+            raise RulesetRefused(str(exc)) from None
+        _store_plan(key, groups)
     return [{**{k: definition[k] for k in group}, CATCH_ALL: definition[CATCH_ALL]} for group in groups]
+
+
+# Planning the split (``limits.plan``) builds the model of durable-rules' network a dozen times:
+# ~10 ms, paid by every process that checks a case. The plan depends only on the definition and
+# on the model (eligibility/ruleset/limits.py), so it is kept in the cache (eligibility.cache) under
+# the digest of both, as plain JSON: a list of groups of rule keys, checked to be exactly the
+# definition's keys, in order, before it is used.
+
+
+def _plan_key(definition: Mapping[str, Any]) -> str:
+    model = Path(limits.__file__).read_bytes()
+    text = json.dumps(definition, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(model + b"\0" + text.encode()).hexdigest()[:32]
+
+
+def _cached_plan(key: str, names: list[str]) -> list[list[str]] | None:
+    from eligibility import cache
+
+    name = f"durable-plan-{key}.json"
+    payload = cache.load(name, key)
+    if payload is None:
+        return None
+    try:
+        groups = json.loads(payload)
+    except ValueError:
+        groups = None
+    if (
+        not isinstance(groups, list)
+        or not all(isinstance(g, list) and g and all(isinstance(k, str) for k in g) for g in groups)
+        or [k for g in groups for k in g] != names
+    ):
+        cache.reject(name, "not a plan of this policy's rules")
+        return None
+    return groups
+
+
+def _store_plan(key: str, groups: list[list[str]]) -> None:
+    from eligibility import cache
+
+    cache.store(f"durable-plan-{key}.json", key, json.dumps(groups).encode())
 
 
 def encode_facts(facts: Mapping[str, Any], counter: int) -> str:

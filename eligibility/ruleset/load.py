@@ -53,7 +53,8 @@ InstrumentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built when first validated: a rule set read from the cache never needs them
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SourceSpec(_Spec):
