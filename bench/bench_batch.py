@@ -1,32 +1,35 @@
-"""Benchmark ``eligibility batch`` end to end: wall time, rows/s and peak memory of the process tree.
+"""Benchmark ``eligibility batch`` end to end: rows/s and peak memory at several sizes, in one run.
 
-1. Generates a seeded, realistic JSON Lines file of ``--cases`` cases (default 1,000,000) in a
-   temporary directory: nationalities weighted like southwest-border arrivals (GT, HN, MX, SV,
-   then NI, CU, VE, EC, CO, HT, BR, PE, IN, CN, RO), the four demographics (single adults, adults
-   and children in family units, unaccompanied children) with ages to match, some birth dates
-   in place of ages, entry dates spread over 2019-01-01..2020-12-31, border, place and state of
-   entry, transit routes that follow the nationality (with a protection claim on some stops),
-   decision and claim dates on part of the cases, and a few cases with fields left out (unknown).
-2. Runs ``eligibility batch INPUT -o OUT.jsonl --engine fast --detail compact --jobs J`` as a
-   subprocess for J = 1 and 2 (``--repeats`` rounds, alternating the order of J in each round),
-   and measures the wall time of the process, rows/s, and peak memory: /proc is polled about
-   every 50 ms for the resident set (RSS) of the batch process and all its descendants, and the
-   peaks of the sum and of the largest single process are reported (with fork, pages shared
-   copy-on-write count once per process in the RSS sum; the proportional set size, PSS, sampled
-   every ~0.5 s, counts them once), as well as the largest VmHWM the kernel recorded.
-3. Checks that the output has as many lines as the input (and exit code 0: no row rejected),
-   and notes the output size per row.
-4. Runs ``--engine durable --jobs 2`` on the first ``--durable-cases`` rows (default 2,000) for a
-   side-by-side rate (durable-rules on every row, explanation built per row).
+1. Generates seeded JSON Lines inputs, one per population (``--populations``), as large as the
+   largest of ``--sizes`` (default 5,000, 50,000 and 1,000,000 rows; the smaller sizes are the
+   first rows of the same file). The populations (generators in ``bench/batch_populations.py``):
+   ``realistic``: southwest-border arrivals with entry dates spread over 2018-2026, fields left out
+   now and then; ``fact_space``: rows drawn across the whole space of facts the rules test;
+   ``legacy``: this script's earlier population (``make_case``: dates in 2019-2020, every field
+   the names, ``--population rich`` then added the optional fields), kept for comparison.
+2. For each population and size, runs ``eligibility batch INPUT -o OUT.jsonl`` as a subprocess with
+   the default ``--jobs`` (one worker per core) and with ``--jobs 1``, and measures the wall time
+   of the process, rows/s, and peak memory: /proc is polled about every 50 ms for the resident
+   set (RSS) of the batch process and all its descendants, and the peak of the sum is reported
+   (with fork, pages shared copy-on-write count once per process in the RSS sum; the
+   proportional set size, PSS, sampled every ~0.5 s, counts them once). A run is stopped at
+   ``--timeout`` seconds (its rate is then at most rows / timeout), and a size is skipped when
+   the rate measured at the size before says it would take more than twice that.
+3. Checks that the output has as many lines as the input (exit code 0: no row rejected), and
+   notes the output size per row.
+4. With ``--durable-cases N``: ``--engine durable --jobs 2`` on the first N rows of the first
+   population, beside the fast engine on the same rows.
 5. With ``--profile ROWS``: profiles ``eligibility.batch.run`` in this process (jobs=1, fast,
-   compact) on the first ROWS rows with cProfile, and prints the top 10 functions by own time,
-   as microseconds per row.
+   compact) on the first ROWS rows of each population with cProfile, and prints the top functions
+   by own time and the cumulative time of the steps, as microseconds per row.
 
-Prints figures only; nothing here asserts on a timing. Standard library plus the project's code.
-The temporary directory is removed at the end unless ``--keep``.
+Prints figures only; nothing here asserts on a timing. The temporary directory is removed at the
+end unless ``--keep``.
 
-    python bench/bench_batch.py [--cases 1000000] [--repeats 1] [--durable-cases 2000]
-                                [--profile 0] [--seed 20191121] [--keep]
+    python bench/bench_batch.py [--sizes 5000,50000,1000000] [--populations realistic,fact_space]
+                                [--timeout 300] [--durable-cases 0] [--profile 0] [--seed 20191121]
+
+``--cases N`` is ``--sizes N`` (one size).
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import batch_populations  # a sibling module (bench/ is sys.path[0])
 
 # ------------------------------------------------------------------------------ the population
 
@@ -430,8 +435,8 @@ def check(run: Run) -> str:
     return f"  {run.label:<26} {status}\n      summary: {last}"
 
 
-def profile(source: Path, rows: int, workdir: Path) -> None:
-    """cProfile ``eligibility.batch.run`` in this process (jobs=1) and print the top 10 own times."""
+def profile(source: Path, rows: int, workdir: Path, label: str) -> None:
+    """cProfile ``eligibility.batch.run`` in this process (jobs=1) and print the top own times."""
     import cProfile
     import pstats
 
@@ -450,127 +455,157 @@ def profile(source: Path, rows: int, workdir: Path) -> None:
     elapsed = time.perf_counter() - t0
     stats = pstats.Stats(profiler)
     entries: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    ranked = sorted(entries.items(), key=lambda kv: -kv[1][2])[:10]
+    ranked = sorted(entries.items(), key=lambda kv: -kv[1][2])[:12]
     total_own = sum(v[2] for v in entries.values())
-    print(f"\n5. cProfile of eligibility.batch.run(jobs=1, fast, compact) on {summary.rows:,} rows "
-          f"(a new Evaluator,\n   so its class misses are included: {summary.classes:,} full "
+    print(f"\n5. cProfile of eligibility.batch.run(jobs=1, fast, compact), {label}, on {summary.rows:,} rows"
+          f" (a new Evaluator,\n   so its class misses are included: {summary.classes:,} full "
           f"evaluations): {elapsed:.2f} s under the profiler\n   ({summary.rows / elapsed:,.0f} rows/s; "
-          "the profiler itself slows Python calls down). Top 10 by own time:")
+          "the profiler itself slows Python calls down). Top 12 by own time:")
     print(f"  {'us/row':>8} {'share':>6} {'calls/row':>10}  function")
     for (filename, line, name), (_cc, calls, own, _cum, _callers) in ranked:
         where = f"{Path(filename).name}:{line}" if line else filename
         print(f"  {own / summary.rows * 1e6:>8.2f} {own / total_own:>6.1%} {calls / summary.rows:>10.2f}"
               f"  {name} ({where})")
-    print("  cumulative time of the steps (us/row; a miss of the case key calls _prepare, a miss of the"
-          " class\n  key also calls _template, the full evaluation):")
-    wanted = ("model_validate_json", "evaluate", "_case_key", "_prepare", "_template", "to_json")
+    print("  cumulative time of the steps (us/row; reading a row is `case` (shapes) or `_case` (the"
+          " model);\n  a miss of the case key calls _prepare, a miss of the class key also calls"
+          " _template, the full evaluation):")
+    wanted = {("__init__.py", "case"), ("__init__.py", "_case"), ("fast.py", "evaluate"),
+              ("fast.py", "_case_key"), ("fast.py", "_prepare"), ("fast.py", "_template"),
+              ("fast.py", "to_bytes"), ("settle.py", "settle"), ("build.py", "build")}
     for (filename, line, name), (_cc, calls, _own, cum, _callers) in sorted(entries.items(), key=lambda kv: -kv[1][3]):
-        if name in wanted and (name != "evaluate" or filename.endswith("fast.py")) and (
-                name != "to_json" or filename.endswith("fast.py")):
+        if (Path(filename).name, name) in wanted:
             print(f"  {cum / summary.rows * 1e6:>8.2f} {calls:>10,} calls  {name} ({Path(filename).name}:{line})")
     out.unlink(missing_ok=True)
     part.unlink(missing_ok=True)
 
 
+def make_input(population: str, path: Path, count: int, seed: int) -> int:
+    """Write ``count`` rows of ``population``; returns the file's size in bytes."""
+    if population in ("legacy", "rich"):
+        return write_cases(path, count, seed, rich=population == "rich")
+    return batch_populations.write(path, population, count, seed)
+
+
+def sizes_option(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part.replace("_", "").replace(",", "")) for part in text.split(",") if part})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes are whole numbers, separated by commas") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("give at least one size of 1 row or more")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--cases", type=int, default=1_000_000, help="rows of input (default 1,000,000)")
-    parser.add_argument("--population", choices=("realistic", "rich"), default="realistic",
-                        help="'realistic' (default): the fields every row has; 'rich': also birth dates,"
-                        " fields left out, documents, claim dates, residence, family (see make_case)")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="rounds of the fast runs (jobs 1 and 2, order alternating; default 1)")
-    parser.add_argument("--durable-cases", type=int, default=2000,
-                        help="rows for the durable engine run (default 2,000; 0 skips it)")
+    parser.add_argument("--sizes", type=sizes_option, default=[5_000, 50_000, 1_000_000],
+                        help="rows of input, comma-separated (default 5000,50000,1000000)")
+    parser.add_argument("--cases", type=int, default=None, help="one size: the same as --sizes N")
+    parser.add_argument("--populations", default="realistic,fact_space",
+                        help="comma-separated, of realistic, fact_space, legacy, rich (default realistic,fact_space)")
+    parser.add_argument("--population", choices=("legacy", "rich", "realistic", "fact_space"), default=None,
+                        help="one population: the same as --populations NAME")
+    parser.add_argument("--jobs", default="default,1",
+                        help="the --jobs values to run, comma-separated; 'default' gives none (default default,1)")
+    parser.add_argument("--durable-cases", type=int, default=0,
+                        help="rows for a durable engine run beside the fast one (default 0: none)")
     parser.add_argument("--profile", type=int, default=0, metavar="ROWS",
                         help="also cProfile the batch in-process on the first ROWS rows (default 0: off)")
     parser.add_argument("--max-rss-gib", type=float, default=8.0,
                         help="stop a batch whose process tree passes this RSS sum (default 8 GiB)")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="stop a batch after this many seconds (default 1800)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="stop a batch after this many seconds (default 300)")
     parser.add_argument("--seed", type=int, default=20191121)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    sizes: list[int] = [args.cases] if args.cases else args.sizes
+    populations = [args.population] if args.population else [p for p in args.populations.split(",") if p]
+    for name in populations:
+        if name not in ("legacy", "rich", *batch_populations.POPULATIONS):
+            parser.error(f"--populations: unknown population {name!r}")
+    jobs_values = [j.strip() for j in args.jobs.split(",") if j.strip()]
 
     started = time.perf_counter()
     cli = find_cli()
     limits = {"max_rss": args.max_rss_gib * (1 << 30), "timeout": args.timeout}
-    print("bench_batch: eligibility batch, whole process tree")
+    print("bench_batch: eligibility batch JSONL -> JSONL (--engine fast --detail compact), whole process tree")
     print(f"  cpu_count={os.cpu_count()}  python={platform.python_version()}"
           f" ({platform.python_implementation()})  platform={platform.platform()}")
     print(f"  console script: {cli}")
-    print(f"  cases={args.cases:,}  population={args.population}  repeats={args.repeats}"
-          f"  durable-cases={args.durable_cases:,}  seed={args.seed}")
-    print(f"  load average at start: {os.getloadavg()[0]:.2f} (other processes share the cores)")
+    print(f"  sizes={','.join(f'{n:,}' for n in sizes)}  populations={','.join(populations)}"
+          f"  jobs={','.join(jobs_values)}  timeout={args.timeout:.0f} s  seed={args.seed}")
+    print(f"  load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          " (other processes share the cores)")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_batch."))
+    results: list[Run] = []
     try:
-        source = workdir / "cases.jsonl"
-        t0 = time.perf_counter()
-        size = write_cases(source, args.cases, args.seed, rich=args.population == "rich")
-        print(f"\n1. Input: {source} ({args.cases:,} rows, {size / 1e6:,.1f} MB, "
-              f"{size / max(args.cases, 1):.0f} bytes/row), generated in {time.perf_counter() - t0:.1f} s")
-
         out = workdir / "out.jsonl"
-        fast = ["--engine", "fast", "--detail", "compact", "--jobs"]
-        runs: dict[str, list[Run]] = {"fast --jobs 1": [], "fast --jobs 2": []}
-        print("\n2. Runs (rows/s = rows / wall time of the process; 'in-run' = the summary line's rate,"
-              " without\n   interpreter start-up). Memory: peak RSS sum over the tree, peak single"
-              " process, peak PSS\n   sum (every ~0.5 s), largest kernel VmHWM; procs = most processes"
-              " seen at once.")
-        for round_ in range(args.repeats):
-            for jobs in (1, 2) if round_ % 2 == 0 else (2, 1):
-                label = f"fast --jobs {jobs}"
-                run = run_batch(cli, label, source, args.cases, out, [*fast, str(jobs)], **limits)
-                runs[label].append(run)
-                print(f"   round {round_ + 1}: {label:<16} {run.wall:7.2f} s  {run.rate:>9,.0f} rows/s  "
-                      f"peak RSS sum {mib(run.memory.peak_sum).strip()} MiB  exit {run.returncode}"
-                      + (f"  STOPPED: {run.memory.stopped}" if run.memory.stopped else ""), flush=True)
-        side: list[Run] = []
-        if args.durable_cases:
-            part = workdir / "durable.jsonl"
-            rows = min(args.durable_cases, args.cases)
-            head(source, part, rows)
-            side.append(run_batch(cli, "durable --jobs 2", part, rows, out,
-                                  ["--engine", "durable", "--detail", "compact", "--jobs", "2"], **limits))
-            side.append(run_batch(cli, "fast --jobs 2 (same rows)", part, rows, out, [*fast, "2"], **limits))
+        for population in populations:
+            source = workdir / f"{population}.jsonl"
+            t0 = time.perf_counter()
+            size = make_input(population, source, sizes[-1], args.seed)
+            print(f"\n== {population}: {sizes[-1]:,} rows, {size / 1e6:,.1f} MB, {size / sizes[-1]:.0f} bytes/row,"
+                  f" generated in {time.perf_counter() - t0:.1f} s")
+            print(f"  {'run':<30} {'rows':>9} {'wall s':>8} {'rows/s':>9} {'in-run/s':>9} {'RSS sum MiB':>11}"
+                  f" {'PSS MiB':>8} {'out B/row':>9}  check")
+            rate_at: dict[str, float] = {}
+            for rows in sizes:
+                part = source
+                if rows != sizes[-1]:
+                    part = workdir / f"{population}-{rows}.jsonl"
+                    head(source, part, rows)
+                for jobs in jobs_values:
+                    label = f"{population} {rows:,} --jobs {jobs}"
+                    extra = ["--engine", "fast", "--detail", "compact"] + ([] if jobs == "default" else ["--jobs", jobs])
+                    known = rate_at.get(jobs)
+                    if known is not None and rows / known > 2 * args.timeout:
+                        print(f"  {label:<30} skipped: at {known:,.0f} rows/s it would take ~{rows / known:,.0f} s"
+                              f" (over twice --timeout)", flush=True)
+                        continue
+                    run = run_batch(cli, label, part, rows, out, extra, **limits)
+                    results.append(run)
+                    rate_at[jobs] = run.rate
+                    status = "ok" if run.returncode == 0 and run.out_lines == rows else check(run).split("\n")[0].strip()
+                    if run.memory.stopped:
+                        status = f"STOPPED ({run.memory.stopped}): under {rows / run.wall:,.0f} rows/s"
+                    print(f"  {label:<30} {rows:>9,} {run.wall:>8.2f} {run.rate:>9,.0f} "
+                          f"{(run.inner_rate or float('nan')):>9,.0f} {mib(run.memory.peak_sum):>11} "
+                          f"{mib(run.memory.peak_pss_sum):>8} {run.out_bytes / max(run.out_lines, 1):>9,.0f}  {status}",
+                          flush=True)
+                if part != source:
+                    part.unlink(missing_ok=True)
+            if args.durable_cases:
+                part = workdir / "durable.jsonl"
+                rows = min(args.durable_cases, sizes[-1])
+                head(source, part, rows)
+                for label, extra in (("durable --jobs 2", ["--engine", "durable"]), ("fast --jobs 2", ["--engine", "fast"])):
+                    run = run_batch(cli, label, part, rows, out, [*extra, "--detail", "compact", "--jobs", "2"], **limits)
+                    print(f"  {population} {label:<21} {rows:>9,} {run.wall:>8.2f} {run.rate:>9,.0f}"
+                          f" {(run.inner_rate or float('nan')):>9,.0f}")
+            if args.profile:
+                profile(source, min(args.profile, sizes[-1]), workdir, population)
 
-        print(f"\n  {'run':<26} {'rows':>9} {'wall s':>8} {'rows/s':>10} {'in-run/s':>10} "
-              f"{'sum MiB':>8} {'one MiB':>8} {'PSS MiB':>8} {'HWM MiB':>8} {'procs':>5} {'polls':>6}")
-        for label, group in runs.items():
-            report(label, group)
-        for run in side:
-            report(run.label, [run])
-
-        print("\n3. Output checks")
-        for run in [*(r for group in runs.values() for r in group), *side]:
-            print(check(run))
-        complete = [r for group in runs.values() for r in group if r.out_lines > 0]
-        if complete:
-            r = complete[0]
-            print(f"  output size: {r.out_bytes / 1e9:,.2f} GB for {r.out_lines:,} rows = "
-                  f"{r.out_bytes / r.out_lines:,.0f} bytes/row (--detail compact)")
-
-        print("\n4. Against the targets" + ("" if all(r.returncode == 0 for g in runs.values() for r in g)
-                                           else " (runs that did not finish count at their wall time)"))
-        j1 = statistics.median(r.rate for r in runs["fast --jobs 1"]) if args.repeats else 0.0
-        j2 = statistics.median(r.rate for r in runs["fast --jobs 2"]) if args.repeats else 0.0
-        if args.repeats:
-            peak2 = statistics.median(r.memory.peak_sum for r in runs["fast --jobs 2"])
-            peak1 = statistics.median(r.memory.peak_sum for r in runs["fast --jobs 1"])
-            print(f"  rows/s with --jobs 2: {j2:,.0f} (target >= 100,000: "
-                  f"{'met' if j2 >= 100_000 else 'NOT met'}); --jobs 1: {j1:,.0f}; "
-                  f"jobs 2 / jobs 1 = {j2 / j1 if j1 else float('nan'):.2f}")
-            print(f"  peak RSS sum for {args.cases:,} cases: --jobs 2 {peak2 / 1e6:,.1f} MB, --jobs 1 "
-                  f"{peak1 / 1e6:,.1f} MB (target <= 200 MB: {'met' if max(peak1, peak2) <= 200e6 else 'NOT met'})")
-        if len(side) == 2:
-            d, f = side
-            print(f"  durable vs fast on the same {d.rows:,} rows, --jobs 2: {d.rate:,.0f} vs {f.rate:,.0f} rows/s"
-                  f" wall (in-run {d.inner_rate or float('nan'):,.0f} vs {f.inner_rate or float('nan'):,.0f})")
-            if j2:
-                print(f"  fast --jobs 2 on all {args.cases:,} rows: {j2 / d.rate:,.1f}x durable's wall rate")
-        if args.profile:
-            profile(source, min(args.profile, args.cases), workdir)
+        print("\n== Against the targets (100,000 rows/s with the default --jobs on 2 cores; 5,000 rows in under"
+              " a second;\n   the default --jobs never slower than --jobs 1; peak memory <= 200 MB at 1,000,000 rows)")
+        by_label = {r.label: r for r in results}
+        for population in populations:
+            for rows in sizes:
+                d = by_label.get(f"{population} {rows:,} --jobs default")
+                one = by_label.get(f"{population} {rows:,} --jobs 1")
+                if d is None:
+                    continue
+                notes = [f"{d.rate:,.0f} rows/s ({'met' if d.rate >= 100_000 and not d.memory.stopped else 'NOT met'})"]
+                if rows == 5_000:
+                    notes.append(f"{d.wall:.2f} s ({'met' if d.wall < 1 else 'NOT met'})")
+                if one is not None:
+                    notes.append(f"--jobs 1 {one.rate:,.0f} rows/s: default/1 = {d.rate / one.rate:.2f}"
+                                 f" ({'met' if d.wall <= one.wall * 1.05 else 'NOT met'})")
+                if rows >= 1_000_000:
+                    peak = max(d.memory.peak_pss_sum, *(r.memory.peak_pss_sum for r in [one] if r))
+                    notes.append(f"peak PSS {peak / 1e6:,.0f} MB ({'met' if peak <= 200e6 else 'NOT met'})")
+                print(f"  {population} {rows:>9,}: " + "; ".join(notes))
+        print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if args.keep:
             print(f"\nkept: {workdir}")

@@ -429,3 +429,117 @@ def test_a_row_nested_too_deeply_a_huge_number_or_a_lone_surrogate_is_reported_a
     assert f"{source}:3: malformed JSON: a number too long to read" in result.output
     assert f"{source}:4: id: not valid Unicode text (a lone surrogate)" in result.output
     assert "internal error" not in result.output and "set_int_max_str_digits" not in result.output
+
+
+# -- rows read by shape (batch._Shapes) against the Case model ---------------------------------
+
+
+def _population(name: str, count: int, seed: int) -> list[dict[str, Any]]:
+    """Rows of bench/batch_populations.py (realistic, or drawn across the whole fact space)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "batch_populations", Path(__file__).resolve().parent.parent / "bench" / "batch_populations.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.rows(name, count, seed))
+
+
+def _variants(row: dict[str, Any]) -> list[bytes]:
+    """The row, then the same shape with varying values the model takes, refuses or reads
+    differently: each a line to compare."""
+    entry = row["entry"]["date"]
+    changes: list[tuple[str, Any]] = [
+        ("id", "another"), ("id", None), ("id", "x" * 1000), ("id", "x" * 1001), ("id", 7), ("id", "caf\u00e9 \U0001f600"),
+        ("id", "a\u0000b"), ("age", 0), ("age", 130), ("age", 131), ("age", -1), ("age", True), ("age", 5.0),
+        ("age", None), ("age", "30"), ("age", 10**30), ("entry.date", "2019-02-29"), ("entry.date", "2020-02-29"),
+        ("entry.date", "2019-1-01"), ("entry.date", " 2019-01-01"), ("entry.date", "2019-01-01\n"),
+        ("entry.date", "\uff12019-01-01"), ("entry.date", "2019-12"), ("entry.date", "2019-12-01..2019-12-20"),
+        ("entry.date", None), ("entry.date", 20190101), ("entry.date", "0001-01-01"), ("entry.date", "9999-12-31"),
+        ("birth_date", "1990-05-05"), ("birth_date", entry), ("birth_date", "2030-01-01"), ("birth_date", None),
+        ("claim_date", entry), ("claim_date", "2017-01-01"), ("claim_date", "2027-06-01"), ("claim_date", "2019-13-01"),
+        ("decision_date", entry), ("decision_date", "2017-01-01"), ("decision_date", "2026-12-31"),
+        ("decision_date", "2020-06"), ("decision_date", None),
+    ]
+    lines = [json.dumps(row).encode()]
+    for name, value in changes:
+        changed = json.loads(json.dumps(row))
+        if name == "entry.date":
+            changed["entry"]["date"] = value
+        else:
+            changed[name] = value
+        lines.append(json.dumps(changed).encode())
+    text = json.dumps(row)
+    lines += [
+        text.replace('"entry"', '"age": 3, "age"', 1).encode(),  # a key given twice: the last one counts
+        text.replace("{", '{"unknown": 1, ', 1).encode(),
+        text[:-1].encode(),  # cut short
+        text.encode("utf-16"),
+        text.replace('"id": "', '"id": "\\ud800', 1).encode(),
+        text.encode() + b" ",
+    ]
+    return lines
+
+
+def _read(read: Any, raw: bytes) -> Any:
+    try:
+        case = read(raw)
+    except Exception as exc:  # noqa: BLE001 (the error itself is compared)
+        return ("error", type(exc).__name__, str(exc))
+    return ("case", case, case.model_fields_set, case.entry.model_fields_set, case.spans)
+
+
+@pytest.mark.parametrize("population", ["realistic", "fact_space"])
+def test_rows_read_by_shape_are_the_cases_the_model_reads(population: str) -> None:
+    """Every line, valid or not, gives what the Case model gives (batch._case): an equal Case with
+    the same fields given, or the same error; most of them after a row of the same shape was
+    kept, so that the kept Case is what is reused."""
+    shapes = batch._Shapes()
+    read = 0
+    for row in _population(population, 60, 7):
+        for raw in _variants(row):
+            assert _read(shapes.case, raw) == _read(batch._case, raw), raw
+            read += 1
+    assert shapes.known  # the rows of a shape were taken from a kept Case
+    assert read > 60 * 40
+
+
+def test_the_batch_output_is_the_same_with_and_without_reading_by_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generated rows and their hostile variants, through the whole batch (one process and two):
+    the same bytes and the same rejected rows as when every row is read by the Case model."""
+    lines = [raw for row in _population("realistic", 25, 11) + _population("fact_space", 15, 12) for raw in _variants(row)]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines) + b"\n")
+    options = batch.Options()
+    got: dict[str, tuple[bytes, list[batch.Rejected]]] = {}
+    for how in ("shapes-1", "shapes-2", "model-1"):
+        if how == "model-1":
+            monkeypatch.setattr(batch._Shapes, "case", lambda self, raw: batch._case(raw))
+        rejected: list[batch.Rejected] = []
+        out = tmp_path / f"{how}.jsonl"
+        batch.run(str(source), str(out), options, jobs=int(how[-1]), on_reject=rejected.append)
+        got[how] = (out.read_bytes(), rejected)
+    assert got["shapes-1"] == got["shapes-2"] == got["model-1"]
+    assert 0 < len(got["model-1"][1]) < len(lines)  # some rows refused, most written
+
+
+def test_rows_read_by_shape_get_the_headline_durable_rules_gives(tmp_path: Path) -> None:
+    """The batch lines of generated rows (read by shape after the first of each) carry the
+    headline of evaluate(..., engine="durable") for the same case."""
+    rows = []
+    for row in _population("realistic", 20, 3):  # each twice: the second is read by its shape
+        again = dict(row, id=row["id"] + "-again")
+        if "age" in row and "birth_date" not in row and row["age"] < 130:
+            again["age"] = row["age"] + 1
+        rows += [row, again]
+    source = _write(tmp_path / "in.jsonl", [json.dumps(r) for r in rows])
+    batch.run(str(source), str(tmp_path / "out.jsonl"), batch.Options(), jobs=1)
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(got) == len(rows)
+    for line, row in zip(got, rows, strict=True):
+        want = evaluate(row, engine="durable", counterfactuals=False)
+        assert (line["id"], line["outcome"], line["transfer_to"], line["expel_to"], line["asylum"], line["wait_in_mexico"]) == (
+            row["id"], want.outcome, want.transfer_to, want.expel_to, want.asylum, want.wait_in_mexico
+        ), row

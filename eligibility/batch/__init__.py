@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import csv
+import datetime as dt
 import io
 import itertools
 import json
@@ -40,12 +41,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import reduction
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
-from pydantic import ValidationError
+import orjson
+from pydantic import BaseModel, ValidationError
 
 from eligibility.batch.rows import MAX_LINE, HeaderError, csv_rows, json_lines, json_object, long_line
-from eligibility.case import Case, parse_case
+from eligibility.case import MAX_ID_CHARS, Case, age_on, parse_case
 from eligibility.errors import CaseError, EligibilityError, Problem
 from eligibility.fast import Detail, Evaluator
 from eligibility.ruleset.load import RuleSet
@@ -130,6 +132,8 @@ def _init(options: Options, rules: RuleSet | None, worker: bool = True) -> None:
     ):
         _STATE["evaluator"] = Evaluator(options.policy, rules=rules, detail=options.detail, lang=options.lang)
         _STATE["evaluator"].sharing = True
+    if "shapes" not in _STATE:
+        _STATE["shapes"] = _Shapes()  # kept from run to run: it depends on the Case model alone
     _STATE["rules"] = rules
     _STATE["options"] = options
     if worker:
@@ -167,6 +171,7 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
     """Evaluate rows: raw JSON lines, CSV rows read as dicts, or a message for a row already bad."""
     options: Options = _STATE["options"]
     evaluator: Evaluator = _STATE["evaluator"]
+    shapes: _Shapes = _STATE["shapes"]
     out: list[bytes] = []
     counts: dict[str, int] = {}
     rejected: list[Rejected] = []
@@ -177,7 +182,7 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
             continue  # a blank line is not a row
         seen += 1
         try:
-            case = _case(raw)
+            case = shapes.case(raw) if isinstance(raw, bytes) else _case(raw)
         except CaseError as exc:
             rejected.append(Rejected(number, "; ".join(str(p).removeprefix(": ") for p in exc.problems)))
             continue
@@ -220,6 +225,132 @@ def _case(raw: bytes | dict[str, Any] | str) -> Case:
     if isinstance(data, str):
         raise CaseError([Problem("", data)])
     return parse_case(data, source="")
+
+
+SHAPES = 5_000
+"""Validated shapes kept per process (a shape is a few hundred bytes and one Case, about 2 KB)."""
+
+_VARYING = ("id", "age", "birth_date", "claim_date", "decision_date")  # and entry.date
+_ABSENT = object()
+_DAY = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class _Shapes:
+    """Rows read without validating every one through the Case model.
+
+    A row's *shape* is its JSON with the values that vary from row to row taken out (the id, the
+    age and the four dates), and which of those it gives. The first row of each shape is
+    validated by the Case model (``_case``); when it is valid and gives no approximate date, its
+    Case is kept. A later row of the same shape has the same values in every other field, which
+    the model validated, so only its own varying values need checking: the id a string of at
+    most MAX_ID_CHARS characters or null, the age a whole number 0..130 or null, each date a day
+    ``YYYY-MM-DD`` of the calendar (null allowed but for the entry date), and the checks the
+    model makes across fields (``Case._check_dates``, the claim before the decision). A row
+    that passes is the kept Case with its own varying values (no validator changes those values
+    beyond parsing the dates); a row that does not, or whose JSON this reader does not take
+    (orjson refuses it), goes through ``_case``, so its error is the model's own, word for word.
+    ``tests/test_batch.py`` checks on generated and hostile rows that the two give equal Cases
+    and the same errors.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[bytes, int], Case] = {}
+
+    def case(self, raw: bytes) -> Case:
+        if len(raw) > MAX_LINE:
+            return _case(raw)
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _case(raw)
+        if type(data) is not dict:
+            return _case(raw)
+        given = 0
+        values: list[Any] = []
+        for name in _VARYING:
+            value = data.pop(name, _ABSENT)
+            given = given << 1 | (value is not _ABSENT)
+            values.append(value)
+        entry = data.get("entry")
+        entry_date = entry.pop("date", _ABSENT) if type(entry) is dict else _ABSENT
+        try:
+            key = (orjson.dumps(data), given)
+        except orjson.JSONEncodeError:  # pragma: no cover (what orjson read, it writes)
+            return _case(raw)
+        known = self.known.get(key)
+        if known is not None:
+            found = _vary(known, entry_date, values)
+            if found is not None:
+                return found
+            return _case(raw)
+        case = _case(raw)  # raises CaseError for an invalid row: its shape is not kept
+        if not case.spans and _vary(case, entry_date, values) == case:
+            if len(self.known) >= SHAPES:
+                self.known.clear()
+            self.known[key] = case
+        return case
+
+
+def _day(value: Any) -> dt.date | None:
+    """A day written exactly YYYY-MM-DD (as the model reads it), else None."""
+    if type(value) is str and len(value) == 10 and value.isascii() and _DAY.fullmatch(value.encode()):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _vary(known: Case, entry_value: Any, values: list[Any]) -> Case | None:
+    """``known`` with a row's own varying values (``_VARYING``, then the entry date), if the
+    model would take them as they are; None if it might not (the row then goes through it)."""
+    ident, age, birth_text, claim_text, decision_text = values
+    if ident is not _ABSENT and ident is not None and (type(ident) is not str or len(ident) > MAX_ID_CHARS):
+        return None
+    if age is not _ABSENT and age is not None and (type(age) is not int or not 0 <= age <= 130):
+        return None
+    entry = _day(entry_value)
+    if entry is None:
+        return None
+    dates: list[dt.date | None] = []
+    for text in (birth_text, claim_text, decision_text):
+        if text is _ABSENT or text is None:
+            dates.append(None)
+            continue
+        day = _day(text)
+        if day is None:
+            return None
+        dates.append(day)
+    birth, claim, decision = dates
+    if birth is not None and (birth > entry or (type(age) is int and age_on(birth, entry) != age)):
+        return None
+    if (claim is not None and claim < entry) or (decision is not None and decision < entry):
+        return None
+    if claim is not None and decision is not None and decision < claim:
+        return None
+    fields = dict(known.__dict__)
+    for name, value, parsed in zip(_VARYING, values, (ident, age, birth, claim, decision), strict=True):
+        if value is not _ABSENT:
+            fields[name] = parsed
+    entry_fields = dict(known.entry.__dict__)
+    entry_fields["date"] = entry
+    fields["entry"] = _copy(known.entry, entry_fields)
+    return _copy(known, fields)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _copy(model: _M, fields: dict[str, Any]) -> _M:
+    """``model`` with these field values, not validated again (what ``model_copy(update=...)``
+    makes, without its bookkeeping: the fields given stay those of ``model``)."""
+    made = model.__class__.__new__(model.__class__)
+    object.__setattr__(made, "__dict__", fields)
+    object.__setattr__(made, "__pydantic_fields_set__", model.__pydantic_fields_set__)
+    object.__setattr__(made, "__pydantic_extra__", None)
+    private = model.__pydantic_private__
+    object.__setattr__(made, "__pydantic_private__", None if private is None else dict(private))
+    return made
 
 
 def _durable_line(case: Case, options: Options, engine: str = "durable") -> tuple[str, str]:
