@@ -15,16 +15,8 @@ from pydantic import BaseModel
 
 from eligibility.ruleset.conditions import ALIASES, INT_PHRASES, NEGATION, OPERATORS, PHRASES
 from eligibility.ruleset.facts import CATALOGUE
-from eligibility.ruleset.load import (
-    Evidence,
-    InstrumentSpec,
-    Kind,
-    OmitSpec,
-    Role,
-    RuleFileSpec,
-    RuleSpec,
-    SourceSpec,
-)
+from eligibility.ruleset.load import Evidence, Kind, Role
+from eligibility.ruleset.specs import InstrumentSpec, OmitSpec, RuleFileSpec, RuleSpec, SourceSpec
 
 ROLES: dict[str, str] = {
     "in_force": "the instrument is in force when every `in_force` rule holds (dates of entry into force, suspension, termination)",

@@ -23,18 +23,8 @@ import importlib.resources
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
-
-from eligibility.case import FamilyStatus
 from eligibility.countries import check_country
 from eligibility.errors import Problem, RuleFileError, UnknownPolicyError, did_you_mean
 from eligibility.ruleset.conditions import Condition, bind, parse_condition, tests
@@ -43,204 +33,21 @@ from eligibility.ruleset.hosts import HOSTS_FILE, host_of, match
 from eligibility.ruleset.limits import MAX_RULES, rule_problems
 from eligibility.yamlsource import MAX_BYTES, Document, Location, YAMLSourceError, decode, load_yaml
 
+if TYPE_CHECKING:  # the format's models (eligibility.ruleset.specs) load only when rule files are read
+    from eligibility.ruleset.specs import (
+        DefinitionsFileSpec,
+        HostsTableSpec,
+        PoliciesFileSpec,
+        RuleFileSpec,
+        SourceSpec,
+        _Spec,
+    )
+
 Evidence = Literal["primary", "secondary", "unverified"]
 Role = Literal["in_force", "window", "scope", "alternative", "exclusion", "exception", "destination"]
 Kind = Literal["transfer_agreement", "asylum_bar", "wait_abroad", "statutory_limit", "expulsion"]
 EVIDENCE_ORDER: dict[str, int] = {"primary": 2, "secondary": 1, "unverified": 0}
 Treaty = Literal["refugee_convention_1951", "refugee_protocol_1967", "convention_against_torture"]
-RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")]
-InstrumentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
-
-
-class _Spec(BaseModel):
-    # built when first validated: a rule set read from the cache never needs them
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class SourceSpec(_Spec):
-    """Where a rule comes from: the citation a lawyer can check."""
-
-    cite: str = Field(min_length=1, description="instrument and article or section, e.g. 'ACA art. 2'")
-    evidence: Evidence
-    url: str
-    quote: str | None = None
-    paraphrase: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _web_address(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-
-class RuleSpec(_Spec):
-    id: RuleId
-    role: Role
-    title: str = Field(min_length=1, description="what holds when the rule fires, in plain English")
-    when: Any
-    sources: list[SourceSpec] = Field(min_length=1)
-    overrides: str | None = None
-    restates: list[RuleId] = []
-    note: str | None = None
-    caveat: str | list[str] | None = Field(
-        None, description="shown with any answer this rule decides (litigation, discretion); one or several"
-    )
-    title_es: str | None = Field(None, min_length=1, description="the title in Spanish")
-    caveat_es: str | list[str] | None = Field(None, description="the caveats in Spanish, one for each")
-    to: list[str] | Literal["nationality"] | None = Field(
-        None,
-        description="for a destination rule: the countries of expulsion, or 'nationality' (every country "
-        "of nationality; for a stateless person the country of habitual residence)",
-    )
-
-
-class InstrumentSpec(_Spec):
-    id: InstrumentId
-    title: str = Field(min_length=1)
-    kind: Kind | None = None
-    receiving_country: str | None = None
-    applies_to: list[Kind] = []
-    extends: InstrumentId | None = None
-    summary: str | None = None
-    sources: list[SourceSpec] = Field(min_length=1)
-    notes: list[str] = []
-    title_es: str | None = Field(None, min_length=1, description="the title in Spanish")
-    summary_es: str | None = Field(None, min_length=1, description="the summary in Spanish")
-
-
-class OmitSpec(_Spec):
-    rule: RuleId
-    because: SourceSpec
-
-
-class RuleFileSpec(_Spec):
-    instrument: InstrumentSpec
-    rules: list[RuleSpec] = []
-    omit: list[OmitSpec] = []
-
-
-class PolicySpec(_Spec):
-    id: InstrumentId
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    title_es: str | None = Field(None, min_length=1)
-    description_es: str | None = Field(None, min_length=1)
-    instruments: list[InstrumentId] = Field(min_length=1)
-    screening: list[list[InstrumentId]] = []
-
-
-class NeverStatusSpec(_Spec):
-    instrument: InstrumentId | list[InstrumentId]
-    status: list[Literal["applies", "excepted", "not_applicable", "not_in_force"]] = Field(min_length=1)
-
-
-class InvariantSpec(_Spec):
-    """A property the law guarantees, checked by ``eligibility rules verify`` over every class."""
-
-    id: InstrumentId
-    title: str = Field(min_length=1)
-    when: Any = None
-    never: (
-        Literal[
-            "transfer",
-            "asylum_barred",
-            "wait_in_mexico",
-            "transfer_to_nationality",
-            "expel",
-            "expel_to_fear_country",
-        ]
-        | NeverStatusSpec
-    )
-    sources: list[SourceSpec] = Field(min_length=1)
-
-
-class ReasonSpec(_Spec):
-    text: str = Field(min_length=1, description="the reason in words, as an explanation shows it")
-    text_es: str | None = Field(None, min_length=1, description="the reason in Spanish")
-    sources: list[SourceSpec] = Field(min_length=1)
-
-
-class DefinitionSpec(_Spec):
-    id: InstrumentId
-    title: str = Field(min_length=1, description="the legal term and what it means, in plain English")
-    title_es: str | None = Field(None, min_length=1, description="the title in Spanish")
-    when: Any
-    sources: list[SourceSpec] = Field(min_length=1)
-
-
-class DefinitionsFileSpec(_Spec):
-    definitions: list[DefinitionSpec] = Field(
-        min_length=1, description="legal terms defined once, used in a rule's condition as 'defined: ID'"
-    )
-
-
-class PoliciesFileSpec(_Spec):
-    default: InstrumentId | None = None
-    screened_first_because: ReasonSpec | None = Field(
-        None,
-        description="why an agreement screened in an earlier stage keeps the later stages from being "
-        "screened (shown when an agreement is not screened for that reason)",
-    )
-    reviewed: dt.date | None = Field(
-        None, description="the date the law was last reviewed; later decisions carry a caveat"
-    )
-    policies: list[PolicySpec] = []
-    invariants: list[InvariantSpec] = []
-
-
-class TreatyRowSpec(_Spec):
-    country: str
-    treaty: Treaty
-    since: dt.date
-    source: SourceSpec
-
-
-class NonPartySpec(_Spec):
-    country: str
-    source: SourceSpec
-
-
-class TreatyTableSpec(_Spec):
-    table: Literal["treaty_parties"]
-    description: str
-    rows: list[TreatyRowSpec]
-    non_parties: list[NonPartySpec] = []
-
-
-HostName = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
-]
-
-
-class OfficialHostSpec(_Spec):
-    host: HostName
-    what: str = Field(min_length=1, description="whose host it is and what it publishes")
-
-
-class NotCitableHostSpec(_Spec):
-    host: HostName
-    why: str = Field(min_length=1, description="why no citation may link to it")
-
-
-class HostsTableSpec(_Spec):
-    """The hosts a citation may link to (rules/data/official-hosts.yaml, eligibility.ruleset.hosts)."""
-
-    table: Literal["official_hosts"]
-    description: str
-    official: list[OfficialHostSpec] = []
-    not_citable: list[NotCitableHostSpec] = []
-
-
-class QualifyingStatusSpec(_Spec):
-    status: FamilyStatus
-    source: SourceSpec
-
-
-class FamilyTableSpec(_Spec):
-    table: Literal["qualifying_family_statuses"]
-    description: str
-    statuses: list[QualifyingStatusSpec] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- the loaded rules
@@ -540,6 +347,8 @@ def _check_engine_limits(ruleset: RuleSet, problems: list[Problem]) -> None:
 
 
 def _validate(doc: Document, model: type[_Spec], problems: list[Problem]) -> Any:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
@@ -567,6 +376,8 @@ def _message(err: Any, model: type[_Spec]) -> str:
 
 
 def _model_at(model: type[_Spec], loc: tuple[Any, ...]) -> type[_Spec] | None:
+    from eligibility.ruleset.specs import _Spec
+
     current: Any = model
     for part in loc:
         if isinstance(part, int):
@@ -589,6 +400,15 @@ def _source(spec: SourceSpec) -> Source:
 def _assemble(
     docs: list[tuple[str, Document]], problems: list[Problem], shown: str, digest: str
 ) -> RuleSet | None:
+    from eligibility.ruleset.specs import (
+        DefinitionsFileSpec,
+        FamilyTableSpec,
+        HostsTableSpec,
+        PoliciesFileSpec,
+        RuleFileSpec,
+        TreatyTableSpec,
+    )
+
     specs: dict[str, tuple[RuleFileSpec, Document]] = {}
     policies_docs: list[tuple[PoliciesFileSpec, Document]] = []
     definitions_docs: list[tuple[DefinitionsFileSpec, Document]] = []
@@ -1122,6 +942,8 @@ def _build_invariants(
     problems: list[Problem],
     definitions: Mapping[str, Condition],
 ) -> list[Invariant]:
+    from eligibility.ruleset.specs import NeverStatusSpec
+
     found = []
     for i, inv in enumerate(spec.invariants):
         path = ("invariants", i)
