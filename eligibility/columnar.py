@@ -1,0 +1,837 @@
+"""The columnar engine: the headlines of a whole population at once.
+
+A population is a table in the CSV batch layout (``eligibility.batch.rows``: one column per case
+field, dotted for the entry, ``entry.date``; the list fields ``nationalities``, ``transit``,
+``fear_established_in`` and ``family_in_us`` as ``;``-separated items; an empty cell is an omitted
+field and ``null`` an unknown one). :func:`evaluate_frame` takes it as a pandas DataFrame, a polars
+DataFrame, a pyarrow Table, or a mapping of column name to a sequence or numpy array, and returns
+one :class:`ColumnarResult`: per row a class id, and per class the headline, the evidence and, on
+demand, the explained determination.
+
+How (every step but the last over whole columns, with numpy):
+
+1. *Codes.* Each column is factorized (its distinct cells; free for pyarrow dictionary columns and
+   pandas categoricals). Each distinct cell is read once as the row path reads it (its value, or
+   why it is not a valid value): the categorical fields become a code per distinct value; the
+   dates become day numbers, and the entry date, the age at entry (from the birth date, computed
+   on whole columns), the decision date and the days from entry to claim are placed between the
+   cut points of the policy's rules (``fast._bounds``: every rule's test is constant between two
+   of them) with ``searchsorted``. The entry date is also placed between the dates from which a
+   country became party to a treaty (the transit facts read them).
+2. *Classes.* The codes of a row are packed into one integer, column after column, and renumbered
+   densely (``np.bincount``) whenever the next column would not fit: one class id per row.
+3. *Per class.* One representative row of each class is read into a ``Case`` and evaluated by the
+   fast path's ``Evaluator`` (``eligibility.fast``): its headline and evidence.
+4. *Broadcast.* Each row takes its class's answer (``result.outcome`` and the other columns).
+
+Why this is exact: the class id reads every field exactly as the fast path's case key does
+(``Evaluator._case_key``): the categorical fields exactly (an omitted field and ``null`` apart),
+dates and ages as classes between the same cut points, which fields are given, and the transit
+facts through the transit, the nationalities, the habitual residence and the entry date's class
+between the treaty dates (the only way the date enters them). Two rows of one class therefore have
+the same case key, and the fast path gives every case of one case key the same determination
+apart from the values it shows (id, dates, ages). ``tests/test_columnar.py`` checks the headlines
+and evidence against the fast path and durable-rules on generated populations of every policy.
+
+Rows that are not valid cases are never dropped: each is reported (``result.rejected``) with the
+message the row path gives (``batch`` and ``check``). Cells are checked once per distinct value
+and rows across fields (dates in order, an entry's facts consistent) on whole columns; a row
+found wrong, or with a date given approximately (``2019-12``, a range), is read by the row path
+itself (the ``Case`` model), so its message, or its answer, is the row path's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from eligibility.case import FIELD_NAMES, MAX_ID_CHARS, Case, entry_conflict, parse_case, parse_span
+from eligibility.engine.decide import Headline
+from eligibility.errors import CaseError, EligibilityError
+from eligibility.explain.determination import Determination
+from eligibility.fast import Evaluator, _bounds
+from eligibility.ruleset.facts import FLAGS
+from eligibility.ruleset.load import RuleSet, default_rules
+
+__all__ = [
+    "COLUMNS",
+    "ColumnarError",
+    "ColumnarResult",
+    "Columns",
+    "cell_value",
+    "evaluate_frame",
+    "evaluate_policies",
+    "outcome_code",
+    "read_columns",
+]
+
+Codes = npt.NDArray[np.int64]
+
+COLUMNS: tuple[str, ...] = FIELD_NAMES
+"""The columns a population may have (the CSV batch layout): every case field, ``entry.*`` dotted."""
+
+LIST_FIELDS = frozenset({"nationalities", "fear_established_in", "transit", "family_in_us"})
+BOOL_FIELDS = frozenset({"unaccompanied", "family_unit", "trafficking_victim", "public_interest", *FLAGS})
+DATE_FIELDS = ("entry.date", "birth_date", "claim_date", "decision_date")
+
+_PACK_LIMIT = 1 << 22
+"""Packed codes are renumbered densely before they would exceed this (bincount over this many)."""
+
+
+class ColumnarError(EligibilityError):
+    """A table no row can be read from: a column named twice, a column and one of its own fields
+    (``entry`` and ``entry.date``), columns of different lengths, or a type that is not a table."""
+
+
+def outcome_code(head: Headline) -> str:
+    """A short, stable code for a headline (``simulate``'s ``outcome_code``): ``transfer.GT``,
+    ``expel.MX``, ``process_in_us.barred.mpp``, ``process_in_us.eligible``, ``undetermined``."""
+    if head.outcome == "transfer":
+        return "transfer." + "+".join(head.transfer_to)
+    if head.outcome == "expel":
+        return "expel." + "+".join(head.expel_to)
+    if head.outcome != "process_in_us":
+        return "undetermined"
+    wait = {True: ".mpp", "undetermined": ".mpp_undetermined"}.get(head.wait_in_mexico, "")
+    return f"process_in_us.{head.asylum}{wait}"
+
+
+# --- cells, as the row path reads them --------------------------------------------------------------
+
+
+def cell_value(column: str, cell: str) -> Any:
+    """The value of one CSV cell (already stripped) of ``column``, as ``eligibility batch`` reads it:
+    ``null`` is None, a list field splits on ``;`` (``transit`` items may be ``country:protection``,
+    ``family_in_us`` items ``relation:status``), a yes/no field is ``true`` or ``false`` (ValueError
+    otherwise), ``age`` a whole number (ValueError otherwise); other cells stay text."""
+    if cell.lower() == "null":
+        return None
+    if column in LIST_FIELDS:
+        items = [i.strip() for i in cell.split(";") if i.strip()]
+        if column == "transit":
+            return [
+                {"country": i.split(":")[0], "protection": i.split(":")[1]} if ":" in i else i for i in items
+            ]
+        if column == "family_in_us":
+            return [{"relation": i.split(":")[0], "status": i.split(":")[-1]} for i in items]
+        return items
+    if column in BOOL_FIELDS:
+        if cell.lower() not in ("true", "false"):
+            raise ValueError(f"{column}: '{cell}' is not true or false")
+        return cell.lower() == "true"
+    if column == "age":
+        try:
+            return int(cell)
+        except ValueError:
+            raise ValueError(f"age: '{cell}' is not a whole number") from None
+    return cell
+
+
+def _text(value: object) -> str:
+    """A cell of a table as CSV text: missing values (None, NaN, NaT, pandas' NA) are the empty
+    cell, yes/no values ``true``/``false``, whole numbers their digits (a float column holding whole
+    numbers too: pandas keeps an integer column with gaps as floats), dates ISO (a date and time at
+    midnight as its date)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if value != value:  # NaN
+            return ""
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return "" if np.isnat(value) else _text(value.astype("datetime64[us]").item())
+    text = str(value)
+    return "" if text in ("<NA>", "NaT", "nan") else text
+
+
+def _row_case(cells: Mapping[str, str]) -> Case | str:
+    """A row read by the row path: the Case, or the message ``batch`` gives for it."""
+    data: dict[str, Any] = {}
+    try:
+        for column, cell in cells.items():
+            if not column or cell == "":
+                continue
+            value = cell_value(column, cell.strip())
+            if "." in column:
+                head, tail = column.split(".", 1)
+                data.setdefault(head, {})[tail] = value
+            else:
+                data[column] = value
+    except ValueError as exc:
+        return str(exc)
+    try:
+        return parse_case(data, source="")
+    except CaseError as exc:
+        return "; ".join(str(p).removeprefix(": ") for p in exc.problems)
+
+
+# --- reading a table into codes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Column:
+    codes: Codes  # per row: index into cells, -1 for a missing value
+    cells: list[str]  # the distinct cells, as CSV text
+    texts: Any = None  # the id column: not factorized (every id may differ); its values by row
+
+
+def _id_column(values: Any, rows: int) -> _Column:
+    """The id column: only whether a row gives an id counts, and whether it is one (at most
+    ``MAX_ID_CHARS`` characters, encodable): codes 0 (an id), 1 (not one), -1 (none given)."""
+    module = type(values).__module__.split(".")[0]
+    if module == "pyarrow":
+        texts = values.to_pylist()
+    elif module in ("pandas", "polars"):
+        texts = values.to_list()
+    else:
+        texts = list(values)
+    codes = np.empty(rows, dtype=np.int64)
+    for i, value in enumerate(texts):
+        cell = _text(value)
+        if cell == "":
+            codes[i] = -1
+            continue
+        text = cell.strip()
+        try:
+            text.encode("utf-8")
+            codes[i] = 0 if len(text) <= MAX_ID_CHARS or text.lower() == "null" else 1
+        except UnicodeEncodeError:
+            codes[i] = 1
+    return _Column(codes, ["id", "!"], texts)
+
+
+def _factorize_values(values: Any) -> tuple[Codes, list[Any]]:
+    """Codes (-1: missing) and distinct values of a numpy array or a sequence."""
+    array = values if isinstance(values, np.ndarray) else None
+    if array is not None and array.dtype.kind in "biu":
+        uniques, inverse = np.unique(array, return_inverse=True)
+        return inverse.astype(np.int64).reshape(-1), uniques.tolist()
+    if array is not None and array.dtype.kind == "M":
+        days = array.astype("datetime64[D]")
+        nat = np.isnat(days)
+        uniques, inverse = np.unique(days[~nat], return_inverse=True)
+        codes = np.full(len(days), -1, dtype=np.int64)
+        codes[~nat] = inverse.reshape(-1)
+        return codes, [u.item() for u in uniques]
+    index: dict[Any, int] = {}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values.tolist() if array is not None else values):
+        if v is None:
+            out[i] = -1
+            continue
+        try:
+            found = index.get(v)
+        except TypeError:  # not hashable (a list): as text
+            v = ";".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+            found = index.get(v)
+        if found is None:
+            found = index[v] = len(index)
+        out[i] = found
+    return out, list(index)
+
+
+def _module(name: str) -> Any:
+    """An optional library, imported only when a table of its own is given (untyped here)."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def _from_arrow(column: Any) -> tuple[Codes, list[Any]]:
+    pa, pc = _module("pyarrow"), _module("pyarrow.compute")
+
+    if isinstance(column, pa.ChunkedArray):
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        column = column.unify_dictionaries()
+        chunks = column.chunks
+        if not chunks:
+            return np.empty(0, dtype=np.int64), []
+        dictionary = chunks[0].dictionary
+        indices = pa.chunked_array([c.indices for c in chunks]).combine_chunks()
+    else:
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        dictionary, indices = column.dictionary, column.indices
+    codes = pc.fill_null(indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    return np.asarray(codes, dtype=np.int64), dictionary.to_pylist()
+
+
+def _from_pandas(series: Any) -> tuple[Codes, list[Any]]:
+    pd = _module("pandas")
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return np.asarray(series.cat.codes, dtype=np.int64), list(series.cat.categories)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
+def _from_polars(series: Any) -> tuple[Codes, list[Any]]:
+    pl = _module("polars")
+    if series.dtype not in (pl.Categorical,) and not isinstance(series.dtype, pl.Enum):
+        if series.dtype != pl.String:
+            series = series.cast(pl.String) if series.dtype != pl.Boolean else series
+            if series.dtype == pl.Boolean:
+                series = series.replace_strict({True: "true", False: "false"}, return_dtype=pl.String)
+        series = series.cast(pl.Categorical)
+    physical = series.to_physical()
+    distinct = series.drop_nulls().unique()
+    keys = distinct.to_physical().to_numpy().astype(np.int64)
+    if not len(keys):
+        return np.full(len(series), -1, dtype=np.int64), []
+    lut = np.full(int(keys.max()) + 2, -1, dtype=np.int64)
+    lut[keys] = np.arange(len(keys))
+    raw = physical.fill_null(-1).to_numpy().astype(np.int64)
+    return lut[raw], distinct.cast(pl.String).to_list()
+
+
+def _table(frame: Any) -> tuple[list[str], int, dict[str, tuple[Codes, list[Any]] | _Column]]:
+    """The column names, the number of rows, and each column factorized (the id column read as it is)."""
+    module = type(frame).__module__.split(".")[0]
+    out: dict[str, tuple[Codes, list[Any]] | _Column] = {}
+    if module == "pyarrow":
+        names = [str(n) for n in frame.column_names]
+        rows = frame.num_rows
+        for i, name in enumerate(names):
+            column = frame.column(i)
+            out[name] = _id_column(column, rows) if name.strip() == "id" else _from_arrow(column)
+    elif module == "polars":
+        names = list(frame.columns)
+        rows = frame.height
+        for name in names:
+            column = frame.get_column(name)
+            out[name] = _id_column(column, rows) if name.strip() == "id" else _from_polars(column)
+    elif module == "pandas":
+        names = [str(n) for n in frame.columns]
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise ColumnarError(f"column '{dup}' appears twice")
+        rows = len(frame)
+        for i, name in enumerate(names):
+            column = frame.iloc[:, i]
+            out[name] = _id_column(column, rows) if name.strip() == "id" else _from_pandas(column)
+    elif isinstance(frame, Mapping):
+        names = [str(n) for n in frame]
+        lengths = {len(values) for values in frame.values()}
+        if len(lengths) > 1:
+            raise ColumnarError(
+                f"the columns have different lengths ({', '.join(map(str, sorted(lengths)))})"
+            )
+        rows = lengths.pop() if lengths else 0
+        for name, values in frame.items():
+            out[str(name)] = (
+                _id_column(values, rows) if str(name).strip() == "id" else _factorize_values(values)
+            )
+    else:
+        raise ColumnarError(
+            f"a population is a pandas or polars DataFrame, a pyarrow Table or a mapping of columns, not {type(frame).__name__}"
+        )
+    return names, rows, out
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A table read into codes (:func:`read_columns`), ready for any policy of one rule set."""
+
+    rules: RuleSet
+    rows: int
+    columns: dict[str, _Column]
+    seconds: float  # reading and factorizing
+
+
+def read_columns(frame: Any, *, rules: RuleSet | None = None) -> Columns:
+    """Read a population (see the module) into codes once, to evaluate it under several policies
+    (``evaluate_frame(read_columns(frame), policy)``). Raises ColumnarError for a table no row can
+    be read from."""
+    started = time.perf_counter()
+    names, rows, raw = _table(frame)
+    stripped = [n.strip() for n in names]
+    seen: set[str] = set()
+    for name in stripped:
+        if name in seen:
+            raise ColumnarError(f"column '{name}' appears twice")
+        seen.add(name)
+    for name in stripped:
+        if "." in name and name.split(".", 1)[0] in seen:
+            raise ColumnarError(f"columns '{name.split('.', 1)[0]}' and '{name}' give the same field twice")
+    columns: dict[str, _Column] = {}
+    for name, strip in zip(names, stripped, strict=True):
+        read = raw[name]
+        if isinstance(read, _Column):
+            columns[strip] = read
+            continue
+        codes, values = read
+        cells = [_text(v) for v in values]
+        empty = [i for i, c in enumerate(cells) if c == ""]
+        if empty:  # an empty cell is a missing one
+            lut = np.arange(len(cells) + 1, dtype=np.int64) - 1
+            lut[np.array(empty) + 1] = -1
+            codes = lut[codes + 1]
+        columns[strip] = _Column(codes, cells)
+    return Columns(rules or default_rules(), rows, columns, time.perf_counter() - started)
+
+
+# --- the codes of the case key --------------------------------------------------------------------
+
+_ANCHOR = {"entry": {"date": "2000-01-01"}}
+
+
+def _field_value(column: str, cell: str) -> tuple[bool, Any]:
+    """Whether a non-date cell is a valid value of its field on its own, and a hashable form of the
+    value the Case holds (two cells with the same form give the same field)."""
+    try:
+        value = cell_value(column, cell.strip())
+    except ValueError:
+        return False, None
+    data: dict[str, Any] = {"entry": dict(_ANCHOR["entry"])}
+    if "." in column:
+        data["entry"][column.split(".", 1)[1]] = value
+    else:
+        data[column] = value
+    try:
+        case = parse_case(data, source="")
+    except CaseError:
+        return False, None
+    dumped = case.model_dump(mode="json", exclude_unset=True)
+    held = dumped["entry"].get(column[6:]) if column.startswith("entry.") else dumped.get(column)
+    return True, json.dumps(held, sort_keys=True)
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_value(cell: str) -> tuple[str, dt.date | None]:
+    """('date', day), ('null', None), ('span', None) for an approximate date, or ('bad', None)."""
+    text = cell.strip()
+    if text.lower() == "null":
+        return "null", None
+    if _ISO.match(text):
+        try:
+            return "date", dt.date.fromisoformat(text)
+        except ValueError:
+            return "bad", None
+    try:
+        return ("span", None) if parse_span(text) is not None else ("bad", None)
+    except ValueError:
+        return "bad", None
+
+
+@dataclass
+class _Dates:
+    """A date column: per row the day number (ordinal), year and month*100+day, and whether given."""
+
+    state: Codes  # 0 omitted, 1 null, 2 a day
+    days: Codes
+    year: Codes
+    monthday: Codes
+    span: npt.NDArray[np.bool_]
+    bad: npt.NDArray[np.bool_]
+
+
+def _dates(column: _Column | None, rows: int) -> _Dates:
+    if column is None:
+        zero = np.zeros(rows, dtype=np.int64)
+        no = np.zeros(rows, dtype=bool)
+        return _Dates(zero, zero, zero, zero, no, no)
+    n = len(column.cells) + 1  # lut index 0: missing
+    state = np.zeros(n, dtype=np.int64)
+    days = np.zeros(n, dtype=np.int64)
+    year = np.zeros(n, dtype=np.int64)
+    monthday = np.zeros(n, dtype=np.int64)
+    span = np.zeros(n, dtype=bool)
+    bad = np.zeros(n, dtype=bool)
+    for i, cell in enumerate(column.cells, start=1):
+        kind, day = _date_value(cell)
+        if kind == "null":
+            state[i] = 1
+        elif kind == "date" and day is not None:
+            state[i], days[i], year[i], monthday[i] = 2, day.toordinal(), day.year, day.month * 100 + day.day
+        elif kind == "span":
+            span[i] = True
+        else:
+            bad[i] = True
+    at = column.codes + 1
+    return _Dates(state[at], days[at], year[at], monthday[at], span[at], bad[at])
+
+
+def _ordinals(values: Iterable[dt.date]) -> npt.NDArray[np.int64]:
+    return np.array([d.toordinal() for d in values], dtype=np.int64)
+
+
+@dataclass
+class _Keyed:
+    """Every row's class (before renumbering) and what the rows need besides."""
+
+    parts: list[tuple[Codes, int]]  # (codes, how many) per component
+    fallback: npt.NDArray[np.bool_]  # rows read by the row path (wrong somewhere, or approximate dates)
+
+
+def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
+    rows = columns.rows
+    cols = columns.columns
+    fallback = np.zeros(rows, dtype=bool)
+    parts: list[tuple[Codes, int]] = []
+    known = set(COLUMNS)
+    for name, given in cols.items():
+        if name and name not in known:  # an unknown field: wrong wherever it is given
+            fallback |= given.codes >= 0
+    # categorical fields: one code per distinct value the Case holds (omitted: 0)
+    values: dict[str, npt.NDArray[np.int64]] = {}  # per column, lut of its cells -> value code
+    held: dict[str, list[Any]] = {}
+    for name in COLUMNS:
+        column = cols.get(name)
+        if column is None or name in DATE_FIELDS:
+            continue
+        if name == "id":  # only whether it is given counts (and whether it is an id)
+            at = column.codes + 1
+            fallback |= at == 2
+            parts.append(((at > 0).astype(np.int64), 2))
+            continue
+        forms: dict[Any, int] = {}
+        lut = np.zeros(len(column.cells) + 1, dtype=np.int64)
+        bad = np.zeros(len(column.cells) + 1, dtype=bool)
+        for i, cell in enumerate(column.cells, start=1):
+            ok, form = _field_value(name, cell)
+            if not ok:
+                bad[i] = True
+                continue
+            lut[i] = forms.setdefault(form, len(forms) + 1)
+        held[name] = [None, *forms]
+        at = column.codes + 1
+        fallback |= bad[at]
+        values[name] = lut
+        if len(forms) > 0:
+            parts.append((lut[at], len(forms) + 1))
+    # an entry's facts consistent (the distinct combinations, once each)
+    entry_names = ("entry.border", "entry.place", "entry.state", "entry.appointment")
+    if any(n in cols for n in entry_names):
+        combo = np.zeros(rows, dtype=np.int64)
+        size = 1
+        for n in entry_names:
+            if n in cols:
+                card = len(held[n])
+                combo = combo * card + values[n][cols[n].codes + 1]
+                size *= card
+        distinct = np.unique(combo)
+        wrong = []
+        for code in distinct.tolist():
+            facts: list[Any] = []
+            rest = code
+            for n in reversed(entry_names):
+                if n in cols:
+                    card = len(held[n])
+                    form = held[n][rest % card]
+                    rest //= card
+                    facts.append(None if form is None else json.loads(form))
+                else:
+                    facts.append(None)
+            border, place, state, appointment = reversed(facts)
+            if entry_conflict(border, place, state, appointment) is not None:
+                wrong.append(code)
+        if wrong:
+            fallback |= np.isin(combo, np.array(wrong, dtype=np.int64))
+    # dates
+    entry = _dates(cols.get("entry.date"), rows)
+    birth = _dates(cols.get("birth_date"), rows)
+    claim = _dates(cols.get("claim_date"), rows)
+    decision = _dates(cols.get("decision_date"), rows)
+    for d in (entry, birth, claim, decision):
+        fallback |= d.span | d.bad
+    fallback |= entry.state != 2  # the entry date is required, and never unknown
+    E = entry.days
+    fallback |= (birth.state == 2) & (birth.days > E)
+    fallback |= (claim.state == 2) & (claim.days < E)
+    fallback |= (decision.state == 2) & (decision.days < E)
+    fallback |= (claim.state == 2) & (decision.state == 2) & (decision.days < claim.days)
+    # the entry date between every date cut of the rules and of the treaty table
+    treaty = {
+        since for parties in columns.rules.context.treaties.parties.values() for since in parties.values()
+    }
+    cuts = _ordinals(sorted(set(bounds["*date"]) | treaty))
+    parts.append((np.searchsorted(cuts, E, side="right").astype(np.int64), len(cuts) + 1))
+    # the age at entry: from the birth date when given, else the age given
+    age_col = cols.get("age")
+    age_state = np.zeros(rows, dtype=np.int64)  # 0 omitted, 1 null, 2 a number
+    age_value = np.zeros(rows, dtype=np.int64)
+    if age_col is not None:
+        numbers = np.zeros(len(age_col.cells) + 1, dtype=np.int64)
+        states = np.zeros(len(age_col.cells) + 1, dtype=np.int64)
+        for i, form in enumerate(held["age"][1:], start=1):
+            number = json.loads(form)
+            states[i], numbers[i] = (1, 0) if number is None else (2, number)
+        at = values["age"][age_col.codes + 1]
+        age_state, age_value = states[at], numbers[at]
+    from_birth = entry.year - birth.year - (entry.monthday < birth.monthday)
+    has_birth = birth.state == 2
+    fallback |= has_birth & (age_state == 2) & (age_value != from_birth)
+    age = np.where(has_birth, from_birth, age_value)
+    age_known = has_birth | (age_state == 2)
+    age_cuts = np.array(bounds["age_at_entry"], dtype=np.int64)
+    age_class = np.where(age_known, np.searchsorted(age_cuts, age, side="right") + 1, 0)
+    parts.append((age_class.astype(np.int64), len(age_cuts) + 2))
+    parts.append((age_state * 3 + birth.state, 9))
+    # the decision date (the entry date when omitted) and the days from entry to claim
+    decision_cuts = _ordinals(bounds["decision_date"])
+    day = np.where(decision.state == 2, decision.days, E)
+    decision_class = np.where(decision.state == 1, 0, np.searchsorted(decision_cuts, day, side="right") + 1)
+    parts.append((decision_class.astype(np.int64) * 3 + decision.state, 3 * (len(decision_cuts) + 2)))
+    day_cuts = np.array(bounds["days_from_entry_to_claim"], dtype=np.int64)
+    waited = np.where(claim.state == 2, claim.days - E, 0)
+    claim_class = np.where(claim.state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
+    parts.append((claim_class.astype(np.int64) * 3 + claim.state, 3 * (len(day_cuts) + 2)))
+    return _Keyed(parts, fallback)
+
+
+def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
+    """Dense ids 0..d-1 for the values of ``key`` (each below ``size``), in order of value."""
+    if size <= _PACK_LIMIT:
+        present = np.bincount(key, minlength=size) > 0
+        ids = np.cumsum(present, dtype=np.int64) - 1
+        return ids[key], int(present.sum())
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), len(distinct)
+
+
+def _classes(parts: Sequence[tuple[Codes, int]], rows: int) -> tuple[Codes, int]:
+    """One class id per row from the components' codes: packed, renumbered when full."""
+    key = np.zeros(rows, dtype=np.int64)
+    size = 1
+    for codes, card in sorted(parts, key=lambda p: p[1]):
+        if card <= 1:
+            continue
+        if size * card > _PACK_LIMIT and size > 1:
+            key, size = _renumber(key, size)
+            if size * card > _PACK_LIMIT and size > 1 and size * card >= 1 << 62:
+                raise ColumnarError("too many classes")  # never: size <= rows, card small
+        key = key * card + codes
+        size *= card
+    return _renumber(key, size)
+
+
+# --- the result -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassAnswer:
+    """One class of rows: the answer every row of it gets, and one row of it."""
+
+    headline: Headline
+    evidence: str
+    code: str  # outcome_code(headline)
+    row: int  # a row of the class (0-based)
+    exact: bool  # False: a class of one row's own values (read by the row path)
+
+
+@dataclass
+class ColumnarResult:
+    """The answers for a population under one policy.
+
+    ``class_id[row]`` is the row's class (an index into ``classes``), -1 for a row that is not a
+    valid case (``rejected`` says why). The columns (``outcome``, ``evidence``, ...) are numpy
+    arrays, one value per row (None for a rejected row); ``counts()`` counts rows by outcome code.
+    """
+
+    policy: str
+    rules: RuleSet
+    rows: int
+    class_id: npt.NDArray[np.int64]
+    classes: list[ClassAnswer]
+    rejected: list[tuple[int, str]]
+    timings: dict[str, float]
+    _columns: Columns = field(repr=False)
+
+    def _broadcast(self, values: list[Any]) -> npt.NDArray[Any]:
+        table = np.empty(len(values) + 1, dtype=object)
+        table[:-1] = values
+        table[-1] = None
+        return table[self.class_id]  # -1: the None at the end
+
+    @property
+    def outcome(self) -> npt.NDArray[Any]:
+        """Per row the outcome code (``outcome_code``: ``transfer.GT``, ``process_in_us.barred``...)."""
+        return self._broadcast([c.code for c in self.classes])
+
+    @property
+    def evidence(self) -> npt.NDArray[Any]:
+        """Per row the weakest evidence level the answer rests on (the determination's ``evidence``)."""
+        return self._broadcast([c.evidence for c in self.classes])
+
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """Per row one field of the headline: ``outcome``, ``transfer_to``, ``asylum``,
+        ``wait_in_mexico`` or ``expel_to`` (as in the determination; lists as tuples), or
+        ``outcome_code`` / ``evidence``."""
+        if name == "outcome_code":
+            return self.outcome
+        if name == "evidence":
+            return self.evidence
+        if name not in Headline._fields:
+            raise KeyError(name)
+        return self._broadcast([getattr(c.headline, name) for c in self.classes])
+
+    def counts(self) -> dict[str, int]:
+        """Rows by outcome code (rejected rows left out)."""
+        ids = self.class_id[self.class_id >= 0]
+        per_class = np.bincount(ids, minlength=len(self.classes))
+        out: dict[str, int] = {}
+        for answer, n in zip(self.classes, per_class.tolist(), strict=True):
+            if n:
+                out[answer.code] = out.get(answer.code, 0) + n
+        return out
+
+    def case(self, row: int) -> Case | str:
+        """The Case of a row (0-based), or why it is not one (the row path's message)."""
+        return _row_case(_cells(self._columns, row))
+
+    def determination(self, class_id: int) -> Determination:
+        """The explained determination of a class, for its representative row (``classes[class_id].row``):
+        every row of the class has the same answer and explanation, with its own id and dates."""
+        answer = self.classes[class_id]
+        return self.row_determination(answer.row)
+
+    def explain(self, class_id: int) -> list[str]:
+        """The explanation lines of a class (its representative row's), outcome first."""
+        return list(self.determination(class_id).explanation)
+
+    def row_determination(self, row: int) -> Determination:
+        """The explained determination of one row (0-based; CaseError if it is not a valid case)."""
+        from eligibility.api import evaluate
+
+        case = self.case(row)
+        if isinstance(case, str):
+            raise CaseError([])  # pragma: no cover - message below
+        return evaluate(case, self.policy, rules=self.rules, engine="fast", counterfactuals=False)
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """The result columns: ``outcome`` (the code), ``transfer_to``, ``asylum``, ``wait_in_mexico``,
+        ``expel_to``, ``evidence`` and ``class_id``."""
+        return {
+            "outcome": self.outcome,
+            "transfer_to": self.column("transfer_to"),
+            "asylum": self.column("asylum"),
+            "wait_in_mexico": self.column("wait_in_mexico"),
+            "expel_to": self.column("expel_to"),
+            "evidence": self.evidence,
+            "class_id": self.class_id,
+        }
+
+
+def _cells(columns: Columns, row: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, column in columns.columns.items():
+        code = int(column.codes[row])
+        if column.texts is not None:
+            out[name] = _text(column.texts[row])
+        else:
+            out[name] = "" if code < 0 else column.cells[code]
+    return out
+
+
+_EVIDENCE = re.compile(rb'"evidence":"(\w+)"')
+
+
+class _Answers:
+    """Per policy: the fast evaluator (compact), and answers by case key already found."""
+
+    def __init__(self, rules: RuleSet, policy: str) -> None:
+        self.evaluator = Evaluator(policy, rules=rules, detail="compact")
+
+
+def _answers(rules: RuleSet, policy: str) -> _Answers:
+    return rules.built.get(_Answers, policy, lambda: _Answers(rules, policy))
+
+
+def _answer(rules: RuleSet, policy: str, case: Case, row: int, exact: bool) -> ClassAnswer:
+    if case.spans:  # approximate dates: every day of them (the api's answer)
+        from eligibility.api import evaluate
+
+        det = evaluate(case, policy, rules=rules, engine="fast", counterfactuals=False)
+        head = Headline(
+            det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico, tuple(det.expel_to)
+        )
+        return ClassAnswer(head, det.evidence, outcome_code(head), row, exact)
+    result = _answers(rules, policy).evaluator.evaluate(case)
+    found = _EVIDENCE.search(result.to_bytes())
+    head = Headline(result.outcome, result.transfer_to, result.asylum, result.wait_in_mexico, result.expel_to)  # type: ignore[arg-type]
+    return ClassAnswer(head, found.group(1).decode() if found else "primary", outcome_code(head), row, exact)
+
+
+def evaluate_policies(
+    frame: Any, policies: Sequence[str] | None = None, *, rules: RuleSet | None = None
+) -> dict[str, ColumnarResult]:
+    """:func:`evaluate_frame` under each of ``policies`` (default: every policy of the rules), the
+    table read once. Raises UnknownPolicyError for a policy not in the rules."""
+    columns = frame if isinstance(frame, Columns) else read_columns(frame, rules=rules)
+    ruleset = columns.rules
+    names = list(policies) if policies is not None else sorted(ruleset.policies)
+    return {name: evaluate_frame(columns, name) for name in names}
+
+
+def evaluate_frame(frame: Any, policy: str | None = None, *, rules: RuleSet | None = None) -> ColumnarResult:
+    """The headline, evidence and class of every row of a population under ``policy`` (default:
+    the rules' default, ``enacted``); see the module. ``frame`` is a pandas or polars DataFrame, a
+    pyarrow Table, a mapping of column name to values, or :class:`Columns` already read. Raises
+    ColumnarError for a table no row can be read from, UnknownPolicyError for an unknown policy."""
+    from eligibility.engine.program import compile_policy
+
+    columns = frame if isinstance(frame, Columns) else read_columns(frame, rules=rules)
+    ruleset = columns.rules
+    name = policy or ruleset.default_policy
+    ruleset.require_policy(name)
+    program = compile_policy(ruleset, name)
+    timings = {"read": columns.seconds}
+    started = time.perf_counter()
+    keyed = _components(columns, _bounds(program))
+    rows = columns.rows
+    fast_rows = ~keyed.fallback
+    now = time.perf_counter()
+    timings["codes"] = now - started
+    started = now
+    ids, count = _classes([(codes[fast_rows], card) for codes, card in keyed.parts], int(fast_rows.sum()))
+    representative = np.zeros(count, dtype=np.int64)
+    positions = np.flatnonzero(fast_rows)
+    representative[ids] = positions  # some row of each class (which one does not matter)
+    now = time.perf_counter()
+    timings["unique"] = now - started
+    started = now
+    classes: list[ClassAnswer] = []
+    for row in representative.tolist():
+        case = _row_case(_cells(columns, row))
+        if isinstance(case, str):  # never: the checks above find every wrong row
+            raise AssertionError(f"row {row}: {case}")
+        classes.append(_answer(ruleset, name, case, row, True))
+    # rows read by the row path: each rejected with its message, or a class of its own values
+    rejected: list[tuple[int, str]] = []
+    class_id = np.full(rows, -1, dtype=np.int64)
+    class_id[positions] = ids
+    own: dict[tuple[str, ...], int] = {}
+    for row in np.flatnonzero(keyed.fallback).tolist():
+        cells = _cells(columns, row)
+        case = _row_case(cells)
+        if isinstance(case, str):
+            rejected.append((row, case))
+            continue
+        values = tuple(cells.values())
+        found = own.get(values)
+        if found is None:
+            found = own[values] = len(classes)
+            classes.append(_answer(ruleset, name, case, row, False))
+        class_id[row] = found
+    timings["evaluate"] = time.perf_counter() - started
+    return ColumnarResult(name, ruleset, rows, class_id, classes, rejected, timings, columns)

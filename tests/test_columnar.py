@@ -1,0 +1,438 @@
+"""The columnar engine gives every row of a population the answer the row path gives it.
+
+Each generated population is evaluated three ways and compared row by row: the columnar engine
+(``eligibility.columnar.evaluate_frame``, whole columns at once), the fast path
+(``eligibility.fast.Evaluator``, case by case) and durable-rules
+(``eligibility.evaluate(..., engine="durable")``, the engine of record) on the headline (outcome,
+transfer_to, asylum, wait_in_mexico, expel_to) and the evidence. A row that is not a valid case must
+be reported with the message the CSV batch reader and ``parse_case`` give it, and no other row lost.
+Expected answers come from the other engines, never from the columnar engine itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eligibility import evaluate, load_rules
+from eligibility.batch.rows import _cell, csv_rows
+from eligibility.case import FIELD_NAMES, parse_case
+from eligibility.columnar import (
+    ColumnarError,
+    cell_value,
+    evaluate_frame,
+    evaluate_policies,
+    outcome_code,
+    read_columns,
+)
+from eligibility.engine.decide import Headline
+from eligibility.errors import CaseError
+from eligibility.fast import Evaluator
+from eligibility.testing import countries
+from tests.strategies import cases
+
+RULES = load_rules()
+POLICIES = sorted(RULES.policies)
+FAST: dict[str, Evaluator] = {}
+
+
+def _fast(policy: str) -> Evaluator:
+    if policy not in FAST:
+        FAST[policy] = Evaluator(policy, rules=RULES, detail="compact")
+    return FAST[policy]
+
+
+# --- populations ------------------------------------------------------------------------------------
+
+
+def to_cells(case: dict[str, Any]) -> dict[str, str]:
+    """A case dict as one CSV row of the batch layout (an omitted field is an empty cell)."""
+
+    def text(name: str, value: Any) -> str:
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            if not value:
+                return " "  # a blank cell, read as the empty list
+            if name == "transit":
+                return ";".join(
+                    v if isinstance(v, str) else f"{v['country']}:{v['protection']}" for v in value
+                )
+            if name == "family_in_us":
+                return ";".join(f"{v['relation']}:{v['status']}" for v in value)
+            return ";".join(value)
+        return str(value)
+
+    cells = {name: "" for name in FIELD_NAMES}
+    for name, value in case.items():
+        if name == "entry":
+            for key, v in value.items():
+                cells[f"entry.{key}"] = text(key, v)
+        else:
+            cells[name] = text(name, value)
+    return cells
+
+
+_NATS = [*countries(), "US", "CN", "RU", "AF"]
+_STATES = ["TX", "CA", "AZ", "NM", "NY", "VT", "FL", "WA", "ME"]
+
+
+def _day(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
+    return first + dt.timedelta(days=rng.randrange((last - first).days + 1))
+
+
+def random_row(rng: random.Random, number: int, wrong: float = 0.05, unknown: float = 0.1) -> dict[str, str]:
+    """One CSV row with a wide spread of values (entry dates 2018-2026, many nationalities, fields
+    omitted, or null with probability ``unknown``), and now and then (``wrong``) a wrong cell or an
+    approximate date. Unknown facts make classes dear to settle (each is searched over the values
+    the unknown facts may take), so the quick tests keep them rare."""
+    cells = {name: "" for name in FIELD_NAMES}
+
+    def maybe(name: str, value: str, p: float = 0.7) -> None:
+        roll = rng.random()
+        omitted = (1 - p) * min(1.0, 10 * unknown)  # an omitted field without a default is unknown too
+        cells[name] = "null" if roll < unknown else "" if roll > 1 - omitted else value
+
+    entry = _day(rng, dt.date(2018, 1, 1), dt.date(2026, 12, 31))
+    cells["id"] = f"r{number}" if rng.random() < 0.8 else ""
+    cells["entry.date"] = entry.isoformat()
+    maybe(
+        "nationalities",
+        ";".join(rng.sample(_NATS, rng.choice([1, 1, 1, 2, 3]))) if rng.random() < 0.97 else " ",
+    )
+    if rng.random() < 0.3:
+        maybe("habitual_residence", rng.choice(_NATS))
+    if rng.random() < 0.3:
+        birth = _day(rng, dt.date(1950, 1, 1), entry)
+        cells["birth_date"] = birth.isoformat()
+        if rng.random() < 0.3:
+            cells["age"] = str(
+                entry.year - birth.year - ((entry.month, entry.day) < (birth.month, birth.day))
+            )
+    else:
+        maybe("age", str(rng.choice([rng.randrange(0, 18), rng.randrange(18, 90), 17, 18])))
+    maybe("unaccompanied", rng.choice(["true", "false", "TRUE", "False"]))
+    maybe("family_unit", rng.choice(["true", "false"]))
+    maybe("documents", rng.choice(["none", "none", "us_visa", "us_transit_visa", "visa_waiver"]))
+    border = rng.choice(["southern_land", "southern_land", "northern_land", "air", "sea", "southern_coastal"])
+    maybe("entry.border", border)
+    place = rng.choice(["port_of_entry", "between_ports"])
+    if border == "air":
+        place = "port_of_entry"
+    maybe("entry.place", place)
+    states = {"southern_land": ["TX", "CA", "AZ", "NM"], "northern_land": ["NY", "VT", "WA", "ME"]}
+    maybe("entry.state", rng.choice(states.get(border, _STATES)), 0.5)
+    maybe("entry.appointment", "false" if place == "between_ports" else rng.choice(["true", "false"]), 0.4)
+    for flag in (
+        "cbp_one_unavailable",
+        "medical_emergency",
+        "imminent_threat",
+        "title42_exception",
+        "criminal_record",
+    ):
+        maybe(flag, rng.choice(["true", "false", "false"]), 0.3)
+    decision = None
+    if rng.random() < 0.4:
+        decision = _day(rng, entry, entry + dt.timedelta(days=900))
+        maybe("decision_date", decision.isoformat())
+    if rng.random() < 0.3:
+        claim = entry + dt.timedelta(days=rng.randrange(0, 400))
+        if decision is None or claim <= decision:
+            maybe("claim_date", claim.isoformat())
+    stops = [
+        rng.choice(_NATS)
+        + (":" + rng.choice(["none", "pending", "denied_final", "granted"]) if rng.random() < 0.3 else "")
+        for _ in range(rng.choice([0, 1, 1, 2, 3]))
+    ]
+    maybe("transit", ";".join(stops) if stops else " ")
+    maybe("trafficking_victim", rng.choice(["true", "false", "false", "false"]), 0.4)
+    if rng.random() < 0.2:
+        maybe("fear_established_in", ";".join(rng.sample(["GT", "MX", "HN", "SV"], rng.choice([1, 2]))))
+    maybe("public_interest", rng.choice(["true", "false", "false"]), 0.3)
+    if rng.random() < 0.2:
+        maybe(
+            "family_in_us",
+            rng.choice(["spouse:citizen", "parent:lpr", "sibling:other", "child:asylee;uncle:refugee"]),
+        )
+    if rng.random() < wrong:  # something wrong, or approximate
+        name, value = rng.choice(
+            [
+                ("entry.date", entry.strftime("%Y-%m")),  # approximate: a month
+                ("entry.date", "2020-02-30"),
+                ("entry.date", ""),
+                ("age", "thirty"),
+                ("age", "200"),
+                ("nationalities", "XX"),
+                ("unaccompanied", "yes"),
+                ("documents", "passport"),
+                ("entry.state", "ZZ"),
+                ("decision_date", (entry - dt.timedelta(days=3)).isoformat()),
+                ("birth_date", (entry + dt.timedelta(days=3)).isoformat()),
+                ("claim_date", (entry - dt.timedelta(days=1)).isoformat()),
+                ("entry.border", "air"),
+                ("id", "x" * 1001),
+                ("unknown_field", "1"),
+            ]
+        )
+        if name == "entry.border" and value == "air":
+            cells["entry.place"] = "between_ports"
+        cells[name] = value
+    return cells
+
+
+def population(count: int, seed: int, wrong: float = 0.05, unknown: float = 0.01) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    return [random_row(rng, n, wrong, unknown) for n in range(count)]
+
+
+def columns_of(rows: list[dict[str, str]]) -> dict[str, list[str]]:
+    names = list(dict.fromkeys(n for r in rows for n in r))
+    return {n: [r.get(n, "") for r in rows] for n in names}
+
+
+def row_path(rows: list[dict[str, str]]) -> list[Any]:
+    """Each row as the CSV batch reader and parse_case read it: a Case, or the message."""
+    names = list(dict.fromkeys(n for r in rows for n in r))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    for r in rows:
+        writer.writerow([r.get(n, "") for n in names])
+    out: list[Any] = []
+    for _number, got in csv_rows(io.BytesIO(buffer.getvalue().encode())):
+        if isinstance(got, str):
+            out.append(got)
+            continue
+        try:
+            out.append(parse_case(got, source=""))
+        except CaseError as exc:
+            out.append("; ".join(str(p).removeprefix(": ") for p in exc.problems))
+    assert len(out) == len(rows)  # no blank row among them
+    return out
+
+
+def _answer(det: Any) -> tuple[Headline, str]:
+    head = Headline(det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico, tuple(det.expel_to))
+    return head, det.evidence
+
+
+def _check(rows: list[dict[str, str]], policy: str, durable_every: int = 1) -> None:
+    result = evaluate_frame(columns_of(rows), policy, rules=RULES)
+    expected = row_path(rows)
+    rejected = dict(result.rejected)
+    outcome, evidence = result.outcome, result.evidence
+    for row, want in enumerate(expected):
+        if isinstance(want, str):
+            assert rejected.get(row) == want, (row, rows[row])
+            assert result.class_id[row] == -1
+            continue
+        assert row not in rejected, (row, rejected.get(row), rows[row])
+        cls = result.classes[result.class_id[row]]
+        if want.spans:
+            det = evaluate(want, policy, rules=RULES, engine="durable", counterfactuals=False)
+            assert (cls.headline, cls.evidence) == _answer(det), rows[row]
+            continue
+        fast = _fast(policy).evaluate(want)
+        fast_head = Headline(fast.outcome, fast.transfer_to, fast.asylum, fast.wait_in_mexico, fast.expel_to)
+        assert cls.headline == fast_head, (row, rows[row])
+        assert outcome[row] == outcome_code(fast_head)
+        if row % durable_every == 0:
+            det = evaluate(want, policy, rules=RULES, engine="durable", counterfactuals=False)
+            assert (cls.headline, evidence[row]) == _answer(det), (row, rows[row])
+
+
+# --- the engines agree --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_wide_population_matches_fast_and_durable(policy: str) -> None:
+    _check(population(150, seed=POLICIES.index(policy) + 1), policy, durable_every=5)
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("policy", POLICIES)
+def test_large_population_matches_fast_and_durable(policy: str) -> None:
+    _check(
+        population(5_000, seed=100 + POLICIES.index(policy), wrong=0.02, unknown=0.1), policy, durable_every=7
+    )
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(st.lists(cases(unknowns=False), min_size=1, max_size=15), st.sampled_from(POLICIES))
+def test_generated_cases_match_durable(drawn: list[dict[str, Any]], policy: str) -> None:
+    _check([to_cells(c) for c in drawn], policy)
+
+
+@pytest.mark.exhaustive
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(st.lists(cases(), min_size=1, max_size=40), st.sampled_from(POLICIES))
+def test_many_generated_cases_match_durable(drawn: list[dict[str, Any]], policy: str) -> None:
+    _check([to_cells(c) for c in drawn], policy)
+
+
+def test_rows_of_one_class_share_the_answer_and_the_class_is_explained() -> None:
+    rows = population(300, seed=7, wrong=0.0)
+    result = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
+    assert len(result.classes) < len(rows)  # classes are shared
+    cls = int(result.class_id[0])
+    det = result.determination(cls)
+    assert (det.outcome, det.evidence) == (result.classes[cls].headline.outcome, result.evidence[0])
+    assert result.explain(cls)[0] == det.explanation[0]
+    counts = result.counts()
+    assert sum(counts.values()) == len(rows) - len(result.rejected)
+    assert counts == {c: int((result.outcome == c).sum()) for c in counts}
+
+
+def test_policies_share_one_reading() -> None:
+    rows = population(120, seed=11)
+    both = evaluate_policies(read_columns(columns_of(rows), rules=RULES), ["enacted", "implemented"])
+    for policy, result in both.items():
+        alone = evaluate_frame(columns_of(rows), policy, rules=RULES)
+        assert list(result.outcome) == list(alone.outcome)
+
+
+# --- invalid rows ---------------------------------------------------------------------------------------
+
+
+def test_wrong_rows_are_reported_and_the_others_kept() -> None:
+    rows = population(60, seed=3, wrong=0.0)
+    rows[5]["age"] = "thirty"
+    rows[9]["nationalities"] = "XX;MX"
+    rows[17]["entry.date"] = ""
+    rows[18]["decision_date"] = "2017-01-01"
+    rows[21]["entry.state"] = "TX"
+    rows[21]["entry.border"] = "northern_land"
+    rows[30]["surname"] = "Smith"
+    result = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
+    got = dict(result.rejected)
+    assert {5, 9, 17, 18, 21, 30} <= set(got)
+    assert set(got) == {n for n, r in enumerate(row_path(rows)) if isinstance(r, str)}
+    assert got[5] == "age: 'thirty' is not a whole number"
+    assert got[17] == "entry.date: required"
+    assert "northern_land" in got[21]
+    assert "surname" in got[30] and "unknown field" in got[30]
+    assert (result.class_id >= 0).sum() == 60 - len(got)
+    assert result.outcome[5] is None and result.outcome[6] is not None
+
+
+def test_approximate_dates_are_answered_as_evaluate_answers_them() -> None:
+    rows = population(3, seed=5, wrong=0.0)
+    rows[1]["entry.date"] = "2019-07"  # the interim final rule's month: undetermined in part
+    _check(rows, "enacted")
+
+
+def test_a_table_no_row_can_be_read_from() -> None:
+    with pytest.raises(ColumnarError, match="give the same field twice"):
+        evaluate_frame({"entry": ["x"], "entry.date": ["2020-01-01"]}, rules=RULES)
+    with pytest.raises(ColumnarError, match="different lengths"):
+        evaluate_frame({"entry.date": ["2020-01-01"], "age": ["1", "2"]}, rules=RULES)
+    with pytest.raises(ColumnarError, match="not int"):
+        evaluate_frame(5, rules=RULES)
+
+
+def test_cells_are_read_as_the_batch_reader_reads_them() -> None:
+    for column in (
+        "nationalities",
+        "transit",
+        "family_in_us",
+        "unaccompanied",
+        "age",
+        "documents",
+        "entry.date",
+    ):
+        for cell in (
+            "null",
+            "NULL",
+            "MX; GT",
+            "GT:denied_final;MX",
+            "spouse:citizen",
+            "true",
+            "False",
+            "30",
+            "",
+            "x",
+        ):
+            try:
+                want: Any = _cell(column, cell)
+            except ValueError as exc:
+                want = str(exc)
+            try:
+                got: Any = cell_value(column, cell)
+            except ValueError as exc:
+                got = str(exc)
+            assert got == want, (column, cell)
+
+
+# --- every kind of table gives the same --------------------------------------------------------------
+
+
+def _typed_frames(rows: list[dict[str, str]]) -> dict[str, Any]:
+    data = columns_of(rows)
+    frames: dict[str, Any] = {"dict": data, "numpy": {k: np.array(v, dtype=object) for k, v in data.items()}}
+    try:
+        import pandas as pd
+
+        frames["pandas"] = pd.DataFrame(data)
+        frames["pandas categorical"] = pd.DataFrame({k: pd.Categorical(v) for k, v in data.items()})
+    except ImportError:
+        pass
+    try:
+        import polars as pl
+
+        frames["polars"] = pl.DataFrame(data)
+    except ImportError:
+        pass
+    try:
+        import pyarrow as pa
+
+        frames["pyarrow"] = pa.table(data)
+        frames["pyarrow dictionary"] = pa.table({k: pa.array(v).dictionary_encode() for k, v in data.items()})
+    except ImportError:
+        pass
+    return frames
+
+
+def test_every_kind_of_table_gives_the_same() -> None:
+    rows = population(60, seed=13)
+    expected = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
+    frames = _typed_frames(rows)
+    for kind, frame in frames.items():
+        got = evaluate_frame(frame, "enacted", rules=RULES)
+        assert list(got.outcome) == list(expected.outcome), kind
+        assert list(got.evidence) == list(expected.evidence), kind
+        assert got.rejected == expected.rejected, kind
+
+
+def test_typed_columns_read_as_their_text() -> None:
+    """Missing values are omitted fields; yes/no, whole numbers and dates as their CSV text."""
+    pd = pytest.importorskip("pandas")
+    text = {
+        "entry.date": ["2019-08-01", "2020-01-15", "2021-03-01"],
+        "age": ["30", "", "12"],
+        "unaccompanied": ["false", "", "true"],
+        "nationalities": ["HN", "GT", "SV"],
+    }
+    typed = pd.DataFrame(
+        {
+            "entry.date": pd.to_datetime(text["entry.date"]),
+            "age": [30, None, 12],  # floats with a gap
+            "unaccompanied": pd.array([False, None, True], dtype="boolean"),
+            "nationalities": text["nationalities"],
+        }
+    )
+    a, b = evaluate_frame(text, rules=RULES), evaluate_frame(typed, rules=RULES)
+    assert list(a.outcome) == list(b.outcome) and a.rejected == b.rejected == []
