@@ -23,6 +23,7 @@ import collections
 import contextlib
 import csv
 import datetime as dt
+import gc
 import io
 import itertools
 import json
@@ -774,10 +775,16 @@ class _Workers:
         blocked = (
             signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
         )
+        freeze = False
         try:
             self.out.flush()  # a forked worker must hold no output the parent has not written
+            freeze = self.forked and gc.get_freeze_count() == 0
+            if freeze:  # what the worker inherits stays out of its collections (see _serve)
+                gc.freeze()
             process.start()
         finally:
+            if freeze:
+                gc.unfreeze()
             if blocked is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a held signal lands here
             theirs.close()
@@ -824,6 +831,9 @@ def _serve(
             with contextlib.suppress(OSError):
                 os.dup2(null.fileno(), fd, inheritable=False)
     _follow(parent)
+    # Forked, the worker shares the parent's objects (the rules, the classes evaluated so far)
+    # page by page until it writes to them; the cyclic collector writes to every object it
+    # examines, which would copy those pages. They were frozen before the fork: stay so.
     _init(options, rules)
     while True:
         try:
