@@ -11,6 +11,10 @@ What is kept, and in what format:
   names and contents, the package's code and the Python and pydantic versions.
 * ``countries-<key>.json``: the country and U.S. state code tables (eligibility.countries), as
   JSON; ``<key>`` hashes where pycountry is installed and its databases' sizes and times.
+* ``durable-plan-<key>.json``: how a policy's rules are split into durable-rules rulesets that
+  stay inside its fixed limits (eligibility.engine.durable), as a JSON list of lists of rule keys,
+  checked to be exactly the policy's keys in order; ``<key>`` hashes the ruleset definition and
+  the model of the limits (eligibility/ruleset/limits.py).
 
 Each file is two lines: a JSON header (format, the full key, the payload's size and SHA-256)
 and the JSON payload. Nothing is ever unpickled, nor decoded into anything but plain data and
