@@ -865,9 +865,10 @@ def diff_command(
         if result.by_part:
             _say(
                 f"{policy_a} vs {policy_b}: the policies differ in more combinations than can be listed one by one "
-                f"(more than {result.searched:,} classes), so they are compared part by part: each receiving "
-                "country, the countries of expulsion, and asylum and waiting in Mexico when the claim is heard "
-                f"in the U.S. A case is determined differently exactly when one of these parts differs. "
+                f"({result.reason}), so they are compared part by part: each receiving "
+                "country, the countries of expulsion, and asylum and waiting in Mexico as they would be if the "
+                "claim is heard in the U.S. A case is determined differently exactly when its receiving countries "
+                "or countries of expulsion differ, or, heard in the U.S. under both, asylum or waiting does. "
                 f"{len(groups)} differences:"
             )
         else:
@@ -893,10 +894,7 @@ def diff_command(
                 )
             combos = row["exactly"]
             which = "this combination" if len(combos) == 1 else f"one of these {len(combos)} combinations"
-            if "part" in row:  # a part's classes: the instruments screened before may take a case first
-                _say(f"   the cases of {which} of facts that the instruments screened first do not take:")
-            else:
-                _say(f"   exactly the cases of {which} of facts:")
+            _say(f"   exactly the cases of {which} of facts:")
             for number, combo in enumerate(combos[:SHOWN_COMBINATIONS], 1):
                 _say(
                     textwrap.fill(

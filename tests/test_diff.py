@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import datetime as dt
 import functools
 import json
 from pathlib import Path
@@ -14,6 +15,9 @@ from click.testing import CliRunner
 from eligibility import evaluate, load_rules
 from eligibility.analysis.diff import Describer, _fits, _Joint, diff, example, minimize, plainness
 from eligibility.analysis.partition import FLOOR, representatives
+from eligibility.engine.backends import PureEngine
+from eligibility.engine.decide import decide as decide_headline
+from eligibility.engine.decide import possible_statuses
 from eligibility.case import parse_case
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, derive_facts
 from eligibility.testing import cases
@@ -236,3 +240,121 @@ def test_minimize_joins_cubes_into_the_shortest_union() -> None:
     assert minimize(cubes) == {frozenset({("HN", True), ("GT", False)}), frozenset({("SV", True), ("GT", False)})}
     # x or not x: everything
     assert minimize([frozenset({("MX", True)}), frozenset({("MX", False)})]) == {frozenset()}
+
+
+# ---------------------------------------------------------------- part by part, exactly
+
+
+def _fill(case: dict[str, Any], data: st.DataObject, program: Any) -> dict[str, Any]:
+    """The case's facts, every fact the case leaves unknown drawn from the classes the rules tell apart."""
+    facts, _ = derive_facts(parse_case(case), load_rules().context)
+    if facts["entry.date"] is UNKNOWN:
+        facts["entry.date"] = data.draw(st.sampled_from(representatives(program, "entry.date", FLOOR)))
+    for name in CATALOGUE:
+        if facts.get(name, UNKNOWN) is UNKNOWN:
+            facts[name] = data.draw(st.sampled_from(representatives(program, name, facts["entry.date"])))
+    return facts
+
+
+def _answer(program: Any, facts: dict[str, Any]) -> dict[str, Any]:
+    """The policy's answer for concrete facts, from the pure evaluator's fired rules (the rules'
+    statuses and the screening, as the engine decides them), with asylum and waiting in Mexico as
+    they would be if the claim is heard in the U.S. (an asylum bar, a wait-abroad instrument that
+    applies)."""
+    fired = PureEngine(program).fired(facts)
+    truth = {b.key: b.key in fired for b in program.rules}
+    statuses = {i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments}
+    head = decide_headline(program, statuses, truth, facts).headline
+    kinds = {i.id: i.kind for i in program.instruments}
+    return {
+        "head": head,
+        "transfer_to": set(head.transfer_to),
+        "expel_to": head.expel_to,
+        "asylum": "barred" if any(statuses[i] == "applies" for i, k in kinds.items() if k == "asylum_bar") else "eligible",
+        "wait_in_mexico": any(statuses[i] == "applies" for i, k in kinds.items() if k == "wait_abroad"),
+    }
+
+
+def _part_of(answer: dict[str, Any], part: tuple[str, str]) -> Any:
+    name, country = part
+    return country in answer["transfer_to"] if name == "transfer_to" else answer[name]
+
+
+def _check_parts(result: Any, describer: Describer, kinds: list[Any], facts: dict[str, Any]) -> None:
+    a, b = (_answer(program, facts) for program in result.programs)
+    inside = [group for group, boxes in kinds if any(describer.holds_in(box, facts) for box in boxes)]
+    parts = {group.part[0] for group, _ in kinds}
+    for part in parts:
+        mine = [g for g in inside if g.part[0] == part]
+        va, vb = _part_of(a, part), _part_of(b, part)
+        if va == vb:
+            assert mine == [], (part, facts, va)
+        else:
+            assert [(g.part[1], g.part[2]) for g in mine] == [(va, vb)], (part, facts, va, vb)
+    # every case the policies determine differently lies in some description
+    assert (a["head"] != b["head"]) <= bool(inside), (facts, a["head"], b["head"])
+
+
+@functools.cache
+def _implemented_kinds() -> Any:
+    result = _enacted_vs_implemented()
+    describer = Describer(result.programs)
+    return result, describer, [(group, describer.boxes(group.regions)) for group in result.groups]
+
+
+@pytest.mark.exhaustive
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(), st.data())
+def test_each_part_description_holds_exactly_the_cases_whose_part_differs(
+    case: dict[str, Any], data: st.DataObject
+) -> None:
+    """enacted against implemented, compared part by part: a case lies in a part's description
+    (receiving country, waiting in Mexico...) if and only if the two policies give it that part's
+    pair of values, the instruments screened first (Title 42, the STCA) included."""
+    result, describer, kinds = _implemented_kinds()
+    _check_parts(result, describer, kinds, _fill(case, data, result.programs[0]))
+
+
+SLICE = {
+    "entry.date": dt.date(2020, 6, 1),  # inside the Title 42 orders and the 2019 agreements' text
+    "entry.border": "southern_land",
+    "entry.place": "between_ports",
+    "documents": "none",
+    "age_at_entry": 30,
+    "unaccompanied": False,
+    "trafficking_victim": False,
+    "public_interest": False,
+}
+"""A slice of cases (these facts fixed) where Title 42, the STCA and the agreements all bear on
+whether a person is sent to Guatemala, small enough to compare part by part in seconds."""
+
+
+@functools.cache
+def _slice_kinds() -> Any:
+    result = diff(load_rules(), "enacted", "implemented", within=SLICE, by_part=True)
+    describer = Describer(result.programs)
+    return result, describer, [(group, describer.boxes(group.regions)) for group in result.groups]
+
+
+def test_the_slice_differs_in_guatemala_transfers_that_title_42_may_stop() -> None:
+    result, _, kinds = _slice_kinds()
+    assert result.by_part
+    # the 2019 Guatemala ACA as written reaches a Honduran adult entering between ports on
+    # 2020-06-01 (84 FR 63994); DHS had paused its use from 2020-03-16 (AP)
+    assert any(g.part == (("transfer_to", "GT"), True, False) for g, _ in kinds)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(), st.data())
+def test_each_part_description_holds_exactly_the_cases_of_the_slice_whose_part_differs(
+    case: dict[str, Any], data: st.DataObject
+) -> None:
+    """The quick version of the property below, on ``SLICE``: fear established in the country
+    Title 42 would expel the person to (a Honduran to Mexico, another national to their own
+    country) lets the screening reach the agreements."""
+    result, describer, kinds = _slice_kinds()
+    facts = {**_fill(case, data, result.programs[0]), **SLICE}
+    if facts["decision_date"] < SLICE["entry.date"]:  # no decision precedes the entry
+        days = representatives(result.programs[0], "decision_date", SLICE["entry.date"])
+        facts["decision_date"] = data.draw(st.sampled_from(days))
+    _check_parts(result, describer, kinds, facts)

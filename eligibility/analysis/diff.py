@@ -22,7 +22,7 @@ from eligibility.analysis.partition import (
     Partition,
     Split,
     country_pool,
-    narrow,
+    evaluate_node,
     program_cuts,
     readable_case,
     representatives,
@@ -35,6 +35,8 @@ from eligibility.engine.decide import (
     Headline,
     Status,
     decide,
+    destination_rules,
+    expulsion_destination,
     possible_headlines,
     possible_statuses,
 )
@@ -75,12 +77,87 @@ class PolicyDiff:
     population_total: int = 0
     by_part: bool = False  # the exact search was too large: compared part by part
     searched: int = 0  # classes the exact search went through before it stopped (by_part)
+    reason: str = ""  # why the policies were compared part by part
 
 
 Part = tuple[str, str]
 """A part of a determination compared on its own: ("transfer_to", country): whether the person is
 sent there; ("expel_to", ""): the countries of expulsion; ("asylum", ""): asylum if the claim is
 heard in the U.S. (from the asylum bars alone); ("wait_in_mexico", ""): likewise, waiting."""
+
+
+FEARED = "fear_established_in covers "
+"""Prefix of a relation a search splits on like a fact (not one of the catalogue): whether fear
+was established in every country an expulsion (its id follows) would send the person to, leaving
+it nowhere to send them (``decide`` then excepts it). The countries come from the person's
+nationalities or an expulsion's own list, so this is not a combination of members in or out of
+``fear_established_in`` that a class of the rules' named countries could say."""
+
+
+def feared_key(iid: str) -> str:
+    return FEARED + iid
+
+
+def feared(program: Program, iid: str, facts: Mapping[str, Any]) -> bool:
+    """``feared_key(iid)`` for concrete facts (``derive_facts``): the expulsion, if it applies,
+    has no country left once every country in ``fear_established_in`` is taken out."""
+    truth = {b.key: holds(b.when, facts) for b in destination_rules(program, iid)}
+    _, countries = expulsion_destination(program, iid, truth, facts)
+    return not countries
+
+
+Pending = tuple[str, str | None]
+"""A split a class needs before it is settled: the fact, and for a set of countries the member."""
+
+
+def expels(program: Program, iid: str, truth: Mapping[str, Truth], facts: Mapping[str, Any]) -> Truth:
+    """Whether an expulsion that applies sends the person anywhere (None: open until
+    ``feared_key(iid)`` is split on)."""
+    known = facts.get(feared_key(iid), UNKNOWN)
+    if known is not UNKNOWN:
+        return not known
+    for b in destination_rules(program, iid):
+        held = truth[b.key]
+        if held is None:
+            return None
+        if not held:
+            continue
+        to = b.rule.to or ()
+        fear = facts["fear_established_in"]
+        if not to or not isinstance(fear, PartialSet):
+            return None
+        if any(c in fear.excluded for c in to):
+            return True
+        return False if all(c in fear.included for c in to) else None
+    return False
+
+
+def adjust(
+    program: Program,
+    statuses: dict[str, frozenset[Status]],
+    truth: Mapping[str, Truth],
+    facts: Mapping[str, Any],
+    among: Iterable[str] | None = None,
+) -> Pending | None:
+    """Expulsions (of ``among``) that may apply are taken as ``decide`` takes them: one that
+    certainly leaves no country is excepted, and one that may is excepted or applies (changed in
+    place in ``statuses``; ``possible_headlines`` would take it as applying); the split that tells
+    for one that certainly applies."""
+    pending: Pending | None = None
+    for inst in program.instruments:
+        if inst.kind != "expulsion" or (among is not None and inst.id not in among):
+            continue
+        status = statuses[inst.id]
+        if "applies" not in status:
+            continue
+        sends = expels(program, inst.id, truth, facts)
+        if sends is False:
+            statuses[inst.id] = (status - {"applies"}) | {"excepted"}
+        elif sends is None:
+            statuses[inst.id] = status | {"excepted"}
+            if status == {"applies"} and pending is None:
+                pending = (feared_key(inst.id), None)
+    return pending
 
 
 def part_value(part: Part, head: Headline) -> Any:
@@ -96,7 +173,35 @@ def part_value(part: Part, head: Headline) -> Any:
     return head.asylum if name == "asylum" else head.wait_in_mexico
 
 
-def diff(ruleset: RuleSet, a: str, b: str, *, max_nodes: int | None = None) -> PolicyDiff:
+MANY_COUNTRIES = 3
+"""Policies whose agreements differ for this many receiving countries are compared part by part
+at once: the exact search would make every combination of those countries a region of its own
+(``enacted`` and ``implemented`` differ for six: the search passed 100,000 classes)."""
+
+
+def _differing_countries(pa: Program, pb: Program) -> list[str]:
+    """The receiving countries of the agreements one policy has and the other has not (same id,
+    same rules counts as shared)."""
+    search = _Joint(pa, pb, 0)
+    return sorted(
+        {
+            inst.receiving_country
+            for p in (pa, pb)
+            for inst in p.instruments
+            if inst.receiving_country and inst.kind != "expulsion" and inst.id not in search.shared
+        }
+    )
+
+
+def diff(
+    ruleset: RuleSet,
+    a: str,
+    b: str,
+    *,
+    max_nodes: int | None = None,
+    within: Mapping[str, Any] | None = None,
+    by_part: bool | None = None,
+) -> PolicyDiff:
     """Every region of cases that ``a`` and ``b`` determine differently, grouped.
 
     When the exact search needs more than ``max_nodes`` classes (default ``MAX_NODES``: policies
@@ -104,25 +209,39 @@ def diff(ruleset: RuleSet, a: str, b: str, *, max_nodes: int | None = None) -> P
     determinations are compared part by part instead (``by_part``): each receiving country, the
     countries of expulsion, asylum and waiting in Mexico, each over the facts of the instruments
     that decide it. A case is determined differently exactly when some part differs.
+
+    ``within``: facts fixed for every case compared (the search covers only those cases);
+    ``by_part``: compare part by part (True) or exactly (False) whatever the policies' size.
     """
     pa, pb = compile_policy(ruleset, a), compile_policy(ruleset, b)
+    start = {**{name: UNKNOWN for name in CATALOGUE}, **(within or {})}
+    countries = _differing_countries(pa, pb)
+    if by_part is None and len(countries) >= MANY_COUNTRIES:
+        reason = (
+            f"the agreements of {len(countries)} receiving countries differ "
+            f"({', '.join(countries)}): every combination of them would be a kind of its own"
+        )
+        return _by_part(pa, pb, 0, start, reason)
+    if by_part:
+        return _by_part(pa, pb, 0, start, "asked to")
     search = _Joint(pa, pb, max_nodes)
     try:
-        search.run({name: UNKNOWN for name in CATALOGUE})
+        search.run(start)
     except SearchTooLarge:  # the exact search passed its budget: part by part
-        return _by_part(pa, pb, search.partition.spent - 1)
+        spent = search.partition.spent - 1
+        return _by_part(pa, pb, spent, start, f"more than {spent:,} classes")
     groups: dict[tuple[Headline, Headline], Group] = {}
     counts: dict[tuple[Headline, Headline], dict[str, int]] = {}
     for facts, ha, hb in search.found:
         group = groups.setdefault((ha, hb), Group(ha, hb, ()))
         group.regions.append(facts)
         tally = counts.setdefault((ha, hb), {})
-        for rule in responsible(pa, pb, search.partition.example(facts)):
+        for rule in responsible(pa, pb, search.example(facts)):
             tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():  # the rules responsible somewhere in the group, most often first
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
     ordered = sorted(groups.values(), key=lambda g: -len(g.regions))
-    return PolicyDiff(a, b, ordered, (pa, pb))
+    return PolicyDiff(a, b, ordered, (pa, pb))  # with ``within``: of those cases only
 
 
 class _Joint:
@@ -137,6 +256,7 @@ class _Joint:
         self.partition = Partition((pa, pb), budget, message="the diff needs more than {budget} classes")
         self.found: list[tuple[dict[str, Any], Any, Any]] = []  # (class, a's, b's): headlines, or part values
         self.members: dict[tuple[str, bool], list[str]] = {}  # (fact, of shared instruments) -> tested
+        self.pending: dict[str, Pending | None] = {}  # policy -> a split the last look needs first
 
         def signature(program: Program, iid: str) -> tuple[str, ...]:
             return tuple(sorted(b.rule.id for b in program.governed[iid]))
@@ -145,8 +265,13 @@ class _Joint:
         self.shared = {i for i in shared if signature(pa, i) == signature(pb, i)}
         self.only_a = [i.id for i in pa.instruments if i.id not in self.shared]
         self.only_b = [i.id for i in pb.instruments if i.id not in self.shared]
+        # every expulsion of either policy is the other's (same rules): the same countries in each case
+        self.same_expulsions = all(
+            i.id in self.shared for p in (pa, pb) for i in p.instruments if i.kind == "expulsion"
+        )
         self._alike: dict[str, dict[str, frozenset[str]]] = {}
         self.statuses: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the last look's
+        self.current: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the class's (``truths``)
         self.twin_of: dict[tuple[Any, ...], str] = {}  # a slot of b's -> b's instrument in it
         for iid in self.only_b:
             slot = self._slot(pb, iid)
@@ -189,7 +314,12 @@ class _Joint:
             ha = possible_headlines(self.pa, fixed_a, truth_a, facts)
             hb = possible_headlines(self.pb, fixed_b, truth_b, facts)
             differ = differ and _disjoint(ha, hb)
-            agree = agree and len(ha) == 1 and ha == hb and OPEN not in next(iter(ha)).expel_to
+            agree = (
+                agree
+                and len(ha) == 1
+                and ha == hb
+                and (OPEN not in next(iter(ha)).expel_to or self.same_expulsions)
+            )
             if not differ and not agree:
                 return None
         return "differ" if differ else "agree" if agree else None
@@ -244,7 +374,8 @@ class _Joint:
         """Possible headlines, the open facts (with the instrument whose rules test them) of
         differing instruments and of shared ones, and the statuses of the instruments the other policy does not share
         (None while any is open)."""
-        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        statuses = dict(self.current[program.policy.id])
+        self.pending[program.policy.id] = adjust(program, statuses, truth, facts)
         # stages never screened: an earlier one certainly has the person in an agreement's scope
         unscreened: set[str] = set()
         stopped = False
@@ -296,19 +427,56 @@ class _Joint:
         self.statuses[program.policy.id] = statuses
         return possible_headlines(program, statuses, truth, facts), own, common, settled
 
+    def split(self, pending: Pending, facts: Mapping[str, Any]) -> Split:
+        """The split ``adjust`` asked for."""
+        fact, member = pending
+        if fact.startswith(FEARED):
+            return Split(fact, [False, True])
+        if member is not None:
+            return Split(fact, self.partition.values(fact, facts, member=member))
+        return Split(fact, self.values(fact, facts))
+
+    def example(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """One case of the class, as facts (``Partition.example``, with fear established in every
+        country an expulsion would send the person to, or not, as the class says)."""
+        done = self.partition.example({k: v for k, v in facts.items() if not k.startswith(FEARED)})
+        for key, wanted in facts.items():
+            if not key.startswith(FEARED) or wanted is UNKNOWN:
+                continue
+            iid = key[len(FEARED) :]
+            program = next(p for p in self.programs if iid in p.governed)
+            if feared(program, iid, done) == wanted:
+                continue
+            truth = {b.key: holds(b.when, done) for b in destination_rules(program, iid)}
+            if wanted:  # fear in every country it would send the person to
+                _, countries = expulsion_destination(program, iid, truth, done)
+                done["fear_established_in"] = frozenset(done["fear_established_in"]) | set(countries)
+            else:  # fear in none of them, where the class allows
+                bare = {**done, "fear_established_in": frozenset()}
+                _, countries = expulsion_destination(program, iid, truth, bare)
+                fear = facts["fear_established_in"]
+                kept = fear.included if isinstance(fear, PartialSet) else frozenset()
+                done["fear_established_in"] = frozenset(done["fear_established_in"]) - (set(countries) - kept)
+        return done
+
     def truths(self, node: Node) -> tuple[dict[str, Truth], dict[str, Truth]]:
         """Both policies' rule truths in a class (from its parent's, when it was split from one:
-        only the rules testing the fact split are evaluated again), kept in ``node.state``."""
+        only the rules testing the fact split are evaluated again), kept in ``node.state`` with
+        the instruments' possible statuses (``self.current``: the class's, by policy)."""
         parent = node.parent
-        if parent is None or node.fact is None:
-            node.state = _truths(self.pa, node.facts), _truths(self.pb, node.facts)
+        if parent is not None and node.fact is not None and node.fact.startswith(FEARED):  # no rule tests it
+            node.state = parent.state
+        elif parent is None or node.fact is None:
+            node.state = (*evaluate_node(self.pa, node.facts), *evaluate_node(self.pb, node.facts))
         else:
-            truth_a, truth_b = parent.state
+            truth_a, status_a, truth_b, status_b = parent.state
             node.state = (
-                narrow(self.pa, node.facts, truth_a, node.fact)[0],
-                narrow(self.pb, node.facts, truth_b, node.fact)[0],
+                *evaluate_node(self.pa, node.facts, (node.fact, truth_a, status_a)),
+                *evaluate_node(self.pb, node.facts, (node.fact, truth_b, status_b)),
             )
-        return node.state  # type: ignore[no-any-return]
+        truth_a, status_a, truth_b, status_b = node.state
+        self.current = {self.pa.policy.id: status_a, self.pb.policy.id: status_b}
+        return truth_a, truth_b
 
     def run(self, facts: dict[str, Any]) -> None:
         """Search every class below ``facts``; raises ``SearchTooLarge`` past the budget."""
@@ -381,8 +549,11 @@ class _Joint:
             order = {i: self.stage.get(i) or 0 for _, i in common_a + common_b}
             first = min(order.values())
             candidates = [f for f, i in common_a + common_b if order[i] == first]
+        pending = self.pending[self.pa.policy.id] or self.pending[self.pb.policy.id]
+        if not candidates and pending is not None:  # whether an expulsion sends the person anywhere
+            return self.split(pending, facts)
         if not candidates:
-            concrete = self.partition.example(facts)
+            concrete = self.example(facts)
             a, b = self.decide(self.pa, concrete), self.decide(self.pb, concrete)
             if a != b:
                 self.found.append((facts, a, b))
@@ -481,79 +652,44 @@ def _part_list(pa: Program, pb: Program) -> list[Part]:
     return found
 
 
-WITNESS_TRIES = 64
-"""Completions of a class tried in search of a case whose part differs (see ``_witness``)."""
-
-
-def _by_part(pa: Program, pb: Program, searched: int) -> PolicyDiff:
+def _by_part(pa: Program, pb: Program, searched: int, start: dict[str, Any], reason: str) -> PolicyDiff:
     groups: dict[tuple[Part, Any, Any], Group] = {}
     counts: dict[tuple[Part, Any, Any], dict[str, int]] = {}
     for part in _part_list(pa, pb):
         search = _PartSearch(pa, pb, part)
-        search.run({name: UNKNOWN for name in CATALOGUE})
-        for index, (facts, va, vb) in enumerate(search.found):
-            witness = _witness(search, facts) if index in search.gated else search.partition.example(facts)
-            if witness is None:
-                continue  # the instruments screened first take every case of the class
+        if search.relevant <= search.shared:
+            continue  # the same instruments, the same rules: the part is the same in every case
+        search.run(dict(start))
+        for facts, va, vb in search.found:
             key = (part, va, vb)
             if key not in groups:
+                witness = _witness(search, facts, va, vb)
                 groups[key] = Group(
                     search.decide(pa, witness), search.decide(pb, witness), (), part=key, witness=witness
                 )
             groups[key].regions.append(facts)
             tally = counts.setdefault(key, {})
-            for rule in responsible(pa, pb, witness, search.relevant - search.gates):
+            for rule in responsible(pa, pb, search.example(facts), search.relevant - search.gates):
                 tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
     ordered = list(groups.values())  # part by part, in the order of the parts
-    return PolicyDiff(pa.policy.id, pb.policy.id, ordered, (pa, pb), by_part=True, searched=searched)
+    return PolicyDiff(
+        pa.policy.id, pb.policy.id, ordered, (pa, pb), by_part=True, searched=searched, reason=reason
+    )
 
 
-def _witness(search: _PartSearch, facts: dict[str, Any]) -> dict[str, Any] | None:
-    """A case of the class whose part differs between the policies, trying the classes of the
-    facts the shared instruments screened first test (None when none differs; after
-    ``WITNESS_TRIES`` completions, the first one, as the search could not tell)."""
-    names = [  # (a set of countries is left as it is: its undecided members are taken as absent)
-        n
-        for n in dict.fromkeys(
-            t.fact for p in search.programs for b in p.rules if b.governs in search.gates for t in b.checks
-        )
-        if facts[n] is UNKNOWN and CATALOGUE[n].type != "countries"
-    ]
-    tries = 0
-
-    def walk(current: dict[str, Any], rest: list[str]) -> dict[str, Any] | None:
-        nonlocal tries
-        if not rest:
-            tries += 1
-            concrete = search.partition.example(current)
-            a = search.concrete_value(search.pa, concrete, gated=True)
-            b = search.concrete_value(search.pb, concrete, gated=True)
-            return concrete if a != b else None
-        for value in search.values(rest[0], current):
-            if tries >= WITNESS_TRIES:
-                return None
-            found = walk({**current, rest[0]: value}, rest[1:])
-            if found is not None:
-                return found
-        return None
-
-    start = dict(facts)
+def _witness(search: _PartSearch, facts: dict[str, Any], va: Any, vb: Any) -> dict[str, Any]:
+    """A case of the class (every case of it has the group's part values): with a nationality
+    (the first, in this order, that the class leaves open) rather than stateless when that case
+    has the same part values."""
     nationalities = facts["nationalities"]
     if isinstance(nationalities, PartialSet) and not nationalities.included:
-        # an example with a nationality (the first, in this order, that the class leaves open)
-        # rather than a stateless person, when one gives a case of the class whose part differs
-        liked = [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided]
-        for country in liked[:1]:
-            found = walk({**start, "nationalities": nationalities.with_member(country, True)}, names)
-            if found is not None:
-                return found
-            tries = 0
-    found = walk(start, names)
-    if found is None and tries >= WITNESS_TRIES:
-        return search.partition.example(facts)
-    return found
+        for country in [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided][:1]:
+            trial = search.example({**facts, "nationalities": nationalities.with_member(country, True)})
+            if (search.concrete_value(search.pa, trial), search.concrete_value(search.pb, trial)) == (va, vb):
+                return trial
+    return search.example(facts)
 
 
 EXAMPLE_NATIONALITIES = ("HN", "GT", "SV", "MX", "NI", "CU", "VE", "EC", "CO", "HT", "PE", "CN", "IN", "RO")
@@ -569,9 +705,9 @@ class _PartSearch(_Joint):
     decide whether those agreements are screened at all. When both policies share them (the same
     rules), they stop the screening in the same cases under both: the part then differs exactly
     where the agreements differ and the screening reaches them. The search compares the
-    agreements alone, drops the classes where the screening certainly stops, and marks the
-    classes where it may stop (``self.gated``) rather than splitting on every fact of those
-    instruments."""
+    agreements alone first, and splits a class where they differ on the facts of the instruments
+    screened first only until it is known whether the screening reaches them (a class where it
+    certainly stops is dropped): each class found holds only cases whose part differs."""
 
     def __init__(self, pa: Program, pb: Program, part: Part) -> None:
         super().__init__(pa, pb, PART_NODES)
@@ -600,12 +736,16 @@ class _PartSearch(_Joint):
         self.gates = {i for p in (pa, pb) for st in p.policy.screening[:first] for i in st}
         self.factored = bool(self.gates) and self.gates <= self.shared
         self.relevant = relevant if self.factored else relevant | self.gates
-        self.gated: set[int] = set()  # indices in ``found`` of classes where the screening may stop first
 
     def values_of(
-        self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth], ungated: bool = False
+        self,
+        program: Program,
+        facts: Mapping[str, Any],
+        truth: Mapping[str, Truth],
+        ungated: bool = False,
+        concrete: bool = False,
     ) -> set[Any]:
-        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
+        statuses = _statuses(program, truth) if concrete else dict(self.current[program.policy.id])
         name, _ = self.part
         if name in ("asylum", "wait_in_mexico"):  # if the claim is heard in the U.S.
             kind = "asylum_bar" if name == "asylum" else "wait_abroad"
@@ -618,33 +758,68 @@ class _PartSearch(_Joint):
             return found
         if ungated:  # as if the screening reached the part's instruments
             statuses.update({i: frozenset({"not_applicable"}) for i in self.gates if i in statuses})
+        adjust(program, statuses, truth, facts)
         heads = possible_headlines(program, statuses, truth, facts)
         return {part_value(self.part, h) for h in heads}
 
-    def _stops(self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]) -> Truth:
-        """Whether the shared instruments screened first stop the screening (None: it depends)."""
-        statuses = {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
-        heads = possible_headlines(program, statuses, truth, facts)
-        outcomes = {h.outcome for h in heads}
-        agreements = [statuses[i] for i in self.gates if self.kinds[i] != "expulsion"]
-        if outcomes == {"expel"} or any(st <= IN_SCOPE for st in agreements):
-            return True  # certainly expelled, or certainly within an agreement screened first
-        may_stop = "expel" in outcomes or any(st & IN_SCOPE for st in agreements)
-        return None if may_stop else False
+    def _stops(
+        self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]
+    ) -> tuple[Truth, Pending | None]:
+        """Whether the shared instruments screened first stop the screening (an expulsion that
+        sends the person somewhere, an agreement that has the person in its scope), and while
+        that is open, a split that tells."""
+        some: Pending | None = None
+        certain = True
+        for iid in sorted(self.gates, key=lambda i: (self.stage.get(i) or 0, i)):
+            status = self.current[program.policy.id][iid]
+            if self.kinds[iid] == "expulsion":
+                sends = expels(program, iid, truth, facts) if "applies" in status else False
+                if sends is False:
+                    continue
+                if status == {"applies"}:
+                    if sends:
+                        return True, None
+                    split: Pending | None = (feared_key(iid), None)
+                else:
+                    split = self._open_fact(program, iid, facts, truth)
+            else:
+                if status <= IN_SCOPE:
+                    return True, None
+                if not status & IN_SCOPE:
+                    continue
+                split = self._open_fact(program, iid, facts, truth)
+            certain = False
+            some = some or split
+        return (False, None) if certain else (None, some)
+
+    @staticmethod
+    def _open_fact(
+        program: Program, iid: str, facts: Mapping[str, Any], truth: Mapping[str, Truth]
+    ) -> Pending | None:
+        """An open fact of an undecided rule of the instrument (not a destination rule)."""
+        for b in program.governed[iid]:
+            if truth[b.key] is None and b.rule.role != "destination":
+                for t in b.checks:
+                    if _open(facts[t.fact]):
+                        return (t.fact, None)
+        return None
 
     def step(self, node: Node) -> Split | None:
         facts = node.facts
         self.members = {}
         truth_a, truth_b = self.truths(node)
         stops: Truth = False
+        gate: Pending | None = None
         if self.factored:
-            stops = self._stops(self.pa, facts, truth_a)
+            stops, gate = self._stops(self.pa, facts, truth_a)
             if stops is True:
                 return None  # neither policy screens the part's instruments here
         va = self.values_of(self.pa, facts, truth_a, self.factored)
         vb = self.values_of(self.pb, facts, truth_b, self.factored)
         if _apart(va, vb):
-            self._found(facts, _one(va), _one(vb), stops is None)
+            if stops is None and gate is not None:  # whether the screening reaches the part
+                return self.split(gate, facts)
+            self.found.append((facts, _one(va), _one(vb)))
             return None
         if len(va) == 1 and va == vb and not _open_countries(next(iter(va))):
             return None
@@ -671,11 +846,20 @@ class _PartSearch(_Joint):
         elif common:
             candidates = [f for f, _ in common]
         if not candidates:
-            concrete = self.partition.example(facts)
+            if stops is None and gate is not None:
+                return self.split(gate, facts)
+            # an expulsion among the part's instruments: whether it sends the person anywhere
+            pending = adjust(self.pa, dict(self.current[self.pa.policy.id]), truth_a, facts, self.relevant)
+            pending = pending or adjust(
+                self.pb, dict(self.current[self.pb.policy.id]), truth_b, facts, self.relevant
+            )
+            if pending is not None:
+                return self.split(pending, facts)
+            concrete = self.example(facts)
             a = self.concrete_value(self.pa, concrete)
             b = self.concrete_value(self.pb, concrete)
             if a != b:
-                self._found(facts, a, b, stops is None)
+                self.found.append((facts, a, b))
             return None
         fact = max(
             dict.fromkeys(candidates),
@@ -688,14 +872,13 @@ class _PartSearch(_Joint):
     def deciding(self) -> set[str]:
         return self.relevant
 
-    def _found(self, facts: dict[str, Any], a: Any, b: Any, gated: bool) -> None:
-        if gated:
-            self.gated.add(len(self.found))
-        self.found.append((facts, a, b))
+    def concrete_value(self, program: Program, facts: Mapping[str, Any]) -> Any:
+        """The part's value for concrete facts, the instruments screened first included."""
+        return _one(self.values_of(program, facts, _truths(program, facts), concrete=True))
 
-    def concrete_value(self, program: Program, facts: Mapping[str, Any], gated: bool = False) -> Any:
-        """The part's value for concrete facts (``gated``: with the instruments screened first)."""
-        return _one(self.values_of(program, facts, _truths(program, facts), self.factored and not gated))
+
+def _statuses(program: Program, truth: Mapping[str, Truth]) -> dict[str, frozenset[Status]]:
+    return {i.id: possible_statuses(program, i.id, truth) for i in program.instruments}
 
 
 def _open_countries(value: Any) -> bool:
@@ -1147,6 +1330,8 @@ class Describer:
         """The class of ``value`` in a region, or None when the region leaves ``fact`` open."""
         if value is UNKNOWN:
             return None
+        if fact.startswith(FEARED):
+            return Allowed("values", values=frozenset({value}))
         kind = CATALOGUE[fact].type
         if kind in ("date", "int"):
             return Allowed("spans", spans=(_span(value, self.cuts(fact)),))
@@ -1184,10 +1369,11 @@ class Describer:
 
     def boxes(self, regions: Sequence[Mapping[str, Any]]) -> list[Box]:
         """The group's regions as boxes, merged and pruned (see above)."""
+        names = [*CATALOGUE, *sorted({k for r in regions for k in r if k.startswith(FEARED)})]
         found: set[Box] = set()
         for region in regions:
             clauses = []
-            for fact in CATALOGUE:
+            for fact in names:
                 allowed = self.allowed(fact, region.get(fact, UNKNOWN))
                 if allowed is not None and not self._everything(fact, allowed):
                     clauses.append((fact, allowed))
@@ -1195,7 +1381,7 @@ class Describer:
         changed = True
         while changed:
             changed = False
-            for fact in CATALOGUE:
+            for fact in names:
                 buckets: dict[Box, list[Allowed | None]] = {}
                 for box in found:
                     rest = tuple(c for c in box if c[0] != fact)
@@ -1234,6 +1420,8 @@ class Describer:
         return None if self._everything(fact, joined) else joined
 
     def _everything(self, fact: str, allowed: Allowed) -> bool:
+        if fact.startswith(FEARED):
+            return allowed.values == {False, True}
         kind = CATALOGUE[fact].type
         if allowed.kind == "spans":
             return allowed.spans == ((None, None),)
@@ -1250,6 +1438,12 @@ class Describer:
         return [self._clause(fact, allowed) for fact, allowed in box]
 
     def _clause(self, fact: str, allowed: Allowed) -> str:
+        if fact.startswith(FEARED):
+            return (
+                "fear_established_in "
+                + ("includes" if True in allowed.values else "does not include")
+                + f" every country {fact[len(FEARED) :]} would expel the person to"
+            )
         kind = CATALOGUE[fact].type
         if allowed.kind == "spans":
             return f"{fact} " + " or ".join(_span_words(s, kind) for s in allowed.spans)
@@ -1302,6 +1496,12 @@ class Describer:
     def holds_in(self, box: Box, facts: Mapping[str, Any]) -> bool:
         """Whether known facts (``derive_facts``) lie in ``box``."""
         for fact, allowed in box:
+            if fact.startswith(FEARED):
+                iid = fact[len(FEARED) :]
+                program = next(p for p in self.programs if iid in p.governed)
+                if feared(program, iid, facts) not in allowed.values:
+                    return False
+                continue
             value = facts.get(fact, UNKNOWN)
             if value is UNKNOWN:
                 return False
@@ -1323,8 +1523,9 @@ def _contradicts(cube: Cube) -> bool:
     return any((m, not present) in cube for m, present in cube)
 
 
-def _order(clause: tuple[str, Allowed]) -> int:
-    return list(CATALOGUE).index(clause[0])
+def _order(clause: tuple[str, Allowed]) -> tuple[int, str]:
+    fact = clause[0]
+    return (list(CATALOGUE).index(fact), "") if fact in CATALOGUE else (len(CATALOGUE), fact)
 
 
 def _span_key(span: tuple[Any, Any]) -> tuple[bool, Any]:
