@@ -478,3 +478,42 @@ def test_import_eligibility_loads_nothing_heavy() -> None:
     assert set(eligibility.__all__) <= set(dir(eligibility))
     with pytest.raises(AttributeError):
         eligibility.no_such_name  # noqa: B018
+
+
+def test_a_durable_rules_plan_in_the_cache_is_checked_before_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The split of a policy into durable-rules rulesets is cached (eligibility.engine.durable); a
+    cached plan that is not exactly the policy's rules, in order, is ignored with a notice and
+    made again, and the answer is the one made without any cache."""
+    from eligibility import cache
+
+    monkeypatch.setenv("ELIGIBILITY_CACHE_DIR", str(tmp_path / "cache"))
+    probe = "import sys; from eligibility_cli.main import main; sys.argv[0] = 'eligibility'; main()"
+    command = [sys.executable, "-c", probe, "check", *HN_ADULT, "--format", "json"]
+
+    def check(**extra: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **extra}
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+    def headline(done: subprocess.CompletedProcess[str]) -> tuple[Any, ...]:
+        assert done.returncode == 0, done.stderr[-2000:]
+        d = json.loads(done.stdout)
+        return (d["outcome"], d["transfer_to"], d["asylum"], d["engine"], d["decided_by"], d["would_change_if"])
+
+    uncached = headline(check(ELIGIBILITY_NO_CACHE="1"))
+    assert uncached[3] == "durable-rules" or uncached[3] == "pure"
+    assert headline(check()) == uncached
+    plans = sorted((tmp_path / "cache").glob("durable-plan-*.json"))
+    if uncached[3] == "durable-rules":
+        assert plans, "the plan was not cached"
+    for plan in plans:
+        head, _, payload = plan.read_bytes().partition(b"\n")
+        groups = json.loads(payload)
+        wrong = [list(reversed([k for g in groups for k in g]))]  # every rule, in the wrong order
+        cache.store(plan.name, json.loads(head)["key"], json.dumps(wrong).encode())
+    again = check()
+    if plans:
+        assert "not a plan of this policy's rules" in again.stderr
+    assert headline(again) == uncached
+    assert "not a plan" not in check().stderr  # made again and rewritten
