@@ -288,7 +288,8 @@ class _Shapes:
         if not case.spans and _vary(case, entry_date, values) == case:
             if len(self.known) >= SHAPES:
                 self.known.clear()
-            self.known[key] = case
+            # a copy of the exact size: orjson's own bytes keep room for 4 KB
+            self.known[(bytes(memoryview(key[0])), given)] = case
         return case
 
 
