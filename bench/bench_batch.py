@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import batch_populations  # a sibling module (bench/ is sys.path[0])
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: also when loaded by path (tests)
+import batch_populations  # noqa: E402 (a sibling module)
 
 # ------------------------------------------------------------------------------ the population
 
