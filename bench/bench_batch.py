@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: also when loaded by path (tests)
-import batch_populations  # noqa: E402 (a sibling module)
+import batch_populations  # a sibling module
 
 # ------------------------------------------------------------------------------ the population
 
