@@ -633,7 +633,7 @@ class ClassAnswer:
     """One class of rows: the answer every row of it gets, and one row of it."""
 
     headline: Headline
-    evidence: str
+    evidence: str | None  # None until asked for (``ColumnarResult.evidence``): it needs the explanation
     code: str  # outcome_code(headline)
     row: int  # a row of the class (0-based)
     exact: bool  # False: a class of one row's own values (read by the row path)
@@ -670,7 +670,13 @@ class ColumnarResult:
 
     @property
     def evidence(self) -> npt.NDArray[Any]:
-        """Per row the weakest evidence level the answer rests on (the determination's ``evidence``)."""
+        """Per row the weakest evidence level the answer rests on (the determination's ``evidence``;
+        found per class on first use: it needs each class explained, dearer than its headline)."""
+        for n, c in enumerate(self.classes):
+            if c.evidence is None:
+                case = self.case(c.row)
+                assert not isinstance(case, str)
+                self.classes[n] = _answer(self.rules, self.policy, case, c.row, c.exact, evidence=True)
         return self._broadcast([c.evidence for c in self.classes])
 
     def column(self, name: str) -> npt.NDArray[Any]:
@@ -757,7 +763,9 @@ def _answers(rules: RuleSet, policy: str) -> _Answers:
     return rules.built.get(_Answers, policy, lambda: _Answers(rules, policy))
 
 
-def _answer(rules: RuleSet, policy: str, case: Case, row: int, exact: bool) -> ClassAnswer:
+def _answer(
+    rules: RuleSet, policy: str, case: Case, row: int, exact: bool, evidence: bool = False
+) -> ClassAnswer:
     if case.spans:  # approximate dates: every day of them (the api's answer)
         from eligibility.api import evaluate
 
@@ -766,7 +774,11 @@ def _answer(rules: RuleSet, policy: str, case: Case, row: int, exact: bool) -> C
             det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico, tuple(det.expel_to)
         )
         return ClassAnswer(head, det.evidence, outcome_code(head), row, exact)
-    result = _answers(rules, policy).evaluator.evaluate(case)
+    evaluator = _answers(rules, policy).evaluator
+    if not evidence:  # the headline only: settled, not explained
+        head = evaluator.headline(case)
+        return ClassAnswer(head, None, outcome_code(head), row, exact)
+    result = evaluator.evaluate(case)
     found = _EVIDENCE.search(result.to_bytes())
     head = Headline(result.outcome, result.transfer_to, result.asylum, result.wait_in_mexico, result.expel_to)  # type: ignore[arg-type]
     return ClassAnswer(head, found.group(1).decode() if found else "primary", outcome_code(head), row, exact)
@@ -783,11 +795,17 @@ def evaluate_policies(
     return {name: evaluate_frame(columns, name) for name in names}
 
 
-def evaluate_frame(frame: Any, policy: str | None = None, *, rules: RuleSet | None = None) -> ColumnarResult:
+def evaluate_frame(
+    frame: Any, policy: str | None = None, *, rules: RuleSet | None = None, evidence: bool = False
+) -> ColumnarResult:
     """The headline, evidence and class of every row of a population under ``policy`` (default:
     the rules' default, ``enacted``); see the module. ``frame`` is a pandas or polars DataFrame, a
     pyarrow Table, a mapping of column name to values, or :class:`Columns` already read. Raises
-    ColumnarError for a table no row can be read from, UnknownPolicyError for an unknown policy."""
+    ColumnarError for a table no row can be read from, UnknownPolicyError for an unknown policy.
+
+    The headlines are settled per class without explaining them; the evidence needs each class
+    explained (a full evaluation) and is found on first use of ``result.evidence``, or at once with
+    ``evidence=True``."""
     from eligibility.engine.program import compile_policy
 
     columns = frame if isinstance(frame, Columns) else read_columns(frame, rules=rules)
@@ -833,5 +851,8 @@ def evaluate_frame(frame: Any, policy: str | None = None, *, rules: RuleSet | No
             found = own[values] = len(classes)
             classes.append(_answer(ruleset, name, case, row, False))
         class_id[row] = found
+    result = ColumnarResult(name, ruleset, rows, class_id, classes, rejected, timings, columns)
+    if evidence:
+        result.evidence  # noqa: B018 - found now, for every class
     timings["evaluate"] = time.perf_counter() - started
-    return ColumnarResult(name, ruleset, rows, class_id, classes, rejected, timings, columns)
+    return result
