@@ -7,7 +7,10 @@ full: the parent evaluates the first chunk itself before it starts them (with ``
 with what it learned), and passes each class a worker evaluates on to the others with the next
 chunks, so that no class costs a full evaluation in every worker. Standard input and CSV are read by the parent and sent
 to the workers in blocks of rows. A bad row (broken JSON, an invalid field, a line longer than
-``MAX_LINE`` bytes) is reported with its row number and never stops the run.
+``MAX_LINE`` bytes) is reported with its row number and never stops the run. A JSON line whose
+shape (the line less its id, age and dates) was validated before is read without the Case model,
+its own values checked (``_Shapes``); any other line, and any line those checks are not sure of,
+is read by the model, so every error is the model's own.
 
 The output file appears only when the run is complete: it is written under a temporary name in
 the same directory and renamed at the end; an interrupted run removes it, and a run killed outright
