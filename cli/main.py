@@ -838,7 +838,7 @@ def diff_command(
                     if g.part is not None
                     else {}
                 ),
-                "exactly": [describer.words(box) for box in describer.boxes(g.regions)],
+                "exactly": [describer.words(box) for box in describer.boxes(g.regions, g.within)],
                 "where": diff_describe(g.regions, result.programs),
                 "classes": len(g.regions),
                 "rules": list(g.rules),

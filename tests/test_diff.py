@@ -202,7 +202,7 @@ def test_a_population_case_is_counted_in_a_region_that_holds_several_outcomes(tm
 def _draft_kinds() -> Any:
     result = diff(load_rules(), "enacted", "draft-2019-07")
     describer = Describer(result.programs)
-    return result, describer, [(group, describer.boxes(group.regions)) for group in result.groups]
+    return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
 
 
 @pytest.mark.exhaustive
@@ -299,7 +299,7 @@ def _check_parts(result: Any, describer: Describer, kinds: list[Any], facts: dic
 def _implemented_kinds() -> Any:
     result = _enacted_vs_implemented()
     describer = Describer(result.programs)
-    return result, describer, [(group, describer.boxes(group.regions)) for group in result.groups]
+    return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
 
 
 @pytest.mark.exhaustive
@@ -333,7 +333,7 @@ whether a person is sent to Guatemala, small enough to compare part by part in s
 def _slice_kinds() -> Any:
     result = diff(load_rules(), "enacted", "implemented", within=SLICE, by_part=True)
     describer = Describer(result.programs)
-    return result, describer, [(group, describer.boxes(group.regions)) for group in result.groups]
+    return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
 
 
 def test_the_slice_differs_in_guatemala_transfers_that_title_42_may_stop() -> None:

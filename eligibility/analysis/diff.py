@@ -62,6 +62,9 @@ class Group:
     # determinations of the group's example case
     part: tuple[Part, Any, Any] | None = None
     witness: dict[str, Any] | None = None  # part by part: a case of the group whose part differs
+    # the group's cases are those of ``regions`` that lie in one of these (None: every one): where
+    # the instruments both policies share and screen first do not stop the screening (see _Reach)
+    within: list[dict[str, Any]] | None = None
 
     def key(self) -> tuple[Headline, Headline, tuple[str, ...]]:
         return (self.a, self.b, self.rules)
@@ -225,6 +228,8 @@ def diff(
     if by_part:
         return _by_part(pa, pb, 0, start, "asked to")
     search = _Joint(pa, pb, max_nodes)
+    if search.same_expulsions:
+        search.off = frozenset(i.id for i in pa.instruments if i.kind == "expulsion")
     try:
         search.run(start)
     except SearchTooLarge:  # the exact search passed its budget: part by part
@@ -240,6 +245,10 @@ def diff(
             tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():  # the rules responsible somewhere in the group, most often first
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
+    if search.off:
+        reach = reached(pa, pb, set(search.off), start)
+        for group in groups.values():
+            group.within = reach
     ordered = sorted(groups.values(), key=lambda g: -len(g.regions))
     return PolicyDiff(a, b, ordered, (pa, pb))  # with ``within``: of those cases only
 
@@ -269,6 +278,11 @@ class _Joint:
         self.same_expulsions = all(
             i.id in self.shared for p in (pa, pb) for i in p.instruments if i.kind == "expulsion"
         )
+        # Shared expulsions that send the person somewhere give both policies the same answer, so
+        # the joint search compares them as if no expulsion applied (``off``), and a group's cases
+        # are then its regions where none sends the person anywhere (``_Reach``).
+        self.off: frozenset[str] = frozenset()
+        self.gates: set[str] = set()
         self._alike: dict[str, dict[str, frozenset[str]]] = {}
         self.statuses: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the last look's
         self.current: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the class's (``truths``)
@@ -475,6 +489,10 @@ class _Joint:
                 *evaluate_node(self.pb, node.facts, (node.fact, truth_b, status_b)),
             )
         truth_a, status_a, truth_b, status_b = node.state
+        if self.off:
+            none: frozenset[Status] = frozenset({"not_applicable"})
+            status_a = {**status_a, **{i: none for i in self.off}}
+            status_b = {**status_b, **{i: none for i in self.off}}
         self.current = {self.pa.policy.id: status_a, self.pb.policy.id: status_b}
         return truth_a, truth_b
 
@@ -554,7 +572,7 @@ class _Joint:
             return self.split(pending, facts)
         if not candidates:
             concrete = self.example(facts)
-            a, b = self.decide(self.pa, concrete), self.decide(self.pb, concrete)
+            a, b = self.decide(self.pa, concrete, self.off), self.decide(self.pb, concrete, self.off)
             if a != b:
                 self.found.append((facts, a, b))
             return None
@@ -624,12 +642,130 @@ class _Joint:
         return set(self.kinds)
 
     @staticmethod
-    def decide(program: Program, facts: Mapping[str, Any]) -> Headline:
+    def decide(program: Program, facts: Mapping[str, Any], off: frozenset[str] = frozenset()) -> Headline:
+        """The headline for concrete facts (the instruments ``off`` taken as not applicable)."""
         fired = PureEngine(program).fired(facts)
         truth = {b.key: b.key in fired for b in program.rules}
         statuses = {i.id: next(iter(possible_statuses(program, i.id, truth))) for i in program.instruments}
+        statuses.update({i: "not_applicable" for i in off})
         return decide(program, statuses, truth, facts).headline
 
+    def stops(
+        self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]
+    ) -> tuple[Truth, Pending | None]:
+        """Whether the shared instruments screened first (``self.gates``) stop the screening (an
+        expulsion that sends the person somewhere, an agreement that has the person in its
+        scope), and while that is open, a split that tells."""
+        some: Pending | None = None
+        certain = True
+        for iid in sorted(self.gates, key=lambda i: (self.stage.get(i) or 0, i)):
+            status = possible_statuses(program, iid, truth)
+            if self.kinds[iid] == "expulsion":
+                sends = expels(program, iid, truth, facts) if "applies" in status else False
+                if sends is False:
+                    continue
+                if status == {"applies"}:
+                    if sends:
+                        return True, None
+                    split: Pending | None = (feared_key(iid), None)
+                else:
+                    split = self.open_fact(program, iid, facts, truth)
+            else:
+                if status <= IN_SCOPE:
+                    return True, None
+                if not status & IN_SCOPE:
+                    continue
+                split = self.open_fact(program, iid, facts, truth)
+            certain = False
+            some = some or split
+        return (False, None) if certain else (None, some)
+
+    @staticmethod
+    def open_fact(
+        program: Program, iid: str, facts: Mapping[str, Any], truth: Mapping[str, Truth]
+    ) -> Pending | None:
+        """An open fact of an undecided rule of the instrument (not a destination rule), with the
+        member it names for a set of countries."""
+        for b in program.governed[iid]:
+            if truth[b.key] is None and b.rule.role != "destination":
+                for t in b.checks:
+                    value = facts[t.fact]
+                    if not _open(value):
+                        continue
+                    if CATALOGUE[t.fact].type == "countries" and t.op != "empty":
+                        named = t.value if isinstance(t.value, tuple) else (t.value,)
+                        undecided = value.undecided if isinstance(value, PartialSet) else frozenset(named)
+                        member = next((m for m in named if isinstance(m, str) and m in undecided), None)
+                        if member is not None:
+                            return (t.fact, member)
+                    return (t.fact, None)
+        return None
+
+
+REACH_NODES = 200_000
+"""Classes the search for where the screening reaches a stage may go through (a guard)."""
+
+
+class _Reach(_Joint):
+    """Where the instruments ``gates`` (shared by both policies, screened first) do not stop the
+    screening: a search over their facts alone, each class found a region of such cases."""
+
+    def __init__(self, pa: Program, pb: Program, gates: set[str]) -> None:
+        super().__init__(pa, pb, REACH_NODES)
+        self.gates = set(gates)
+
+    def step(self, node: Node) -> Split | None:
+        truth_a, _ = self.truths(node)
+        stopped, split = self.stops(self.pa, node.facts, truth_a)
+        if stopped is False:
+            self.found.append((node.facts, None, None))
+            return None
+        if stopped or split is None:
+            return None
+        return self.split(split, node.facts)
+
+    def deciding(self) -> set[str]:
+        return self.gates
+
+
+_REACHED: dict[tuple[int, int, frozenset[str], str], list[dict[str, Any]]] = {}
+
+
+def reached(pa: Program, pb: Program, gates: set[str], start: dict[str, Any]) -> list[dict[str, Any]]:
+    """The regions where ``gates`` do not stop the screening (``_Reach``), searched once per
+    programs, gates and start."""
+    key = (id(pa), id(pb), frozenset(gates), repr(sorted(start.items(), key=lambda kv: kv[0])))
+    if key not in _REACHED:
+        if len(_REACHED) > 64:
+            _REACHED.clear()
+        search = _Reach(pa, pb, gates)
+        search.run(dict(start))
+        _REACHED[key] = [facts for facts, _, _ in search.found]
+    return _REACHED[key]
+
+
+def _meet(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The class of the cases in both classes (of the same programs' partition), or None if none."""
+    done = dict(one)
+    for name, value in other.items():
+        mine = done.get(name, UNKNOWN)
+        if value is UNKNOWN or mine == value:
+            continue
+        if mine is UNKNOWN:
+            done[name] = value
+        elif isinstance(mine, PartialSet) and isinstance(value, PartialSet):
+            included, excluded = mine.included | value.included, mine.excluded | value.excluded
+            if included & excluded:
+                return None
+            done[name] = PartialSet(
+                included, excluded, mine.universe | value.universe, mine.alike | value.alike
+            )
+        else:
+            return None
+    return done
+
+
+OPEN_HEAD = Headline("undetermined", (), "undetermined", False)
 
 PART_NODES = 400_000
 """Classes one part's search may go through (each part is small: this is a guard)."""
@@ -655,41 +791,65 @@ def _part_list(pa: Program, pb: Program) -> list[Part]:
 def _by_part(pa: Program, pb: Program, searched: int, start: dict[str, Any], reason: str) -> PolicyDiff:
     groups: dict[tuple[Part, Any, Any], Group] = {}
     counts: dict[tuple[Part, Any, Any], dict[str, int]] = {}
+    searches: dict[Part, _PartSearch] = {}
     for part in _part_list(pa, pb):
-        search = _PartSearch(pa, pb, part)
+        search = searches[part] = _PartSearch(pa, pb, part)
         if search.relevant <= search.shared:
             continue  # the same instruments, the same rules: the part is the same in every case
         search.run(dict(start))
         for facts, va, vb in search.found:
             key = (part, va, vb)
             if key not in groups:
-                witness = _witness(search, facts, va, vb)
-                groups[key] = Group(
-                    search.decide(pa, witness), search.decide(pb, witness), (), part=key, witness=witness
-                )
+                groups[key] = Group(OPEN_HEAD, OPEN_HEAD, (), part=key)
+                if search.factored:
+                    groups[key].within = reached(pa, pb, search.gates, start)
             groups[key].regions.append(facts)
             tally = counts.setdefault(key, {})
             for rule in responsible(pa, pb, search.example(facts), search.relevant - search.gates):
                 tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
+        witness = _witness(searches[key[0]], group, key[1], key[2])
+        if witness is not None:
+            group.witness = witness
+            group.a, group.b = (_Joint.decide(p, witness) for p in (pa, pb))
     ordered = list(groups.values())  # part by part, in the order of the parts
     return PolicyDiff(
         pa.policy.id, pb.policy.id, ordered, (pa, pb), by_part=True, searched=searched, reason=reason
     )
 
 
-def _witness(search: _PartSearch, facts: dict[str, Any], va: Any, vb: Any) -> dict[str, Any]:
-    """A case of the class (every case of it has the group's part values): with a nationality
-    (the first, in this order, that the class leaves open) rather than stateless when that case
-    has the same part values."""
-    nationalities = facts["nationalities"]
-    if isinstance(nationalities, PartialSet) and not nationalities.included:
-        for country in [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided][:1]:
-            trial = search.example({**facts, "nationalities": nationalities.with_member(country, True)})
-            if (search.concrete_value(search.pa, trial), search.concrete_value(search.pb, trial)) == (va, vb):
-                return trial
-    return search.example(facts)
+def _witness(search: _PartSearch, group: Group, va: Any, vb: Any) -> dict[str, Any] | None:
+    """A case of the group (its part has the values ``va`` and ``vb``): from the first of its
+    regions that meets a region where the screening reaches the part, with a nationality (the
+    first, in this order, that the class leaves open) rather than stateless when that case has
+    the same part values."""
+    tries = 0
+    for region in group.regions:
+        for reach in group.within if group.within is not None else [{}]:
+            facts = _meet(region, reach)
+            if facts is None:
+                continue
+            tries += 1
+            if tries > WITNESS_TRIES:
+                return None
+            nationalities = facts["nationalities"]
+            trials = []
+            if isinstance(nationalities, PartialSet) and not nationalities.included:
+                liked = [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided][:1]
+                trials += [{**facts, "nationalities": nationalities.with_member(c, True)} for c in liked]
+            for trial in [*trials, facts]:
+                case = search.example(trial)
+                if (search.concrete_value(search.pa, case), search.concrete_value(search.pb, case)) == (
+                    va,
+                    vb,
+                ):
+                    return case
+    return None
+
+
+WITNESS_TRIES = 64
+"""Classes tried in search of an example case of a part's group (see ``_witness``)."""
 
 
 EXAMPLE_NATIONALITIES = ("HN", "GT", "SV", "MX", "NI", "CU", "VE", "EC", "CO", "HT", "PE", "CN", "IN", "RO")
@@ -762,63 +922,15 @@ class _PartSearch(_Joint):
         heads = possible_headlines(program, statuses, truth, facts)
         return {part_value(self.part, h) for h in heads}
 
-    def _stops(
-        self, program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]
-    ) -> tuple[Truth, Pending | None]:
-        """Whether the shared instruments screened first stop the screening (an expulsion that
-        sends the person somewhere, an agreement that has the person in its scope), and while
-        that is open, a split that tells."""
-        some: Pending | None = None
-        certain = True
-        for iid in sorted(self.gates, key=lambda i: (self.stage.get(i) or 0, i)):
-            status = self.current[program.policy.id][iid]
-            if self.kinds[iid] == "expulsion":
-                sends = expels(program, iid, truth, facts) if "applies" in status else False
-                if sends is False:
-                    continue
-                if status == {"applies"}:
-                    if sends:
-                        return True, None
-                    split: Pending | None = (feared_key(iid), None)
-                else:
-                    split = self._open_fact(program, iid, facts, truth)
-            else:
-                if status <= IN_SCOPE:
-                    return True, None
-                if not status & IN_SCOPE:
-                    continue
-                split = self._open_fact(program, iid, facts, truth)
-            certain = False
-            some = some or split
-        return (False, None) if certain else (None, some)
-
-    @staticmethod
-    def _open_fact(
-        program: Program, iid: str, facts: Mapping[str, Any], truth: Mapping[str, Truth]
-    ) -> Pending | None:
-        """An open fact of an undecided rule of the instrument (not a destination rule)."""
-        for b in program.governed[iid]:
-            if truth[b.key] is None and b.rule.role != "destination":
-                for t in b.checks:
-                    if _open(facts[t.fact]):
-                        return (t.fact, None)
-        return None
-
     def step(self, node: Node) -> Split | None:
         facts = node.facts
         self.members = {}
         truth_a, truth_b = self.truths(node)
-        stops: Truth = False
-        gate: Pending | None = None
-        if self.factored:
-            stops, gate = self._stops(self.pa, facts, truth_a)
-            if stops is True:
-                return None  # neither policy screens the part's instruments here
+        if self.factored and self.stops(self.pa, facts, truth_a)[0] is True:
+            return None  # neither policy screens the part's instruments here
         va = self.values_of(self.pa, facts, truth_a, self.factored)
         vb = self.values_of(self.pb, facts, truth_b, self.factored)
         if _apart(va, vb):
-            if stops is None and gate is not None:  # whether the screening reaches the part
-                return self.split(gate, facts)
             self.found.append((facts, _one(va), _one(vb)))
             return None
         if len(va) == 1 and va == vb and not _open_countries(next(iter(va))):
@@ -846,8 +958,6 @@ class _PartSearch(_Joint):
         elif common:
             candidates = [f for f, _ in common]
         if not candidates:
-            if stops is None and gate is not None:
-                return self.split(gate, facts)
             # an expulsion among the part's instruments: whether it sends the person anywhere
             pending = adjust(self.pa, dict(self.current[self.pa.policy.id]), truth_a, facts, self.relevant)
             pending = pending or adjust(
@@ -1120,7 +1230,7 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
         return case if answers is None else _plainer(case, answers, programs)
     partition = Partition(programs)
     drawn: list[tuple[tuple[Any, ...], int, dict[str, Any]]] = []
-    for i, region in enumerate(group.regions[:EXAMPLE_REGIONS]):
+    for i, region in enumerate(_members(group, EXAMPLE_REGIONS)):
         for facts in _plain_variants(region):
             case = partition.case(facts)
             drawn.append((plainness(case), i, case))
@@ -1134,6 +1244,22 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
         if best is None or plainness(plain) < best[0]:
             best = (plainness(plain), plain)
     return best[1] if best is not None else partition.case(group.regions[0])
+
+
+def _members(group: Group, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` classes of the group's cases: its regions, each met with the first region
+    of ``within`` it meets (see ``Group.within``)."""
+    found: list[dict[str, Any]] = []
+    for region in group.regions:
+        if len(found) >= limit:
+            break
+        if group.within is None:
+            found.append(dict(region))
+            continue
+        meet = next((m for w in group.within if (m := _meet(region, w)) is not None), None)
+        if meet is not None:
+            found.append(meet)
+    return found
 
 
 def plainness(case: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -1367,9 +1493,16 @@ class Describer:
     def _in_terms(self, members: frozenset[str], named: frozenset[Any]) -> set[str]:
         return {m if m in named else OTHER for m in members}
 
-    def boxes(self, regions: Sequence[Mapping[str, Any]]) -> list[Box]:
-        """The group's regions as boxes, merged and pruned (see above)."""
-        names = [*CATALOGUE, *sorted({k for r in regions for k in r if k.startswith(FEARED)})]
+    def boxes(
+        self, regions: Sequence[Mapping[str, Any]], within: Sequence[Mapping[str, Any]] | None = None
+    ) -> list[Box]:
+        """The group's regions as boxes, merged and pruned (see above); with ``within``, the
+        cases of the regions that lie in one of those (``Group.within``): each box of the one
+        intersected with each box of the other, fact by fact, then merged and pruned again."""
+        names = [
+            *CATALOGUE,
+            *sorted({k for r in [*regions, *(within or ())] for k in r if k.startswith(FEARED)}),
+        ]
         found: set[Box] = set()
         for region in regions:
             clauses = []
@@ -1378,6 +1511,48 @@ class Describer:
                 if allowed is not None and not self._everything(fact, allowed):
                     clauses.append((fact, allowed))
             found.add(tuple(clauses))
+        found = self._simplify(found, names)
+        if within is not None:
+            theirs = self._simplify(set(self.boxes(within)), names)
+            found = self._simplify(
+                {box for one in found for two in theirs if (box := self._intersect(one, two)) is not None},
+                names,
+            )
+        return sorted(found, key=lambda box: (len(box), [_order(c) for c in box]))
+
+    def _intersect(self, one: Box, two: Box) -> Box | None:
+        """The cases of both boxes, as a box (None: none)."""
+        mine = dict(one)
+        for fact, allowed in two:
+            have = mine.get(fact)
+            if have is None:
+                mine[fact] = allowed
+                continue
+            both = self._both(have, allowed)
+            if both is None:
+                return None
+            mine[fact] = both
+        return tuple(sorted(mine.items(), key=_order))
+
+    @staticmethod
+    def _both(x: Allowed, y: Allowed) -> Allowed | None:
+        if x.kind == "spans":
+            spans = []
+            for lo1, hi1 in x.spans:
+                for lo2, hi2 in y.spans:
+                    lo = lo1 if lo2 is None else lo2 if lo1 is None else max(lo1, lo2)
+                    hi = hi1 if hi2 is None else hi2 if hi1 is None else min(hi1, hi2)
+                    if lo is None or hi is None or lo < hi:
+                        spans.append((lo, hi))
+            return Allowed("spans", spans=tuple(_merge(sorted(spans, key=_span_key)))) if spans else None
+        if x.kind == "sets":
+            cubes = [a | b for a in x.sets for b in y.sets if not _contradicts(a | b)]
+            return Allowed("sets", sets=minimize(cubes)) if cubes else None
+        values, other = x.values & y.values, x.other and y.other
+        return Allowed("values", values=values, other=other) if values or other else None
+
+    def _simplify(self, found: set[Box], names: Sequence[str]) -> set[Box]:
+        """Boxes that differ in one fact merged, boxes inside others dropped, until nothing changes."""
         changed = True
         while changed:
             changed = False
@@ -1398,7 +1573,7 @@ class Describer:
             kept = {box for box in found if not any(other != box and _inside(box, other) for other in found)}
             changed = changed or kept != found
             found = kept
-        return sorted(found, key=lambda box: (len(box), [_order(c) for c in box]))
+        return found
 
     def _join(self, fact: str, choices: list[Allowed | None]) -> Allowed | None:
         if any(c is None for c in choices):
