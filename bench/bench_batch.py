@@ -603,7 +603,7 @@ def main(argv: list[str] | None = None) -> None:
                     notes.append(f"--jobs 1 {one.rate:,.0f} rows/s: default/1 = {d.rate / one.rate:.2f}"
                                  f" ({'met' if d.wall <= one.wall * 1.05 else 'NOT met'})")
                 if rows >= 1_000_000:
-                    peak = max(d.memory.peak_pss_sum, *(r.memory.peak_pss_sum for r in [one] if r))
+                    peak = max([d.memory.peak_pss_sum] + [r.memory.peak_pss_sum for r in [one] if r is not None])
                     notes.append(f"peak PSS {peak / 1e6:,.0f} MB ({'met' if peak <= 200e6 else 'NOT met'})")
                 print(f"  {population} {rows:>9,}: " + "; ".join(notes))
         print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
