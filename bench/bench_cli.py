@@ -262,12 +262,14 @@ def main(argv: list[str] | None = None) -> None:
     bare_wall, bare_cpu = start, cpu['python -c "pass"']
     print("\n  issue 14 targets (a check: at most 10x a bare interpreter start and at most 200 ms;"
           " five unknown facts: at most 300 ms):")
-    print(f"  {'command':<34} {'x bare (wall)':>13} {'x bare (CPU)':>13} {'target':>10}  verdict (wall)")
+    print("  (the time limits hold for an idle machine; under load, read the ratios)")
+    print(f"  {'command':<34} {'x bare (wall)':>13} {'x bare (CPU)':>13}  {'<= 10x':<8} {'limit':>7}  within it")
     for label, _, _ in commands[:5]:
         limit = 300.0 if "unknown" in label else 200.0
         ratio, ratio_cpu = medians[label] / bare_wall, cpu[label] / bare_cpu if bare_cpu else float("nan")
-        ok = medians[label] <= limit and (ratio <= 10 or "unknown" in label)
-        print(f"  {label:<34} {ratio:>12.1f}x {ratio_cpu:>12.1f}x {limit:>8.0f}ms  {'met' if ok else 'NOT met'}")
+        tenfold = "n/a" if "unknown" in label else ("met" if ratio <= 10 else "NOT met")
+        within = "met" if medians[label] <= limit else "NOT met"
+        print(f"  {label:<34} {ratio:>12.1f}x {ratio_cpu:>12.1f}x  {tenfold:<8} {limit:>5.0f}ms  {within}")
 
     for title, data, cold in (("check, warm cache", CASES["check"], False),
                               ("check, cold cache", CASES["check"], True),
