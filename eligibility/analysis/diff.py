@@ -745,7 +745,12 @@ def reached(pa: Program, pb: Program, gates: set[str], start: dict[str, Any]) ->
 
 
 def _meet(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The class of the cases in both classes (of the same programs' partition), or None if none."""
+    """The class of the cases in both classes (of the same programs' partition), or None if none
+    (or if it cannot tell: a date or number class of the one that only overlaps the other's)."""
+    for name, value in other.items():  # a quick look first: most pairs differ in a fixed fact
+        mine = one.get(name, UNKNOWN)
+        if mine is not UNKNOWN and mine != value and not isinstance(mine, PartialSet):
+            return None
     done = dict(one)
     for name, value in other.items():
         mine = done.get(name, UNKNOWN)
@@ -1098,9 +1103,13 @@ def responsible(
     ids_b = {b.rule.id for b in pb.rules}
     found: list[str] = []
     for program, others in ((pa, ids_b), (pb, ids_a)):
-        truth = {b.key: holds(b.when, facts) for b in program.rules}
-        for b in program.rules:
-            if b.rule.id in others or b.rule.id in found or (among is not None and b.governs not in among):
+        own = [b for b in program.rules if b.rule.id not in others and (among is None or b.governs in among)]
+        # the truths a status of their instruments reads, evaluated once each
+        truth = {
+            r.key: holds(r.when, facts) for iid in {b.governs for b in own} for r in program.governed[iid]
+        }
+        for b in own:
+            if b.rule.id in found:
                 continue
             value = truth[b.key]
             decisive = (
@@ -1204,7 +1213,7 @@ ADULT_AGE = 30
 """The age given to an example whose region leaves age open (any age gives its answers)."""
 PLAIN_NATIONALITY = frozenset({"HN"})
 """The nationality given to an example whose region leaves nationality open."""
-EXAMPLE_REGIONS = 5_000
+EXAMPLE_REGIONS = 1_000
 """Regions of a group looked at for its plainest example (a group may hold tens of thousands)."""
 EXAMPLE_TRIES = 12
 """How many of the plainest drawn cases are made plainer and checked."""
@@ -1250,16 +1259,33 @@ def _members(group: Group, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` classes of the group's cases: its regions, each met with the first region
     of ``within`` it meets (see ``Group.within``)."""
     found: list[dict[str, Any]] = []
+    tries = MEETS
+    # each region of ``within`` by what it fixes, the facts most often told apart first
+    first = ("entry.date", "decision_date", "entry.border", "entry.place", "documents")
+    fixed = [
+        sorted(
+            ((k, v) for k, v in w.items() if v is not UNKNOWN),
+            key=lambda kv: first.index(kv[0]) if kv[0] in first else len(first),
+        )
+        for w in group.within or ()
+    ]
     for region in group.regions:
-        if len(found) >= limit:
+        if len(found) >= limit or tries <= 0:
             break
         if group.within is None:
             found.append(dict(region))
             continue
-        meet = next((m for w in group.within if (m := _meet(region, w)) is not None), None)
-        if meet is not None:
-            found.append(meet)
+        for w in fixed:
+            tries -= 1
+            meet = _meet(region, dict(w))
+            if meet is not None:
+                found.append(meet)
+                break
     return found
+
+
+MEETS = 400_000
+"""Regions of ``within`` met with a group's regions, at most, in search of its example cases."""
 
 
 def plainness(case: Mapping[str, Any]) -> tuple[Any, ...]:
