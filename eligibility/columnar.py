@@ -481,6 +481,9 @@ class _Keyed:
 
     parts: list[tuple[Codes, int]]  # (codes, how many) per component
     fallback: npt.NDArray[np.bool_]  # rows read by the row path (wrong somewhere, or approximate dates)
+    fields: dict[str, tuple[Codes, int]]  # per categorical column: the code of the value the Case holds
+    dates: list[tuple[Codes, int]]  # the classes of the entry date, age, decision date and claim delay
+    treaty: Codes  # the entry date's class between the treaty dates
 
 
 def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
@@ -495,6 +498,7 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     # categorical fields: one code per distinct value the Case holds (omitted: 0)
     values: dict[str, npt.NDArray[np.int64]] = {}  # per column, lut of its cells -> value code
     held: dict[str, list[Any]] = {}
+    fields: dict[str, tuple[Codes, int]] = {}
     for name in COLUMNS:
         column = cols.get(name)
         if column is None or name in DATE_FIELDS:
@@ -519,6 +523,7 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
         values[name] = lut
         if len(forms) > 0:
             parts.append((lut[at], len(forms) + 1))
+            fields[name] = parts[-1]
     # an entry's facts consistent (the distinct combinations, once each)
     entry_names = ("entry.border", "entry.place", "entry.state", "entry.appointment")
     if any(n in cols for n in entry_names):
@@ -566,6 +571,8 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     }
     cuts = _ordinals(sorted(set(bounds["*date"]) | treaty))
     parts.append((np.searchsorted(cuts, E, side="right").astype(np.int64), len(cuts) + 1))
+    dates = [parts[-1]]
+    treaty_class = np.searchsorted(_ordinals(sorted(treaty)), E, side="right").astype(np.int64)
     # the age at entry: from the birth date when given, else the age given
     age_col = cols.get("age")
     age_state = np.zeros(rows, dtype=np.int64)  # 0 omitted, 1 null, 2 a number
@@ -586,17 +593,194 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     age_cuts = np.array(bounds["age_at_entry"], dtype=np.int64)
     age_class = np.where(age_known, np.searchsorted(age_cuts, age, side="right") + 1, 0)
     parts.append((age_class.astype(np.int64), len(age_cuts) + 2))
+    dates.append(parts[-1])
     parts.append((age_state * 3 + birth.state, 9))
     # the decision date (the entry date when omitted) and the days from entry to claim
     decision_cuts = _ordinals(bounds["decision_date"])
     day = np.where(decision.state == 2, decision.days, E)
     decision_class = np.where(decision.state == 1, 0, np.searchsorted(decision_cuts, day, side="right") + 1)
     parts.append((decision_class.astype(np.int64) * 3 + decision.state, 3 * (len(decision_cuts) + 2)))
+    dates.append((decision_class.astype(np.int64), len(decision_cuts) + 2))
     day_cuts = np.array(bounds["days_from_entry_to_claim"], dtype=np.int64)
     waited = np.where(claim.state == 2, claim.days - E, 0)
     claim_class = np.where(claim.state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
     parts.append((claim_class.astype(np.int64) * 3 + claim.state, 3 * (len(day_cuts) + 2)))
-    return _Keyed(parts, fallback)
+    dates.append((claim_class.astype(np.int64), len(day_cuts) + 2))
+    return _Keyed(parts, fallback, fields, dates, treaty_class)
+
+
+# Groups of fields whose facts are derived together (a fact's value depends on these fields alone;
+# the habitual residence defaults to the first nationality; the transit facts read the
+# nationalities, the residence and, for treaty parties, the entry date).
+_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("nationalities", "habitual_residence"),
+    ("transit", "nationalities", "habitual_residence", "@treaty"),
+    *((name,) for name in COLUMNS if name not in ("nationalities", "habitual_residence", "transit", "id")),
+)
+_GROUP_FACTS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _facts_of(group: tuple[str, ...]) -> tuple[str, ...]:
+    """The facts derived from the fields of ``group`` alone (dates and ages: classed apart)."""
+    from eligibility.ruleset.facts import CATALOGUE
+
+    found = _GROUP_FACTS.get(group)
+    if found is None:
+        inputs = set(group)
+        found = tuple(
+            name
+            for name, fact in CATALOGUE.items()
+            if fact.type not in ("date", "int")
+            and set(fact.inputs) <= inputs | {"habitual_residence", "nationalities"}
+            and (name.startswith("transit.") if "transit" in inputs else set(fact.inputs) <= inputs)
+        )
+        _GROUP_FACTS[group] = found
+    return found
+
+
+def _fact_parts(
+    columns: Columns,
+    keyed: _Keyed,
+    good: npt.NDArray[np.bool_],
+    evaluator: Evaluator,
+    fact_codes: dict[str, tuple[Codes, int]],
+) -> list[tuple[Codes, int]]:
+    """The components of the coarse class id: per group of fields, the class of each fact derived
+    from them under every test of the rules (``Evaluator._classify``; unknown a class of its own;
+    the facts that name the countries of expulsion exactly), found once per distinct combination
+    of the group's values, from one row of it."""
+    from eligibility.analysis.settle import DESTINATION_FACTS
+    from eligibility.ruleset.facts import UNKNOWN, derive_facts
+
+    ctx = columns.rules.context
+    exact = DESTINATION_FACTS if any(evaluator._expulsions) else ()
+    parts = list(keyed.dates)
+    rows = columns.rows
+    positions = np.flatnonzero(good)
+    for group in _GROUPS:
+        facts = _facts_of(group)
+        given = [keyed.fields[n] for n in group if n in keyed.fields] + (
+            [(keyed.treaty, int(keyed.treaty.max(initial=0)) + 1)] if "@treaty" in group else []
+        )
+        if not facts or not any(n in keyed.fields for n in group):
+            continue
+        ids, count = _classes(given, rows)
+        representative = np.full(count, -1, dtype=np.int64)
+        representative[ids[positions]] = positions
+        classes: dict[tuple[Any, ...], int] = {}
+        lut = np.zeros(count, dtype=np.int64)
+        per_fact: dict[str, dict[Any, int]] = {f: {"?": 0} for f in facts}  # unknown: 0
+        fact_luts = {f: np.zeros(count, dtype=np.int64) for f in facts}
+        for combo, row in enumerate(representative.tolist()):
+            if row < 0:
+                continue
+            case = _row_case(_cells(columns, row))
+            assert not isinstance(case, str)
+            values, _assumed = derive_facts(case, ctx)
+            key = tuple(
+                "?"
+                if values[f] is UNKNOWN
+                else (
+                    evaluator._classify(f, values[f]),
+                    tuple(values[f])
+                    if f in exact and isinstance(values[f], list)
+                    else values[f]
+                    if f in exact
+                    else None,
+                )
+                for f in facts
+            )
+            lut[combo] = classes.setdefault(key, len(classes))
+            for f, k in zip(facts, key, strict=True):
+                fact_luts[f][combo] = per_fact[f].setdefault(k, len(per_fact[f]))
+        if len(classes) > 1:
+            parts.append((lut[ids], len(classes)))
+        for f in facts:
+            if f not in fact_codes or len(per_fact[f]) > 1:
+                fact_codes[f] = (fact_luts[f][ids], len(per_fact[f]))
+    return parts
+
+
+_DATE_FACTS = ("entry.date", "age_at_entry", "decision_date", "days_from_entry_to_claim")
+
+
+def _truth_ids(
+    columns: Columns,
+    keyed: _Keyed,
+    good: npt.NDArray[np.bool_],
+    evaluator: Evaluator,
+    fact_codes: dict[str, tuple[Codes, int]],
+) -> tuple[Codes, int, npt.NDArray[np.bool_]] | None:
+    """For the rows whose every fact the rules test is known: a class id by the truth of every
+    rule, and the facts that give the countries of expulsion exactly (what the fast path's class
+    key is then made of). Each rule's truth is found once per distinct combination of the classes
+    of the facts it tests (rules testing the same facts together), from one row of it, and
+    broadcast. Returns (ids, count, which rows) or None when no row has every tested fact known."""
+    from eligibility.analysis.settle import DESTINATION_FACTS
+    from eligibility.ruleset.facts import UNKNOWN, derive_facts
+
+    for f, coded in zip(_DATE_FACTS, keyed.dates, strict=True):
+        fact_codes[f] = coded  # unknown: 0 (the entry date is never unknown)
+    used = evaluator.program.facts_used
+    sample = np.flatnonzero(good)
+    if not len(sample):
+        return None
+    first = _row_case(_cells(columns, int(sample[0])))
+    assert not isinstance(first, str)
+    constant, _ = derive_facts(first, columns.rules.context)
+    known = good.copy()
+    for f in used:
+        if f == "entry.date":
+            continue
+        if f in fact_codes:
+            known &= fact_codes[f][0] != 0
+        elif constant[f] is UNKNOWN:  # no column gives it: unknown in every row
+            return None
+    positions = np.flatnonzero(known)
+    if not len(positions):
+        return None
+    by_facts: dict[frozenset[str], list[int]] = {}
+    for n, b in enumerate(evaluator.program.rules):
+        by_facts.setdefault(frozenset(t.fact for t in b.checks), []).append(n)
+    facts_cache: dict[int, dict[str, Any]] = {}
+
+    def facts_of(row: int) -> dict[str, Any]:
+        found = facts_cache.get(row)
+        if found is None:
+            case = _row_case(_cells(columns, row))
+            assert not isinstance(case, str)
+            found = facts_cache[row] = derive_facts(case, columns.rules.context)[0]
+        return found
+
+    parts: list[tuple[Codes, int]] = []
+    sub = {f: (codes[positions], n) for f, (codes, n) in fact_codes.items()}
+    destination = {n for rules in evaluator._expulsions for n, _b in rules}
+    reaches = np.zeros(len(positions), dtype=bool)  # some destination rule holds
+    for fact_set, indices in by_facts.items():
+        given = [sub[f] for f in sorted(fact_set) if f in sub]
+        ids, count = _classes(given, len(positions))
+        representative = np.zeros(count, dtype=np.int64)
+        representative[ids] = positions
+        truths: dict[tuple[bool, ...], int] = {}
+        lut = np.zeros(count, dtype=np.int64)
+        for combo, row in enumerate(representative.tolist()):
+            all_truths = evaluator._truths(facts_of(row))
+            lut[combo] = truths.setdefault(tuple(all_truths[i] for i in indices), len(truths))
+        if len(truths) > 1:
+            parts.append((lut[ids], len(truths)))
+        hits = [at for at, n in enumerate(indices) if n in destination]
+        if hits:
+            holds = np.zeros(len(truths), dtype=bool)
+            for vector, code in truths.items():
+                holds[code] = any(vector[at] for at in hits)
+            reaches |= holds[lut[ids]]
+    # the countries of expulsion: from the destination facts, where a destination rule holds
+    for name in DESTINATION_FACTS if destination else ():
+        if name in keyed.fields:
+            codes, n = keyed.fields[name]
+            parts.append((np.where(reaches, codes[positions], 0), n))
+    ids, count = _classes(parts, len(positions))
+    return ids, count, known
 
 
 def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
@@ -796,7 +980,12 @@ def evaluate_policies(
 
 
 def evaluate_frame(
-    frame: Any, policy: str | None = None, *, rules: RuleSet | None = None, evidence: bool = False
+    frame: Any,
+    policy: str | None = None,
+    *,
+    rules: RuleSet | None = None,
+    evidence: bool = False,
+    coarse: bool = True,
 ) -> ColumnarResult:
     """The headline, evidence and class of every row of a population under ``policy`` (default:
     the rules' default, ``enacted``); see the module. ``frame`` is a pandas or polars DataFrame, a
@@ -818,6 +1007,17 @@ def evaluate_frame(
     keyed = _components(columns, _bounds(program))
     rows = columns.rows
     fast_rows = ~keyed.fallback
+    truth_rows: npt.NDArray[np.bool_] | None = None
+    truth_ids: Codes | None = None
+    truth_count = 0
+    if coarse:
+        evaluator = _answers(ruleset, name).evaluator
+        fact_codes: dict[str, tuple[Codes, int]] = {}
+        keyed.parts = _fact_parts(columns, keyed, fast_rows, evaluator, fact_codes)
+        by_truths = _truth_ids(columns, keyed, fast_rows, evaluator, fact_codes)
+        if by_truths is not None:
+            truth_ids, truth_count, truth_rows = by_truths
+            fast_rows = fast_rows & ~truth_rows
     now = time.perf_counter()
     timings["codes"] = now - started
     started = now
@@ -825,6 +1025,14 @@ def evaluate_frame(
     representative = np.zeros(count, dtype=np.int64)
     positions = np.flatnonzero(fast_rows)
     representative[ids] = positions  # some row of each class (which one does not matter)
+    if truth_ids is not None and truth_rows is not None:  # classes by truths come after
+        by_truth = np.zeros(truth_count, dtype=np.int64)
+        truth_positions = np.flatnonzero(truth_rows)
+        by_truth[truth_ids] = truth_positions
+        representative = np.concatenate([representative, by_truth])
+        ids = np.concatenate([ids, truth_ids + count])
+        positions = np.concatenate([positions, truth_positions])
+        count += truth_count
     now = time.perf_counter()
     timings["unique"] = now - started
     started = now
