@@ -226,8 +226,8 @@ def _answer(det: Any) -> tuple[Headline, str]:
     return head, det.evidence
 
 
-def _check(rows: list[dict[str, str]], policy: str, durable_every: int = 1) -> None:
-    result = evaluate_frame(columns_of(rows), policy, rules=RULES)
+def _check(rows: list[dict[str, str]], policy: str, durable_every: int = 1, coarse: bool = True) -> None:
+    result = evaluate_frame(columns_of(rows), policy, rules=RULES, coarse=coarse)
     expected = row_path(rows)
     rejected = dict(result.rejected)
     outcome, evidence = result.outcome, result.evidence
@@ -257,6 +257,11 @@ def _check(rows: list[dict[str, str]], policy: str, durable_every: int = 1) -> N
 @pytest.mark.parametrize("policy", POLICIES)
 def test_wide_population_matches_fast_and_durable(policy: str) -> None:
     _check(population(150, seed=POLICIES.index(policy) + 1), policy, durable_every=5)
+
+
+def test_case_key_classes_match_fast_and_durable() -> None:
+    """The finer classes (``coarse=False``: the fast path's case key, fields read exactly)."""
+    _check(population(100, seed=21), "enacted", durable_every=5, coarse=False)
 
 
 @pytest.mark.exhaustive
