@@ -66,11 +66,13 @@ __all__ = [
     "ColumnarError",
     "ColumnarResult",
     "Columns",
+    "CsvPopulation",
     "cell_value",
     "evaluate_frame",
     "evaluate_policies",
     "outcome_code",
     "read_columns",
+    "read_csv",
 ]
 
 Codes = npt.NDArray[np.int64]
@@ -1064,3 +1066,73 @@ def evaluate_frame(
         result.evidence  # noqa: B018 - found now, for every class
     timings["evaluate"] = time.perf_counter() - started
     return result
+
+
+# --- a CSV file of cases ----------------------------------------------------------------------------
+
+
+@dataclass
+class CsvPopulation:
+    """A CSV batch file read into columns: ``numbers[i]`` is the file's line number of row ``i``;
+    ``rejected`` the lines the reader itself refuses (not UTF-8, more cells than the header names),
+    with the batch reader's messages. Blank lines are not rows."""
+
+    columns: Columns
+    numbers: npt.NDArray[np.int64]
+    rejected: list[tuple[int, str]]
+
+
+_NOT_UTF8 = re.compile("[\\udc80-\\udcff]")
+
+
+def read_csv(file: Any, *, name: str | None = None, rules: RuleSet | None = None) -> CsvPopulation:
+    """Read a CSV file of cases (a path or a binary stream) as ``eligibility batch`` reads it, into
+    columns for :func:`evaluate_frame`. Raises ColumnarError for a header no row can be read with
+    (the batch reader's words); OSError as ``open`` does."""
+    import csv
+    import io
+    from pathlib import Path
+
+    if isinstance(file, (str, Path)):
+        with Path(file).open("rb") as stream:
+            return read_csv(stream, name=name or str(file), rules=rules)
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        reader = csv.reader(text)
+        header = next(reader, None)
+        names = [h.strip() for h in header or []]
+        problem = _header_problem(names)
+        if problem is not None:
+            raise ColumnarError(f"{name or 'stdin'}: header: {problem}")
+        cells: list[list[str]] = [[] for _ in names]
+        numbers: list[int] = []
+        rejected: list[tuple[int, str]] = []
+        for index, row in enumerate(reader):
+            number = index + 2
+            if not any(cell.strip() for cell in row):
+                continue
+            if any(_NOT_UTF8.search(cell) for cell in row):
+                rejected.append((number, "not UTF-8 text"))
+                continue
+            if len(row) > len(names):
+                rejected.append((number, f"{len(row)} cells, but the header names {len(names)} columns"))
+                continue
+            numbers.append(number)
+            for at, values in enumerate(cells):
+                values.append(row[at] if at < len(row) else "")
+    finally:
+        text.detach()
+    columns = {n: v for n, v in zip(names, cells, strict=True) if n}
+    return CsvPopulation(read_columns(columns, rules=rules), np.array(numbers, dtype=np.int64), rejected)
+
+
+def _header_problem(names: list[str]) -> str | None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return f"column '{name}' appears twice"
+        seen.add(name)
+    for name in names:
+        if "." in name and name.split(".", 1)[0] in seen:
+            return f"columns '{name.split('.', 1)[0]}' and '{name}' give the same field twice"
+    return None

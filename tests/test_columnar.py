@@ -441,3 +441,43 @@ def test_typed_columns_read_as_their_text() -> None:
     )
     a, b = evaluate_frame(text, rules=RULES), evaluate_frame(typed, rules=RULES)
     assert list(a.outcome) == list(b.outcome) and a.rejected == b.rejected == []
+
+
+def test_a_csv_file_reads_as_the_batch_reader_reads_it(tmp_path: Any) -> None:
+    from eligibility.columnar import read_csv
+
+    rows = population(40, seed=17)
+    names = list(FIELD_NAMES)
+    lines = [",".join(names)]
+    for r in rows:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow([r[n] for n in names])
+        lines.append(buffer.getvalue())
+    lines.insert(5, "")  # a blank line is not a row
+    lines.insert(9, "x," * len(names) + "extra")  # more cells than the header names
+    data = "\n".join(lines).encode() + b"\n" + b'"\xff\xfe",2020-01-01\n'
+    path = tmp_path / "cases.csv"
+    path.write_bytes(data)
+    read = read_csv(path, rules=RULES)
+    result = evaluate_frame(read.columns, "enacted", rules=RULES)
+    got = dict(read.rejected) | {int(read.numbers[row]): message for row, message in result.rejected}
+    want: dict[int, str] = {}
+    answers: dict[int, str] = {}
+    for number, row in csv_rows(path):
+        if isinstance(row, str):
+            want[number] = row
+            continue
+        try:
+            case = parse_case(row, source="")
+        except CaseError as exc:
+            want[number] = "; ".join(str(p).removeprefix(": ") for p in exc.problems)
+            continue
+        fast = _fast("enacted").evaluate(case)
+        answers[number] = outcome_code(
+            Headline(fast.outcome, fast.transfer_to, fast.asylum, fast.wait_in_mexico, fast.expel_to)
+        )
+    assert got == want
+    assert {int(n): o for n, o in zip(read.numbers, result.outcome, strict=True) if o is not None} == answers
+    with pytest.raises(ColumnarError, match="appears twice"):
+        (tmp_path / "twice.csv").write_text("age,age\n1,2\n")
+        read_csv(tmp_path / "twice.csv", rules=RULES)
