@@ -147,6 +147,13 @@ def _date(value: str | None, flag: str) -> dt.date | None:
     show_default=True,
     help="Draw the entry state from the Border Patrol sector figures, or leave it unknown.",
 )
+@click.option(
+    "--population",
+    "population_file",
+    type=click.Path(dir_okay=False),
+    help="Count the cases of a CSV file (the batch layout) under each policy instead: "
+    "the assumption options do not apply.",
+)
 @user_errors
 def simulate(
     policies: tuple[str, ...],
@@ -164,6 +171,7 @@ def simulate(
     fear_of_mexico: float,
     visa_share: float,
     states_from_sectors: bool,
+    population_file: str | None,
 ) -> None:
     """How many of the 851,508 people apprehended by the Border Patrol at the southwest border in FY2019
     could have been sent to Guatemala under each policy.
@@ -175,7 +183,11 @@ def simulate(
     eligibility simulate
     eligibility simulate --policy implemented --entry-date 2019-12-01 --format csv
     eligibility simulate --plot fy2019.png
+    eligibility simulate --population cases.csv --policy enacted --policy implemented
     """
+    if population_file:
+        _count_file(population_file, policies, fmt, output, plot_path)
+        return
     try:
         if plot_path:
             from eligibility.simulate.plot import MissingDependencyError, require_matplotlib
@@ -214,6 +226,27 @@ def simulate(
             click.echo(f"chart: {plot_path}", err=True)
     except SimulationError as exc:  # a bad assumption: name the option that set it
         raise UserError(_with_option_names(str(exc))) from None
+
+
+def _count_file(path: str, policies: tuple[str, ...], fmt: str, output: str | None, plot: str | None) -> None:
+    """``--population FILE``: the file's cases counted by outcome code under each policy."""
+    from eligibility.columnar import ColumnarError
+    from eligibility.errors import UnknownPolicyError
+    from eligibility.simulate.population import count_file, render_file_counts
+
+    if plot:
+        raise UserError("--plot: not with --population (the chart is of the FY2019 population)")
+    try:
+        result = count_file(path, list(policies) or list(DEFAULT_POLICIES))
+    except (ColumnarError, UnknownPolicyError, SimulationError) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    rendered = render_file_counts(result, fmt)
+    if output:
+        _write(output, rendered)
+    else:
+        click.echo(rendered, nl=False)
 
 
 def _write(path: str, text: str) -> None:

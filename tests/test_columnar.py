@@ -481,3 +481,38 @@ def test_a_csv_file_reads_as_the_batch_reader_reads_it(tmp_path: Any) -> None:
     with pytest.raises(ColumnarError, match="appears twice"):
         (tmp_path / "twice.csv").write_text("age,age\n1,2\n")
         read_csv(tmp_path / "twice.csv", rules=RULES)
+
+
+def test_simulate_counts_a_population_file(tmp_path: Any) -> None:
+    from eligibility.simulate.population import count_file, render_file_counts
+
+    rows = population(80, seed=19)
+    names = list(FIELD_NAMES)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    for r in rows:
+        writer.writerow([r[n] for n in names])
+    path = tmp_path / "cases.csv"
+    path.write_text(buffer.getvalue())
+    got = count_file(str(path), ["enacted", "implemented"], rules=RULES)
+    for policy in ("enacted", "implemented"):
+        want: dict[str, int] = {}
+        for case in row_path(rows):
+            if not isinstance(case, str):
+                if case.spans:
+                    det = evaluate(case, policy, rules=RULES, engine="durable", counterfactuals=False)
+                    code = outcome_code(_answer(det)[0])
+                else:
+                    fast = _fast(policy).evaluate(case)
+                    code = outcome_code(
+                        Headline(
+                            fast.outcome, fast.transfer_to, fast.asylum, fast.wait_in_mexico, fast.expel_to
+                        )
+                    )
+                want[code] = want.get(code, 0) + 1
+        assert got.counts[policy] == want
+    assert got.rows + len(got.rejected) == len(rows)
+    assert "enacted" in render_file_counts(got, "text") and render_file_counts(got, "csv").startswith(
+        "policy,"
+    )
