@@ -829,27 +829,16 @@ def _witness(search: _PartSearch, group: Group, va: Any, vb: Any) -> dict[str, A
     regions that meets a region where the screening reaches the part, with a nationality (the
     first, in this order, that the class leaves open) rather than stateless when that case has
     the same part values."""
-    tries = 0
-    for region in group.regions:
-        for reach in group.within if group.within is not None else [{}]:
-            facts = _meet(region, reach)
-            if facts is None:
-                continue
-            tries += 1
-            if tries > WITNESS_TRIES:
-                return None
-            nationalities = facts["nationalities"]
-            trials = []
-            if isinstance(nationalities, PartialSet) and not nationalities.included:
-                liked = [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided][:1]
-                trials += [{**facts, "nationalities": nationalities.with_member(c, True)} for c in liked]
-            for trial in [*trials, facts]:
-                case = search.example(trial)
-                if (search.concrete_value(search.pa, case), search.concrete_value(search.pb, case)) == (
-                    va,
-                    vb,
-                ):
-                    return case
+    for facts in _members(group, WITNESS_TRIES):
+        nationalities = facts["nationalities"]
+        trials = []
+        if isinstance(nationalities, PartialSet) and not nationalities.included:
+            liked = [c for c in EXAMPLE_NATIONALITIES if c in nationalities.undecided][:1]
+            trials += [{**facts, "nationalities": nationalities.with_member(c, True)} for c in liked]
+        for trial in [*trials, facts]:
+            case = search.example(trial)
+            if (search.concrete_value(search.pa, case), search.concrete_value(search.pb, case)) == (va, vb):
+                return case
     return None
 
 
