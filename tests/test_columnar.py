@@ -261,7 +261,7 @@ def test_wide_population_matches_fast_and_durable(policy: str) -> None:
 
 def test_case_key_classes_match_fast_and_durable() -> None:
     """The finer classes (``coarse=False``: the fast path's case key, fields read exactly)."""
-    _check(population(100, seed=21), "enacted", durable_every=5, coarse=False)
+    _check(population(50, seed=21), "enacted", durable_every=5, coarse=False)
 
 
 @pytest.mark.exhaustive
