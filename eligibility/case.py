@@ -361,9 +361,7 @@ def read_case_data(text: str | bytes, source: str = "case") -> object:
                 [Problem(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]
             ) from None
         except _DuplicateKey as exc:
-            raise CaseError(
-                [Problem(source, f"the key '{_shown(exc.key)}' is given twice in one object")]
-            ) from None
+            raise CaseError([Problem(source, duplicate_key_message(exc.key))]) from None
         except RecursionError:
             raise CaseError([Problem(source, "malformed JSON: nested too deeply")]) from None
         except ValueError:  # an integer of more digits than Python converts (4,300)
@@ -412,6 +410,23 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         result[key] = value
     return result
+
+
+def json_object_strict(raw: str | bytes) -> Any:
+    """``json.loads`` that refuses a key given twice in one object: ValueError with the message
+    `check` gives (a legal fact must not silently take the last of two values)."""
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise DuplicateKeyError(duplicate_key_message(exc.key)) from None
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice."""
+
+
+def duplicate_key_message(key: str) -> str:
+    return f"the key '{_shown(key)}' is given twice in one object"
 
 
 def _shown(text: str, limit: int = 60) -> str:

@@ -431,6 +431,27 @@ def test_a_row_nested_too_deeply_a_huge_number_or_a_lone_surrogate_is_reported_a
     assert "internal error" not in result.output and "set_int_max_str_digits" not in result.output
 
 
+def test_a_key_given_twice_is_refused_as_check_refuses_it_also_after_a_row_of_its_shape(tmp_path: Path) -> None:
+    """A legal fact must not silently take the last of two values: check refuses such a case, and
+    batch refused none (the last value won), even on a row whose shape it had read before."""
+    rows = [
+        '{"id": "a", "nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01"}}',
+        '{"id": "b", "nationalities": ["HN"], "age": 31, "age": 40, "entry": {"date": "2019-12-02"}}',
+        '{"id": "c", "nationalities": ["HN"], "age": 32, "entry": {"date": "2019-12-02", "date": "2019-12-03"}}',
+        '{"id": "d", "nationalities": ["HN"], "\\u0061ge": 33, "age": 34, "entry": {"date": "2019-12-04"}}',
+        '{"id": "e", "nationalities": ["HN"], "age": 35, "entry": {"date": "2019-12-05"}}',
+    ]
+    source = _write(tmp_path / "in.jsonl", rows)
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, ["batch", str(source), "--jobs", jobs])
+        assert result.exit_code == 3, result.output
+        assert [d["id"] for d in map(json.loads, result.stdout.splitlines()) if "id" in d] == ["a", "e"]
+        for row, key in ((2, "age"), (3, "date"), (4, "age")):
+            assert f"{source}:{row}: the key '{key}' is given twice in one object" in result.output
+    checked = CliRunner().invoke(main, ["check", "-"], input=rows[1])
+    assert checked.exit_code == 2 and "the key 'age' is given twice in one object" in checked.output
+
+
 # -- rows read by shape (batch._Shapes) against the Case model ---------------------------------
 
 
@@ -473,7 +494,9 @@ def _variants(row: dict[str, Any]) -> list[bytes]:
         lines.append(json.dumps(changed).encode())
     text = json.dumps(row)
     lines += [
-        text.replace('"entry"', '"age": 3, "age"', 1).encode(),  # a key given twice: the last one counts
+        text.replace('"entry"', '"age": 3, "age"', 1).encode(),  # a key given twice: refused, as check refuses it
+        text.replace('"entry": {', '"entry": {"date": "2019-12-01", ', 1).encode(),
+        text.replace('"entry"', '"\\u0061ge": 3, "age"', 1).encode(),  # the same key, spelled with an escape
         text.replace("{", '{"unknown": 1, ', 1).encode(),
         text[:-1].encode(),  # cut short
         text.encode("utf-16"),

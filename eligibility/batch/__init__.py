@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from eligibility.batch.rows import MAX_LINE, HeaderError, csv_rows, json_lines, json_object, long_line
 from eligibility.case import MAX_ID_CHARS, Case, age_on, parse_case
@@ -221,11 +221,7 @@ def _case(raw: bytes | dict[str, Any] | str) -> Case:
         return parse_case(raw, source="")
     if len(raw) > MAX_LINE:
         raise CaseError([Problem("", _long(len(raw)))])
-    try:
-        return Case.model_validate_json(raw)
-    except ValidationError:
-        pass  # say why, in the words `check` uses
-    data = json_object(raw)
+    data = json_object(raw)  # a key given twice is refused, as `check` refuses it
     if isinstance(data, str):
         raise CaseError([Problem("", data)])
     return parse_case(data, source="")
@@ -258,10 +254,10 @@ class _Shapes:
     """
 
     def __init__(self) -> None:
-        self.known: dict[tuple[bytes, int], Case] = {}
+        self.known: dict[tuple[bytes, int], tuple[Case, tuple[tuple[bytes, int], ...]]] = {}
 
     def case(self, raw: bytes) -> Case:
-        if len(raw) > MAX_LINE:
+        if len(raw) > MAX_LINE or b"\\" in raw:  # an escape could spell a key twice unseen
             return _case(raw)
         try:
             data = orjson.loads(raw)
@@ -283,7 +279,10 @@ class _Shapes:
             return _case(raw)
         known = self.known.get(key)
         if known is not None:
-            found = _vary(known, entry_date, values)
+            kept, keys = known
+            # orjson keeps the last of a key given twice: a row that names a key more often
+            # than its shape holds it (or holds it as a string value too) goes through the model
+            found = None if any(raw.count(k) != n for k, n in keys) else _vary(kept, entry_date, values)
             if found is not None:
                 return found
             return _case(raw)
@@ -291,9 +290,25 @@ class _Shapes:
         if not case.spans and _vary(case, entry_date, values) == case:
             if len(self.known) >= SHAPES:
                 self.known.clear()
+            varying = [n for n, v in zip(_VARYING, values, strict=True) if v is not _ABSENT]
+            keys = _key_counts(data, [*varying, *(["date"] if entry_date is not _ABSENT else [])])
             # a copy of the exact size: orjson's own bytes keep room for 4 KB
-            self.known[(bytes(memoryview(key[0])), given)] = case
+            self.known[(bytes(memoryview(key[0])), given)] = (case, keys)
         return case
+
+
+def _key_counts(data: Any, more: list[str]) -> tuple[tuple[bytes, int], ...]:
+    """How often each key is written in a row of this shape: ``"key"`` once per object holding it."""
+    counts = collections.Counter(more)
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            counts.update(item.keys())
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return tuple((b'"' + k.encode() + b'"', n) for k, n in counts.items())
 
 
 def _day(value: Any) -> dt.date | None:

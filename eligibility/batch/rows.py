@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from eligibility.case import DuplicateKeyError, json_object_strict
 from eligibility.ruleset.facts import FLAGS
 
 LIST_FIELDS = {"nationalities", "fear_established_in", "transit", "family_in_us"}
@@ -60,9 +61,11 @@ def long_line(size: int, limit: int) -> str:
 def json_object(raw: bytes) -> dict[str, Any] | str:
     """The JSON object a line holds, or why it holds none: whatever the line holds (bytes that are
     not UTF-8, nesting deeper than Python recurses, an integer of more digits than it converts, a
-    value that is not an object), the answer is one of the two."""
+    value that is not an object, a key given twice in one object), the answer is one of the two."""
     try:
-        data = json.loads(raw)
+        data = json_object_strict(raw)
+    except DuplicateKeyError as exc:
+        return str(exc)
     except json.JSONDecodeError as exc:
         return f"malformed JSON: {exc.msg} (column {exc.colno})"
     except UnicodeDecodeError:
