@@ -256,7 +256,7 @@ def _check(rows: list[dict[str, str]], policy: str, durable_every: int = 1, coar
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_wide_population_matches_fast_and_durable(policy: str) -> None:
-    _check(population(150, seed=POLICIES.index(policy) + 1), policy, durable_every=5)
+    _check(population(80, seed=POLICIES.index(policy) + 1), policy, durable_every=8)
 
 
 def test_case_key_classes_match_fast_and_durable() -> None:
@@ -273,7 +273,7 @@ def test_large_population_matches_fast_and_durable(policy: str) -> None:
 
 
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 @given(st.lists(cases(unknowns=False), min_size=1, max_size=15), st.sampled_from(POLICIES))
 def test_generated_cases_match_durable(drawn: list[dict[str, Any]], policy: str) -> None:
@@ -290,7 +290,7 @@ def test_many_generated_cases_match_durable(drawn: list[dict[str, Any]], policy:
 
 
 def test_rows_of_one_class_share_the_answer_and_the_class_is_explained() -> None:
-    rows = population(300, seed=7, wrong=0.0)
+    rows = population(150, seed=7, wrong=0.0)
     result = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
     assert len(result.classes) < len(rows)  # classes are shared
     cls = int(result.class_id[0])
@@ -303,7 +303,7 @@ def test_rows_of_one_class_share_the_answer_and_the_class_is_explained() -> None
 
 
 def test_policies_share_one_reading() -> None:
-    rows = population(120, seed=11)
+    rows = population(60, seed=11)
     both = evaluate_policies(read_columns(columns_of(rows), rules=RULES), ["enacted", "implemented"])
     for policy, result in both.items():
         alone = evaluate_frame(columns_of(rows), policy, rules=RULES)
@@ -412,7 +412,7 @@ def _typed_frames(rows: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def test_every_kind_of_table_gives_the_same() -> None:
-    rows = population(60, seed=13)
+    rows = population(40, seed=13)
     expected = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
     frames = _typed_frames(rows)
     for kind, frame in frames.items():
