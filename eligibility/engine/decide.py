@@ -22,7 +22,10 @@ applies bars asylum and a wait-abroad instrument that applies decides ``wait_in_
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -199,6 +202,81 @@ def decide(
     )
 
 
+MEMOIZED: ContextVar[bool] = ContextVar("memoized", default=True)
+"""Whether the screening's headlines (``screened``) and explained instruments
+(``eligibility.explain.build``) are reused; ``unmemoized`` turns it off."""
+
+
+@contextmanager
+def unmemoized() -> Iterator[None]:
+    """Inside, nothing is taken from those memos: every headline and explanation is made afresh
+    (the tests compare the two paths)."""
+    token = MEMOIZED.set(False)
+    try:
+        yield
+    finally:
+        MEMOIZED.reset(token)
+
+
+_HEADLINES: weakref.WeakKeyDictionary[Program, dict[Hashable, Headline]] = weakref.WeakKeyDictionary()
+HEADLINES = 50_000
+"""How many headlines ``screened`` keeps per program (the oldest half goes when it is full)."""
+_DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
+
+
+def screened(
+    program: Program, statuses: Mapping[str, Status], truth: Mapping[str, Truth], facts: Mapping[str, Any]
+) -> Headline:
+    """``decide(program, statuses, truth, facts).headline``, memoized: besides the statuses, the
+    screening reads only the truths of the expulsions' destination rules and the facts those rules'
+    countries come from (``destination_countries``)."""
+    if not MEMOIZED.get():
+        return decide(program, statuses, truth, facts).headline
+    memo = _HEADLINES.get(program)
+    if memo is None:
+        memo = _HEADLINES[program] = {}
+    try:
+        shape = tuple([statuses[i.id] for i in program.instruments])
+        key: Hashable = shape
+        at, rules = _expulsions(program)
+        if any(shape[n] == "applies" for n in at):  # it reads their destination rules and facts
+            key = (
+                shape,
+                tuple([truth[b.key] for b in rules]),
+                tuple([facts.get(name) for name in _DESTINATION_FACTS]),
+            )
+        found = memo.get(key)
+    except TypeError:  # an unhashable fact value: not memoized
+        return decide(program, statuses, truth, facts).headline
+    if found is None:
+        if len(memo) >= HEADLINES:
+            for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
+                del memo[old]
+        found = memo[key] = decide(program, statuses, truth, facts).headline
+    return found
+
+
+_EXPULSIONS: weakref.WeakKeyDictionary[Program, tuple[tuple[int, ...], tuple[BoundRule, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _expulsions(program: Program) -> tuple[tuple[int, ...], tuple[BoundRule, ...]]:
+    """The expulsions' positions in ``program.instruments``, and all their destination rules."""
+    found = _EXPULSIONS.get(program)
+    if found is None:
+        found = _EXPULSIONS[program] = (
+            tuple(n for n, i in enumerate(program.instruments) if i.kind == "expulsion"),
+            tuple(
+                b
+                for i in program.instruments
+                if i.kind == "expulsion"
+                for b in destination_rules(program, i.id)
+            ),
+        )
+    return found
+
+
 def destination_rules(program: Program, iid: str) -> tuple[BoundRule, ...]:
     """An expulsion's destination rules, in file order (the first that holds gives the countries)."""
     return tuple(b for b in program.governed[iid] if b.rule.role == "destination")
@@ -358,13 +436,13 @@ def deciding_rules(
         for i in program.instruments
     }
     # compared with the concrete case's own headline (the region's may show open countries)
-    base = (
-        decide(program, statuses, truth, facts).headline if decision.headline.expel_to else decision.headline
-    )
+    base = screened(program, statuses, truth, facts) if decision.headline.expel_to else decision.headline
     found = []
     # Only destination rules are read by decide() besides the statuses: any other rule's flip
     # gives the headline of its instrument's new status, the same for every rule that moves it so.
     moved: dict[tuple[str, Status], bool] = {}
+    # the status with one rule flipped depends only on its instrument, role and truth
+    flips: dict[tuple[str, str, bool], Status] = {}
     for b in program.rules:
         role = b.rule.role
         if role == "destination":
@@ -372,19 +450,22 @@ def deciding_rules(
                 continue
             flipped = dict(truth)
             flipped[b.key] = not truth[b.key]
-            if decide(program, statuses, flipped, facts).headline != base:
+            if screened(program, statuses, flipped, facts) != base:
                 found.append(b)
             continue
-        # the status with this one rule flipped, from the counts of true rules by role
-        held = dict(counts[b.governs])
-        held[role] += -1 if truth[b.key] else 1
-        status = _status_from_counts(held)
+        held_now = bool(truth[b.key])
+        status = flips.get((b.governs, role, held_now))
+        if status is None:
+            # the status with this one rule flipped, from the counts of true rules by role
+            held = dict(counts[b.governs])
+            held[role] += -1 if held_now else 1
+            status = flips[(b.governs, role, held_now)] = _status_from_counts(held)
         if status == statuses[b.governs]:
             continue
         key = (b.governs, status)
         if key not in moved:
             changed = {**statuses, b.governs: status}
-            moved[key] = decide(program, changed, truth, facts).headline != base
+            moved[key] = screened(program, changed, truth, facts) != base
         if moved[key]:
             found.append(b)
     return found

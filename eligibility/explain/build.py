@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import weakref
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,7 +13,15 @@ from typing import Any, Literal, cast
 from eligibility.analysis.counterfactual import Change, describe_change
 from eligibility.analysis.settle import DESTINATION_FACTS, Region, Settlement
 from eligibility.case import Case
-from eligibility.engine.decide import IN_SCOPE, Asylum, Outcome, Status, deciding_rules, reaches
+from eligibility.engine.decide import (
+    IN_SCOPE,
+    MEMOIZED,
+    Asylum,
+    Outcome,
+    Status,
+    deciding_rules,
+    reaches,
+)
 from eligibility.engine.program import BoundRule, Program
 from eligibility.explain.determination import (
     Citation,
@@ -307,7 +317,99 @@ def _region_status(region: Region, iid: str) -> Status:
     return UNDETERMINED
 
 
+PIECES = 20_000
+"""How many explained instruments ``_instrument`` keeps per program (the oldest half goes when full)."""
+_pieces: weakref.WeakKeyDictionary[Program, dict[Hashable, InstrumentResult]] = weakref.WeakKeyDictionary()
+_shapes: weakref.WeakKeyDictionary[Program, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shape(program: Program, iid: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What an instrument's explanation reads of the truths and the facts: the keys of its rules
+    (of every rule, for a statutory limit, whose reasons read the agreements it limits) and the
+    facts they test."""
+    shapes = _shapes.get(program)
+    if shapes is None:
+        shapes = _shapes[program] = {}
+    found = shapes.get(iid)
+    if found is None:
+        rules = program.governed[iid]
+        every = program.instrument(iid).kind == "statutory_limit"
+        found = shapes[iid] = (
+            tuple(b.key for b in (program.rules if every else rules)),
+            tuple(_unique(t.fact for b in rules for t in b.checks)),
+        )
+    return found
+
+
 def _instrument(
+    program: Program,
+    iid: str,
+    settlement: Settlement,
+    truth: Mapping[str, Truth],
+    facts: Mapping[str, Any],
+    with_findings: bool = True,
+    rests: Mapping[str, list[str]] | None = None,
+) -> InstrumentResult:
+    """One instrument's result, reused when everything it is made of is alike: a pure function of
+    the program, the instrument, the language, its status, the truths of its rules, the facts they
+    test (as shown), the defaults its findings rest on, and what it reads of the regions."""
+    if not MEMOIZED.get():
+        return _explain_instrument(program, iid, settlement, truth, facts, with_findings, rests)
+    regions = settlement.regions
+    if settlement.exact:
+        statuses = {_region_status(r, iid) for r in regions}
+    else:
+        root = {"not_applicable" if s == "excluded" else s for s in settlement.root_statuses[iid]}
+        statuses = set(root) if len(root) == 1 else {UNDETERMINED}
+    status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
+    keys, tested = _shape(program, iid)
+    kind = program.instrument(iid).kind
+    expulsion: Hashable = None
+    if kind == "expulsion" and status in ("applies", "excepted"):
+        expulsion = (
+            frozenset(b.key for r in regions if (b := r.decision.destination.get(iid)) is not None),
+            frozenset(r.decision.headline.expel_to for r in regions if iid in r.decision.destination),
+            all(iid in r.decision.fear_excepted for r in regions),
+        )
+    amenable: Hashable = None
+    if status == "not_applicable":
+        amenable = (
+            tuple(r.decision.headline.outcome for r in regions if iid in r.decision.not_amenable),
+            len(regions),
+        )
+    try:
+        key = (
+            iid,
+            _LANG.get(),
+            status,
+            tuple([truth[k] for k in keys]),
+            tuple([(type(v), v) for v in map(facts.__getitem__, tested)]),  # 1 == True, not alike
+            tuple(tuple((rests or {}).get(b.key, ())) for b in program.governed[iid])
+            if with_findings
+            else None,
+            expulsion,
+            amenable,
+            tuple(sorted({s for r in regions if (s := r.decision.screened_out_by.get(iid))})),
+        )
+        pieces = _pieces.get(program)
+        if pieces is None:
+            pieces = _pieces[program] = {}
+        found = pieces.get(key)
+    except TypeError:  # a fact value that cannot be hashed: not reused
+        return _explain_instrument(program, iid, settlement, truth, facts, with_findings, rests)
+    if found is None:
+        if len(pieces) >= PIECES:
+            for old in list(itertools.islice(pieces, len(pieces) // 2 + 1)):
+                del pieces[old]
+        found = pieces[key] = _explain_instrument(
+            program, iid, settlement, truth, facts, with_findings, rests
+        )
+    return found
+
+
+def _explain_instrument(
     program: Program,
     iid: str,
     settlement: Settlement,
