@@ -80,8 +80,49 @@ def _or(values: Iterable[Truth]) -> Truth:
     return True if True in values else None if None in values else False
 
 
+_POSSIBLE: weakref.WeakKeyDictionary[Program, dict[Hashable, frozenset[Status]]] = weakref.WeakKeyDictionary()
+_READS: weakref.WeakKeyDictionary[Program, dict[str, tuple[str, ...]]] = weakref.WeakKeyDictionary()
+POSSIBLE = 50_000
+"""How many instruments' possible statuses ``possible_statuses`` keeps per program."""
+
+
 def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) -> frozenset[Status]:
-    """Every status the instrument can have, given three-valued truths of its rules."""
+    """Every status the instrument can have, given three-valued truths of its rules (memoized by
+    the truths it reads: ``_reads``)."""
+    if not MEMOIZED.get():
+        return _possible_statuses(program, iid, truth)
+    memo = _POSSIBLE.get(program)
+    if memo is None:
+        memo = _POSSIBLE[program] = {}
+    key = (iid, *[truth[k] for k in _reads(program, iid)])
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= POSSIBLE:
+            for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
+                del memo[old]
+        found = memo[key] = _possible_statuses(program, iid, truth)
+    return found
+
+
+def _reads(program: Program, iid: str) -> tuple[str, ...]:
+    """The keys of the rules whose truths an instrument's possible statuses read: its own (by
+    role), and for a statutory limit those of its rules and of every rule of the instruments it
+    is bound to (whether each reaches the person)."""
+    reads = _READS.get(program)
+    if reads is None:
+        reads = _READS[program] = {}
+    found = reads.get(iid)
+    if found is None:
+        keys = [k for ks in program.keys_by_role(iid).values() for k in ks]
+        if program.instrument(iid).kind == "statutory_limit":
+            keys += [b.key for b in program.governed[iid]]
+            for governed in dict.fromkeys(b.governs for b in program.governed[iid]):
+                keys += [k for ks in program.keys_by_role(governed, own=True).values() for k in ks]
+        found = reads[iid] = tuple(dict.fromkeys(keys))
+    return found
+
+
+def _possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) -> frozenset[Status]:
     rules = program.governed[iid]
     if program.instrument(iid).kind == "statutory_limit":
         reached: dict[str, Truth] = {}
@@ -221,33 +262,30 @@ def unmemoized() -> Iterator[None]:
 _HEADLINES: weakref.WeakKeyDictionary[Program, dict[Hashable, Headline]] = weakref.WeakKeyDictionary()
 HEADLINES = 50_000
 """How many headlines ``screened`` keeps per program (the oldest half goes when it is full)."""
-_DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
 
 
 def screened(
     program: Program, statuses: Mapping[str, Status], truth: Mapping[str, Truth], facts: Mapping[str, Any]
 ) -> Headline:
     """``decide(program, statuses, truth, facts).headline``, memoized: besides the statuses, the
-    screening reads only the truths of the expulsions' destination rules and the facts those rules'
-    countries come from (``destination_countries``)."""
+    screening reads the truths and facts only through ``expulsion_destination`` of the expulsions
+    that apply (the key holds its answer for every one of them)."""
     if not MEMOIZED.get():
         return decide(program, statuses, truth, facts).headline
     memo = _HEADLINES.get(program)
     if memo is None:
         memo = _HEADLINES[program] = {}
-    try:
-        shape = tuple([statuses[i.id] for i in program.instruments])
-        key: Hashable = shape
-        at, rules = _expulsions(program)
-        if any(shape[n] == "applies" for n in at):  # it reads their destination rules and facts
-            key = (
-                shape,
-                tuple([truth[b.key] for b in rules]),
-                tuple([facts.get(name) for name in _DESTINATION_FACTS]),
-            )
-        found = memo.get(key)
-    except TypeError:  # an unhashable fact value: not memoized
-        return decide(program, statuses, truth, facts).headline
+    shape = tuple([statuses[i.id] for i in program.instruments])
+    key: Hashable = shape
+    expulsions = _expulsions(program)
+    if any(shape[n] == "applies" for n, _ in expulsions):
+        destinations = []
+        for n, iid in expulsions:
+            if shape[n] == "applies":
+                rule, countries = expulsion_destination(program, iid, truth, facts)
+                destinations.append((n, None if rule is None else rule.key, countries))
+        key = (shape, tuple(destinations))
+    found = memo.get(key)
     if found is None:
         if len(memo) >= HEADLINES:
             for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
@@ -256,23 +294,18 @@ def screened(
     return found
 
 
-_EXPULSIONS: weakref.WeakKeyDictionary[Program, tuple[tuple[int, ...], tuple[BoundRule, ...]]] = (
+_MOVES: weakref.WeakKeyDictionary[Program, dict[Hashable, dict[tuple[str, Status], bool]]] = (
     weakref.WeakKeyDictionary()
 )
+_EXPULSIONS: weakref.WeakKeyDictionary[Program, tuple[tuple[int, str], ...]] = weakref.WeakKeyDictionary()
 
 
-def _expulsions(program: Program) -> tuple[tuple[int, ...], tuple[BoundRule, ...]]:
-    """The expulsions' positions in ``program.instruments``, and all their destination rules."""
+def _expulsions(program: Program) -> tuple[tuple[int, str], ...]:
+    """The expulsions, with their positions in ``program.instruments``."""
     found = _EXPULSIONS.get(program)
     if found is None:
-        found = _EXPULSIONS[program] = (
-            tuple(n for n, i in enumerate(program.instruments) if i.kind == "expulsion"),
-            tuple(
-                b
-                for i in program.instruments
-                if i.kind == "expulsion"
-                for b in destination_rules(program, i.id)
-            ),
+        found = _EXPULSIONS[program] = tuple(
+            (n, i.id) for n, i in enumerate(program.instruments) if i.kind == "expulsion"
         )
     return found
 
@@ -439,8 +472,30 @@ def deciding_rules(
     base = screened(program, statuses, truth, facts) if decision.headline.expel_to else decision.headline
     found = []
     # Only destination rules are read by decide() besides the statuses: any other rule's flip
-    # gives the headline of its instrument's new status, the same for every rule that moves it so.
+    # gives the headline of its instrument's new status, the same for every rule that moves it so;
+    # and whether it moves the headline is the same for every case with these statuses, base and
+    # destinations (what decide() reads of the truths and facts), so it is kept for them.
     moved: dict[tuple[str, Status], bool] = {}
+    if MEMOIZED.get():
+        memo = _MOVES.get(program)
+        if memo is None:
+            memo = _MOVES[program] = {}
+        alike = (
+            tuple([statuses[i.id] for i in program.instruments]),
+            tuple(
+                (None if rule is None else rule.key, countries)
+                for rule, countries in (
+                    expulsion_destination(program, iid, truth, facts) for _, iid in _expulsions(program)
+                )
+            ),
+            base,
+        )
+        moved = memo.get(alike)  # type: ignore[assignment]
+        if moved is None:
+            if len(memo) >= HEADLINES:
+                for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
+                    del memo[old]
+            moved = memo[alike] = {}
     # the status with one rule flipped depends only on its instrument, role and truth
     flips: dict[tuple[str, str, bool], Status] = {}
     for b in program.rules:
