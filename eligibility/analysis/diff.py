@@ -1533,7 +1533,7 @@ class Describer:
                 {box for one in found for two in theirs if (box := self._intersect(one, two)) is not None},
                 names,
             )
-        return sorted(found, key=lambda box: (len(box), [_order(c) for c in box]))
+        return sorted(found, key=lambda box: (len(box), [_order(c) for c in box], self.words(box)))
 
     def _intersect(self, one: Box, two: Box) -> Box | None:
         """The cases of both boxes, as a box (None: none)."""
