@@ -268,7 +268,9 @@ def test_case_key_classes_match_fast_and_durable() -> None:
 @pytest.mark.parametrize("policy", POLICIES)
 def test_large_population_matches_fast_and_durable(policy: str) -> None:
     _check(
-        population(5_000, seed=100 + POLICIES.index(policy), wrong=0.02, unknown=0.1), policy, durable_every=7
+        population(1_500, seed=100 + POLICIES.index(policy), wrong=0.02, unknown=0.05),
+        policy,
+        durable_every=7,
     )
 
 
