@@ -470,7 +470,6 @@ def deciding_rules(
     }
     # compared with the concrete case's own headline (the region's may show open countries)
     base = screened(program, statuses, truth, facts) if decision.headline.expel_to else decision.headline
-    found = []
     # Only destination rules are read by decide() besides the statuses: any other rule's flip
     # gives the headline of its instrument's new status, the same for every rule that moves it so;
     # and whether it moves the headline is the same for every case with these statuses, base and
@@ -496,34 +495,62 @@ def deciding_rules(
                 for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
                     del memo[old]
             moved = memo[alike] = {}
-    # the status with one rule flipped depends only on its instrument, role and truth
-    flips: dict[tuple[str, str, bool], Status] = {}
-    for b in program.rules:
-        role = b.rule.role
-        if role == "destination":
-            if statuses[b.governs] != "applies" or not truth[b.key]:
+    found: set[str] = set()
+    for b in _destination_bound(program):
+        if statuses[b.governs] != "applies" or not truth[b.key]:
+            continue
+        flipped = dict(truth)
+        flipped[b.key] = not truth[b.key]
+        if screened(program, statuses, flipped, facts) != base:
+            found.add(b.key)
+    # the status with one rule flipped depends only on its instrument, role and truth: the rules
+    # of one instrument and role are taken together, those that hold and those that do not
+    for governs, role, keys in _groups(program):
+        holding = [k for k in keys if truth[k]]
+        for held_now, members in ((True, holding), (False, [k for k in keys if not truth[k]])):
+            if not members:
                 continue
-            flipped = dict(truth)
-            flipped[b.key] = not truth[b.key]
-            if screened(program, statuses, flipped, facts) != base:
-                found.append(b)
-            continue
-        held_now = bool(truth[b.key])
-        status = flips.get((b.governs, role, held_now))
-        if status is None:
-            # the status with this one rule flipped, from the counts of true rules by role
-            held = dict(counts[b.governs])
+            held = dict(counts[governs])
             held[role] += -1 if held_now else 1
-            status = flips[(b.governs, role, held_now)] = _status_from_counts(held)
-        if status == statuses[b.governs]:
-            continue
-        key = (b.governs, status)
-        if key not in moved:
-            changed = {**statuses, b.governs: status}
-            moved[key] = screened(program, changed, truth, facts) != base
-        if moved[key]:
-            found.append(b)
+            status = _status_from_counts(held)
+            if status == statuses[governs]:
+                continue
+            key = (governs, status)
+            if key not in moved:
+                changed = {**statuses, governs: status}
+                moved[key] = screened(program, changed, truth, facts) != base
+            if moved[key]:
+                found.update(members)
+    return [b for b in program.rules if b.key in found]
+
+
+_GROUPS: weakref.WeakKeyDictionary[
+    Program, tuple[tuple[tuple[str, str, tuple[str, ...]], ...], tuple[BoundRule, ...]]
+] = weakref.WeakKeyDictionary()
+
+
+def _grouped(program: Program) -> tuple[tuple[tuple[str, str, tuple[str, ...]], ...], tuple[BoundRule, ...]]:
+    found = _GROUPS.get(program)
+    if found is None:
+        groups: dict[tuple[str, str], list[str]] = {}
+        for b in program.rules:
+            if b.rule.role != "destination":
+                groups.setdefault((b.governs, b.rule.role), []).append(b.key)
+        found = _GROUPS[program] = (
+            tuple((governs, role, tuple(keys)) for (governs, role), keys in groups.items()),
+            tuple(b for b in program.rules if b.rule.role == "destination"),
+        )
     return found
+
+
+def _groups(program: Program) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The keys of the rules other than destination rules, by instrument governed and role."""
+    return _grouped(program)[0]
+
+
+def _destination_bound(program: Program) -> tuple[BoundRule, ...]:
+    """The destination rules, in program order."""
+    return _grouped(program)[1]
 
 
 _ROLES = ("in_force", "window", "scope", "alternative", "exclusion", "exception", "destination")
