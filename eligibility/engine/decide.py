@@ -461,11 +461,11 @@ def deciding_rules(
 
     A destination rule counts only when it holds: what it is unsure of is where a person it
     reaches is sent, which does not bear on a person it does not reach."""
-    counts = {i.id: _role_counts(program, i.id, truth) for i in program.instruments}
+    flips = {i.id: _flips(program, i.id, truth) for i in program.instruments}
     statuses: dict[str, Status] = {
         i.id: next(iter(possible_statuses(program, i.id, truth)))
         if i.kind == "statutory_limit"
-        else _status_from_counts(counts[i.id])
+        else flips[i.id][0]
         for i in program.instruments
     }
     # compared with the concrete case's own headline (the region's may show open countries)
@@ -503,16 +503,9 @@ def deciding_rules(
         flipped[b.key] = not truth[b.key]
         if screened(program, statuses, flipped, facts) != base:
             found.add(b.key)
-    # the status with one rule flipped depends only on its instrument, role and truth: the rules
-    # of one instrument and role are taken together, those that hold and those that do not
-    for governs, role, keys in _groups(program):
-        holding = [k for k in keys if truth[k]]
-        for held_now, members in ((True, holding), (False, [k for k in keys if not truth[k]])):
-            if not members:
-                continue
-            held = dict(counts[governs])
-            held[role] += -1 if held_now else 1
-            status = _status_from_counts(held)
+    # the status with one rule flipped depends only on its instrument, role and truth
+    for governs, (_, flipped_to) in flips.items():
+        for status, members in flipped_to:
             if status == statuses[governs]:
                 continue
             key = (governs, status)
@@ -524,33 +517,76 @@ def deciding_rules(
     return [b for b in program.rules if b.key in found]
 
 
-_GROUPS: weakref.WeakKeyDictionary[
-    Program, tuple[tuple[tuple[str, str, tuple[str, ...]], ...], tuple[BoundRule, ...]]
+_Flips = tuple[Status, tuple[tuple[Status, tuple[str, ...]], ...]]
+_FLIPS: weakref.WeakKeyDictionary[Program, dict[Hashable, _Flips]] = weakref.WeakKeyDictionary()
+_SHAPES: weakref.WeakKeyDictionary[
+    Program, dict[str, tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]]
 ] = weakref.WeakKeyDictionary()
+_DESTINATIONS: weakref.WeakKeyDictionary[Program, tuple[BoundRule, ...]] = weakref.WeakKeyDictionary()
 
 
-def _grouped(program: Program) -> tuple[tuple[tuple[str, str, tuple[str, ...]], ...], tuple[BoundRule, ...]]:
-    found = _GROUPS.get(program)
+def _flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
+    """The instrument's status from the counts of its rules that hold by role, and for the other
+    rules (not destination rules) whose ``governs`` is ``iid``, by role and truth: the status one
+    of them flipped alone gives, with the keys of those rules. Memoized by the truths it reads."""
+    reads, groups = _flip_shape(program, iid)
+    memo: dict[Hashable, _Flips] | None = None
+    key: Hashable = None
+    if MEMOIZED.get():
+        memo = _FLIPS.get(program)
+        if memo is None:
+            memo = _FLIPS[program] = {}
+        key = (iid, *[bool(truth[k]) for k in reads])
+        found = memo.get(key)
+        if found is not None:
+            return found
+    counts = _role_counts(program, iid, truth)
+    out: list[tuple[Status, tuple[str, ...]]] = []
+    for role, keys in groups:
+        holding = tuple(k for k in keys if truth[k])
+        for held_now, members in ((True, holding), (False, tuple(k for k in keys if not truth[k]))):
+            if members:
+                held = dict(counts)
+                held[role] += -1 if held_now else 1
+                out.append((_status_from_counts(held), members))
+    result = (_status_from_counts(counts), tuple(out))
+    if memo is not None:
+        if len(memo) >= POSSIBLE:
+            for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
+                del memo[old]
+        memo[key] = result
+    return result
+
+
+def _flip_shape(
+    program: Program, iid: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """What ``_flips`` reads: the keys of the instrument's rules by role and of the rules it
+    governs; and those rules (not destination rules) by role, in program order."""
+    shapes = _SHAPES.get(program)
+    if shapes is None:
+        shapes = _SHAPES[program] = {}
+    found = shapes.get(iid)
     if found is None:
-        groups: dict[tuple[str, str], list[str]] = {}
+        groups: dict[str, list[str]] = {}
         for b in program.rules:
-            if b.rule.role != "destination":
-                groups.setdefault((b.governs, b.rule.role), []).append(b.key)
-        found = _GROUPS[program] = (
-            tuple((governs, role, tuple(keys)) for (governs, role), keys in groups.items()),
-            tuple(b for b in program.rules if b.rule.role == "destination"),
+            if b.governs == iid and b.rule.role != "destination":
+                groups.setdefault(b.rule.role, []).append(b.key)
+        reads = [k for ks in program.keys_by_role(iid).values() for k in ks]
+        reads += [k for ks in groups.values() for k in ks]
+        found = shapes[iid] = (
+            tuple(dict.fromkeys(reads)),
+            tuple((role, tuple(keys)) for role, keys in groups.items()),
         )
     return found
 
 
-def _groups(program: Program) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-    """The keys of the rules other than destination rules, by instrument governed and role."""
-    return _grouped(program)[0]
-
-
 def _destination_bound(program: Program) -> tuple[BoundRule, ...]:
     """The destination rules, in program order."""
-    return _grouped(program)[1]
+    found = _DESTINATIONS.get(program)
+    if found is None:
+        found = _DESTINATIONS[program] = tuple(b for b in program.rules if b.rule.role == "destination")
+    return found
 
 
 _ROLES = ("in_force", "window", "scope", "alternative", "exclusion", "exception", "destination")

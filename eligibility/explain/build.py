@@ -295,6 +295,9 @@ def _unknown_inputs(case: Case, facts: Mapping[str, Any], assumed: Mapping[str, 
 
 
 def _common_truth(program: Program, regions: list[Region]) -> dict[str, Truth]:
+    if len(regions) == 1:  # one region: its own truths
+        only = regions[0].truth
+        return {b.key: only[b.key] for b in program.rules}
     truth: dict[str, Truth] = {}
     for b in program.rules:
         values = {r.truth[b.key] for r in regions}
