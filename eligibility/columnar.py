@@ -18,8 +18,15 @@ How (every step but the last over whole columns, with numpy):
    cut points of the policy's rules (``fast._bounds``: every rule's test is constant between two
    of them) with ``searchsorted``. The entry date is also placed between the dates from which a
    country became party to a treaty (the transit facts read them).
-2. *Classes.* The codes of a row are packed into one integer, column after column, and renumbered
-   densely (``np.bincount``) whenever the next column would not fit: one class id per row.
+2. *Classes.* Each fact the rules read is classed under every test of the rules
+   (``Evaluator._classify``), once per distinct combination of the fields it is derived from
+   (the transit facts: also the entry date's class between treaty dates). Where every fact the
+   rules test is known, a row's class is the truth of every rule (each rule's truth found once
+   per distinct combination of the classes of the facts it tests) and, where a destination rule
+   holds, the facts that name the countries of expulsion: the fast path's class key. Elsewhere it
+   is the class of every fact. Codes are packed into one integer and renumbered densely
+   (``np.bincount``) whenever the next would not fit. ``coarse=False`` keys by the fast path's
+   finer case key instead (fields read exactly).
 3. *Per class.* One representative row of each class is read into a ``Case`` and evaluated by the
    fast path's ``Evaluator`` (``eligibility.fast``): its headline and evidence.
 4. *Broadcast.* Each row takes its class's answer (``result.outcome`` and the other columns).
