@@ -79,7 +79,10 @@ def test_lint_reports_every_problem_of_every_file_in_one_run(tmp_path: Path) -> 
     messages = [p.message for p in caught.value.problems]
     assert "instrument id 'aa-wrong' must match the file name 'aa-one'" in messages
     assert "unknown operator 'sooner'" in " ".join(messages)
-    assert "unknown fact 'family_in_us' (the facts of that field are 'family_in_us.qualifying')" in messages
+    assert (
+        "unknown fact 'family_in_us' (the facts of that field are 'family_in_us.members', "
+        "'family_in_us.qualifying', 'family_in_us.relations')" in messages
+    )
 
 
 def _example_dir(tmp_path: Path) -> Path:

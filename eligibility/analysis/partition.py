@@ -28,7 +28,7 @@ from eligibility.engine.decide import Status, possible_statuses
 from eligibility.engine.program import Program
 from eligibility.errors import SearchTooLarge
 from eligibility.ruleset.conditions import PartialSet, Test, Truth, holds, tests
-from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, Context, FactValue
+from eligibility.ruleset.facts import CATALOGUE, RELATIONS, UNKNOWN, Context, FactValue
 
 FLOOR = dt.date(2000, 1, 1)
 """The earliest entry date a search considers (before every date the rules name)."""
@@ -95,7 +95,7 @@ def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[F
     named = frozenset(c for c in consts if isinstance(c, str))  # not the true/false of `empty`
     if spec.type == "state":
         return (*sorted(named), next(s for s in ("TX", "NM", "NY", "FL") if s not in named))
-    pool = (*sorted(named), other_country(named))
+    pool = (*sorted(named), *other_member(fact, named))
     if spec.type == "country":
         return pool
     # Sets of countries: every set of at most two members. Searches split a set one member at a
@@ -108,16 +108,32 @@ def representatives(program: Program, fact: str, entry_date: dt.date) -> tuple[F
 def most_members(fact: str) -> int:
     """The most members a case may give a set-valued fact (``nationalities``: 20): a class with
     more holds no valid case, so a search never includes one more."""
-    if fact not in Case.model_fields:
+    spec = CATALOGUE[fact]
+    field = fact if fact in Case.model_fields else spec.inputs[0] if len(spec.inputs) == 1 else None
+    if field not in Case.model_fields:
         return 10**9
-    limits = [m.max_length for m in Case.model_fields[fact].metadata if hasattr(m, "max_length")]
-    return min((n for n in limits if n is not None), default=10**9)
+    limits = [m.max_length for m in Case.model_fields[field].metadata if hasattr(m, "max_length")]
+    # a set of words (family_in_us.relations) holds each of them at most once
+    return min((n for n in [*limits, len(spec.values) or None] if n is not None), default=10**9)
 
 
 def country_pool(program: Program, fact: str) -> frozenset[str]:
-    """Every country the rules compare a set-valued fact with, and one standing for any other."""
+    """Every country (or member) the rules compare a set-valued fact with, and one standing for
+    any other (none when the rules name every member a set of words can have)."""
     named = frozenset(c for c in program.constants.get(fact, frozenset()) if isinstance(c, str))
-    return named | {other_country(named)}
+    return named | set(other_member(fact, named))
+
+
+def other_member(fact: str, named: frozenset[str]) -> tuple[str, ...]:
+    """The member standing for any member of a set-valued (or country) fact that ``named`` leaves
+    out: a country code, or for a set of words (``family_in_us.members``) the first word not named,
+    a family member of status ``other`` first (so the stand-in does not make
+    ``family_in_us.qualifying`` hold); empty when every word is named."""
+    words = CATALOGUE[fact].values
+    if not words:
+        return (other_country(named),)
+    neutral = sorted(words, key=lambda w: not w.endswith(":other"))  # stable: file order otherwise
+    return next(((w,) for w in neutral if w not in named), ())
 
 
 def classes(
@@ -421,12 +437,54 @@ def readable_case(facts: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         fear = fear.included
     if fear is not UNKNOWN and fear:
         case["fear_established_in"] = sorted(fear)
-    if facts.get("family_in_us.qualifying", UNKNOWN) is True:
-        case["family_in_us"] = [{"relation": "sibling", "status": "lpr"}]
+    family = _family(facts, ctx)
+    if family is not None:
+        case["family_in_us"] = family
     transit = _transit(facts, case, ctx, entry_date)
     if transit is not None:
         case["transit"] = transit
     return case
+
+
+def _family(facts: Mapping[str, Any], ctx: Context) -> list[dict[str, str]] | None:
+    """The family members in the U.S. of a class: the ``relation:status`` members its rules named,
+    a family member of every relation named without one, and a sibling (or another relation left
+    out) with a status that counts when a family member must qualify; None when that is none."""
+    qualifying = facts.get("family_in_us.qualifying", UNKNOWN)
+    members, relations = (
+        facts.get(name, UNKNOWN) for name in ("family_in_us.members", "family_in_us.relations")
+    )
+    out = members.excluded if isinstance(members, PartialSet) else frozenset()
+    left_out = relations.excluded if isinstance(relations, PartialSet) else frozenset()
+    pairs = sorted(_included(members))
+    # a relation named on its own gets a status that does not count unless one must
+    statuses = ["other", "lpr"] if qualifying is not True else ["lpr", "citizen", "other"]
+    for relation in sorted(_included(relations) - {p.split(":")[0] for p in pairs}):
+        pairs.append(
+            next((f"{relation}:{s}" for s in statuses if f"{relation}:{s}" not in out), f"{relation}:other")
+        )
+    counts = ctx.qualifying_statuses or frozenset({"lpr"})
+    if qualifying is True and not any(p.split(":")[1] in counts for p in pairs):
+        pairs.append(
+            next(
+                (
+                    f"{relation}:{status}"
+                    for relation in ("sibling", *RELATIONS)
+                    for status in sorted(counts, key=lambda s: (s != "lpr", s))
+                    if relation not in left_out and f"{relation}:{status}" not in out
+                ),
+                "sibling:lpr",
+            )
+        )
+    if not pairs:
+        return None
+    return [dict(zip(("relation", "status"), p.split(":"), strict=True)) for p in dict.fromkeys(pairs)]
+
+
+def _included(value: Any) -> frozenset[str]:
+    if isinstance(value, PartialSet):
+        return value.included
+    return value if isinstance(value, frozenset) else frozenset()
 
 
 def _transit(facts: Mapping[str, Any], case: dict[str, Any], ctx: Context, day: dt.date) -> list[Any] | None:

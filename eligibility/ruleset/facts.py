@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from eligibility.case import Border, Case, Documents, Place, age_on
+from eligibility.case import Border, Case, Documents, FamilyStatus, Place, Relation, age_on
 from eligibility.countries import check_country, check_state
+from eligibility.errors import did_you_mean
 
 
 class _Unknown:
@@ -72,7 +73,7 @@ class Fact:
     inputs: tuple[str, ...]
     description: str
     derive: Callable[[Case, Context, dict[str, Any]], Any]
-    values: tuple[str, ...] = ()  # for enums
+    values: tuple[str, ...] = ()  # for enums, and the members of a set that is not of countries
     lower: int | None = None  # for ints: the smallest possible value
 
 
@@ -206,9 +207,24 @@ def _transit_countries(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any
     return UNKNOWN if case.transit is None else frozenset(stop.country for stop in case.transit)
 
 
+def _family_members(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    members = _defaulted("family_in_us", lambda c: [], shown=[])(case, ctx, assumed)
+    return UNKNOWN if members is UNKNOWN else frozenset(f"{m.relation}:{m.status}" for m in members)
+
+
+def _family_relations(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
+    members = _defaulted("family_in_us", lambda c: [], shown=[])(case, ctx, assumed)
+    return UNKNOWN if members is UNKNOWN else frozenset(m.relation for m in members)
+
+
 BORDERS: tuple[str, ...] = get_args(Border)
 PLACES: tuple[str, ...] = get_args(Place)
 DOCUMENTS: tuple[str, ...] = get_args(Documents)
+RELATIONS: tuple[str, ...] = get_args(Relation)
+FAMILY_STATUSES: tuple[str, ...] = get_args(FamilyStatus)
+# the members of ``family_in_us.members``: ``relation:status``, as the CLI's --family-in-us and
+# the family_in_us column of a batch spell a family member
+FAMILY_MEMBERS: tuple[str, ...] = tuple(f"{r}:{s}" for r in RELATIONS for s in FAMILY_STATUSES)
 # Yes/no facts that default to false when omitted (the case format), in catalogue order
 # after ``fear_established_in``: name -> meaning.
 FLAGS: Final[dict[str, str]] = {
@@ -366,6 +382,24 @@ CATALOGUE: Final[dict[str, Fact]] = {
             "every country passed through on the way (nationalities and the habitual residence included); empty when none",
             _transit_countries,
         ),
+        # Sets of words, not of countries: typed "countries" (a set-valued fact: the operators, the
+        # partition and the fast path treat every set alike), their members listed in ``values``.
+        Fact(
+            "family_in_us.members",
+            "countries",
+            ("family_in_us",),
+            "every family member in the U.S. as `relation:status` (e.g. `spouse:citizen`); empty when none",
+            _family_members,
+            values=FAMILY_MEMBERS,
+        ),
+        Fact(
+            "family_in_us.relations",
+            "countries",
+            ("family_in_us",),
+            "the relation of every family member in the U.S., whatever their status; empty when none",
+            _family_relations,
+            values=RELATIONS,
+        ),
     )
 }
 
@@ -468,8 +502,18 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
         "transit.only_non_party_third_countries": only_non_parties,
         "family_in_us.qualifying": UNKNOWN if family is None else _qualifies(family, ctx),
         "transit.countries": UNKNOWN if transit is None else frozenset([stop.country for stop in transit]),
+        "family_in_us.members": UNKNOWN
+        if family is None
+        else frozenset([f"{m.relation}:{m.status}" for m in family]),
+        "family_in_us.relations": UNKNOWN if family is None else frozenset([m.relation for m in family]),
     }
     return facts, dict(sorted(assumed.items()))
+
+
+def _spelled(fact: Fact) -> str:
+    if fact.values == FAMILY_MEMBERS:
+        return f"relation:status (relation one of {', '.join(RELATIONS)}; status one of {', '.join(FAMILY_STATUSES)})"
+    return "one of " + ", ".join(fact.values)
 
 
 def _known(value: Any) -> Any:
@@ -488,6 +532,14 @@ def derive_facts_by_catalogue(case: Case, ctx: Context) -> tuple[dict[str, Any],
 def check_value(fact: Fact, value: object) -> FactValue:
     """Validate a constant that a rule compares ``fact`` against; raise ValueError if it cannot be."""
     kind = fact.type
+    if kind in ("country", "countries") and fact.values:  # a set of words (family_in_us.members)
+        if value not in fact.values:
+            example = f", e.g. {fact.values[0]}" if ":" in fact.values[0] else ""
+            hint = did_you_mean(value, fact.values) if isinstance(value, str) else ""
+            if fact.values == FAMILY_MEMBERS and value in RELATIONS:
+                hint = f" (a {value} whatever their status: test 'family_in_us.relations')"
+            raise ValueError(f"'{fact.name}' has members {_spelled(fact)}{example}, not {value!r}{hint}")
+        return str(value)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ValueError(f"'{fact.name}' is true or false, not {value!r}")

@@ -14,7 +14,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from eligibility.ruleset.conditions import ALIASES, INT_PHRASES, NEGATION, OPERATORS, PHRASES
-from eligibility.ruleset.facts import CATALOGUE
+from eligibility.ruleset.facts import CATALOGUE, FAMILY_MEMBERS, FAMILY_STATUSES, RELATIONS, Fact
 from eligibility.ruleset.load import Evidence, Kind, Role
 from eligibility.ruleset.specs import InstrumentSpec, OmitSpec, RuleFileSpec, RuleSpec, SourceSpec
 
@@ -229,11 +229,17 @@ def language_markdown() -> str:
     ]
     for fact in CATALOGUE.values():
         values = ", ".join(f"`{v}`" for v in fact.values) if fact.values else TYPES[fact.type]
+        if fact.values == FAMILY_MEMBERS:
+            values = "a set of `relation:status`: " + _family_words()
+        elif fact.type == "countries" and fact.values:
+            values = "a set of " + values
         if fact.type == "int" and fact.lower is not None:
             values += f", {fact.lower} or more"
         inputs = ", ".join(f"`{i}`" for i in fact.inputs)
-        lines.append(f"| `{fact.name}` | {fact.type} | {values} | {inputs} | {fact.description} |")
+        lines.append(f"| `{fact.name}` | {_type(fact)} | {values} | {inputs} | {fact.description} |")
     lines += [
+        "",
+        *FAMILY_NOTE,
         "",
         "## Operators",
         "",
@@ -249,7 +255,7 @@ def language_markdown() -> str:
         if op in INT_PHRASES:
             reads += f" (numbers: {INT_PHRASES[op]})"
         negation = f"`{NEGATION[op]}`" if op in NEGATION else "-"
-        applies = ", ".join(sorted(types))
+        applies = ", ".join(sorted(types)) + (", set" if "countries" in types else "")
         lines.append(f"| `{op}` | {also} | {reads} | {negation} | {applies} | `{EXAMPLES.get(op, '')}` |")
     lines += [
         "",
@@ -259,6 +265,37 @@ def language_markdown() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _type(fact: Fact) -> str:
+    """The type a rule writer reads: a set of words (not of countries) is a ``set``."""
+    return "set" if fact.type == "countries" and fact.values else fact.type
+
+
+def _family_words() -> str:
+    return (
+        "relation "
+        + ", ".join(f"`{r}`" for r in RELATIONS)
+        + "; status "
+        + ", ".join(f"`{s}`" for s in FAMILY_STATUSES)
+    )
+
+
+FAMILY_NOTE = [
+    "A `set` is tested like a set of countries (`contains`, `contains_any`, ...), with its own "
+    "words as members. The family facts come from `family_in_us` (omitted: no family member in "
+    "the U.S., an assumed default; `null`: not known, so the facts are unknown). A family member "
+    "is spelled `relation:status` as in `--family-in-us` and a batch's `family_in_us` column, so "
+    "the relation and the status are tested together:",
+    "",
+    "- a spouse in the U.S., whatever their status: `family_in_us.relations: {contains: spouse}`;",
+    "- a spouse who is a U.S. citizen or a lawful permanent resident: "
+    "`family_in_us.members: {contains_any: [spouse:citizen, spouse:lpr]}`;",
+    "- no parent in the U.S. who is a citizen: `family_in_us.members: {not_contains: parent:citizen}`.",
+    "",
+    "`family_in_us.qualifying` is the STCA's own list (any listed relation with a status in "
+    "`rules/data/family-in-us.yaml`).",
+]
 
 
 def _fields(title: str, model: type[BaseModel]) -> list[str]:
