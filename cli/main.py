@@ -762,7 +762,8 @@ def diff_command(
     from eligibility.analysis.diff import describe as diff_describe
     from eligibility.analysis.diff import diff as policy_diff
     from eligibility.analysis.diff import example as diff_example
-    from eligibility.batch.rows import HeaderError, read_rows
+    from eligibility.batch.rows import read_rows
+    from eligibility.csvformat import HeaderError
 
     ruleset = eligibility.load_rules(rules_dir, extend=True)
     for label, name in (("POLICY_A", policy_a), ("POLICY_B", policy_b)):

@@ -61,11 +61,11 @@ import numpy as np
 import numpy.typing as npt
 
 from eligibility.case import FIELD_NAMES, MAX_ID_CHARS, Case, entry_conflict, parse_case, parse_span
+from eligibility.csvformat import HeaderError, cell_value, records
 from eligibility.engine.decide import Headline
 from eligibility.errors import CaseError, EligibilityError
 from eligibility.explain.determination import Determination
 from eligibility.fast import Evaluator, _bounds
-from eligibility.ruleset.facts import FLAGS
 from eligibility.ruleset.load import RuleSet, default_rules
 
 __all__ = [
@@ -87,8 +87,6 @@ Codes = npt.NDArray[np.int64]
 COLUMNS: tuple[str, ...] = FIELD_NAMES
 """The columns a population may have (the CSV batch layout): every case field, ``entry.*`` dotted."""
 
-LIST_FIELDS = frozenset({"nationalities", "fear_established_in", "transit", "family_in_us"})
-BOOL_FIELDS = frozenset({"unaccompanied", "family_unit", "trafficking_victim", "public_interest", *FLAGS})
 DATE_FIELDS = ("entry.date", "birth_date", "claim_date", "decision_date")
 
 _PACK_LIMIT = 1 << 22
@@ -114,34 +112,6 @@ def outcome_code(head: Headline) -> str:
 
 
 # --- cells, as the row path reads them --------------------------------------------------------------
-
-
-def cell_value(column: str, cell: str) -> Any:
-    """The value of one CSV cell (already stripped) of ``column``, as ``eligibility batch`` reads it:
-    ``null`` is None, a list field splits on ``;`` (``transit`` items may be ``country:protection``,
-    ``family_in_us`` items ``relation:status``), a yes/no field is ``true`` or ``false`` (ValueError
-    otherwise), ``age`` a whole number (ValueError otherwise); other cells stay text."""
-    if cell.lower() == "null":
-        return None
-    if column in LIST_FIELDS:
-        items = [i.strip() for i in cell.split(";") if i.strip()]
-        if column == "transit":
-            return [
-                {"country": i.split(":")[0], "protection": i.split(":")[1]} if ":" in i else i for i in items
-            ]
-        if column == "family_in_us":
-            return [{"relation": i.split(":")[0], "status": i.split(":")[-1]} for i in items]
-        return items
-    if column in BOOL_FIELDS:
-        if cell.lower() not in ("true", "false"):
-            raise ValueError(f"{column}: '{cell}' is not true or false")
-        return cell.lower() == "true"
-    if column == "age":
-        try:
-            return int(cell)
-        except ValueError:
-            raise ValueError(f"age: '{cell}' is not a whole number") from None
-    return cell
 
 
 def _text(value: object) -> str:
@@ -1089,14 +1059,10 @@ class CsvPopulation:
     rejected: list[tuple[int, str]]
 
 
-_NOT_UTF8 = re.compile("[\\udc80-\\udcff]")
-
-
 def read_csv(file: Any, *, name: str | None = None, rules: RuleSet | None = None) -> CsvPopulation:
     """Read a CSV file of cases (a path or a binary stream) as ``eligibility batch`` reads it, into
     columns for :func:`evaluate_frame`. Raises ColumnarError for a header no row can be read with
     (the batch reader's words); OSError as ``open`` does."""
-    import csv
     import io
     from pathlib import Path
 
@@ -1105,24 +1071,16 @@ def read_csv(file: Any, *, name: str | None = None, rules: RuleSet | None = None
             return read_csv(stream, name=name or str(file), rules=rules)
     text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        reader = csv.reader(text)
-        header = next(reader, None)
-        names = [h.strip() for h in header or []]
-        problem = _header_problem(names)
-        if problem is not None:
-            raise ColumnarError(f"{name or 'stdin'}: header: {problem}")
+        try:
+            names, lines = records(text, name or "stdin")
+        except HeaderError as exc:
+            raise ColumnarError(str(exc)) from None
         cells: list[list[str]] = [[] for _ in names]
         numbers: list[int] = []
         rejected: list[tuple[int, str]] = []
-        for index, row in enumerate(reader):
-            number = index + 2
-            if not any(cell.strip() for cell in row):
-                continue
-            if any(_NOT_UTF8.search(cell) for cell in row):
-                rejected.append((number, "not UTF-8 text"))
-                continue
-            if len(row) > len(names):
-                rejected.append((number, f"{len(row)} cells, but the header names {len(names)} columns"))
+        for number, row in lines:
+            if isinstance(row, str):
+                rejected.append((number, row))
                 continue
             numbers.append(number)
             for at, values in enumerate(cells):
@@ -1131,15 +1089,3 @@ def read_csv(file: Any, *, name: str | None = None, rules: RuleSet | None = None
         text.detach()
     columns = {n: v for n, v in zip(names, cells, strict=True) if n}
     return CsvPopulation(read_columns(columns, rules=rules), np.array(numbers, dtype=np.int64), rejected)
-
-
-def _header_problem(names: list[str]) -> str | None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            return f"column '{name}' appears twice"
-        seen.add(name)
-    for name in names:
-        if "." in name and name.split(".", 1)[0] in seen:
-            return f"columns '{name.split('.', 1)[0]}' and '{name}' give the same field twice"
-    return None

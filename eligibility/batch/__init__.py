@@ -50,8 +50,9 @@ from typing import IO, Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel
 
-from eligibility.batch.rows import MAX_LINE, HeaderError, csv_rows, json_lines, json_object, long_line
+from eligibility.batch.rows import MAX_LINE, csv_rows, json_lines, json_object, long_line
 from eligibility.case import MAX_ID_CHARS, Case, age_on, parse_case
+from eligibility.csvformat import HeaderError
 from eligibility.errors import CaseError, EligibilityError, Problem
 from eligibility.fast import Detail, Evaluator
 from eligibility.ruleset.load import RuleSet

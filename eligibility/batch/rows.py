@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from eligibility.case import DuplicateKeyError, json_object_strict
-from eligibility.ruleset.facts import FLAGS
-
-LIST_FIELDS = {"nationalities", "fear_established_in", "transit", "family_in_us"}
-BOOL_FIELDS = {
-    "unaccompanied",
-    "family_unit",
-    "trafficking_victim",
-    "public_interest",
-    *FLAGS,  # entry.appointment, cbp_one_unavailable, medical_emergency, ...
-}
-
+from eligibility.csvformat import cell_value, records
 
 MAX_LINE = 1 << 20
 """Bytes: a longer JSON line is reported by its size, and never held whole."""
@@ -77,25 +65,6 @@ def json_object(raw: bytes) -> dict[str, Any] | str:
     return data if isinstance(data, dict) else "a case must be a JSON object"
 
 
-class HeaderError(ValueError):
-    """A CSV header no row can be read with (the whole batch stops, exit 2)."""
-
-
-def header_problem(header: list[str]) -> str | None:
-    """Why a CSV header cannot be read: a column named twice, or a column and one of its own
-    fields (``entry`` and ``entry.date``), which would silently overwrite each other."""
-    names = [h.strip() for h in header]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            return f"column '{name}' appears twice"
-        seen.add(name)
-    for name in names:
-        if "." in name and name.split(".", 1)[0] in seen:
-            return f"columns '{name.split('.', 1)[0]}' and '{name}' give the same field twice"
-    return None
-
-
 def csv_rows(file: Path | IO[bytes], name: str | None = None) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(row number, case dict), or (row number, why the row is broken): a row that is not UTF-8
     text or has more cells than the header is reported, and the others are read. ``file`` is a
@@ -114,61 +83,21 @@ def csv_rows(file: Path | IO[bytes], name: str | None = None) -> Iterator[tuple[
 
 
 def _csv_rows(handle: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        return
-    problem = header_problem(header)
-    if problem is not None:
-        raise HeaderError(f"{name}: header: {problem}")
-    columns = [h.strip() for h in header]
-    for index, cells in enumerate(reader):
-        number = index + 2
-        if not any(cell.strip() for cell in cells):
-            continue
-        if any(_NOT_UTF8.search(cell) for cell in cells):
-            yield number, "not UTF-8 text"
-            continue
-        if len(cells) > len(columns):
-            yield number, f"{len(cells)} cells, but the header names {len(columns)} columns"
+    columns, lines = records(handle, name)
+    for number, cells in lines:
+        if isinstance(cells, str):
+            yield number, cells
             continue
         case: dict[str, Any] = {}
         try:
             for column, cell in zip(columns, cells, strict=False):
                 if not column or cell == "":
                     continue
-                _put(case, column, _cell(column, cell.strip()))
+                _put(case, column, cell_value(column, cell.strip()))
         except ValueError as exc:
             yield number, str(exc)
             continue
         yield number, case
-
-
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
-
-
-def _cell(column: str, cell: str) -> Any:
-    if cell.lower() == "null":
-        return None
-    if column in LIST_FIELDS:
-        items = [i.strip() for i in cell.split(";") if i.strip()]
-        if column == "transit":
-            return [
-                {"country": i.split(":")[0], "protection": i.split(":")[1]} if ":" in i else i for i in items
-            ]
-        if column == "family_in_us":
-            return [{"relation": i.split(":")[0], "status": i.split(":")[-1]} for i in items]
-        return items
-    if column in BOOL_FIELDS:
-        if cell.lower() not in ("true", "false"):
-            raise ValueError(f"{column}: '{cell}' is not true or false")
-        return cell.lower() == "true"
-    if column == "age":
-        try:
-            return int(cell)
-        except ValueError:
-            raise ValueError(f"age: '{cell}' is not a whole number") from None
-    return cell
 
 
 def _put(case: dict[str, Any], column: str, value: Any) -> None:
