@@ -44,7 +44,7 @@ from eligibility.engine.backends import engine_for
 from eligibility.engine.decide import Headline, Status, decide, destination_countries, destination_rules
 from eligibility.engine.program import BoundRule, Program, compile_policy
 from eligibility.explain.build import build, headline
-from eligibility.explain.determination import Determination
+from eligibility.explain.determination import Determination, InstrumentResult
 from eligibility.ruleset.conditions import compile_truths, show
 from eligibility.ruleset.facts import (
     CATALOGUE,
@@ -229,6 +229,8 @@ class Evaluator:
         self.evaluations = 0  # full evaluations (class-key misses)
         self.sharing = False  # keep the classes evaluated in full, for ``discoveries``
         self._found: list[tuple[Hashable, _Template]] = []
+        # an explained instrument (one object for alike ones) -> its JSON text, split
+        self._instrument_texts: dict[int, tuple[InstrumentResult, list[bytes | tuple[str]]]] = {}
 
     # -- the hot path -----------------------------------------------------------------------------
 
@@ -327,7 +329,7 @@ class Evaluator:
             fields["public_interest"],
             None if fear is None else tuple(fear),
             derived,
-            None if family is None else tuple([m.status for m in family]),
+            None if family is None else tuple([(m.relation, m.status) for m in family]),
             self._fields_given(given, entry.model_fields_set),
         )
 
@@ -565,36 +567,60 @@ class Evaluator:
             values=facts,
             lang=self.lang,
         )
-        data = det.model_dump(mode="json")
-        data["id"] = _tok("@id")
-        data["assumed"] = {
-            k: _tok({"claim_date": "claim", "decision_date": "decision"}[k])
-            if k in ("claim_date", "decision_date")
-            else (_tok("@residence") if k == "habitual_residence" else v)
-            for k, v in assumed.items()
-        }
-        if self.detail == "compact":
-            for inst in data["instruments"]:
-                del inst["findings"]
-            del data["would_change_if"]
-        text = json.dumps(data, separators=(",", ":"))  # ASCII: other characters as \uXXXX escapes
-        base: list[bytes] = []
-        holes: list[tuple[int, str]] = []
-        at = 0
-        for match in _TOKEN.finditer(text):
-            base.append(text[at : match.start()].encode())
-            holes.append((len(base), match.group(1) or match.group(2)))
-            base.append(b"")
-            at = match.end()
-        base.append(text[at:].encode())
+        base, holes = self._text(det, assumed)
         return _Template(
             Headline(
                 det.outcome, tuple(det.transfer_to), det.asylum, det.wait_in_mexico, tuple(det.expel_to)
             ),
             tuple(det.missing_facts),
-            tuple(base),
-            tuple(holes),
+            base,
+            holes,
         )
+
+    def _text(
+        self, det: Determination, assumed: dict[str, Any]
+    ) -> tuple[tuple[bytes, ...], tuple[tuple[int, str], ...]]:
+        """The determination's JSON text split around its placeholders: the text of
+        ``_plain_text``, each instrument's part taken from ``_pieces`` (explained instruments
+        alike are one object, ``eligibility.explain.build``), so only the rest is dumped here."""
+        data = det.model_dump(mode="json", exclude={"instruments"})
+        data = {k: [_tok("@instruments")] if k == "instruments" else data[k] for k in _FIELDS}
+        _placed(data, assumed, self.detail)
+        items: list[bytes | tuple[str]] = []
+        for item in _split(json.dumps(data, separators=(",", ":"))):
+            if item == ("@instruments",):
+                for n, inst in enumerate(det.instruments):
+                    if n:
+                        items.append(b",")
+                    items += self._pieces(inst)
+            else:
+                items.append(item)
+        base: list[bytes] = []  # literal, hole, literal, ..., literal
+        holes: list[tuple[int, str]] = []
+        literal = b""
+        for item in items:
+            if isinstance(item, bytes):
+                literal += item
+            else:
+                base += [literal, b""]
+                holes.append((len(base) - 1, item[0]))
+                literal = b""
+        base.append(literal)
+        return tuple(base), tuple(holes)
+
+    def _pieces(self, inst: InstrumentResult) -> list[bytes | tuple[str]]:
+        """One instrument's JSON text, split around its placeholders (kept per object)."""
+        found = self._instrument_texts.get(id(inst))
+        if found is None or found[0] is not inst:
+            _bound(self._instrument_texts, CLASSES if self.detail == "compact" else CLASSES // 10)
+            data = inst.model_dump(mode="json")
+            if self.detail == "compact":
+                del data["findings"]
+            found = self._instrument_texts[id(inst)] = (
+                inst,
+                _split(json.dumps(data, separators=(",", ":"))),
+            )
+        return found[1]
 
     def discoveries(self) -> list[tuple[Hashable, _Template]]:
         """The classes evaluated in full since the last call (with ``sharing``), for ``learn`` by
@@ -635,6 +661,47 @@ class _Mask:
     alternative: tuple[int, ...]
     stops: tuple[int, ...]  # exclusions and exceptions
     destinations: tuple[tuple[int, BoundRule], ...] | None  # an expulsion's, in file order
+
+
+_FIELDS = tuple(Determination.model_fields)
+
+
+def _placed(data: dict[str, Any], assumed: dict[str, Any], detail: Detail) -> None:
+    """A dumped determination with placeholders for the id and the assumed dates and residence,
+    less what compact lines leave out."""
+    data["id"] = _tok("@id")
+    data["assumed"] = {
+        k: _tok({"claim_date": "claim", "decision_date": "decision"}[k])
+        if k in ("claim_date", "decision_date")
+        else (_tok("@residence") if k == "habitual_residence" else v)
+        for k, v in assumed.items()
+    }
+    if detail == "compact":
+        for inst in data["instruments"]:
+            if isinstance(inst, dict):
+                del inst["findings"]
+        del data["would_change_if"]
+
+
+def _plain_text(det: Determination, assumed: dict[str, Any], detail: Detail) -> str:
+    """The JSON text of a template, dumped whole (``Evaluator._text`` gives it in parts)."""
+    data = det.model_dump(mode="json")
+    _placed(data, assumed, detail)
+    return json.dumps(data, separators=(",", ":"))  # ASCII: other characters as \uXXXX escapes
+
+
+def _split(text: str) -> list[bytes | tuple[str]]:
+    """JSON text as literal pieces (ASCII bytes) and placeholders (a name in a 1-tuple)."""
+    items: list[bytes | tuple[str]] = []
+    at = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() > at:
+            items.append(text[at : match.start()].encode())
+        items.append((match.group(1) or match.group(2),))
+        at = match.end()
+    if at < len(text):
+        items.append(text[at:].encode())
+    return items
 
 
 def _countries(

@@ -48,7 +48,7 @@ def test_memoized_evaluation_equals_a_fresh_one(policy: str, case: dict[str, Any
     assert memoized == fresh, case
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(POLICIES, ANY_CASE, LANGS, st.sampled_from(["full", "compact"]))
 def test_fast_templates_on_memos_equal_fresh_ones(
     policy: str, case: dict[str, Any], lang: str, detail: str
@@ -162,3 +162,36 @@ def test_deciding_rules_equal_flipping_each_rule_alone(
     assert deciding_rules(program, truth, concrete, decision) == want
     with unmemoized():
         assert deciding_rules(program, truth, concrete, decision) == want
+
+
+class _Checked(Evaluator):
+    """An evaluator whose every template text is checked against the determination dumped whole."""
+
+    checked = 0
+
+    def _text(self, det: Any, assumed: dict[str, Any]) -> Any:
+        from eligibility.fast import _plain_text
+
+        base, holes = super()._text(det, assumed)
+        assert len(base) == 2 * len(holes) + 1 and [i for i, _ in holes] == list(range(1, len(base), 2))
+        parts = list(base)
+        for index, name in holes:
+            parts[index] = (
+                f'"\\u0000{name}\\u0000"' if name.startswith("@") else f"\\u0000{name}\\u0000"
+            ).encode()
+        assert b"".join(parts) == _plain_text(det, assumed, self.detail).encode()
+        _Checked.checked += 1
+        return base, holes
+
+
+def test_templates_put_together_from_instrument_texts_equal_the_whole_dump() -> None:
+    """The fast path's template text is assembled from each instrument's own JSON text (kept per
+    explained instrument): byte for byte what dumping the whole determination gives."""
+    population = _population(150)
+    for detail in ("compact", "full"):
+        for lang in ("en", "es"):
+            checked = _Checked("enacted", detail=detail, lang=lang)  # type: ignore[arg-type]
+            before = _Checked.checked
+            for case in population:
+                checked.to_json(case)
+            assert _Checked.checked - before == checked.evaluations > 10
