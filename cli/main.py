@@ -758,6 +758,8 @@ def diff_command(
     policy_a: str, policy_b: str, population: str | None, fmt: str, rules_dir: str | None
 ) -> None:
     """Every region of cases that POLICY_A and POLICY_B determine differently, exhaustively."""
+    import numpy as np
+
     from eligibility.analysis.diff import Describer
     from eligibility.analysis.diff import describe as diff_describe
     from eligibility.analysis.diff import diff as policy_diff
@@ -777,7 +779,32 @@ def diff_command(
     by_part: dict[int, int] = {}  # part by part: group index -> cases whose part has the group's values
     rejected: list[str] = []
     total = 0
-    if population:
+    if population and population.lower().endswith(".csv"):
+        # a CSV file by the columnar engine: each pair of classes is counted once, by its size
+        from eligibility.columnar import ColumnarError, evaluate_policies, read_csv
+
+        try:
+            read = read_csv(population, rules=ruleset)
+        except ColumnarError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"{population}: cannot read: {exc.strerror}") from None
+        both = evaluate_policies(read.columns, [policy_a, policy_b])
+        ra, rb = both[policy_a], both[policy_b]
+        bad = {int(read.numbers[r]): why for r, why in ra.rejected}
+        rejected += [f"row {n}: {why}" for n, why in sorted([*read.rejected, *bad.items()])]
+        kept = ra.class_id >= 0
+        pairs, sizes = np.unique(ra.class_id[kept] * len(rb.classes) + rb.class_id[kept], return_counts=True)
+        for pair, size in zip(pairs.tolist(), sizes.tolist(), strict=True):
+            da, db = ra.classes[pair // len(rb.classes)].headline, rb.classes[pair % len(rb.classes)].headline
+            total += size
+            key = (_head(da), _head(db))
+            if key[0] != key[1]:
+                counts[key] = counts.get(key, 0) + size
+                for i, g in enumerate(result.groups if result.by_part else ()):
+                    if g.part is not None and _in_part(g.part, da, db):
+                        by_part[i] = by_part.get(i, 0) + size
+    elif population:
         from eligibility.fast import Evaluator
 
         ev_a, ev_b = Evaluator(policy_a, rules=ruleset), Evaluator(policy_b, rules=ruleset)

@@ -328,6 +328,17 @@ def test_diff_shows_an_expulsion(tmp_path: Path) -> None:
     expelled = [r for r in data["regions"] if r["t42"]["outcome"] == "expel"]
     assert expelled and all(r["t42"]["expel_to"] and r["aca"]["expel_to"] == [] for r in expelled)
     assert data["population"] == 3 and sum(r["population"] for r in expelled) == 2  # the two entries of 2021
+    # the same people as CSV are counted by the columnar engine: the same counts, and a bad row said
+    table = tmp_path / "people.csv"
+    table.write_text("nationalities,age,entry.date,entry.border,entry.place\n"
+                     "HN,30,2021-05-01,southern_land,between_ports\nEC,30,2021-05-01,southern_land,between_ports\n"
+                     "EC,thirty,2021-05-01,southern_land,between_ports\nEC,30,2019-05-01,southern_land,between_ports\n")
+    counted = run("diff", "t42", "aca", "--rules", str(gt), "--population", str(table), "--format", "json")
+    assert counted.exit_code == 3, counted.output  # one row is not a case
+    again = json.loads(counted.stdout.splitlines()[0])
+    assert again["rejected"] == ["row 4: age: 'thirty' is not a whole number"]
+    assert (again["population"], again["summary"]) == (data["population"], data["summary"])
+    assert [r["population"] for r in again["regions"]] == [r["population"] for r in data["regions"]]
 
 
 def test_help_says_what_each_new_fact_means() -> None:
