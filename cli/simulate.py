@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -247,6 +248,8 @@ def _count_file(path: str, policies: tuple[str, ...], fmt: str, output: str | No
         _write(output, rendered)
     else:
         click.echo(rendered, nl=False)
+    if result.rejected:  # as batch and diff --population: the others were counted, exit 3
+        sys.exit(3)
 
 
 def _write(path: str, text: str) -> None:

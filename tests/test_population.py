@@ -305,3 +305,22 @@ def test_plot_without_matplotlib_is_one_line_before_any_work(monkeypatch: pytest
     result = CliRunner().invoke(simulate_command, ["--plot", "x.png"])
     assert result.exit_code == 2
     assert result.output == "error: --plot needs matplotlib: pip install 'asylum-eligibility[plot]'\n"
+
+
+def test_simulate_counts_a_csv_population_and_says_which_rows_are_not_cases(tmp_path: Path) -> None:
+    """`simulate --population FILE`: single Honduran and Salvadoran adults who crossed between
+    ports through Guatemala and Mexico after the ACA took effect (84 FR 63994, 2019-11-19) are sent
+    to Guatemala under the enacted text; a row that is not a case is named, and the exit is 3 as
+    in batch, the others counted."""
+    table = tmp_path / "people.csv"
+    table.write_text(
+        "id,nationalities,age,unaccompanied,family_unit,entry.date,entry.border,entry.place,transit\n"
+        "a,HN,30,false,false,2019-12-01,southern_land,between_ports,GT;MX\n"
+        "b,SV,25,false,false,2020-01-15,southern_land,between_ports,GT;MX\n"
+        "c,HN,x,false,false,2020-01-15,southern_land,between_ports,GT;MX\n"
+    )
+    result = CliRunner().invoke(simulate_command, ["--population", str(table), "--policy", "enacted", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    data = json.loads(result.stdout)
+    assert data["rejected"] == [{"row": 4, "error": "age: 'x' is not a whole number"}]
+    assert (data["cases"], data["counts"]) == (2, {"enacted": {"transfer.GT": 2}})
