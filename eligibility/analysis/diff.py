@@ -399,7 +399,7 @@ class _Joint:
             elif any(self.kinds[i] != "expulsion" and statuses[i] <= IN_SCOPE for i in stage):
                 stopped = True
         differing = [
-            (i.kind, i.receiving_country or "", self.stage.get(i.id), statuses[i.id])
+            (i.kind, i.receiving_country or "", self.stage.get(i.id), statuses[i.id], i.id)
             for i in program.instruments
             if i.id not in self.shared
             and i.id not in twins
@@ -411,14 +411,17 @@ class _Joint:
         # one that has the person in its scope without applying (excepted, excluded) only stops the
         # screening of later stages, which matters nowhere else. (A statutory limit decides
         # through the agreements it is bound to.)
+        # An expulsion excepted because fear was established in every country it would send the
+        # person to sends nobody and stops nothing (``decide`` screens on): it decides nothing.
         settled = (
             None
-            if any(len(s) > 1 for *_, s in differing)
+            if any(len(s) > 1 for *_, s, _ in differing)
             else sorted(
                 (kind, country, stage, status if status == "applies" else "in_scope")
-                for kind, country, stage, s in differing
+                for kind, country, stage, s, iid in differing
                 if (status := next(iter(s))) not in ("not_in_force", "not_applicable")
                 and (status == "applies" or (stage is not None and stage < -1))
+                and not (kind == "expulsion" and status == "excepted" and facts.get(feared_key(iid)) is True)
             )
         )
         own: list[tuple[str, str]] = []
@@ -562,14 +565,14 @@ class _Joint:
                 open_facts.setdefault(i, set()).add(f)
             focus = min(open_facts, key=lambda i: (len(open_facts[i]), i))
             candidates = [f for f, i in own_a + own_b if i == focus]
+        pending = self.pending[self.pa.policy.id] or self.pending[self.pb.policy.id]
+        if not candidates and pending is not None:  # whether an expulsion sends the person anywhere:
+            return self.split(pending, facts)  # where it sends nobody, the shared rules decide alike
         if not candidates and common_a + common_b:
             # the shared instruments screened first decide whether the others are screened at all
             order = {i: self.stage.get(i) or 0 for _, i in common_a + common_b}
             first = min(order.values())
             candidates = [f for f, i in common_a + common_b if order[i] == first]
-        pending = self.pending[self.pa.policy.id] or self.pending[self.pb.policy.id]
-        if not candidates and pending is not None:  # whether an expulsion sends the person anywhere
-            return self.split(pending, facts)
         if not candidates:
             concrete = self.example(facts)
             a, b = self.decide(self.pa, concrete, self.off), self.decide(self.pb, concrete, self.off)
