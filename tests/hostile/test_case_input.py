@@ -277,7 +277,9 @@ def test_an_interrupted_command_exits_130(tmp_path: Path, signum: str) -> None:
             assert time.monotonic() < deadline and proc.poll() is None, "the command never read its input"
             time.sleep(0.05)
         proc.send_signal(getattr(signal, signum))
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)  # standard input stays open: an end of input must not race the signal
+        assert proc.stderr is not None
+        err = proc.stderr.read()
     finally:
         proc.kill()
     assert proc.returncode == 130, err
