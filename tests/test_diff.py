@@ -344,7 +344,7 @@ def test_the_slice_differs_in_guatemala_transfers_that_title_42_may_stop() -> No
     assert any(g.part == (("transfer_to", "GT"), True, False) for g, _ in kinds)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(cases(), st.data())
 def test_each_part_description_holds_exactly_the_cases_of_the_slice_whose_part_differs(
     case: dict[str, Any], data: st.DataObject

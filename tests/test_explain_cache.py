@@ -39,7 +39,7 @@ ANY_CASE = st.one_of(cases(), title42_cases())
 LANGS = st.sampled_from(["en", "en", "es"])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(POLICIES, ANY_CASE, LANGS)
 def test_memoized_evaluation_equals_a_fresh_one(policy: str, case: dict[str, Any], lang: str) -> None:
     memoized = evaluate(case, policy, engine="pure", lang=lang)
@@ -48,7 +48,7 @@ def test_memoized_evaluation_equals_a_fresh_one(policy: str, case: dict[str, Any
     assert memoized == fresh, case
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(POLICIES, ANY_CASE, LANGS, st.sampled_from(["full", "compact"]))
 def test_fast_templates_on_memos_equal_fresh_ones(
     policy: str, case: dict[str, Any], lang: str, detail: str
@@ -60,7 +60,7 @@ def test_fast_templates_on_memos_equal_fresh_ones(
     assert line == fresh, case
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(POLICIES, ANY_CASE, st.data())
 def test_screened_headline_equals_decide(policy: str, case: dict[str, Any], data: st.DataObject) -> None:
     rules = default_rules()
@@ -99,7 +99,7 @@ def test_a_population_through_the_memos_equals_it_without_them() -> None:
     """Many classes of one policy: instruments with the same status but other truths, facts or
     regions meet in the memos here (the fast path shows facts as placeholders, so only the truths
     tell apart what its reasons say); every line must be what a fresh explanation gives."""
-    population = _population(300)
+    population = _population(120)
     for detail in ("compact", "full"):
         memoized = Evaluator("enacted", detail=detail)  # type: ignore[arg-type]
         lines = [memoized.to_json(case) for case in population]
@@ -144,7 +144,7 @@ def _deciding_rules_one_by_one(
     return found
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(POLICIES, ANY_CASE, st.data())
 def test_deciding_rules_equal_flipping_each_rule_alone(
     policy: str, case: dict[str, Any], data: st.DataObject
@@ -187,7 +187,7 @@ class _Checked(Evaluator):
 def test_templates_put_together_from_instrument_texts_equal_the_whole_dump() -> None:
     """The fast path's template text is assembled from each instrument's own JSON text (kept per
     explained instrument): byte for byte what dumping the whole determination gives."""
-    population = _population(150)
+    population = _population(60)
     for detail in ("compact", "full"):
         for lang in ("en", "es"):
             checked = _Checked("enacted", detail=detail, lang=lang)  # type: ignore[arg-type]
