@@ -61,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from eligibility.case import FIELD_NAMES, MAX_ID_CHARS, Case, entry_conflict, parse_case, parse_span
-from eligibility.csvformat import HeaderError, cell_value, records
+from eligibility.csvformat import HeaderError, cell_value, header_problem, records
 from eligibility.engine.decide import Headline
 from eligibility.errors import CaseError, EligibilityError
 from eligibility.explain.determination import Determination
@@ -281,6 +281,17 @@ def _from_polars(series: Any) -> tuple[Codes, list[Any]]:
     return lut[raw], distinct.cast(pl.String).to_list()
 
 
+def _one_column(values: Any) -> bool:
+    if isinstance(values, (list, tuple)):
+        return True
+    if isinstance(values, np.ndarray):
+        return values.ndim == 1
+    return (
+        type(values).__module__.split(".")[0] in ("pandas", "polars", "pyarrow")
+        and len(getattr(values, "shape", (0,))) == 1
+    )
+
+
 def _table(frame: Any) -> tuple[list[str], int, dict[str, tuple[Codes, list[Any]] | _Column]]:
     """The column names, the number of rows, and each column factorized (the id column read as it is)."""
     module = type(frame).__module__.split(".")[0]
@@ -308,6 +319,12 @@ def _table(frame: Any) -> tuple[list[str], int, dict[str, tuple[Codes, list[Any]
             out[name] = _id_column(column, rows) if name.strip() == "id" else _from_pandas(column)
     elif isinstance(frame, Mapping):
         names = [str(n) for n in frame]
+        for name, values in frame.items():
+            if not _one_column(values):
+                raise ColumnarError(
+                    f"column '{name}': a column is a list, a tuple, a one-dimensional array or a Series,"
+                    f" not {type(values).__name__}"
+                )
         lengths = {len(values) for values in frame.values()}
         if len(lengths) > 1:
             raise ColumnarError(
@@ -342,14 +359,9 @@ def read_columns(frame: Any, *, rules: RuleSet | None = None) -> Columns:
     started = time.perf_counter()
     names, rows, raw = _table(frame)
     stripped = [n.strip() for n in names]
-    seen: set[str] = set()
-    for name in stripped:
-        if name in seen:
-            raise ColumnarError(f"column '{name}' appears twice")
-        seen.add(name)
-    for name in stripped:
-        if "." in name and name.split(".", 1)[0] in seen:
-            raise ColumnarError(f"columns '{name.split('.', 1)[0]}' and '{name}' give the same field twice")
+    problem = header_problem(names)
+    if problem is not None:
+        raise ColumnarError(problem)
     columns: dict[str, _Column] = {}
     for name, strip in zip(names, stripped, strict=True):
         read = raw[name]

@@ -19,6 +19,9 @@ LIST_FIELDS = frozenset({"nationalities", "fear_established_in", "transit", "fam
 BOOL_FIELDS = frozenset({"unaccompanied", "family_unit", "trafficking_victim", "public_interest", *FLAGS})
 # FLAGS: entry.appointment, cbp_one_unavailable, medical_emergency, ...
 
+CELL_LIMIT = 1 << 20
+"""Characters a cell may hold (the csv module's own limit is 131,072): a longer one is its row's error."""
+
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, read with surrogateescape
 
 
@@ -45,8 +48,12 @@ def records(handle: IO[str], name: str) -> tuple[list[str], Iterator[tuple[int, 
     """The stripped column names, and (line number, cells) for each line that is not blank, or
     (line number, why it is not read) for a line that is not UTF-8 text or has more cells than
     the header names. HeaderError for a header no row can be read with; no header, no rows."""
+    csv.field_size_limit(max(csv.field_size_limit(), CELL_LIMIT))
     reader = csv.reader(handle)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise HeaderError(f"{name}: header: malformed CSV: {exc}") from None
     if header is None:
         return [], iter(())
     problem = header_problem(header)
@@ -55,8 +62,16 @@ def records(handle: IO[str], name: str) -> tuple[list[str], Iterator[tuple[int, 
     columns = [h.strip() for h in header]
 
     def lines() -> Iterator[tuple[int, list[str] | str]]:
-        for index, cells in enumerate(reader):
-            number = index + 2
+        number = 1  # the header's
+        while True:
+            number += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a cell over the field limit...: that row only
+                yield number, f"malformed CSV: {exc}"
+                continue
             if not any(cell.strip() for cell in cells):
                 continue
             if any(_NOT_UTF8.search(cell) for cell in cells):
@@ -79,11 +94,9 @@ def cell_value(column: str, cell: str) -> Any:
     if column in LIST_FIELDS:
         items = [i.strip() for i in cell.split(";") if i.strip()]
         if column == "transit":
-            return [
-                {"country": i.split(":")[0], "protection": i.split(":")[1]} if ":" in i else i for i in items
-            ]
+            return [_pair(i, "country", "protection") if ":" in i else i for i in items]
         if column == "family_in_us":
-            return [{"relation": i.split(":")[0], "status": i.split(":")[-1]} for i in items]
+            return [_pair(i, "relation", "status", column) for i in items]
         return items
     if column in BOOL_FIELDS:
         if cell.lower() not in ("true", "false"):
@@ -95,3 +108,12 @@ def cell_value(column: str, cell: str) -> Any:
         except ValueError:
             raise ValueError(f"age: '{cell}' is not a whole number") from None
     return cell
+
+
+def _pair(item: str, first: str, second: str, column: str = "transit") -> dict[str, str]:
+    """``first:second`` as a mapping; the whole of what follows the first colon is ``second`` (so
+    that ``spouse:foo:citizen`` is refused by the case model, as ``check`` refuses it)."""
+    left, sep, right = item.partition(":")
+    if not sep or not left.strip() or not right.strip():
+        raise ValueError(f"{column}: '{item}' should be {first}:{second}")
+    return {first: left.strip(), second: right.strip()}

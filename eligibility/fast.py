@@ -28,7 +28,6 @@ does not compute.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import re
 from bisect import bisect_right
@@ -45,6 +44,7 @@ from eligibility.engine.decide import Headline, Status, decide, destination_coun
 from eligibility.engine.program import BoundRule, Program, compile_policy
 from eligibility.explain.build import build, headline
 from eligibility.explain.determination import Determination, InstrumentResult
+from eligibility.memo import make_room
 from eligibility.ruleset.conditions import compile_truths, show
 from eligibility.ruleset.facts import (
     CATALOGUE,
@@ -714,11 +714,7 @@ def _countries(
     return ()
 
 
-def _bound(cache: dict[Any, Any], size: int) -> None:
-    """Make room for one more entry: drop the oldest half when ``cache`` is full."""
-    if len(cache) >= size:
-        for key in list(itertools.islice(cache, len(cache) // 2 + 1)):
-            del cache[key]
+_bound = make_room
 
 
 def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:

@@ -281,7 +281,7 @@ def test_sigterm_mid_run_removes_the_partial_output(tmp_path: Path) -> None:
     import signal
     import time
 
-    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in _cases(60_000)])
+    src = _write(tmp_path / "in.jsonl", [json.dumps(c) for c in _cases(150_000)])  # long enough to be stopped mid-run
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     proc = subprocess.Popen(
@@ -566,3 +566,16 @@ def test_rows_read_by_shape_get_the_headline_durable_rules_gives(tmp_path: Path)
         assert (line["id"], line["outcome"], line["transfer_to"], line["expel_to"], line["asylum"], line["wait_in_mexico"]) == (
             row["id"], want.outcome, want.transfer_to, want.expel_to, want.asylum, want.wait_in_mexico
         ), row
+
+
+def test_a_csv_cell_over_the_limit_is_its_rows_error_and_the_others_are_written(tmp_path: Path) -> None:
+    """A cell of 1.1 million characters ended the whole batch with the csv module's own error
+    (its limit is 131,072): it is now that row's error; a cell of 200,000 is read."""
+    source = tmp_path / "in.csv"
+    source.write_text("id,nationalities,entry.date\na,HN,2019-12-01\nb," + "x" * 1_100_000 + ",2019-12-01\n"
+                      "c," + "y" * 200_000 + ",2019-12-01\nd,SV,2019-12-02\n")
+    result = CliRunner().invoke(main, ["batch", str(source)])
+    assert result.exit_code == 3, result.output[:500]
+    assert [d["id"] for d in map(json.loads, result.stdout.splitlines()) if "id" in d] == ["a", "d"]
+    assert f"{source}:3: malformed CSV: field larger than field limit" in result.output
+    assert f"{source}:4: nationalities.0:" in result.output

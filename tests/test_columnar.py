@@ -361,6 +361,10 @@ def test_a_table_no_row_can_be_read_from() -> None:
     ("age", "x", "age: 'x' is not a whole number"),
     ("unaccompanied", "x", "unaccompanied: 'x' is not true or false"),
     ("entry.date", "2019-12-01", "2019-12-01"),
+    # all that follows the first colon is the second half, for the case model to judge, as check does
+    ("family_in_us", "spouse:foo:citizen", [{"relation": "spouse", "status": "foo:citizen"}]),
+    ("family_in_us", "spouse", "family_in_us: 'spouse' should be relation:status"),
+    ("transit", "GT:asylum:junk", [{"country": "GT", "protection": "asylum:junk"}]),
 ])
 def test_cells_are_read_as_the_csv_layout_says(column: str, cell: str, value: Any) -> None:
     """The CSV layout (README, docs/contract.md): `null` is unknown, lists split on `;`, transit
@@ -506,3 +510,13 @@ def test_simulate_counts_a_population_file(tmp_path: Any) -> None:
     assert "enacted" in render_file_counts(got, "text") and render_file_counts(got, "csv").startswith(
         "policy,"
     )
+
+
+@pytest.mark.parametrize(("column", "why"), [
+    (5, "not int"),
+    ("2020-01-01", "not str"),  # was read as ten one-character rows
+    (np.array([["2020-01-01"]]), "not ndarray"),  # was flattened, out of line with the rows
+])
+def test_a_mapping_whose_value_is_not_one_column_is_one_error(column: Any, why: str) -> None:
+    with pytest.raises(ColumnarError, match=f"column 'entry.date': a column is a list, .*, {why}"):
+        evaluate_frame({"entry.date": column}, rules=RULES)

@@ -731,20 +731,22 @@ class _Reach(_Joint):
         return self.gates
 
 
-_REACHED: dict[tuple[int, int, frozenset[str], str], list[dict[str, Any]]] = {}
+_REACHED: dict[tuple[Program, Program, frozenset[str], str], list[dict[str, Any]]] = {}
+"""Keyed by the programs themselves (equal only to themselves), which it keeps alive: an id could
+be reused by another rule set's program once the first is freed."""
 
 
 def reached(pa: Program, pb: Program, gates: set[str], start: dict[str, Any]) -> list[dict[str, Any]]:
     """The regions where ``gates`` do not stop the screening (``_Reach``), searched once per
     programs, gates and start."""
-    key = (id(pa), id(pb), frozenset(gates), repr(sorted(start.items(), key=lambda kv: kv[0])))
+    key = (pa, pb, frozenset(gates), repr(sorted(start.items(), key=lambda kv: kv[0])))
     if key not in _REACHED:
         if len(_REACHED) > 64:
             _REACHED.clear()
         search = _Reach(pa, pb, gates)
         search.run(dict(start))
         _REACHED[key] = [facts for facts, _, _ in search.found]
-    return _REACHED[key]
+    return list(_REACHED[key])
 
 
 def _meet(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:

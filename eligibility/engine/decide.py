@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from eligibility.engine.program import BoundRule, Program
+from eligibility.memo import make_room
 from eligibility.ruleset.conditions import PartialSet, Truth
 
 Status = Literal["applies", "excepted", "not_applicable", "not_in_force", "undetermined", "excluded"]
@@ -97,9 +98,7 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     key = (iid, *[truth[k] for k in _reads(program, iid)])
     found = memo.get(key)
     if found is None:
-        if len(memo) >= POSSIBLE:
-            for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
-                del memo[old]
+        make_room(memo, POSSIBLE)
         found = memo[key] = _possible_statuses(program, iid, truth)
     return found
 
@@ -287,9 +286,7 @@ def screened(
         key = (shape, tuple(destinations))
     found = memo.get(key)
     if found is None:
-        if len(memo) >= HEADLINES:
-            for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
-                del memo[old]
+        make_room(memo, HEADLINES)
         found = memo[key] = decide(program, statuses, truth, facts).headline
     return found
 
@@ -491,9 +488,7 @@ def deciding_rules(
         )
         moved = memo.get(alike)  # type: ignore[assignment]
         if moved is None:
-            if len(memo) >= HEADLINES:
-                for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
-                    del memo[old]
+            make_room(memo, HEADLINES)
             moved = memo[alike] = {}
     found: set[str] = set()
     for b in _destination_bound(program):
@@ -551,9 +546,7 @@ def _flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
                 out.append((_status_from_counts(held), members))
     result = (_status_from_counts(counts), tuple(out))
     if memo is not None:
-        if len(memo) >= POSSIBLE:
-            for old in list(itertools.islice(memo, len(memo) // 2 + 1)):
-                del memo[old]
+        make_room(memo, POSSIBLE)
         memo[key] = result
     return result
 

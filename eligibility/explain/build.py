@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import weakref
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from eligibility.explain.determination import (
 )
 from eligibility.explain.short import headline_line, level_name, render_short, result_words, status_name
 from eligibility.i18n import country_name, translator
+from eligibility.memo import make_room
 from eligibility.ruleset.conditions import Truth, describe, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN, treaty_gaps
 from eligibility.ruleset.load import EVIDENCE_ORDER
@@ -320,7 +320,7 @@ def _region_status(region: Region, iid: str) -> Status:
     return UNDETERMINED
 
 
-PIECES = 20_000
+PIECES = 2_000
 """How many explained instruments ``_instrument`` keeps per program (the oldest half goes when full)."""
 _pieces: weakref.WeakKeyDictionary[Program, dict[Hashable, InstrumentResult]] = weakref.WeakKeyDictionary()
 _shapes: weakref.WeakKeyDictionary[Program, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = (
@@ -403,9 +403,7 @@ def _instrument(
     except TypeError:  # a fact value that cannot be hashed: not reused
         return _explain_instrument(program, iid, settlement, truth, facts, with_findings, rests)
     if found is None:
-        if len(pieces) >= PIECES:
-            for old in list(itertools.islice(pieces, len(pieces) // 2 + 1)):
-                del pieces[old]
+        make_room(pieces, PIECES)
         found = pieces[key] = _explain_instrument(
             program, iid, settlement, truth, facts, with_findings, rests
         )
