@@ -86,18 +86,9 @@ STATES = {
     "air": (("FL", "NY", "TX", "CA", "IL", "NJ"), (0.3, 0.2, 0.2, 0.15, 0.1, 0.05)),
     "sea": (("FL", "PR"), (0.7, 0.3)),
 }
-ISTHMUS = ["PA", "CR", "NI", "HN", "GT", "MX"]
-# Land routes by nationality: (route, weight); the last leg before the U.S. is Mexico.
-ROUTES: dict[str, tuple[tuple[list[str], float], ...]] = {
-    "MX": (([], 1.0),),
-    "GT": ((["MX"], 1.0),),
-    "HN": ((["GT", "MX"], 0.88), (["SV", "GT", "MX"], 0.05), (["MX"], 0.07)),
-    "SV": ((["GT", "MX"], 0.92), (["MX"], 0.08)),
-    "NI": ((["HN", "GT", "MX"], 0.85), (["MX"], 0.15)),
-    "*americas": ((["CO", *ISTHMUS], 0.5), (ISTHMUS, 0.2), (["MX"], 0.3)),
-    "*far": ((["EC", "CO", *ISTHMUS], 0.6), (["MX"], 0.4)),
-}
-FAR = {"IN", "CN", "RO"}
+# Land routes by nationality, (route, weight), the last leg before the U.S. Mexico: one table for
+# both generators.
+ISTHMUS, ROUTES, FAR = batch_populations.ISTHMUS, batch_populations.ROUTES, batch_populations.FAR
 PROTECTIONS = ("pending", "denied_final", "abandoned", "granted")
 DOCUMENTS = ("none", "us_visa", "us_transit_visa", "us_admission_document", "visa_waiver")
 DOCUMENT_WEIGHTS = (0.9, 0.04, 0.02, 0.02, 0.02)

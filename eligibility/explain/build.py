@@ -346,6 +346,16 @@ def _shape(program: Program, iid: str) -> tuple[tuple[str, ...], tuple[str, ...]
     return found
 
 
+def _status(settlement: Settlement, iid: str) -> Status:
+    """The instrument's status over the settlement's regions (undetermined where they differ)."""
+    if settlement.exact:
+        statuses = {_region_status(r, iid) for r in settlement.regions}
+    else:
+        root = {"not_applicable" if s == "excluded" else s for s in settlement.root_statuses[iid]}
+        statuses = set(root) if len(root) == 1 else {UNDETERMINED}
+    return statuses.pop() if len(statuses) == 1 else UNDETERMINED
+
+
 def _instrument(
     program: Program,
     iid: str,
@@ -361,12 +371,7 @@ def _instrument(
     if not MEMOIZED.get():
         return _explain_instrument(program, iid, settlement, truth, facts, with_findings, rests)
     regions = settlement.regions
-    if settlement.exact:
-        statuses = {_region_status(r, iid) for r in regions}
-    else:
-        root = {"not_applicable" if s == "excluded" else s for s in settlement.root_statuses[iid]}
-        statuses = set(root) if len(root) == 1 else {UNDETERMINED}
-    status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
+    status = _status(settlement, iid)
     keys, tested = _shape(program, iid)
     kind = program.instrument(iid).kind
     expulsion: Hashable = None
@@ -421,12 +426,7 @@ def _explain_instrument(
 ) -> InstrumentResult:
     inst = program.instrument(iid)
     regions = settlement.regions
-    if settlement.exact:
-        statuses = {_region_status(r, iid) for r in regions}
-    else:
-        root = {"not_applicable" if s == "excluded" else s for s in settlement.root_statuses[iid]}
-        statuses = set(root) if len(root) == 1 else {UNDETERMINED}
-    status: Status = statuses.pop() if len(statuses) == 1 else UNDETERMINED
+    status = _status(settlement, iid)
     rules = program.governed[iid]
     findings = (
         [
