@@ -420,14 +420,20 @@ class Evaluator:
             late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
             key = ["known", unknown, late]  # a decision after the review date has a caveat
             countries = tuple(_countries(d, truths, facts) for d in self._expulsions)
+            # what each destination rule would give: whether a rule decides the answer depends on
+            # where the person would go without it (a Mexican-Ecuadorian and a Mexican both go to
+            # Mexico under Title 42's rule; without it, only the first has another country)
+            elsewhere = tuple(tuple(destination_countries(r, facts) for _, r in d) for d in self._expulsions)
             if self.detail == "compact":
-                found = self._masks.get((truths, countries))
+                found = self._masks.get((truths, countries, elsewhere))
                 if found is None:
                     _bound(self._masks, CASE_KEYS)
-                    found = self._masks[(truths, countries)] = self._masked(truths, countries, facts)
-                key.append(found)
+                    found = self._masks[(truths, countries, elsewhere)] = self._masked(
+                        truths, countries, facts
+                    )
+                key += [found, elsewhere]
             else:  # the countries of expulsion, which truths alone do not give
-                key += [truths, countries]
+                key += [truths, countries, elsewhere]
         else:
             key = [
                 UNKNOWN if value is UNKNOWN else self._classify(name, value) for name, value in facts.items()
