@@ -696,14 +696,9 @@ class Outcome(Headline):
     def code(self) -> str:
         """A short, stable code for the outcome (for spreadsheets): ``transfer.GT``, ``expel.MX``,
         ``process_in_us.barred.mpp``, ``process_in_us.eligible``, ``undetermined``."""
-        if self.outcome == "transfer":
-            return "transfer." + "+".join(self.transfer_to)
-        if self.outcome == "expel":
-            return "expel." + "+".join(self.expel_to)
-        if self.outcome != "process_in_us":
-            return "undetermined"
-        wait = {True: ".mpp", "undetermined": ".mpp_undetermined"}.get(self.wait_in_mexico, "")
-        return f"process_in_us.{self.asylum}{wait}"
+        from eligibility.columnar import outcome_code
+
+        return outcome_code(self)
 
     @property
     def rank(self) -> tuple[int, int, str]:
