@@ -227,7 +227,9 @@ def _constant(fact: Fact, op: str, value: Any, place: str, problems: list[Proble
             return None
         return value
     if isinstance(value, dict) and set(value) == {"instrument"}:
-        if value["instrument"] != "receiving_country" or fact.type not in ("country", "countries"):
+        # a set of words (family members) is typed "countries" too, but holds no country
+        is_country = fact.type in ("country", "countries") and not fact.values
+        if value["instrument"] != "receiving_country" or not is_country:
             problems.append(
                 Problem(place, "the only reference is {instrument: receiving_country}, on a country fact")
             )
