@@ -65,7 +65,8 @@ from eligibility.csvformat import HeaderError, cell_value, header_problem, recor
 from eligibility.engine.decide import Headline
 from eligibility.errors import CaseError, EligibilityError
 from eligibility.explain.determination import Determination
-from eligibility.fast import Evaluator, _bounds
+from eligibility.fast import CLASSES, Evaluator, _bounds
+from eligibility.memo import make_room
 from eligibility.ruleset.load import RuleSet, default_rules
 
 __all__ = [
@@ -695,18 +696,36 @@ def _fact_parts(
 _DATE_FACTS = ("entry.date", "age_at_entry", "decision_date", "days_from_entry_to_claim")
 
 
+@dataclass
+class _Truths:
+    """The rows whose every fact the rules test is known, classed by the truth of every rule.
+
+    ``ids`` (one per such row, ``rows`` says which) index the classes; per group of rules testing
+    the same facts (``groups``: the rules' indices in program order), ``codes`` gives each of these
+    rows the code of the group's truths and ``tables`` the truths of each code; ``destination``
+    the codes of the facts that name the countries of expulsion (where a destination rule holds)."""
+
+    ids: Codes
+    count: int
+    rows: npt.NDArray[np.bool_]
+    groups: list[tuple[int, ...]]
+    codes: list[Codes]
+    tables: list[list[tuple[bool, ...]]]
+    destination: list[Codes]
+
+
 def _truth_ids(
     columns: Columns,
     keyed: _Keyed,
     good: npt.NDArray[np.bool_],
     evaluator: Evaluator,
     fact_codes: dict[str, tuple[Codes, int]],
-) -> tuple[Codes, int, npt.NDArray[np.bool_]] | None:
+) -> _Truths | None:
     """For the rows whose every fact the rules test is known: a class id by the truth of every
     rule, and the facts that give the countries of expulsion exactly (what the fast path's class
     key is then made of). Each rule's truth is found once per distinct combination of the classes
     of the facts it tests (rules testing the same facts together), from one row of it, and
-    broadcast. Returns (ids, count, which rows) or None when no row has every tested fact known."""
+    broadcast. Returns None when no row has every tested fact known."""
     from eligibility.analysis.settle import DESTINATION_FACTS
     from eligibility.ruleset.facts import UNKNOWN, derive_facts
 
@@ -727,6 +746,7 @@ def _truth_ids(
             known &= fact_codes[f][0] != 0
         elif constant[f] is UNKNOWN:  # no column gives it: unknown in every row
             return None
+    everywhere = bool(known.all())
     positions = np.flatnonzero(known)
     if not len(positions):
         return None
@@ -743,35 +763,130 @@ def _truth_ids(
             found = facts_cache[row] = derive_facts(case, columns.rules.context)[0]
         return found
 
+    def at(codes: Codes) -> Codes:
+        return codes if everywhere else codes[positions]
+
     parts: list[tuple[Codes, int]] = []
-    sub = {f: (codes[positions], n) for f, (codes, n) in fact_codes.items()}
+    groups: list[tuple[int, ...]] = []
+    row_codes: list[Codes] = []
+    tables: list[list[tuple[bool, ...]]] = []
     destination = {n for rules in evaluator._expulsions for n, _b in rules}
     reaches = np.zeros(len(positions), dtype=bool)  # some destination rule holds
     for fact_set, indices in by_facts.items():
-        given = [sub[f] for f in sorted(fact_set) if f in sub]
-        ids, count = _classes(given, len(positions))
-        representative = np.zeros(count, dtype=np.int64)
+        given = [fact_codes[f] for f in sorted(fact_set) if f in fact_codes]
+        if len(given) == 1:  # one fact: its codes are the combinations (some perhaps on no row)
+            ids, count = at(given[0][0]), given[0][1]
+        else:
+            ids, count = _classes([(at(c), n) for c, n in given], len(positions))
+        representative = np.full(count, -1, dtype=np.int64)
         representative[ids] = positions
         truths: dict[tuple[bool, ...], int] = {}
         lut = np.zeros(count, dtype=np.int64)
         for combo, row in enumerate(representative.tolist()):
-            all_truths = evaluator._truths(facts_of(row))
-            lut[combo] = truths.setdefault(tuple(all_truths[i] for i in indices), len(truths))
+            if row >= 0:
+                all_truths = evaluator._truths(facts_of(row))
+                lut[combo] = truths.setdefault(tuple(all_truths[i] for i in indices), len(truths))
+        codes = lut[ids] if len(truths) > 1 else np.zeros(len(positions), dtype=np.int64)
         if len(truths) > 1:
-            parts.append((lut[ids], len(truths)))
-        hits = [at for at, n in enumerate(indices) if n in destination]
+            parts.append((codes, len(truths)))
+        groups.append(tuple(indices))
+        row_codes.append(codes)
+        tables.append(list(truths))
+        hits = [at_ for at_, n in enumerate(indices) if n in destination]
         if hits:
             holds = np.zeros(len(truths), dtype=bool)
             for vector, code in truths.items():
-                holds[code] = any(vector[at] for at in hits)
-            reaches |= holds[lut[ids]]
+                holds[code] = any(vector[h] for h in hits)
+            reaches |= holds[codes]
     # the countries of expulsion: from the destination facts, where a destination rule holds
+    named: list[Codes] = []
     for name in DESTINATION_FACTS if destination else ():
         if name in keyed.fields:
             codes, n = keyed.fields[name]
-            parts.append((np.where(reaches, codes[positions], 0), n))
+            parts.append((np.where(reaches, at(codes), 0), n))
+            named.append(parts[-1][0])
     ids, count = _classes(parts, len(positions))
-    return ids, count, known
+    return _Truths(ids, count, known, groups, row_codes, tables, named)
+
+
+_STATUS_CODES: tuple[str, ...] = ("not_in_force", "not_applicable", "excluded", "excepted", "applies")
+
+
+def _truth_headlines(columns: Columns, evaluator: Evaluator, truths: _Truths) -> list[Headline]:
+    """The headline of each class by truths, without a Case: each instrument's status from the
+    truths of its rules by role (``decide.possible_statuses``, two-valued: one status), over every
+    class at once, and the screening (``decide.decide``) once per distinct statuses, rule of
+    expulsion that holds first and, where an expulsion applies, facts that name its countries, as
+    the fast path settles a case whose tested facts are all known. (``decide``'s headline does not
+    read the statuses of statutory limits.)"""
+    from eligibility.engine.decide import decide, destination_rules
+    from eligibility.ruleset.facts import derive_facts
+
+    program = evaluator.program
+    count = truths.count
+    where = np.zeros(count, dtype=np.int64)  # a position (among the truth rows) of each class
+    where[truths.ids] = np.arange(len(truths.ids))
+    matrix = np.zeros((count, len(program.rules)), dtype=bool)
+    for indices, table, codes in zip(truths.groups, truths.tables, truths.codes, strict=True):
+        matrix[:, list(indices)] = np.array(table, dtype=bool).reshape(len(table), len(indices))[codes[where]]
+    index = {b.key: n for n, b in enumerate(program.rules)}
+
+    def all_of(keys: Sequence[str]) -> npt.NDArray[np.bool_]:
+        return matrix[:, [index[k] for k in keys]].all(axis=1)
+
+    def any_of(keys: Sequence[str]) -> npt.NDArray[np.bool_]:
+        return matrix[:, [index[k] for k in keys]].any(axis=1)
+
+    parts: list[tuple[Codes, int]] = []
+    status_of: list[npt.NDArray[Any]] = []
+    screened = [i for i in program.instruments if i.kind != "statutory_limit"]
+    expelled = np.zeros(count, dtype=bool)  # some expulsion applies
+    for inst in screened:
+        roles = program.keys_by_role(inst.id)
+        in_force = all_of(roles.get("in_force", ()))
+        if roles.get("window"):
+            in_force &= any_of(roles["window"])
+        scope = all_of(roles.get("scope", ()))
+        if roles.get("alternative"):
+            scope &= any_of(roles["alternative"])
+        status = np.where(
+            ~in_force,
+            0,
+            np.where(
+                ~scope,
+                1,
+                np.where(any_of(roles.get("exclusion", ())), 2, np.where(any_of(roles.get("exception", ())), 3, 4)),
+            ),
+        )
+        parts.append((status.astype(np.int64), len(_STATUS_CODES)))
+        status_of.append(status)
+        if inst.kind == "expulsion":  # which destination rule holds first (0: none)
+            applies = status == 4
+            expelled |= applies
+            first = np.zeros(count, dtype=np.int64)
+            for n, b in reversed(list(enumerate(destination_rules(program, inst.id), start=1))):
+                first = np.where(matrix[:, index[b.key]], n, first)
+            parts.append((np.where(applies, first, 0), len(destination_rules(program, inst.id)) + 1))
+    for codes in truths.destination:
+        parts.append((np.where(expelled, codes[where], 0), int(codes.max(initial=0)) + 1))
+    keys, distinct = _classes(parts, count)
+    example = np.zeros(distinct, dtype=np.int64)
+    example[keys] = np.arange(count)
+    positions = np.flatnonzero(truths.rows)
+    limits = {i.id: "not_applicable" for i in program.instruments if i.kind == "statutory_limit"}
+    heads: list[Headline] = []
+    for at in example.tolist():
+        statuses: dict[str, Any] = {
+            inst.id: _STATUS_CODES[int(status[at])] for inst, status in zip(screened, status_of, strict=True)
+        }
+        truth = dict(zip([b.key for b in program.rules], matrix[at].tolist(), strict=True))
+        facts: dict[str, Any] = {}
+        if expelled[at]:  # the countries of expulsion read the destination facts
+            case = _row_case(_cells(columns, int(positions[where[at]])))
+            assert not isinstance(case, str)
+            facts = derive_facts(case, columns.rules.context)[0]
+        heads.append(decide(program, statuses | limits, truth, facts).headline)
+    return [heads[k] for k in keys.tolist()]
 
 
 def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
@@ -928,7 +1043,7 @@ _EVIDENCE = re.compile(rb'"evidence":"(\w+)"')
 
 
 class _Answers:
-    """Per policy: the fast evaluator (compact), and answers by case key already found."""
+    """Per policy: the fast evaluator (compact)."""
 
     def __init__(self, rules: RuleSet, policy: str) -> None:
         self.evaluator = Evaluator(policy, rules=rules, detail="compact")
@@ -998,17 +1113,14 @@ def evaluate_frame(
     keyed = _components(columns, _bounds(program))
     rows = columns.rows
     fast_rows = ~keyed.fallback
-    truth_rows: npt.NDArray[np.bool_] | None = None
-    truth_ids: Codes | None = None
-    truth_count = 0
+    by_truths: _Truths | None = None
     if coarse:
         evaluator = _answers(ruleset, name).evaluator
         fact_codes: dict[str, tuple[Codes, int]] = {}
         keyed.parts = _fact_parts(columns, keyed, fast_rows, evaluator, fact_codes)
         by_truths = _truth_ids(columns, keyed, fast_rows, evaluator, fact_codes)
         if by_truths is not None:
-            truth_ids, truth_count, truth_rows = by_truths
-            fast_rows = fast_rows & ~truth_rows
+            fast_rows = fast_rows & ~by_truths.rows
     now = time.perf_counter()
     timings["codes"] = now - started
     started = now
@@ -1016,14 +1128,6 @@ def evaluate_frame(
     representative = np.zeros(count, dtype=np.int64)
     positions = np.flatnonzero(fast_rows)
     representative[ids] = positions  # some row of each class (which one does not matter)
-    if truth_ids is not None and truth_rows is not None:  # classes by truths come after
-        by_truth = np.zeros(truth_count, dtype=np.int64)
-        truth_positions = np.flatnonzero(truth_rows)
-        by_truth[truth_ids] = truth_positions
-        representative = np.concatenate([representative, by_truth])
-        ids = np.concatenate([ids, truth_ids + count])
-        positions = np.concatenate([positions, truth_positions])
-        count += truth_count
     now = time.perf_counter()
     timings["unique"] = now - started
     started = now
@@ -1033,6 +1137,20 @@ def evaluate_frame(
         if isinstance(case, str):  # never: the checks above find every wrong row
             raise AssertionError(f"row {row}: {case}")
         classes.append(_answer(ruleset, name, case, row, True))
+    if by_truths is not None:  # classes by truths come after, their headlines found from the truths
+        truth_positions = np.flatnonzero(by_truths.rows)
+        by_truth = np.zeros(by_truths.count, dtype=np.int64)
+        by_truth[by_truths.ids] = truth_positions
+        heads = _truth_headlines(columns, evaluator, by_truths)
+        codes_of: dict[Headline, str] = {}
+        for head, row in zip(heads, by_truth.tolist(), strict=True):
+            code = codes_of.get(head)
+            if code is None:
+                code = codes_of[head] = outcome_code(head)
+            classes.append(ClassAnswer(head, None, code, row, True))
+        ids = np.concatenate([ids, by_truths.ids + count])
+        positions = np.concatenate([positions, truth_positions])
+        count += by_truths.count
     # rows read by the row path: each rejected with its message, or a class of its own values
     rejected: list[tuple[int, str]] = []
     class_id = np.full(rows, -1, dtype=np.int64)
