@@ -65,8 +65,7 @@ from eligibility.csvformat import HeaderError, cell_value, header_problem, recor
 from eligibility.engine.decide import Headline
 from eligibility.errors import CaseError, EligibilityError
 from eligibility.explain.determination import Determination
-from eligibility.fast import CLASSES, Evaluator, _bounds
-from eligibility.memo import make_room
+from eligibility.fast import Evaluator, _bounds
 from eligibility.ruleset.load import RuleSet, default_rules
 
 __all__ = [
@@ -476,6 +475,12 @@ class _Keyed:
     fields: dict[str, tuple[Codes, int]]  # per categorical column: the code of the value the Case holds
     dates: list[tuple[Codes, int]]  # the classes of the entry date, age, decision date and claim delay
     treaty: Codes  # the entry date's class between the treaty dates
+    # per row the values of the date and age facts: the entry and decision dates (day numbers),
+    # the age at entry and the days from entry to claim (meaningful where known)
+    values: dict[str, Codes] = field(default_factory=dict)
+    # per fact derived from a group of fields (``_fact_parts``): per row the group's combination,
+    # and the fact's value in each combination
+    derived: dict[str, tuple[Codes, list[Any]]] = field(default_factory=dict)
 
 
 def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
@@ -598,7 +603,8 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     claim_class = np.where(claim.state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
     parts.append((claim_class.astype(np.int64) * 3 + claim.state, 3 * (len(day_cuts) + 2)))
     dates.append((claim_class.astype(np.int64), len(day_cuts) + 2))
-    return _Keyed(parts, fallback, fields, dates, treaty_class)
+    values = {"entry.date": E, "decision_date": day, "age_at_entry": age, "days_from_entry_to_claim": waited}
+    return _Keyed(parts, fallback, fields, dates, treaty_class, values)
 
 
 # Groups of fields whose facts are derived together (a fact's value depends on these fields alone;
@@ -663,12 +669,17 @@ def _fact_parts(
         lut = np.zeros(count, dtype=np.int64)
         per_fact: dict[str, dict[Any, int]] = {f: {"?": 0} for f in facts}  # unknown: 0
         fact_luts = {f: np.zeros(count, dtype=np.int64) for f in facts}
+        derived: dict[str, list[Any]] = {f: [None] * count for f in facts}
+        for f in facts:
+            keyed.derived[f] = (ids, derived[f])
         for combo, row in enumerate(representative.tolist()):
             if row < 0:
                 continue
             case = _row_case(_cells(columns, row))
             assert not isinstance(case, str)
             values, _assumed = derive_facts(case, ctx)
+            for f in facts:
+                derived[f][combo] = values[f]
             key = tuple(
                 "?"
                 if values[f] is UNKNOWN
@@ -712,6 +723,31 @@ class _Truths:
     codes: list[Codes]
     tables: list[list[tuple[bool, ...]]]
     destination: list[Codes]
+    base: dict[str, Any]  # the facts of one of these rows
+
+
+def _facts_at(
+    columns: Columns, keyed: _Keyed, row: int, base: dict[str, Any], names: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The facts of a valid row: ``names`` (the others as in ``base``) from what the codes found
+    (the facts derived once per combination of the fields they are derived from, the dates and
+    ages from their day numbers), or, with no ``base``, every fact from the row's Case."""
+    from eligibility.ruleset.facts import derive_facts
+
+    if not base:
+        case = _row_case(_cells(columns, row))
+        assert not isinstance(case, str)
+        return derive_facts(case, columns.rules.context)[0]
+    out = dict(base)
+    for name in names or ():
+        if name in ("entry.date", "decision_date"):
+            out[name] = dt.date.fromordinal(int(keyed.values[name][row]))
+        elif name in keyed.values:
+            out[name] = int(keyed.values[name][row])
+        elif name in keyed.derived:
+            ids, values = keyed.derived[name]
+            out[name] = values[int(ids[row])]
+    return out
 
 
 def _truth_ids(
@@ -753,15 +789,10 @@ def _truth_ids(
     by_facts: dict[frozenset[str], list[int]] = {}
     for n, b in enumerate(evaluator.program.rules):
         by_facts.setdefault(frozenset(t.fact for t in b.checks), []).append(n)
-    facts_cache: dict[int, dict[str, Any]] = {}
+    base = _facts_at(columns, keyed, int(positions[0]), {})  # the facts of one row, every one known
 
-    def facts_of(row: int) -> dict[str, Any]:
-        found = facts_cache.get(row)
-        if found is None:
-            case = _row_case(_cells(columns, row))
-            assert not isinstance(case, str)
-            found = facts_cache[row] = derive_facts(case, columns.rules.context)[0]
-        return found
+    def facts_of(row: int, names: frozenset[str]) -> dict[str, Any]:
+        return _facts_at(columns, keyed, row, base, names)
 
     def at(codes: Codes) -> Codes:
         return codes if everywhere else codes[positions]
@@ -784,7 +815,7 @@ def _truth_ids(
         lut = np.zeros(count, dtype=np.int64)
         for combo, row in enumerate(representative.tolist()):
             if row >= 0:
-                all_truths = evaluator._truths(facts_of(row))
+                all_truths = evaluator._truths(facts_of(row, fact_set))
                 lut[combo] = truths.setdefault(tuple(all_truths[i] for i in indices), len(truths))
         codes = lut[ids] if len(truths) > 1 else np.zeros(len(positions), dtype=np.int64)
         if len(truths) > 1:
@@ -806,21 +837,23 @@ def _truth_ids(
             parts.append((np.where(reaches, at(codes), 0), n))
             named.append(parts[-1][0])
     ids, count = _classes(parts, len(positions))
-    return _Truths(ids, count, known, groups, row_codes, tables, named)
+    return _Truths(ids, count, known, groups, row_codes, tables, named, base)
 
 
 _STATUS_CODES: tuple[str, ...] = ("not_in_force", "not_applicable", "excluded", "excepted", "applies")
 
 
-def _truth_headlines(columns: Columns, evaluator: Evaluator, truths: _Truths) -> list[Headline]:
+def _truth_headlines(
+    columns: Columns, keyed: _Keyed, evaluator: Evaluator, truths: _Truths
+) -> list[Headline]:
     """The headline of each class by truths, without a Case: each instrument's status from the
     truths of its rules by role (``decide.possible_statuses``, two-valued: one status), over every
     class at once, and the screening (``decide.decide``) once per distinct statuses, rule of
     expulsion that holds first and, where an expulsion applies, facts that name its countries, as
     the fast path settles a case whose tested facts are all known. (``decide``'s headline does not
     read the statuses of statutory limits.)"""
+    from eligibility.analysis.settle import DESTINATION_FACTS
     from eligibility.engine.decide import decide, destination_rules
-    from eligibility.ruleset.facts import derive_facts
 
     program = evaluator.program
     count = truths.count
@@ -832,10 +865,10 @@ def _truth_headlines(columns: Columns, evaluator: Evaluator, truths: _Truths) ->
     index = {b.key: n for n, b in enumerate(program.rules)}
 
     def all_of(keys: Sequence[str]) -> npt.NDArray[np.bool_]:
-        return matrix[:, [index[k] for k in keys]].all(axis=1)
+        return np.asarray(matrix[:, [index[k] for k in keys]].all(axis=1), dtype=bool)
 
     def any_of(keys: Sequence[str]) -> npt.NDArray[np.bool_]:
-        return matrix[:, [index[k] for k in keys]].any(axis=1)
+        return np.asarray(matrix[:, [index[k] for k in keys]].any(axis=1), dtype=bool)
 
     parts: list[tuple[Codes, int]] = []
     status_of: list[npt.NDArray[Any]] = []
@@ -855,7 +888,9 @@ def _truth_headlines(columns: Columns, evaluator: Evaluator, truths: _Truths) ->
             np.where(
                 ~scope,
                 1,
-                np.where(any_of(roles.get("exclusion", ())), 2, np.where(any_of(roles.get("exception", ())), 3, 4)),
+                np.where(
+                    any_of(roles.get("exclusion", ())), 2, np.where(any_of(roles.get("exception", ())), 3, 4)
+                ),
             ),
         )
         parts.append((status.astype(np.int64), len(_STATUS_CODES)))
@@ -882,9 +917,7 @@ def _truth_headlines(columns: Columns, evaluator: Evaluator, truths: _Truths) ->
         truth = dict(zip([b.key for b in program.rules], matrix[at].tolist(), strict=True))
         facts: dict[str, Any] = {}
         if expelled[at]:  # the countries of expulsion read the destination facts
-            case = _row_case(_cells(columns, int(positions[where[at]])))
-            assert not isinstance(case, str)
-            facts = derive_facts(case, columns.rules.context)[0]
+            facts = _facts_at(columns, keyed, int(positions[where[at]]), truths.base, DESTINATION_FACTS)
         heads.append(decide(program, statuses | limits, truth, facts).headline)
     return [heads[k] for k in keys.tolist()]
 
@@ -1141,7 +1174,7 @@ def evaluate_frame(
         truth_positions = np.flatnonzero(by_truths.rows)
         by_truth = np.zeros(by_truths.count, dtype=np.int64)
         by_truth[by_truths.ids] = truth_positions
-        heads = _truth_headlines(columns, evaluator, by_truths)
+        heads = _truth_headlines(columns, keyed, evaluator, by_truths)
         codes_of: dict[Headline, str] = {}
         for head, row in zip(heads, by_truth.tolist(), strict=True):
             code = codes_of.get(head)
