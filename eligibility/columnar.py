@@ -426,40 +426,42 @@ def _date_value(cell: str) -> tuple[str, dt.date | None]:
 
 @dataclass
 class _Dates:
-    """A date column: per row the day number (ordinal), year and month*100+day, and whether given."""
+    """A date column, per distinct cell (index 0: the cell missing): its state (0 omitted, 1 null,
+    2 a day), day number (ordinal), year and month*100+day, and whether it is wrong or
+    approximate (read by the row path); ``cell`` gathers a per-cell array per row."""
 
-    state: Codes  # 0 omitted, 1 null, 2 a day
+    given: bool
+    at: Codes | None  # per row: the index of its cell (None: no such column)
+    state: Codes
     days: Codes
     year: Codes
     monthday: Codes
-    span: npt.NDArray[np.bool_]
-    bad: npt.NDArray[np.bool_]
+    wrong: npt.NDArray[np.bool_]
+    rows: int
+
+    def cell(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        if self.at is None:
+            return np.full(self.rows, values[0], dtype=values.dtype)
+        return values[self.at]
 
 
 def _dates(column: _Column | None, rows: int) -> _Dates:
-    if column is None:
-        zero = np.zeros(rows, dtype=np.int64)
-        no = np.zeros(rows, dtype=bool)
-        return _Dates(zero, zero, zero, zero, no, no)
-    n = len(column.cells) + 1  # lut index 0: missing
+    n = 1 if column is None else len(column.cells) + 1
     state = np.zeros(n, dtype=np.int64)
     days = np.zeros(n, dtype=np.int64)
     year = np.zeros(n, dtype=np.int64)
     monthday = np.zeros(n, dtype=np.int64)
-    span = np.zeros(n, dtype=bool)
-    bad = np.zeros(n, dtype=bool)
-    for i, cell in enumerate(column.cells, start=1):
+    wrong = np.zeros(n, dtype=bool)
+    for i, cell in enumerate(column.cells if column is not None else (), start=1):
         kind, day = _date_value(cell)
         if kind == "null":
             state[i] = 1
         elif kind == "date" and day is not None:
             state[i], days[i], year[i], monthday[i] = 2, day.toordinal(), day.year, day.month * 100 + day.day
-        elif kind == "span":
-            span[i] = True
-        else:
-            bad[i] = True
-    at = column.codes + 1
-    return _Dates(state[at], days[at], year[at], monthday[at], span[at], bad[at])
+        else:  # approximate, or not a date
+            wrong[i] = True
+    at = None if column is None else column.codes + 1
+    return _Dates(column is not None, at, state, days, year, monthday, wrong, rows)
 
 
 def _ordinals(values: Iterable[dt.date]) -> npt.NDArray[np.int64]:
@@ -531,7 +533,9 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
                 card = len(held[n])
                 combo = combo * card + values[n][cols[n].codes + 1]
                 size *= card
-        distinct = np.unique(combo)
+        distinct = (
+            np.flatnonzero(np.bincount(combo, minlength=size)) if size <= _PACK_LIMIT else np.unique(combo)
+        )
         wrong = []
         for code in distinct.tolist():
             facts: list[Any] = []
@@ -547,62 +551,99 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
             border, place, state, appointment = reversed(facts)
             if entry_conflict(border, place, state, appointment) is not None:
                 wrong.append(code)
-        if wrong:
+        if wrong and size <= _PACK_LIMIT:
+            conflict = np.zeros(size, dtype=bool)
+            conflict[wrong] = True
+            fallback |= conflict[combo]
+        elif wrong:
             fallback |= np.isin(combo, np.array(wrong, dtype=np.int64))
-    # dates
+    # dates: each distinct cell read once (its day number, class, ...), then gathered per row
     entry = _dates(cols.get("entry.date"), rows)
     birth = _dates(cols.get("birth_date"), rows)
     claim = _dates(cols.get("claim_date"), rows)
     decision = _dates(cols.get("decision_date"), rows)
     for d in (entry, birth, claim, decision):
-        fallback |= d.span | d.bad
-    fallback |= entry.state != 2  # the entry date is required, and never unknown
-    E = entry.days
-    fallback |= (birth.state == 2) & (birth.days > E)
-    fallback |= (claim.state == 2) & (claim.days < E)
-    fallback |= (decision.state == 2) & (decision.days < E)
-    fallback |= (claim.state == 2) & (decision.state == 2) & (decision.days < claim.days)
+        if d.given:
+            fallback |= d.cell(d.wrong)
+    fallback |= entry.cell(entry.state) != 2  # the entry date is required, and never unknown
+    E = entry.cell(entry.days)
+    birth_state = birth.cell(birth.state)
+    claim_state = claim.cell(claim.state)
+    decision_state = decision.cell(decision.state)
+    if birth.given:
+        fallback |= (birth_state == 2) & (birth.cell(birth.days) > E)
+    if claim.given:
+        claim_days = claim.cell(claim.days)
+        fallback |= (claim_state == 2) & (claim_days < E)
+    if decision.given:
+        decision_days = decision.cell(decision.days)
+        fallback |= (decision_state == 2) & (decision_days < E)
+        if claim.given:
+            fallback |= (claim_state == 2) & (decision_state == 2) & (decision_days < claim_days)
     # the entry date between every date cut of the rules and of the treaty table
     treaty = {
         since for parties in columns.rules.context.treaties.parties.values() for since in parties.values()
     }
     cuts = _ordinals(sorted(set(bounds["*date"]) | treaty))
-    parts.append((np.searchsorted(cuts, E, side="right").astype(np.int64), len(cuts) + 1))
+    parts.append((entry.cell(np.searchsorted(cuts, entry.days, side="right")), len(cuts) + 1))
     dates = [parts[-1]]
-    treaty_class = np.searchsorted(_ordinals(sorted(treaty)), E, side="right").astype(np.int64)
+    treaty_class = entry.cell(np.searchsorted(_ordinals(sorted(treaty)), entry.days, side="right"))
     # the age at entry: from the birth date when given, else the age given
     age_col = cols.get("age")
-    age_state = np.zeros(rows, dtype=np.int64)  # 0 omitted, 1 null, 2 a number
-    age_value = np.zeros(rows, dtype=np.int64)
+    age_state: Any = 0  # 0 omitted, 1 null, 2 a number
+    age_value: Any = 0
     if age_col is not None:
         numbers = np.zeros(len(age_col.cells) + 1, dtype=np.int64)
         states = np.zeros(len(age_col.cells) + 1, dtype=np.int64)
         for i, form in enumerate(held["age"][1:], start=1):
             number = json.loads(form)
             states[i], numbers[i] = (1, 0) if number is None else (2, number)
-        at = values["age"][age_col.codes + 1]
-        age_state, age_value = states[at], numbers[at]
-    from_birth = entry.year - birth.year - (entry.monthday < birth.monthday)
-    has_birth = birth.state == 2
-    fallback |= has_birth & (age_state == 2) & (age_value != from_birth)
-    age = np.where(has_birth, from_birth, age_value)
-    age_known = has_birth | (age_state == 2)
+        lut = values["age"][age_col.codes + 1]
+        age_state, age_value = states[lut], numbers[lut]
     age_cuts = np.array(bounds["age_at_entry"], dtype=np.int64)
-    age_class = np.where(age_known, np.searchsorted(age_cuts, age, side="right") + 1, 0)
+    if birth.given:
+        from_birth = (
+            entry.cell(entry.year)
+            - birth.cell(birth.year)
+            - (entry.cell(entry.monthday) < birth.cell(birth.monthday))
+        )
+        has_birth = birth_state == 2
+        fallback |= has_birth & (age_state == 2) & (age_value != from_birth)
+        age = np.where(has_birth, from_birth, age_value)
+        age_known = has_birth | (age_state == 2)
+        age_class = np.where(age_known, np.searchsorted(age_cuts, age, side="right") + 1, 0)
+    elif age_col is not None:  # the classes of each distinct age, gathered
+        lut_class = np.where(states == 2, np.searchsorted(age_cuts, numbers, side="right") + 1, 0)
+        age_class = lut_class[lut]
+        age = age_value
+    else:
+        age_class = np.zeros(rows, dtype=np.int64)
+        age = age_class
     parts.append((age_class.astype(np.int64), len(age_cuts) + 2))
     dates.append(parts[-1])
-    parts.append((age_state * 3 + birth.state, 9))
+    parts.append((np.asarray(age_state * 3 + birth_state, dtype=np.int64), 9))
     # the decision date (the entry date when omitted) and the days from entry to claim
     decision_cuts = _ordinals(bounds["decision_date"])
-    day = np.where(decision.state == 2, decision.days, E)
-    decision_class = np.where(decision.state == 1, 0, np.searchsorted(decision_cuts, day, side="right") + 1)
-    parts.append((decision_class.astype(np.int64) * 3 + decision.state, 3 * (len(decision_cuts) + 2)))
-    dates.append((decision_class.astype(np.int64), len(decision_cuts) + 2))
+    by_entry = entry.cell(np.searchsorted(decision_cuts, entry.days, side="right") + 1)
+    if decision.given:
+        by_decision = decision.cell(
+            np.where(decision.state == 1, 0, np.searchsorted(decision_cuts, decision.days, side="right") + 1)
+        )
+        decision_class = np.where(decision_state == 0, by_entry, by_decision)
+        day = np.where(decision_state == 2, decision_days, E)
+    else:
+        decision_class, day = by_entry, E
+    parts.append((decision_class * 3 + decision_state, 3 * (len(decision_cuts) + 2)))
+    dates.append((decision_class, len(decision_cuts) + 2))
     day_cuts = np.array(bounds["days_from_entry_to_claim"], dtype=np.int64)
-    waited = np.where(claim.state == 2, claim.days - E, 0)
-    claim_class = np.where(claim.state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
-    parts.append((claim_class.astype(np.int64) * 3 + claim.state, 3 * (len(day_cuts) + 2)))
-    dates.append((claim_class.astype(np.int64), len(day_cuts) + 2))
+    if claim.given:
+        waited = np.where(claim_state == 2, claim_days - E, 0)
+        claim_class = np.where(claim_state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
+    else:
+        waited = np.zeros(rows, dtype=np.int64)
+        claim_class = np.full(rows, int(np.searchsorted(day_cuts, 0, side="right")) + 1, dtype=np.int64)
+    parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
+    dates.append((claim_class, len(day_cuts) + 2))
     values = {"entry.date": E, "decision_date": day, "age_at_entry": age, "days_from_entry_to_claim": waited}
     return _Keyed(parts, fallback, fields, dates, treaty_class, values)
 
@@ -662,7 +703,7 @@ def _fact_parts(
         )
         if not facts or not any(n in keyed.fields for n in group):
             continue
-        ids, count = _classes(given, rows)
+        ids, count = _classes(given, rows, sparse=1 << 14)
         representative = np.full(count, -1, dtype=np.int64)
         representative[ids[positions]] = positions
         classes: dict[tuple[Any, ...], int] = {}
@@ -808,7 +849,7 @@ def _truth_ids(
         if len(given) == 1:  # one fact: its codes are the combinations (some perhaps on no row)
             ids, count = at(given[0][0]), given[0][1]
         else:
-            ids, count = _classes([(at(c), n) for c, n in given], len(positions))
+            ids, count = _classes([(at(c), n) for c, n in given], len(positions), sparse=1 << 14)
         representative = np.full(count, -1, dtype=np.int64)
         representative[ids] = positions
         truths: dict[tuple[bool, ...], int] = {}
@@ -925,26 +966,34 @@ def _truth_headlines(
 def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
     """Dense ids 0..d-1 for the values of ``key`` (each below ``size``), in order of value."""
     if size <= _PACK_LIMIT:
-        present = np.bincount(key, minlength=size) > 0
-        ids = np.cumsum(present, dtype=np.int64) - 1
-        return ids[key], int(present.sum())
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        ids = np.cumsum(present, dtype=np.int64)
+        ids -= 1
+        return ids[key], int(ids[-1]) + 1 if size else 0
     distinct, inverse = np.unique(key, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), len(distinct)
 
 
-def _classes(parts: Sequence[tuple[Codes, int]], rows: int) -> tuple[Codes, int]:
-    """One class id per row from the components' codes: packed, renumbered when full."""
-    key = np.zeros(rows, dtype=np.int64)
+def _classes(parts: Sequence[tuple[Codes, int]], rows: int, sparse: int = 0) -> tuple[Codes, int]:
+    """One class id per row from the components' codes: packed, renumbered when full. With
+    ``sparse``, packed codes below it are returned as they are (a class may then have no row)."""
+    key: Codes | None = None
     size = 1
     for codes, card in sorted(parts, key=lambda p: p[1]):
         if card <= 1:
             continue
-        if size * card > _PACK_LIMIT and size > 1:
+        if key is None:
+            key, size = codes, card
+            continue
+        if size * card > _PACK_LIMIT:
             key, size = _renumber(key, size)
-            if size * card > _PACK_LIMIT and size > 1 and size * card >= 1 << 62:
-                raise ColumnarError("too many classes")  # never: size <= rows, card small
         key = key * card + codes
         size *= card
+    if key is None:
+        return np.zeros(rows, dtype=np.int64), 1 if rows else 0
+    if size <= sparse:
+        return key, size
     return _renumber(key, size)
 
 
