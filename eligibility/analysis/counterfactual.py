@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,9 @@ class Change:
 Result = tuple[Hashable, ...]  # (outcome and transfer_to, asylum, wait in Mexico)
 
 
+MOVING = ("decision_date",)
+"""The fact a change of others may move (the decision date, when assumed, follows the entry date)."""
+
 DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
 """The facts an expulsion's countries are read from, besides the rules' truths."""
 
@@ -49,12 +52,15 @@ def headline_of(
     facts: Mapping[str, Any],
     base: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
     memo: dict[Hashable, Any] | None = None,
+    changed: Iterable[str] | None = None,
 ) -> Result | None:
     """The settled (outcome, asylum, wait) of facts, or None when unknown facts leave any open.
 
     ``base`` is (facts, truth) of a nearby case: only the rules that test a fact that differs from
     it are evaluated again. ``memo`` keeps the result per set of rules whose truth differs from the
-    base's (the result depends on nothing else but the countries an expulsion reads).
+    base's (the result depends on nothing else but the countries an expulsion reads). ``changed``
+    names the facts that may differ from the base's (every other one is the base's own value);
+    without it every fact is compared.
     """
     if base is None:
         truth = {b.key: holds(b.when, facts) for b in program.rules}
@@ -64,22 +70,16 @@ def headline_of(
         memo = {} if memo is None else memo
         moved: set[str] = set()
         flipped: list[tuple[str, Truth]] = []
-        names = frozenset(name for name, value in facts.items() if value is not before[name])
+        names = frozenset(
+            name for name in (facts if changed is None else changed) if facts[name] is not before[name]
+        )
         # A rule's truth depends on the facts it tests alone, the unchanged ones being the base's:
         # the rules that flip for one changed fact's value are kept, and so is the truth of a rule
         # testing several changed facts, for their values.
         for name in names:
             cached = ("flips", name, facts[name])
             if cached not in memo:  # the rules that flip when this fact alone takes this value
-                alone = {**before, name: facts[name]}
-                value, was = facts[name], before[name]
-                memo[cached] = [
-                    (b, tested, value_now)
-                    for b, tested, own in _testing(program, name)
-                    # a rule none of whose tests of this fact changes keeps its truth
-                    if any(_test(t, value) is not _test(t, was) for t in own)
-                    and (value_now := holds(b.when, alone)) is not truth_before[b.key]
-                ]
+                memo[cached] = _flips(program, name, facts[name], before, truth_before, memo)
             for b, tested, value_now in memo[cached]:
                 if len(tested & names) == 1:  # the others are evaluated with every changed fact
                     flipped.append((b.key, value_now))
@@ -120,23 +120,74 @@ def headline_of(
     return _settled(program, statuses, truth, facts)
 
 
-_TESTING: dict[
-    int, tuple[Program, dict[str, tuple[tuple[BoundRule, frozenset[str], tuple[Test, ...]], ...]]]
-] = {}
+Testing = tuple[tuple[BoundRule, frozenset[str], tuple[int, ...]], ...]
+"""The rules testing a fact, each with every fact it tests and the places of its tests of this
+fact among the fact's distinct tests."""
+
+_TESTING: dict[int, tuple[Program, dict[str, tuple[Testing, tuple[Test, ...]]]]] = {}
 
 
-def _testing(program: Program, name: str) -> tuple[tuple[BoundRule, frozenset[str], tuple[Test, ...]], ...]:
-    """The rules testing a fact, each with every fact it tests and its tests of this one
-    (computed once per program)."""
+def _testing(program: Program, name: str) -> Testing:
+    """The rules testing a fact, each with every fact it tests (computed once per program)."""
+    return _tests_of(program, name)[0]
+
+
+def _tests_of(program: Program, name: str) -> tuple[Testing, tuple[Test, ...]]:
+    """The rules testing a fact (see ``Testing``) and the fact's distinct tests: many rules make
+    the same test (age under 18, the same date), which is then made once per value."""
     held = _TESTING.get(id(program))
     if held is None or held[0] is not program:
         held = _TESTING[id(program)] = (program, {})
     found = held[1].get(name)
     if found is None:
-        found = held[1][name] = tuple(
-            (b, frozenset(t.fact for t in b.checks), tuple(t for t in b.checks if t.fact == name))
-            for b in program.rules_testing(name)
-        )
+        distinct: dict[Hashable, int] = {}
+        unique: list[Test] = []
+        rules = []
+        for b in program.rules_testing(name):
+            places = []
+            for t in b.checks:
+                if t.fact != name:
+                    continue
+                try:  # by type too: 1 == True, yet a test of 1 is not a test of True
+                    key: Hashable = (t.op, type(t.value), t.value)
+                    hash(key)
+                except TypeError:
+                    key = ("test", id(t))
+                if key not in distinct:
+                    distinct[key] = len(unique)
+                    unique.append(t)
+                places.append(distinct[key])
+            rules.append((b, frozenset(t.fact for t in b.checks), tuple(places)))
+        found = held[1][name] = (tuple(rules), tuple(unique))
+    return found
+
+
+def _flips(
+    program: Program,
+    name: str,
+    value: Any,
+    before: Mapping[str, Any],
+    truth_before: Mapping[str, Truth],
+    memo: dict[Hashable, Any],
+) -> list[tuple[BoundRule, frozenset[str], Truth]]:
+    """The rules whose truth flips when fact ``name`` alone takes ``value`` (the others being
+    ``before``'s), each with every fact it tests and its new truth."""
+    rules, unique = _tests_of(program, name)
+    was = memo.get(("tests", name))
+    if was is None:  # the fact's tests on the base's value, once per base
+        was = memo[("tests", name)] = [_test(t, before[name]) for t in unique]
+    moved = [_test(t, value) is not w for t, w in zip(unique, was, strict=True)]
+    alone: dict[str, Any] | None = None
+    found = []
+    for b, tested, places in rules:
+        # a rule none of whose tests of this fact changes keeps its truth
+        if not any(moved[i] for i in places):
+            continue
+        if alone is None:
+            alone = {**before, name: value}
+        value_now = holds(b.when, alone)
+        if value_now is not truth_before[b.key]:
+            found.append((b, tested, value_now))
     return found
 
 
@@ -234,7 +285,7 @@ def counterfactuals(
         changing: list[tuple[Any, Result]] = []
         for value in _alternatives(program, fact, facts[fact], entry_date, moves):
             new = changed({fact: value})
-            result = None if new is None else headline_of(program, new, base_truth, memo)
+            result = None if new is None else headline_of(program, new, base_truth, memo, (fact, *MOVING))
             if result is not None:
                 singles[(fact, value)] = result
                 if result != base:
@@ -310,7 +361,7 @@ def _pairs(
                 if budget < 0:
                     break
                 new = changed({a: va, c: vc})
-                result = None if new is None else headline_of(program, new, base_truth, memo)
+                result = None if new is None else headline_of(program, new, base_truth, memo, (a, c, *MOVING))
                 if result is None or result == base:
                     continue
                 if singles.get((a, va)) == result or singles.get((c, vc)) == result:
