@@ -291,6 +291,51 @@ def test_many_generated_cases_match_durable(drawn: list[dict[str, Any]], policy:
     _check([to_cells(c) for c in drawn], policy)
 
 
+def _expulsion_rows() -> list[dict[str, str]]:
+    """Rows that share their rules' truths and statuses but not their countries of expulsion:
+    entries while Title 42 was in force (its destination rule by nationality expels an Ecuadorian
+    to Ecuador, a Colombian to Colombia), with fear established in some, all or none of them
+    (fear in every destination excepts the person from the expulsion)."""
+    rows = []
+    for n, (nationalities, fear, entry) in enumerate(
+        (nats, fear, entry)
+        for nats in ("MX", "MX;EC", "EC", "EC;CO", "CO", "PE;CO", "GT")
+        for fear in ("", "MX", "EC", "EC;CO")
+        for entry in ("2020-06-01", "2021-09-15", "2022-03-01", "2023-06-01")
+    ):
+        cells = {name: "" for name in FIELD_NAMES}
+        cells.update(
+            {
+                "id": f"t{n}",
+                "nationalities": nationalities,
+                "age": "30",
+                "unaccompanied": "false",
+                "family_unit": "false",
+                "entry.date": entry,
+                "entry.border": "southern_land",
+                "entry.place": "between_ports",
+                "entry.state": "TX",
+                "transit": "GT;MX",
+                "fear_established_in": fear,
+            }
+        )
+        rows.append(cells)
+    return rows
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_classes_by_truths_have_their_own_countries_of_expulsion(policy: str) -> None:
+    """Headlines found from the truths, once per distinct statuses: the countries of expulsion
+    still come from each class's own nationalities and fear (durable-rules on every row)."""
+    _check(_expulsion_rows(), policy)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_known_population_by_truths_matches_fast_and_durable(policy: str) -> None:
+    """Every tested fact known on every row: every class is found by truths."""
+    _check(population(60, seed=40 + POLICIES.index(policy), wrong=0.0, unknown=0.0), policy, durable_every=4)
+
+
 def test_rows_of_one_class_share_the_answer_and_the_class_is_explained() -> None:
     rows = population(150, seed=7, wrong=0.0)
     result = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
