@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -10,6 +9,8 @@ from dataclasses import dataclass
 def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
     """`` (did you mean 'X'?)`` for the known name closest to ``name`` (shown after ``prefix``),
     or an empty string when none is close."""
+    import difflib  # only when a name is wrong: not on every command's start
+
     near = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean '{prefix}{near[0]}'?)" if near else ""
 
