@@ -27,6 +27,7 @@ does not compute.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -37,15 +38,25 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypeVar
 
 from eligibility.analysis.partition import program_cuts
-from eligibility.analysis.settle import DESTINATION_FACTS, settle
+from eligibility.analysis.settle import DESTINATION_FACTS, PARTS, Region, Settlement, part_of, settle
 from eligibility.case import Case, age_on
 from eligibility.engine.backends import engine_for
-from eligibility.engine.decide import Headline, Status, decide, destination_countries, destination_rules
+from eligibility.engine.decide import (
+    OPEN,
+    Headline,
+    Status,
+    decide,
+    destination_countries,
+    destination_rules,
+    every_possible_status,
+    fired_truth,
+    possible_destinations,
+)
 from eligibility.engine.program import BoundRule, Program, compile_policy
 from eligibility.explain.build import build, headline
 from eligibility.explain.determination import Determination, InstrumentResult
 from eligibility.memo import make_room
-from eligibility.ruleset.conditions import compile_truths, show
+from eligibility.ruleset.conditions import PartialSet, compile_truths, show
 from eligibility.ruleset.facts import (
     CATALOGUE,
     UNKNOWN,
@@ -553,7 +564,11 @@ class Evaluator:
     ) -> _Template:
         self.evaluations += 1
         program = self.program
-        settlement = settle(program, facts, engine_for(program, "pure"), truths=truths)
+        settlement = (
+            settle(program, facts, engine_for(program, "pure"))
+            if truths is None or facts["entry.date"] is UNKNOWN
+            else _settle_known(program, facts, truths)
+        )
         shown = {
             name: value if value is UNKNOWN else _tok(_VARIABLE_FACTS.get(name) or f"f:{name}")
             for name, value in facts.items()
@@ -603,15 +618,15 @@ class Evaluator:
                 items.append(item)
         base: list[bytes] = []  # literal, hole, literal, ..., literal
         holes: list[tuple[int, str]] = []
-        literal = b""
+        literal: list[bytes] = []
         for item in items:
             if isinstance(item, bytes):
-                literal += item
+                literal.append(item)
             else:
-                base += [literal, b""]
+                base += [b"".join(literal), b""]
                 holes.append((len(base) - 1, item[0]))
-                literal = b""
-        base.append(literal)
+                literal = []
+        base.append(b"".join(literal))
         return tuple(base), tuple(holes)
 
     def _pieces(self, inst: InstrumentResult) -> list[bytes | tuple[str]]:
@@ -694,6 +709,53 @@ def _plain_text(det: Determination, assumed: dict[str, Any], detail: Detail) -> 
     data = det.model_dump(mode="json")
     _placed(data, assumed, detail)
     return json.dumps(data, separators=(",", ":"))  # ASCII: other characters as \uXXXX escapes
+
+
+def _settle_known(program: Program, facts: dict[str, Any], truths: tuple[bool, ...]) -> Settlement:
+    """``settle(program, facts, pure engine, truths=truths)`` when every fact the rules test is
+    known: the search stops at its root, one region, which the pure evaluator decides from the
+    truths given (what ``settle`` does then, without its search)."""
+    truth = dict(zip([b.key for b in program.rules], truths, strict=True))
+    statuses = every_possible_status(program, truth)
+    # the region's example (``Partition.example``): a set known in part holds its members known
+    # in; a decision never precedes the entry
+    concrete = {
+        name: value.included if isinstance(value := facts[name], PartialSet) else value
+        for name in program.facts_used
+    }
+    if "entry.date" in concrete and facts["decision_date"] is not UNKNOWN:
+        concrete["entry.date"] = min(facts["entry.date"], facts["decision_date"])
+    fired = fired_truth(program, frozenset(k for k, v in truth.items() if v))
+    decision = decide(program, {i: next(iter(s)) for i, s in statuses.items()}, fired, concrete)
+    if decision.headline.outcome == "expel":
+        for iid in decision.destination:
+            possible = possible_destinations(program, iid, truth, facts)
+            if len(possible) > 1 or (OPEN,) in possible:
+                decision = dataclasses.replace(
+                    decision, headline=decision.headline._replace(expel_to=(OPEN,))
+                )
+    region = Region(dict(facts), truth, statuses, decision, concrete, fired)
+    out = Settlement([region], [], {}, {}, True, truth, statuses)
+    headline = decision.headline
+    fear = facts["fear_established_in"]
+    stay = (  # some people of the region may have nowhere to be expelled to (``settle._may_stay``)
+        headline.outcome == "expel"
+        and OPEN in headline.expel_to
+        and not (isinstance(fear, frozenset) and not fear)
+    )
+    for part in PARTS:
+        out.values[part] = {part_of(headline, part)}
+        if part != "outcome" and stay:
+            out.values[part].add(OPEN)
+        out.decisive[part] = set()
+    if OPEN in headline.expel_to:  # ``settle._open_destinations``
+        for name in DESTINATION_FACTS:
+            if facts[name] is UNKNOWN:
+                for part in PARTS if stay else ("outcome",):
+                    out.decisive[part].add(name)
+                if name not in out.split_on:
+                    out.split_on.append(name)
+    return out
 
 
 def _split(text: str) -> list[bytes | tuple[str]]:

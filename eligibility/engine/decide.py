@@ -22,8 +22,9 @@ applies bars asylum and a wait-abroad instrument that applies decides ``wait_in_
 from __future__ import annotations
 
 import itertools
+import operator
 import weakref
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -95,11 +96,51 @@ def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) ->
     memo = _POSSIBLE.get(program)
     if memo is None:
         memo = _POSSIBLE[program] = {}
-    key = (iid, *[truth[k] for k in _reads(program, iid)])
+    key = (iid, _readers(program)[iid](truth))
     found = memo.get(key)
     if found is None:
         make_room(memo, POSSIBLE)
         found = memo[key] = _possible_statuses(program, iid, truth)
+    return found
+
+
+def every_possible_status(program: Program, truth: Mapping[str, Truth]) -> dict[str, frozenset[Status]]:
+    """``possible_statuses`` of every instrument, in program order."""
+    if not MEMOIZED.get():
+        return {i.id: _possible_statuses(program, i.id, truth) for i in program.instruments}
+    memo = _POSSIBLE.get(program)
+    if memo is None:
+        memo = _POSSIBLE[program] = {}
+    out: dict[str, frozenset[Status]] = {}
+    for iid, read in _readers(program).items():
+        key = (iid, read(truth))
+        found = memo.get(key)
+        if found is None:
+            make_room(memo, POSSIBLE)
+            found = memo[key] = _possible_statuses(program, iid, truth)
+        out[iid] = found
+    return out
+
+
+_Reader = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+_READERS: weakref.WeakKeyDictionary[Program, dict[str, _Reader]] = weakref.WeakKeyDictionary()
+
+
+def reader(keys: tuple[str, ...]) -> _Reader:
+    """A function giving the values of ``keys`` in a mapping, as a tuple."""
+    if not keys:
+        return lambda _: ()
+    if len(keys) == 1:
+        only = keys[0]
+        return lambda values: (values[only],)
+    return operator.itemgetter(*keys)
+
+
+def _readers(program: Program) -> dict[str, _Reader]:
+    """For each instrument, in program order, a function reading the truths of ``_reads``."""
+    found = _READERS.get(program)
+    if found is None:
+        found = _READERS[program] = {i.id: reader(_reads(program, i.id)) for i in program.instruments}
     return found
 
 
@@ -459,10 +500,9 @@ def deciding_rules(
     A destination rule counts only when it holds: what it is unsure of is where a person it
     reaches is sent, which does not bear on a person it does not reach."""
     flips = {i.id: _flips(program, i.id, truth) for i in program.instruments}
+    possible = every_possible_status(program, truth) if program.limits else {}
     statuses: dict[str, Status] = {
-        i.id: next(iter(possible_statuses(program, i.id, truth)))
-        if i.kind == "statutory_limit"
-        else flips[i.id][0]
+        i.id: next(iter(possible[i.id])) if i.kind == "statutory_limit" else flips[i.id][0]
         for i in program.instruments
     }
     # compared with the concrete case's own headline (the region's may show open countries)
@@ -514,9 +554,8 @@ def deciding_rules(
 
 _Flips = tuple[Status, tuple[tuple[Status, tuple[str, ...]], ...]]
 _FLIPS: weakref.WeakKeyDictionary[Program, dict[Hashable, _Flips]] = weakref.WeakKeyDictionary()
-_SHAPES: weakref.WeakKeyDictionary[
-    Program, dict[str, tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]]
-] = weakref.WeakKeyDictionary()
+_FlipShape = tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...], _Reader]
+_SHAPES: weakref.WeakKeyDictionary[Program, dict[str, _FlipShape]] = weakref.WeakKeyDictionary()
 _DESTINATIONS: weakref.WeakKeyDictionary[Program, tuple[BoundRule, ...]] = weakref.WeakKeyDictionary()
 
 
@@ -524,14 +563,14 @@ def _flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
     """The instrument's status from the counts of its rules that hold by role, and for the other
     rules (not destination rules) whose ``governs`` is ``iid``, by role and truth: the status one
     of them flipped alone gives, with the keys of those rules. Memoized by the truths it reads."""
-    reads, groups = _flip_shape(program, iid)
+    _, groups, read = _flip_shape(program, iid)
     memo: dict[Hashable, _Flips] | None = None
     key: Hashable = None
     if MEMOIZED.get():
         memo = _FLIPS.get(program)
         if memo is None:
             memo = _FLIPS[program] = {}
-        key = (iid, *[bool(truth[k]) for k in reads])
+        key = (iid, *map(bool, read(truth)))
         found = memo.get(key)
         if found is not None:
             return found
@@ -551,11 +590,10 @@ def _flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
     return result
 
 
-def _flip_shape(
-    program: Program, iid: str
-) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+def _flip_shape(program: Program, iid: str) -> _FlipShape:
     """What ``_flips`` reads: the keys of the instrument's rules by role and of the rules it
-    governs; and those rules (not destination rules) by role, in program order."""
+    governs; those rules (not destination rules) by role, in program order; and a function
+    reading the truths of the first."""
     shapes = _SHAPES.get(program)
     if shapes is None:
         shapes = _SHAPES[program] = {}
@@ -567,9 +605,11 @@ def _flip_shape(
                 groups.setdefault(b.rule.role, []).append(b.key)
         reads = [k for ks in program.keys_by_role(iid).values() for k in ks]
         reads += [k for ks in groups.values() for k in ks]
+        read = tuple(dict.fromkeys(reads))
         found = shapes[iid] = (
-            tuple(dict.fromkeys(reads)),
+            read,
             tuple((role, tuple(keys)) for role, keys in groups.items()),
+            reader(read),
         )
     return found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal, cast
@@ -20,6 +20,7 @@ from eligibility.engine.decide import (
     Status,
     deciding_rules,
     reaches,
+    reader,
 )
 from eligibility.engine.program import BoundRule, Program
 from eligibility.explain.determination import (
@@ -323,31 +324,35 @@ def _region_status(region: Region, iid: str) -> Status:
 PIECES = 2_000
 """How many explained instruments ``_instrument`` keeps per program (the oldest half goes when full)."""
 _pieces: weakref.WeakKeyDictionary[Program, dict[Hashable, InstrumentResult]] = weakref.WeakKeyDictionary()
-_shapes: weakref.WeakKeyDictionary[Program, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_Shape = tuple[
+    Callable[[Mapping[str, Any]], tuple[Any, ...]], Callable[[Mapping[str, Any]], tuple[Any, ...]], str
+]
+_shapes: weakref.WeakKeyDictionary[Program, dict[str, _Shape]] = weakref.WeakKeyDictionary()
 
 
-def _shape(program: Program, iid: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """What an instrument's explanation reads of the truths and the facts: the keys of its rules
-    (of every rule, for a statutory limit, whose reasons read the agreements it limits) and the
-    facts they test."""
+def _shape(program: Program, iid: str) -> _Shape:
+    """What an instrument's explanation reads of the truths and the facts: a function reading
+    the truths of its rules (of every rule, for a statutory limit, whose reasons read the
+    agreements it limits), one reading the facts they test, and its kind."""
     shapes = _shapes.get(program)
     if shapes is None:
         shapes = _shapes[program] = {}
     found = shapes.get(iid)
     if found is None:
         rules = program.governed[iid]
-        every = program.instrument(iid).kind == "statutory_limit"
+        kind = program.instrument(iid).kind
         found = shapes[iid] = (
-            tuple(b.key for b in (program.rules if every else rules)),
-            tuple(_unique(t.fact for b in rules for t in b.checks)),
+            reader(tuple(b.key for b in (program.rules if kind == "statutory_limit" else rules))),
+            reader(tuple(_unique(t.fact for b in rules for t in b.checks))),
+            kind,
         )
     return found
 
 
 def _status(settlement: Settlement, iid: str) -> Status:
     """The instrument's status over the settlement's regions (undetermined where they differ)."""
+    if settlement.exact and len(settlement.regions) == 1:
+        return _region_status(settlement.regions[0], iid)
     if settlement.exact:
         statuses = {_region_status(r, iid) for r in settlement.regions}
     else:
@@ -372,8 +377,7 @@ def _instrument(
         return _explain_instrument(program, iid, settlement, truth, facts, with_findings, rests)
     regions = settlement.regions
     status = _status(settlement, iid)
-    keys, tested = _shape(program, iid)
-    kind = program.instrument(iid).kind
+    truths_of, facts_of, kind = _shape(program, iid)
     expulsion: Hashable = None
     if kind == "expulsion" and status in ("applies", "excepted"):
         expulsion = (
@@ -392,8 +396,8 @@ def _instrument(
             iid,
             _LANG.get(),
             status,
-            tuple([truth[k] for k in keys]),
-            tuple([(type(v), v) for v in map(facts.__getitem__, tested)]),  # 1 == True, not alike
+            truths_of(truth),
+            tuple([(type(v), v) for v in facts_of(facts)]),  # 1 == True, not alike
             tuple(tuple((rests or {}).get(b.key, ())) for b in program.governed[iid])
             if with_findings
             else None,
