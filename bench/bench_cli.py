@@ -154,14 +154,18 @@ def importtime(runs: int) -> tuple[Times, Times, dict[str, int], list[str]]:
 
 
 STAGES = r"""
-import sys, time
+import gc, sys, time
+gc.disable()  # as `eligibility check` runs (eligibility_cli.main pauses the collector)
 T = time.perf_counter
 marks = [("interpreter up", T())]
 def mark(name): marks.append((name, T()))
 import click; mark("import click")
 import pydantic; mark("import pydantic (the package)")
-import eligibility.case; mark("import eligibility.case (its models)")
+from pydantic import BaseModel; mark("import pydantic.main (BaseModel)")
+import pydantic.plugin._loader; mark("pydantic's plugin loader (imports importlib.metadata)")
+import eligibility.case; mark("import eligibility.case (its 4 models)")
 import eligibility_cli.main; mark("import eligibility_cli.main (the commands)")
+import eligibility.explain.determination; mark("import eligibility.explain.determination (its models, and the engine and rule loader it imports)")
 import eligibility.api as api; mark("import eligibility.api (engine, search, explain)")
 import eligibility
 case = eligibility.parse_case(DATA); mark("validate the case")
