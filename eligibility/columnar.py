@@ -53,7 +53,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,9 @@ from eligibility.csvformat import HeaderError, cell_value, header_problem, recor
 from eligibility.engine.decide import Headline
 from eligibility.errors import CaseError, EligibilityError
 from eligibility.explain.determination import Determination
-from eligibility.fast import Evaluator, _bounds
+from eligibility.fast import CASE_KEYS, Evaluator, _bounds
+from eligibility.memo import make_room
+from eligibility.ruleset.conditions import compile_truths
 from eligibility.ruleset.load import RuleSet, default_rules
 
 __all__ = [
@@ -692,6 +694,7 @@ def _fact_parts(
     from eligibility.ruleset.facts import UNKNOWN, derive_facts
 
     ctx = columns.rules.context
+    known = _answers(columns.rules, evaluator.policy).facts
     exact = DESTINATION_FACTS if any(evaluator._expulsions) else ()
     parts = list(keyed.dates)
     rows = columns.rows
@@ -713,12 +716,17 @@ def _fact_parts(
         derived: dict[str, list[Any]] = {f: [None] * count for f in facts}
         for f in facts:
             keyed.derived[f] = (ids, derived[f])
+        names = [n for n in group if n in columns.columns]
         for combo, row in enumerate(representative.tolist()):
             if row < 0:
                 continue
-            case = _row_case(_cells(columns, row))
-            assert not isinstance(case, str)
-            values, _assumed = derive_facts(case, ctx)
+            memo = (group, *[_cell(columns.columns[n], row) for n in names], int(keyed.treaty[row]))
+            values = known.get(memo)
+            if values is None:  # read once per distinct cells of the group (for every later table too)
+                case = _row_case(_cells(columns, row))
+                assert not isinstance(case, str)
+                make_room(known, CASE_KEYS)
+                values = known[memo] = derive_facts(case, ctx)[0]
             for f in facts:
                 derived[f][combo] = values[f]
             key = tuple(
@@ -737,6 +745,15 @@ def _fact_parts(
             lut[combo] = classes.setdefault(key, len(classes))
             for f, k in zip(facts, key, strict=True):
                 fact_luts[f][combo] = per_fact[f].setdefault(k, len(per_fact[f]))
+        if len(facts) == 1:  # the group's classes are its fact's
+            f = facts[0]
+            if len(per_fact[f]) > 1:
+                fact_codes[f] = (fact_luts[f][ids], len(per_fact[f]))
+                if len(classes) > 1:
+                    parts.append(fact_codes[f])
+            elif f not in fact_codes:
+                fact_codes[f] = (np.zeros(rows, dtype=np.int64), 1)
+            continue
         if len(classes) > 1:
             parts.append((lut[ids], len(classes)))
         for f in facts:
@@ -768,18 +785,24 @@ class _Truths:
 
 
 def _facts_at(
-    columns: Columns, keyed: _Keyed, row: int, base: dict[str, Any], names: Iterable[str] | None = None
+    columns: Columns,
+    keyed: _Keyed,
+    row: int,
+    base: dict[str, Any],
+    names: Iterable[str] | None = None,
+    only: bool = False,
 ) -> dict[str, Any]:
-    """The facts of a valid row: ``names`` (the others as in ``base``) from what the codes found
-    (the facts derived once per combination of the fields they are derived from, the dates and
-    ages from their day numbers), or, with no ``base``, every fact from the row's Case."""
+    """The facts of a valid row: ``names`` (the others as in ``base``, or left out with ``only``)
+    from what the codes found (the facts derived once per combination of the fields they are
+    derived from, the dates and ages from their day numbers), or, with no ``base``, every fact
+    from the row's Case."""
     from eligibility.ruleset.facts import derive_facts
 
     if not base:
         case = _row_case(_cells(columns, row))
         assert not isinstance(case, str)
         return derive_facts(case, columns.rules.context)[0]
-    out = dict(base)
+    out = {name: base[name] for name in names or ()} if only else dict(base)
     for name in names or ():
         if name in ("entry.date", "decision_date"):
             out[name] = dt.date.fromordinal(int(keyed.values[name][row]))
@@ -831,9 +854,8 @@ def _truth_ids(
     for n, b in enumerate(evaluator.program.rules):
         by_facts.setdefault(frozenset(t.fact for t in b.checks), []).append(n)
     base = _facts_at(columns, keyed, int(positions[0]), {})  # the facts of one row, every one known
-
-    def facts_of(row: int, names: frozenset[str]) -> dict[str, Any]:
-        return _facts_at(columns, keyed, row, base, names)
+    answers = _answers(columns.rules, evaluator.policy)
+    rules = evaluator.program.rules
 
     def at(codes: Codes) -> Codes:
         return codes if everywhere else codes[positions]
@@ -854,10 +876,25 @@ def _truth_ids(
         representative[ids] = positions
         truths: dict[tuple[bool, ...], int] = {}
         lut = np.zeros(count, dtype=np.int64)
+        group = tuple(indices)
+        compiled = answers.group_truths.get(group)
+        if compiled is None:  # the truths of these rules alone, from the facts they test
+            compiled = answers.group_truths[group] = compile_truths([rules[n].when for n in indices])
+        names = sorted(fact_set)
         for combo, row in enumerate(representative.tolist()):
             if row >= 0:
-                all_truths = evaluator._truths(facts_of(row, fact_set))
-                lut[combo] = truths.setdefault(tuple(all_truths[i] for i in indices), len(truths))
+                values = _facts_at(columns, keyed, row, base, names, only=True)
+                memo: tuple[Any, ...] | None = (group, *values.values())
+                try:
+                    vector = answers.truths.get(memo)
+                except TypeError:  # a value that is not hashable: not kept
+                    memo, vector = None, None
+                if vector is None:
+                    vector = compiled(values)
+                    if memo is not None:
+                        make_room(answers.truths, CASE_KEYS)
+                        answers.truths[memo] = vector
+                lut[combo] = truths.setdefault(vector, len(truths))
         codes = lut[ids] if len(truths) > 1 else np.zeros(len(positions), dtype=np.int64)
         if len(truths) > 1:
             parts.append((codes, len(truths)))
@@ -894,7 +931,7 @@ def _truth_headlines(
     the fast path settles a case whose tested facts are all known. (``decide``'s headline does not
     read the statuses of statutory limits.)"""
     from eligibility.analysis.settle import DESTINATION_FACTS
-    from eligibility.engine.decide import decide, destination_rules
+    from eligibility.engine.decide import decide, destination_countries, destination_rules
 
     program = evaluator.program
     count = truths.count
@@ -913,6 +950,10 @@ def _truth_headlines(
 
     parts: list[tuple[Codes, int]] = []
     status_of: list[npt.NDArray[Any]] = []
+    expulsions: list[
+        str
+    ] = []  # the expulsions, and per class the first of their destination rules that holds
+    first_rules: list[Codes] = []
     screened = [i for i in program.instruments if i.kind != "statutory_limit"]
     expelled = np.zeros(count, dtype=bool)  # some expulsion applies
     for inst in screened:
@@ -943,6 +984,8 @@ def _truth_headlines(
             for n, b in reversed(list(enumerate(destination_rules(program, inst.id), start=1))):
                 first = np.where(matrix[:, index[b.key]], n, first)
             parts.append((np.where(applies, first, 0), len(destination_rules(program, inst.id)) + 1))
+            first_rules.append(parts[-1][0])
+            expulsions.append(inst.id)
     for codes in truths.destination:
         parts.append((np.where(expelled, codes[where], 0), int(codes.max(initial=0)) + 1))
     keys, distinct = _classes(parts, count)
@@ -950,16 +993,30 @@ def _truth_headlines(
     example[keys] = np.arange(count)
     positions = np.flatnonzero(truths.rows)
     limits = {i.id: "not_applicable" for i in program.instruments if i.kind == "statutory_limit"}
+    known = _answers(columns.rules, evaluator.policy).headlines
+    rules = {iid: destination_rules(program, iid) for iid in expulsions}
+    firsts = dict(zip(expulsions, first_rules, strict=True))
     heads: list[Headline] = []
     for at in example.tolist():
-        statuses: dict[str, Any] = {
-            inst.id: _STATUS_CODES[int(status[at])] for inst, status in zip(screened, status_of, strict=True)
-        }
-        truth = dict(zip([b.key for b in program.rules], matrix[at].tolist(), strict=True))
+        status_codes = tuple(int(status[at]) for status in status_of)
         facts: dict[str, Any] = {}
+        countries: tuple[Any, ...] = ()
         if expelled[at]:  # the countries of expulsion read the destination facts
             facts = _facts_at(columns, keyed, int(positions[where[at]]), truths.base, DESTINATION_FACTS)
-        heads.append(decide(program, statuses | limits, truth, facts).headline)
+            countries = tuple(
+                destination_countries(rules[iid][int(firsts[iid][at]) - 1], facts) if firsts[iid][at] else ()
+                for iid in expulsions
+            )
+        memo = (status_codes, countries)
+        head = known.get(memo)
+        if head is None:
+            statuses: dict[str, Any] = {
+                inst.id: _STATUS_CODES[code] for inst, code in zip(screened, status_codes, strict=True)
+            }
+            truth = dict(zip([b.key for b in program.rules], matrix[at].tolist(), strict=True))
+            make_room(known, CASE_KEYS)
+            head = known[memo] = decide(program, statuses | limits, truth, facts).headline
+        heads.append(head)
     return [heads[k] for k in keys.tolist()]
 
 
@@ -1110,6 +1167,13 @@ class ColumnarResult:
         }
 
 
+def _cell(column: _Column, row: int) -> str:
+    if column.texts is not None:
+        return _text(column.texts[row])
+    code = int(column.codes[row])
+    return "" if code < 0 else column.cells[code]
+
+
 def _cells(columns: Columns, row: int) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, column in columns.columns.items():
@@ -1129,6 +1193,13 @@ class _Answers:
 
     def __init__(self, rules: RuleSet, policy: str) -> None:
         self.evaluator = Evaluator(policy, rules=rules, detail="compact")
+        # what earlier tables found (bounded like the fast path's caches): the facts derived from
+        # the cells of a group of fields; the truths of a group of rules (compiled per group) for
+        # the facts it tests; the headline for statuses and countries of expulsion
+        self.facts: dict[Hashable, dict[str, Any]] = {}
+        self.group_truths: dict[tuple[int, ...], Callable[[Mapping[str, Any]], tuple[bool, ...]]] = {}
+        self.truths: dict[Hashable, tuple[bool, ...]] = {}
+        self.headlines: dict[Hashable, Headline] = {}
 
 
 def _answers(rules: RuleSet, policy: str) -> _Answers:
