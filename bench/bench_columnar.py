@@ -7,9 +7,11 @@ that the entry dates spread over 2018-2026. It is given as a pyarrow Table of di
 (as ``pyarrow.csv.read_csv`` gives with dictionary encoding): reading it costs no hashing.
 
 For each size (``--rows``, default 1,000,000 and 5,000,000) on one core: the columnar headlines
-(``evaluate_frame``, a warm rule set: the classes' answers of an earlier run are kept by the fast
-path's evaluator), rows/s and the split (read, codes, unique, per-class evaluation, broadcast of the
-outcome column); then the fast path on the first ``--fast-rows`` rows (``Evaluator.headline`` on
+(``evaluate_frame``, a warm rule set: what an earlier table of 200,000 rows found is kept, the
+facts of each group's cells, each rule group's truths for its facts, the headline of each
+statuses), rows/s and the split (read, codes, unique, per-class headlines, broadcast of the
+outcome column); then the same with every class explained (``result.evidence``: one full
+evaluation per class, the explanations' cost; ``--no-explain`` leaves it out); then the fast path on the first ``--fast-rows`` rows (``Evaluator.headline`` on
 Cases validated beforehand, and with the validation of each row's dict) for comparison.
 
 Prints figures only; nothing here asserts on a timing. Run from the repository root:
@@ -38,6 +40,12 @@ def main() -> None:
     parser.add_argument("--population", choices=["realistic", "rich"], default="realistic")
     parser.add_argument("--fast-rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--explain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time explaining every class",
+    )
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, load average {open('/proc/loadavg').read().split()[:3]}")
     for rows in args.rows:
@@ -56,6 +64,15 @@ def main() -> None:
             f" per-class {t['evaluate']:.3f}, broadcast {broadcast:.3f}; {len(result.classes):,} classes,"
             f" {len(result.rejected):,} rows rejected, {len(set(outcome.tolist())):,} outcome codes)"
         )
+        if args.explain:
+            started = time.perf_counter()
+            result.evidence  # noqa: B018 - every class explained (a full evaluation each)
+            explained = time.perf_counter() - started
+            print(
+                f"{rows:>10,} rows: columnar headlines and every class explained (evidence)"
+                f" {rows / (total + explained):>12,.0f} rows/s  ({total + explained:.3f} s: explaining"
+                f" {len(result.classes):,} classes {explained:.3f})"
+            )
     n = min(args.fast_rows, rows)
     cells = cp.to_dict({k: (v[0][:n], v[1]) for k, v in columns.items()})
     names = list(cells)
@@ -68,7 +85,9 @@ def main() -> None:
     for case in cases:
         ev.headline(case)
     took = time.perf_counter() - started
-    print(f"{len(cases):>10,} rows: fast path headlines (Cases validated beforehand) {len(cases) / took:>12,.0f} rows/s")
+    print(
+        f"{len(cases):>10,} rows: fast path headlines (Cases validated beforehand) {len(cases) / took:>12,.0f} rows/s"
+    )
     started = time.perf_counter()
     for d in dicts:
         case = _row_case(d)

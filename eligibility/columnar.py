@@ -1025,9 +1025,10 @@ def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
     if size <= _PACK_LIMIT:
         present = np.zeros(size, dtype=bool)
         present[key] = True
-        ids = np.cumsum(present, dtype=np.int64)
-        ids -= 1
-        return ids[key], int(ids[-1]) + 1 if size else 0
+        distinct = np.flatnonzero(present)
+        ids = np.empty(size, dtype=np.int64)
+        ids[distinct] = np.arange(len(distinct))
+        return ids[key], len(distinct)
     distinct, inverse = np.unique(key, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), len(distinct)
 
