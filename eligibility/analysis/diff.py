@@ -384,10 +384,13 @@ class _Joint:
         truth: Mapping[str, Truth],
         twins: set[str],
         only: set[str] | None = None,
+        destinations: bool = True,
     ) -> tuple[set[Headline], list[tuple[str, str]], list[tuple[str, str]], Any]:
         """Possible headlines, the open facts (with the instrument whose rules test them) of
         differing instruments and of shared ones, and the statuses of the instruments the other policy does not share
-        (None while any is open)."""
+        (None while any is open). Without ``destinations``, the facts of the rules that say
+        where an expulsion sends the person are left out (whether it sends them anywhere is
+        then one split, ``feared_key``)."""
         statuses = dict(self.current[program.policy.id])
         self.pending[program.policy.id] = adjust(program, statuses, truth, facts)
         # stages never screened: an earlier one certainly has the person in an agreement's scope
@@ -427,7 +430,12 @@ class _Joint:
         own: list[tuple[str, str]] = []
         common: list[tuple[str, str]] = []
         for b in program.rules:
-            if truth[b.key] is None and len(statuses[b.governs]) > 1 and b.governs not in unscreened:
+            if (
+                truth[b.key] is None
+                and len(statuses[b.governs]) > 1
+                and b.governs not in unscreened
+                and (destinations or b.rule.role != "destination")
+            ):
                 shared = b.governs in self.shared or b.governs in twins
                 for t in b.checks:
                     if _open(facts[t.fact]):
@@ -616,13 +624,14 @@ class _Joint:
         policies treats the same way (named in the same lists, never alone)."""
         if fact in self._alike:
             return self._alike[fact]
-        if fact in DESTINATION_FACTS and any(self.kinds[i] == "expulsion" for i in self.deciding()):
+        where = self.where_matters()
+        if where and fact in DESTINATION_FACTS and any(self.kinds[i] == "expulsion" for i in self.deciding()):
             self._alike[fact] = {}  # an expulsion's countries are read from the members themselves
             return {}
         signature: dict[str, set[tuple[int, str, int]]] = {}
         for number, program in enumerate((self.pa, self.pb)):
             for b in program.rules_testing(fact):
-                if b.governs not in self.deciding():
+                if b.governs not in self.deciding() or (not where and b.rule.role == "destination"):
                     continue
                 for index, t in enumerate(b.checks):
                     if t.fact != fact or t.op == "empty":  # emptiness treats every member alike
@@ -643,6 +652,11 @@ class _Joint:
     def deciding(self) -> set[str]:
         """The instruments whose rules the search evaluates (here: all of both policies)."""
         return set(self.kinds)
+
+    def where_matters(self) -> bool:
+        """Whether the countries an expulsion sends the person to matter, not only whether it
+        sends them anywhere (``feared_key``, split on as a fact of its own)."""
+        return True
 
     @staticmethod
     def decide(program: Program, facts: Mapping[str, Any], off: frozenset[str] = frozenset()) -> Headline:
@@ -877,6 +891,7 @@ class _PartSearch(_Joint):
             "needs more than {budget:,} classes of cases"
         )
         relevant: set[str] = set()
+        before: list[set[str] | None] = []  # by policy: the instruments screened before the part's
         for p in (pa, pb):
             if name == "transfer_to":
                 kinds = {
@@ -888,13 +903,20 @@ class _PartSearch(_Joint):
                 kind = "asylum_bar" if name == "asylum" else "wait_abroad"
                 kinds = {i.id for i in p.instruments if i.kind == kind}
             relevant |= kinds
-        first = min(
-            (n for p in (pa, pb) for n, st in enumerate(p.policy.screening) if relevant & set(st)),
-            default=0,
-        )
-        self.gates = {i for p in (pa, pb) for st in p.policy.screening[:first] for i in st}
-        self.factored = bool(self.gates) and self.gates <= self.shared
-        self.relevant = relevant if self.factored else relevant | self.gates
+            stages = p.policy.screening
+            first = next((n for n, st in enumerate(stages) if kinds & set(st)), None)
+            # (a policy without the part's instruments gives the part one value whatever is screened)
+            before.append(None if first is None else {i for st in stages[:first] for i in st})
+        # Instruments screened before the part's under both policies and shared by them stop the
+        # screening in the same cases under both (``gates``): they are factored out (see above).
+        # Those screened first under one policy only, or with other rules, are among the
+        # instruments that decide the part (``screen``).
+        known = [b for b in before if b is not None]
+        common_before = set.intersection(*known) if known else set()
+        self.gates = common_before & self.shared
+        self.screen = set().union(*known) - self.gates
+        self.factored = bool(self.gates)
+        self.relevant = relevant | self.screen
 
     def values_of(
         self,
@@ -936,19 +958,22 @@ class _PartSearch(_Joint):
             return None
         twins = self.twins(truth_a, truth_b)
         twinned = set(twins) | set(twins.values())
-        _, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned, self.relevant)
-        _, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned, self.relevant)
+        # where an expulsion sends the person bears on no part but the countries of expulsion
+        where = self.where_matters()
+        _, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned, self.relevant, where)
+        _, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned, self.relevant, where)
         if settled_a is not None and settled_a == settled_b:
             return None  # the instruments that decide the part and differ agree here
         own = [(f, i) for f, i in own_a + own_b if i in self.relevant]
         common = [(f, i) for f, i in common_a + common_b if i in self.relevant]
         candidates: list[str] = []
-        gates = [(f, i) for f, i in own + common if i in self.gates]
-        if gates:  # first whether the part's instruments are screened at all
-            order = {i: self.stage.get(i) or 0 for _, i in gates}
-            first = min(order.values())
-            candidates = [f for f, i in gates if order[i] == first]
-        elif own:
+        # The part's own instruments first, then those screened before them under one policy
+        # only: where the part's instruments give both policies the same value whatever is
+        # screened (out of their dates, out of their scope), the screening need not be split on.
+        gates = [(f, i) for f, i in own + common if i in self.screen]
+        own = [(f, i) for f, i in own if i not in self.screen]
+        common = [(f, i) for f, i in common if i not in self.screen]
+        if own:
             open_facts: dict[str, set[str]] = {}
             for f, i in own:
                 open_facts.setdefault(i, set()).add(f)
@@ -956,6 +981,10 @@ class _PartSearch(_Joint):
             candidates = [f for f, i in own if i == focus]
         elif common:
             candidates = [f for f, _ in common]
+        elif gates:  # then whether the part's instruments are screened at all
+            order = {i: self.stage.get(i) or 0 for _, i in gates}
+            first = min(order.values())
+            candidates = [f for f, i in gates if order[i] == first]
         if not candidates:
             # an expulsion among the part's instruments: whether it sends the person anywhere
             pending = adjust(self.pa, dict(self.current[self.pa.policy.id]), truth_a, facts, self.relevant)
@@ -980,6 +1009,9 @@ class _PartSearch(_Joint):
 
     def deciding(self) -> set[str]:
         return self.relevant
+
+    def where_matters(self) -> bool:
+        return self.part[0] == "expel_to"
 
     def concrete_value(self, program: Program, facts: Mapping[str, Any]) -> Any:
         """The part's value for concrete facts, the instruments screened first included."""

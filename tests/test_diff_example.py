@@ -1,0 +1,122 @@
+"""The worked example's diff (examples/us-mx-stca): the enacted law against the enacted law of 2019
+plus a hypothetical U.S.-Mexico agreement. The two policies screen different instruments before
+the agreements (enacted: Title 42, then the STCA; the example: the STCA alone, rules/policies.yaml
+and examples/us-mx-stca/rules/policies.yaml), which once made every part's search split on the
+shared STCA and on Title 42's countries of expulsion, past every budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eligibility import load_rules
+from eligibility.analysis.diff import Describer, _PartSearch, diff
+from eligibility.analysis.partition import representatives
+from eligibility.engine.program import compile_policy
+from eligibility.ruleset.facts import UNKNOWN
+from eligibility.testing import cases
+from tests.test_diff import _check_parts, _fill
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "us-mx-stca" / "rules"
+A, B = "enacted", "hypothetical-mexico-2019"
+
+
+@functools.cache
+def _rules() -> Any:
+    return load_rules(str(EXAMPLE), extend=True)
+
+
+def _search(part: tuple[str, str]) -> _PartSearch:
+    rules = _rules()
+    return _PartSearch(compile_policy(rules, A), compile_policy(rules, B), part)
+
+
+def test_a_part_factors_out_only_what_both_policies_screen_first_with_the_same_rules() -> None:
+    # Both policies screen the STCA (same rules) before the Honduras agreements: it stops the
+    # screening alike under both, so it is factored out. Title 42 is screened first under the
+    # enacted law only: it decides the part, with the 2019 agreement (shared) and the 2025 one
+    # (enacted only).
+    hn = _search(("transfer_to", "HN"))
+    assert hn.gates == {"us-ca-stca"}
+    assert hn.relevant == {"title-42", "us-hn-aca", "us-hn-aca-2025"}
+    # The example has no Uganda agreement: the agreements it screens alongside the STCA are not
+    # screened before Uganda's under the enacted law, and decide nothing about Uganda.
+    ug = _search(("transfer_to", "UG"))
+    assert ug.gates == {"us-ca-stca"}
+    assert ug.relevant == {"title-42", "us-ug-aca-2025"}
+    # Mexico: the example's agreement, screened after the STCA; Title 42 is not screened before
+    # any Mexico agreement under the enacted law (it has none).
+    mx = _search(("transfer_to", "MX"))
+    assert mx.gates == {"us-ca-stca"}
+    assert mx.relevant == {"us-mx-stca"}
+
+
+def test_where_title_42_sends_a_person_is_not_split_on_for_a_receiving_country() -> None:
+    # Whether the person is sent to Honduras depends on whether Title 42 expels them at all
+    # (one split: fear established in every country it would expel them to), not on where.
+    hn = _search(("transfer_to", "HN"))
+    assert not hn.where_matters()
+    assert _search(("expel_to", "")).where_matters()
+
+
+SLICE = {
+    "entry.date": dt.date(2020, 12, 20),  # inside the Title 42 orders, before the 2019 agreements ended
+    "entry.border": "southern_land",
+    "entry.place": "between_ports",
+    "documents": "none",
+    "age_at_entry": 30,
+    "unaccompanied": False,
+    "trafficking_victim": False,
+    "public_interest": False,
+}
+
+
+@functools.cache
+def _slice_kinds() -> Any:
+    result = diff(_rules(), A, B, within=SLICE, by_part=True)
+    describer = Describer(result.programs)
+    return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
+
+
+def test_the_slice_differs_in_honduras_transfers() -> None:
+    _, _, kinds = _slice_kinds()
+    # the 2019 Honduras agreement is operative from 2020-12-15 (us-hn-aca.in-force): under the
+    # example it may send a person to Honduras whom Title 42 expels under the enacted law
+    assert any(g.part == (("transfer_to", "HN"), False, True) for g, _ in kinds)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(), st.data())
+def test_each_part_description_holds_exactly_the_cases_of_the_slice_whose_part_differs(
+    case: dict[str, Any], data: st.DataObject
+) -> None:
+    result, describer, kinds = _slice_kinds()
+    facts = {**_fill(case, data, result.programs[0]), **SLICE}
+    if facts["decision_date"] is UNKNOWN or facts["decision_date"] < SLICE["entry.date"]:
+        days = representatives(result.programs[0], "decision_date", SLICE["entry.date"])
+        facts["decision_date"] = data.draw(st.sampled_from(days))
+    _check_parts(result, describer, kinds, facts)
+
+
+@functools.cache
+def _full_kinds() -> Any:
+    result = diff(_rules(), A, B)
+    describer = Describer(result.programs)
+    return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
+
+
+@pytest.mark.exhaustive
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(), st.data())
+def test_the_example_diff_is_exact_part_by_part(case: dict[str, Any], data: st.DataObject) -> None:
+    """The whole diff (it passed every budget before): each part's description holds exactly the
+    cases whose part differs."""
+    result, describer, kinds = _full_kinds()
+    assert result.by_part
+    _check_parts(result, describer, kinds, _fill(case, data, result.programs[0]))
