@@ -762,6 +762,49 @@ def _fact_parts(
     return parts
 
 
+@dataclass
+class _Distinct:
+    """The distinct rows by the classes of their facts: ``key`` gives each row its distinct row, ``rows`` one row of each; ``columns``,
+    ``keyed`` and ``facts`` are those of the distinct rows alone (a table of ``count`` rows)."""
+
+    key: Codes
+    count: int
+    rows: Codes
+    columns: Columns
+    keyed: _Keyed
+    facts: dict[str, tuple[Codes, int]]
+
+
+def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes, int]]) -> _Distinct:
+    """The rows that differ in what the truths of the rules and the countries of expulsion read:
+    the class of every group of fields' facts (the facts that name the countries of expulsion
+    exactly) and of every date, and whether the row is read by the row path."""
+    parts = [*keyed.parts, (keyed.fallback.astype(np.int64), 2)]
+    key, count = _classes(parts, columns.rows)
+    rows = np.zeros(count, dtype=np.int64)
+    rows[key] = np.arange(columns.rows)
+    sub = {
+        name: _Column(
+            column.codes[rows],
+            column.cells,
+            None if column.texts is None else [column.texts[r] for r in rows.tolist()],
+        )
+        for name, column in columns.columns.items()
+    }
+    table = Columns(columns.rules, count, sub, 0.0)
+    keyed_rows = _Keyed(
+        [],
+        keyed.fallback[rows],
+        {n: (codes[rows], card) for n, (codes, card) in keyed.fields.items()},
+        [(codes[rows], card) for codes, card in keyed.dates],
+        keyed.treaty[rows],
+        {n: values[rows] for n, values in keyed.values.items()},
+        {f: (ids[rows], values) for f, (ids, values) in keyed.derived.items()},
+    )
+    facts = {f: (codes[rows], card) for f, (codes, card) in fact_codes.items()}
+    return _Distinct(key, count, rows, table, keyed_rows, facts)
+
+
 _DATE_FACTS = ("entry.date", "age_at_entry", "decision_date", "days_from_entry_to_claim")
 
 
@@ -1272,9 +1315,13 @@ def evaluate_frame(
         evaluator = _answers(ruleset, name).evaluator
         fact_codes: dict[str, tuple[Codes, int]] = {}
         keyed.parts = _fact_parts(columns, keyed, fast_rows, evaluator, fact_codes)
-        by_truths = _truth_ids(columns, keyed, fast_rows, evaluator, fact_codes)
+        distinct = _distinct(columns, keyed, fact_codes)
+        by_truths = _truth_ids(
+            distinct.columns, distinct.keyed, ~distinct.keyed.fallback, evaluator, distinct.facts
+        )
         if by_truths is not None:
-            fast_rows = fast_rows & ~by_truths.rows
+            truth_rows = by_truths.rows[distinct.key]
+            fast_rows = fast_rows & ~truth_rows
     now = time.perf_counter()
     timings["codes"] = now - started
     started = now
@@ -1292,17 +1339,19 @@ def evaluate_frame(
             raise AssertionError(f"row {row}: {case}")
         classes.append(_answer(ruleset, name, case, row, True))
     if by_truths is not None:  # classes by truths come after, their headlines found from the truths
-        truth_positions = np.flatnonzero(by_truths.rows)
+        of_distinct = np.full(distinct.count, -1, dtype=np.int64)
+        of_distinct[by_truths.rows] = by_truths.ids
+        truth_positions = np.flatnonzero(truth_rows)
         by_truth = np.zeros(by_truths.count, dtype=np.int64)
-        by_truth[by_truths.ids] = truth_positions
-        heads = _truth_headlines(columns, keyed, evaluator, by_truths)
+        by_truth[by_truths.ids] = distinct.rows[by_truths.rows]
+        heads = _truth_headlines(distinct.columns, distinct.keyed, evaluator, by_truths)
         codes_of: dict[Headline, str] = {}
         for head, row in zip(heads, by_truth.tolist(), strict=True):
             code = codes_of.get(head)
             if code is None:
                 code = codes_of[head] = outcome_code(head)
             classes.append(ClassAnswer(head, None, code, row, True))
-        ids = np.concatenate([ids, by_truths.ids + count])
+        ids = np.concatenate([ids, of_distinct[distinct.key[truth_positions]] + count])
         positions = np.concatenate([positions, truth_positions])
         count += by_truths.count
     # rows read by the row path: each rejected with its message, or a class of its own values
