@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligibility import evaluate
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import eligibility.api as api
+from eligibility import CaseError, evaluate
+from eligibility.analysis.counterfactual import headline_of
+from eligibility.analysis.settle import part_of
+from tests.strategies import POLICIES, cases, title42_cases
 
 HN_ADULT = {"nationalities": ["HN"], "age": 30, "unaccompanied": False,
             "entry": {"date": "2019-12-01", "border": "southern_land", "place": "between_ports"},
@@ -99,3 +106,34 @@ def test_an_asylum_bar_that_holds_for_a_transferred_person_is_shown_as_moot() ->
     assert det.outcome == "transfer"
     line = next(x for x in det.explanation if x.startswith("Third-country transit bar"))
     assert line.endswith("applies (moot: the person is transferred, so no asylum claim is heard in the U.S.).")
+
+
+# The search evaluates each change incrementally (only the rules testing a changed fact, each
+# distinct test of a fact once per value, results memoised per set of flipped rules). Every change
+# it reports must give, evaluated from scratch (every rule's truth computed again: no base, no
+# memo), the headline it names, and one that differs from the case's own.
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(cases(), title42_cases()), POLICIES)
+def test_every_change_found_gives_its_headline_when_evaluated_from_scratch(case: dict[str, Any], policy: str) -> None:
+    try:
+        parsed = api.parse_case(case)
+    except CaseError:
+        parsed = None
+    assume(parsed is not None and not parsed.spans)
+    assert parsed is not None
+    rules = api.load_rules()
+    program = api.compile_policy(rules, policy)
+    facts, assumed = api.derive_facts(parsed, rules.context)
+    settlement = api.settle(program, facts, api.engine_for(program, "pure"), None)
+    base = tuple(settlement.settled(part) for part in ("outcome", "asylum", "wait_in_mexico"))
+    for change in api.find_changes(program, facts, assumed, settlement):
+        changed = dict(change.changes)
+        new = {**facts, **changed}
+        if "entry.date" in changed and "decision_date" in assumed and "decision_date" not in changed:
+            new["decision_date"] = new["entry.date"]  # the decision date follows the entry date
+        head = change.headline
+        named = (part_of(head, "outcome"), part_of(head, "asylum"), part_of(head, "wait_in_mexico"))
+        assert named != base, change
+        assert headline_of(program, new) == named, change
