@@ -528,3 +528,33 @@ def test_a_durable_rules_plan_in_the_cache_is_checked_before_use(
         assert "not a plan of this policy's rules" in again.stderr
     assert headline(again) == uncached
     assert "not a plan" not in check().stderr  # made again and rewritten
+
+
+def test_check_pauses_the_garbage_collector_only_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` runs without cyclic garbage collection (a short process: the collector's passes
+    find nothing); run in-process, it leaves the collector as it found it, also after an error,
+    and importing the commands leaves it on."""
+    import gc
+
+    import eligibility
+
+    seen: list[bool] = []
+    real = eligibility.evaluate
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    assert gc.isenabled()
+    monkeypatch.setattr(eligibility, "evaluate", spy)
+    assert run("check", *HN_ADULT).exit_code == 0
+    assert seen == [False]
+    assert gc.isenabled()
+    assert run("check", "--entry-date", "2019-13-01").exit_code == 2
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert run("check", *HN_ADULT).exit_code == 0
+        assert not gc.isenabled()  # left off, as found
+    finally:
+        gc.enable()
