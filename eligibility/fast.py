@@ -228,6 +228,8 @@ class Evaluator:
         }
         self._expulsions = [m.destinations for m in self._force_masks if m.destinations is not None]
         self._expulsion_at = [n for n, m in enumerate(self._force_masks) if m.destinations is not None]
+        self._keys = tuple(b.key for b in self.program.rules)
+        self._elsewhere: dict[Hashable, tuple[tuple[tuple[str, ...], ...], ...]] = {}  # destination facts ->
         self._interned: dict[Hashable, Any] = {}  # one copy of values many case keys share
         self._masks: dict[Hashable, tuple[Any, ...]] = {}  # (truths, countries of expulsion) -> key
         self._moves: dict[Hashable, Headline] = {}  # (statuses, countries of expulsion) -> headline
@@ -430,11 +432,13 @@ class Evaluator:
             reviewed, decision = self.program.ruleset.reviewed, facts["decision_date"]
             late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
             key = ["known", unknown, late]  # a decision after the review date has a caveat
-            countries = tuple(_countries(d, truths, facts) for d in self._expulsions)
             # what each destination rule would give: whether a rule decides the answer depends on
             # where the person would go without it (a Mexican-Ecuadorian and a Mexican both go to
             # Mexico under Title 42's rule; without it, only the first has another country)
-            elsewhere = tuple(tuple(destination_countries(r, facts) for _, r in d) for d in self._expulsions)
+            elsewhere = self._elsewhere_of(facts)
+            countries = tuple(
+                _countries(d, given, truths) for d, given in zip(self._expulsions, elsewhere, strict=True)
+            )
             if self.detail == "compact":
                 found = self._masks.get((truths, countries, elsewhere))
                 if found is None:
@@ -465,6 +469,22 @@ class Evaluator:
         )
         gaps = tuple(_treaty_gaps(case, self.rules.context))
         return (*key, tuple(assumed), nones, gaps), truths
+
+    def _elsewhere_of(self, facts: dict[str, Any]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+        """For each expulsion, the countries each of its destination rules would give
+        (memoized by the facts they read)."""
+        read = tuple([facts[name] for name in DESTINATION_FACTS])
+        try:
+            found = self._elsewhere.get(read)
+        except TypeError:  # a value that cannot be hashed: not kept
+            return self._destinations(facts)
+        if found is None:
+            _bound(self._elsewhere, CASE_KEYS)
+            found = self._elsewhere[read] = self._destinations(facts)
+        return found
+
+    def _destinations(self, facts: dict[str, Any]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+        return tuple(tuple(destination_countries(r, facts) for _, r in d) for d in self._expulsions)
 
     def _masked(
         self, truths: tuple[bool, ...], countries: tuple[tuple[str, ...], ...], facts: dict[str, Any]
@@ -540,7 +560,7 @@ class Evaluator:
         found = self._moves.get(key)
         if found is None:
             program = self.program
-            truth = {b.key: truths[n] for n, b in enumerate(program.rules)}
+            truth = dict(zip(self._keys, truths, strict=True))
             named = {m.iid: s for m, s in zip(self._force_masks, statuses, strict=True)} | self._limits
             _bound(self._moves, CASE_KEYS)
             found = self._moves[key] = decide(program, named, truth, facts).headline
@@ -773,12 +793,15 @@ def _split(text: str) -> list[bytes | tuple[str]]:
 
 
 def _countries(
-    destinations: tuple[tuple[int, BoundRule], ...], truths: tuple[bool, ...], facts: dict[str, Any]
+    destinations: tuple[tuple[int, BoundRule], ...],
+    given: tuple[tuple[str, ...], ...],
+    truths: tuple[bool, ...],
 ) -> tuple[str, ...]:
-    """The countries of expulsion: the first destination rule that holds gives them, less fear."""
-    for index, rule in destinations:
+    """The countries of expulsion: the first destination rule that holds gives them, less fear
+    (``given``: what each of them gives)."""
+    for (index, _), countries in zip(destinations, given, strict=True):
         if truths[index]:
-            return destination_countries(rule, facts)
+            return countries
     return ()
 
 

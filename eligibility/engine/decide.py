@@ -90,7 +90,7 @@ POSSIBLE = 50_000
 
 def possible_statuses(program: Program, iid: str, truth: Mapping[str, Truth]) -> frozenset[Status]:
     """Every status the instrument can have, given three-valued truths of its rules (memoized by
-    the truths it reads: ``_reads``)."""
+    the truths it reads: ``status_reads``)."""
     if not MEMOIZED.get():
         return _possible_statuses(program, iid, truth)
     memo = _POSSIBLE.get(program)
@@ -137,14 +137,14 @@ def reader(keys: tuple[str, ...]) -> _Reader:
 
 
 def _readers(program: Program) -> dict[str, _Reader]:
-    """For each instrument, in program order, a function reading the truths of ``_reads``."""
+    """For each instrument, in program order, a function reading the truths of ``status_reads``."""
     found = _READERS.get(program)
     if found is None:
-        found = _READERS[program] = {i.id: reader(_reads(program, i.id)) for i in program.instruments}
+        found = _READERS[program] = {i.id: reader(status_reads(program, i.id)) for i in program.instruments}
     return found
 
 
-def _reads(program: Program, iid: str) -> tuple[str, ...]:
+def status_reads(program: Program, iid: str) -> tuple[str, ...]:
     """The keys of the rules whose truths an instrument's possible statuses read: its own (by
     role), and for a statutory limit those of its rules and of every rule of the instruments it
     is bound to (whether each reaches the person)."""

@@ -21,6 +21,7 @@ from eligibility.engine.decide import (
     deciding_rules,
     reaches,
     reader,
+    status_reads,
 )
 from eligibility.engine.program import BoundRule, Program
 from eligibility.explain.determination import (
@@ -332,8 +333,9 @@ _shapes: weakref.WeakKeyDictionary[Program, dict[str, _Shape]] = weakref.WeakKey
 
 def _shape(program: Program, iid: str) -> _Shape:
     """What an instrument's explanation reads of the truths and the facts: a function reading
-    the truths of its rules (of every rule, for a statutory limit, whose reasons read the
-    agreements it limits), one reading the facts they test, and its kind."""
+    the truths of its rules (for a statutory limit, also of the rules telling whether each
+    agreement it is bound to reaches the person, which its reasons read: what its status reads,
+    ``status_reads``), one reading the facts they test, and its kind."""
     shapes = _shapes.get(program)
     if shapes is None:
         shapes = _shapes[program] = {}
@@ -342,7 +344,7 @@ def _shape(program: Program, iid: str) -> _Shape:
         rules = program.governed[iid]
         kind = program.instrument(iid).kind
         found = shapes[iid] = (
-            reader(tuple(b.key for b in (program.rules if kind == "statutory_limit" else rules))),
+            reader(status_reads(program, iid) if kind == "statutory_limit" else tuple(b.key for b in rules)),
             reader(tuple(_unique(t.fact for b in rules for t in b.checks))),
             kind,
         )
