@@ -433,7 +433,7 @@ class _Dates:
     approximate (read by the row path); ``cell`` gathers a per-cell array per row."""
 
     given: bool
-    at: Codes | None  # per row: the index of its cell (None: no such column)
+    at: Codes | None  # per row: the code of its cell, -1 missing (None: no such column)
     state: Codes
     days: Codes
     year: Codes
@@ -444,7 +444,13 @@ class _Dates:
     def cell(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         if self.at is None:
             return np.full(self.rows, values[0], dtype=values.dtype)
-        return values[self.at]
+        return _by_code(values)[self.at]
+
+
+def _by_code(lut: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A table by cell index (0: the cell missing, then the cells) made one to index by code
+    (-1: missing, the last entry): ``_by_code(lut)[codes] == lut[codes + 1]``, one pass less."""
+    return np.concatenate([lut[1:], lut[:1]])
 
 
 def _dates(column: _Column | None, rows: int) -> _Dates:
@@ -462,7 +468,7 @@ def _dates(column: _Column | None, rows: int) -> _Dates:
             state[i], days[i], year[i], monthday[i] = 2, day.toordinal(), day.year, day.month * 100 + day.day
         else:  # approximate, or not a date
             wrong[i] = True
-    at = None if column is None else column.codes + 1
+    at = None if column is None else column.codes
     return _Dates(column is not None, at, state, days, year, monthday, wrong, rows)
 
 
@@ -485,6 +491,9 @@ class _Keyed:
     # per fact derived from a group of fields (``_fact_parts``): per row the group's combination,
     # and the fact's value in each combination
     derived: dict[str, tuple[Codes, list[Any]]] = field(default_factory=dict)
+    # per fact derived from a group of several fields: its code per combination, the combination
+    # per row, and how many codes
+    fact_luts: dict[str, tuple[Codes, Codes, int]] = field(default_factory=dict)
 
 
 def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
@@ -519,11 +528,11 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
                 continue
             lut[i] = forms.setdefault(form, len(forms) + 1)
         held[name] = [None, *forms]
-        at = column.codes + 1
-        fallback |= bad[at]
+        if bad.any():
+            fallback |= _by_code(bad)[column.codes]
         values[name] = lut
         if len(forms) > 0:
-            parts.append((lut[at], len(forms) + 1))
+            parts.append((_by_code(lut)[column.codes], len(forms) + 1))
             fields[name] = parts[-1]
     # an entry's facts consistent (the distinct combinations, once each)
     entry_names = ("entry.border", "entry.place", "entry.state", "entry.appointment")
@@ -533,7 +542,7 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
         for n in entry_names:
             if n in cols:
                 card = len(held[n])
-                combo = combo * card + values[n][cols[n].codes + 1]
+                combo = combo * card + (fields[n][0] if n in fields else 0)
                 size *= card
         distinct = (
             np.flatnonzero(np.bincount(combo, minlength=size)) if size <= _PACK_LIMIT else np.unique(combo)
@@ -600,7 +609,7 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
         for i, form in enumerate(held["age"][1:], start=1):
             number = json.loads(form)
             states[i], numbers[i] = (1, 0) if number is None else (2, number)
-        lut = values["age"][age_col.codes + 1]
+        lut = fields["age"][0] if "age" in fields else np.zeros(rows, dtype=np.int64)
         age_state, age_value = states[lut], numbers[lut]
     age_cuts = np.array(bounds["age_at_entry"], dtype=np.int64)
     if birth.given:
@@ -756,9 +765,10 @@ def _fact_parts(
             continue
         if len(classes) > 1:
             parts.append((lut[ids], len(classes)))
-        for f in facts:
-            if f not in fact_codes or len(per_fact[f]) > 1:
-                fact_codes[f] = (fact_luts[f][ids], len(per_fact[f]))
+        for f in facts:  # per row when asked for (``_distinct``: on the distinct rows alone)
+            if (f not in fact_codes and f not in keyed.fact_luts) or len(per_fact[f]) > 1:
+                fact_codes.pop(f, None)
+                keyed.fact_luts[f] = (fact_luts[f], ids, len(per_fact[f]))
     return parts
 
 
@@ -802,6 +812,7 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
         {f: (ids[rows], values) for f, (ids, values) in keyed.derived.items()},
     )
     facts = {f: (codes[rows], card) for f, (codes, card) in fact_codes.items()}
+    facts |= {f: (lut[ids[rows]], card) for f, (lut, ids, card) in keyed.fact_luts.items()}
     return _Distinct(key, count, rows, table, keyed_rows, facts)
 
 
@@ -1320,12 +1331,17 @@ def evaluate_frame(
             distinct.columns, distinct.keyed, ~distinct.keyed.fallback, evaluator, distinct.facts
         )
         if by_truths is not None:
-            truth_rows = by_truths.rows[distinct.key]
-            fast_rows = fast_rows & ~truth_rows
+            of_distinct = np.full(distinct.count, -1, dtype=np.int64)  # the class by truths of each
+            of_distinct[by_truths.rows] = by_truths.ids
+            by_truth_class = of_distinct[distinct.key]
+            fast_rows &= by_truth_class < 0
     now = time.perf_counter()
     timings["codes"] = now - started
     started = now
-    ids, count = _classes([(codes[fast_rows], card) for codes, card in keyed.parts], int(fast_rows.sum()))
+    if fast_rows.any():
+        ids, count = _classes([(codes[fast_rows], card) for codes, card in keyed.parts], int(fast_rows.sum()))
+    else:
+        ids, count = np.zeros(0, dtype=np.int64), 0
     representative = np.zeros(count, dtype=np.int64)
     positions = np.flatnonzero(fast_rows)
     representative[ids] = positions  # some row of each class (which one does not matter)
@@ -1338,10 +1354,9 @@ def evaluate_frame(
         if isinstance(case, str):  # never: the checks above find every wrong row
             raise AssertionError(f"row {row}: {case}")
         classes.append(_answer(ruleset, name, case, row, True))
+    class_id = np.full(rows, -1, dtype=np.int64)
+    class_id[positions] = ids
     if by_truths is not None:  # classes by truths come after, their headlines found from the truths
-        of_distinct = np.full(distinct.count, -1, dtype=np.int64)
-        of_distinct[by_truths.rows] = by_truths.ids
-        truth_positions = np.flatnonzero(truth_rows)
         by_truth = np.zeros(by_truths.count, dtype=np.int64)
         by_truth[by_truths.ids] = distinct.rows[by_truths.rows]
         heads = _truth_headlines(distinct.columns, distinct.keyed, evaluator, by_truths)
@@ -1351,13 +1366,13 @@ def evaluate_frame(
             if code is None:
                 code = codes_of[head] = outcome_code(head)
             classes.append(ClassAnswer(head, None, code, row, True))
-        ids = np.concatenate([ids, of_distinct[distinct.key[truth_positions]] + count])
-        positions = np.concatenate([positions, truth_positions])
+        if count:
+            class_id = np.where(by_truth_class >= 0, by_truth_class + count, class_id)
+        else:
+            class_id = by_truth_class
         count += by_truths.count
     # rows read by the row path: each rejected with its message, or a class of its own values
     rejected: list[tuple[int, str]] = []
-    class_id = np.full(rows, -1, dtype=np.int64)
-    class_id[positions] = ids
     own: dict[tuple[str, ...], int] = {}
     for row in np.flatnonzero(keyed.fallback).tolist():
         cells = _cells(columns, row)
