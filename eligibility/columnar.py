@@ -729,7 +729,12 @@ def _fact_parts(
         for combo, row in enumerate(representative.tolist()):
             if row < 0:
                 continue
-            memo = (group, *[_cell(columns.columns[n], row) for n in names], int(keyed.treaty[row]))
+            memo = (
+                group,
+                tuple(names),
+                *[_cell(columns.columns[n], row) for n in names],
+                int(keyed.treaty[row]),
+            )
             values = known.get(memo)
             if values is None:  # read once per distinct cells of the group (for every later table too)
                 case = _row_case(_cells(columns, row))

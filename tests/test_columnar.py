@@ -336,6 +336,21 @@ def test_known_population_by_truths_matches_fast_and_durable(policy: str) -> Non
     _check(population(60, seed=40 + POLICIES.index(policy), wrong=0.0, unknown=0.0), policy, durable_every=4)
 
 
+def test_tables_one_after_another_do_not_mix_their_columns() -> None:
+    """What a table found is kept for the next (per policy), by the cells of the fields it read:
+    a nationality in one table and the same country as habitual residence in the next are two
+    different things."""
+    rows = [
+        {**cells, "nationalities": country, "habitual_residence": ""}
+        for cells, country in zip(
+            population(40, seed=51, wrong=0.0, unknown=0.0), ["MX", "GT", "EC", "CU"] * 10
+        )
+    ]
+    _check([{k: v for k, v in r.items() if k != "habitual_residence"} for r in rows], "enacted")
+    swapped = [{**r, "habitual_residence": r["nationalities"], "nationalities": "HN"} for r in rows]
+    _check([{k: v for k, v in r.items() if k != "nationalities"} for r in swapped], "enacted")
+
+
 def test_rows_of_one_class_share_the_answer_and_the_class_is_explained() -> None:
     rows = population(150, seed=7, wrong=0.0)
     result = evaluate_frame(columns_of(rows), "enacted", rules=RULES)
@@ -396,21 +411,24 @@ def test_a_table_no_row_can_be_read_from() -> None:
         evaluate_frame(5, rules=RULES)
 
 
-@pytest.mark.parametrize(("column", "cell", "value"), [
-    ("nationalities", "MX; GT", ["MX", "GT"]),
-    ("nationalities", "NULL", None),
-    ("transit", "GT:denied_final;MX", [{"country": "GT", "protection": "denied_final"}, "MX"]),
-    ("family_in_us", "spouse:citizen", [{"relation": "spouse", "status": "citizen"}]),
-    ("unaccompanied", "False", False),
-    ("age", "30", 30),
-    ("age", "x", "age: 'x' is not a whole number"),
-    ("unaccompanied", "x", "unaccompanied: 'x' is not true or false"),
-    ("entry.date", "2019-12-01", "2019-12-01"),
-    # all that follows the first colon is the second half, for the case model to judge, as check does
-    ("family_in_us", "spouse:foo:citizen", [{"relation": "spouse", "status": "foo:citizen"}]),
-    ("family_in_us", "spouse", "family_in_us: 'spouse' should be relation:status"),
-    ("transit", "GT:asylum:junk", [{"country": "GT", "protection": "asylum:junk"}]),
-])
+@pytest.mark.parametrize(
+    ("column", "cell", "value"),
+    [
+        ("nationalities", "MX; GT", ["MX", "GT"]),
+        ("nationalities", "NULL", None),
+        ("transit", "GT:denied_final;MX", [{"country": "GT", "protection": "denied_final"}, "MX"]),
+        ("family_in_us", "spouse:citizen", [{"relation": "spouse", "status": "citizen"}]),
+        ("unaccompanied", "False", False),
+        ("age", "30", 30),
+        ("age", "x", "age: 'x' is not a whole number"),
+        ("unaccompanied", "x", "unaccompanied: 'x' is not true or false"),
+        ("entry.date", "2019-12-01", "2019-12-01"),
+        # all that follows the first colon is the second half, for the case model to judge, as check does
+        ("family_in_us", "spouse:foo:citizen", [{"relation": "spouse", "status": "foo:citizen"}]),
+        ("family_in_us", "spouse", "family_in_us: 'spouse' should be relation:status"),
+        ("transit", "GT:asylum:junk", [{"country": "GT", "protection": "asylum:junk"}]),
+    ],
+)
 def test_cells_are_read_as_the_csv_layout_says(column: str, cell: str, value: Any) -> None:
     """The CSV layout (README, docs/contract.md): `null` is unknown, lists split on `;`, transit
     items `country:protection`, family items `relation:status`; one reader for batch and columns."""
@@ -557,11 +575,14 @@ def test_simulate_counts_a_population_file(tmp_path: Any) -> None:
     )
 
 
-@pytest.mark.parametrize(("column", "why"), [
-    (5, "not int"),
-    ("2020-01-01", "not str"),  # was read as ten one-character rows
-    (np.array([["2020-01-01"]]), "not ndarray"),  # was flattened, out of line with the rows
-])
+@pytest.mark.parametrize(
+    ("column", "why"),
+    [
+        (5, "not int"),
+        ("2020-01-01", "not str"),  # was read as ten one-character rows
+        (np.array([["2020-01-01"]]), "not ndarray"),  # was flattened, out of line with the rows
+    ],
+)
 def test_a_mapping_whose_value_is_not_one_column_is_one_error(column: Any, why: str) -> None:
     with pytest.raises(ColumnarError, match=f"column 'entry.date': a column is a list, .*, {why}"):
         evaluate_frame({"entry.date": column}, rules=RULES)
