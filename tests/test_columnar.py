@@ -343,7 +343,7 @@ def test_tables_one_after_another_do_not_mix_their_columns() -> None:
     rows = [
         {**cells, "nationalities": country, "habitual_residence": ""}
         for cells, country in zip(
-            population(40, seed=51, wrong=0.0, unknown=0.0), ["MX", "GT", "EC", "CU"] * 10
+            population(40, seed=51, wrong=0.0, unknown=0.0), ["MX", "GT", "EC", "CU"] * 10, strict=True
         )
     ]
     _check([{k: v for k, v in r.items() if k != "habitual_residence"} for r in rows], "enacted")
