@@ -494,6 +494,8 @@ class _Keyed:
     # per fact derived from a group of several fields: its code per combination, the combination
     # per row, and how many codes
     fact_luts: dict[str, tuple[Codes, Codes, int]] = field(default_factory=dict)
+    # per categorical column: a cell of each value code (0: the empty cell)
+    cells: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
@@ -508,6 +510,7 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     # categorical fields: one code per distinct value the Case holds (omitted: 0)
     values: dict[str, npt.NDArray[np.int64]] = {}  # per column, lut of its cells -> value code
     held: dict[str, list[Any]] = {}
+    texts: dict[str, list[str]] = {}
     fields: dict[str, tuple[Codes, int]] = {}
     for name in COLUMNS:
         column = cols.get(name)
@@ -528,6 +531,10 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
                 continue
             lut[i] = forms.setdefault(form, len(forms) + 1)
         held[name] = [None, *forms]
+        texts[name] = [""] * (len(forms) + 1)
+        for i in range(len(column.cells), 0, -1):
+            texts[name][lut[i]] = column.cells[i - 1]
+        texts[name][0] = ""
         if bad.any():
             fallback |= _by_code(bad)[column.codes]
         values[name] = lut
@@ -656,7 +663,7 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
     dates.append((claim_class, len(day_cuts) + 2))
     values = {"entry.date": E, "decision_date": day, "age_at_entry": age, "days_from_entry_to_claim": waited}
-    return _Keyed(parts, fallback, fields, dates, treaty_class, values)
+    return _Keyed(parts, fallback, fields, dates, treaty_class, values, cells=texts)
 
 
 # Groups of fields whose facts are derived together (a fact's value depends on these fields alone;
@@ -688,6 +695,14 @@ def _facts_of(group: tuple[str, ...]) -> tuple[str, ...]:
     return found
 
 
+def _representatives(ids: Codes, count: int, positions: Codes) -> list[int]:
+    """Per combination (``ids`` per row, ``count`` of them), one row of ``positions`` that has it (-1: none)."""
+    representative = np.full(count, -1, dtype=np.int64)
+    representative[ids[positions]] = positions
+    found: list[int] = representative.tolist()
+    return found
+
+
 def _fact_parts(
     columns: Columns,
     keyed: _Keyed,
@@ -715,9 +730,11 @@ def _fact_parts(
         )
         if not facts or not any(n in keyed.fields for n in group):
             continue
-        ids, count = _classes(given, rows, sparse=1 << 14)
-        representative = np.full(count, -1, dtype=np.int64)
-        representative[ids[positions]] = positions
+        single = len(given) == 1 and "@treaty" not in group  # one field: its values are the combinations
+        ids, count = given[0] if single else _classes(given, rows, sparse=1 << 14)
+        representative: list[int] | None = None
+        if not single:
+            representative = _representatives(ids, count, positions)
         classes: dict[tuple[Any, ...], int] = {}
         lut = np.zeros(count, dtype=np.int64)
         per_fact: dict[str, dict[Any, int]] = {f: {"?": 0} for f in facts}  # unknown: 0
@@ -726,17 +743,26 @@ def _fact_parts(
         for f in facts:
             keyed.derived[f] = (ids, derived[f])
         names = [n for n in group if n in columns.columns]
-        for combo, row in enumerate(representative.tolist()):
-            if row < 0:
+        for combo in range(count):
+            row = -1 if representative is None else representative[combo]
+            if single:  # the facts of a field's value, whatever the row
+                memo: tuple[Any, ...] = (group, tuple(names), keyed.cells[names[0]][combo])
+            elif row < 0:
                 continue
-            memo = (
-                group,
-                tuple(names),
-                *[_cell(columns.columns[n], row) for n in names],
-                int(keyed.treaty[row]),
-            )
+            else:
+                memo = (
+                    group,
+                    tuple(names),
+                    *[_cell(columns.columns[n], row) for n in names],
+                    int(keyed.treaty[row]),
+                )
             values = known.get(memo)
             if values is None:  # read once per distinct cells of the group (for every later table too)
+                if representative is None:
+                    representative = _representatives(ids, count, positions)
+                    row = representative[combo]
+                if row < 0:
+                    continue
                 case = _row_case(_cells(columns, row))
                 assert not isinstance(case, str)
                 make_room(known, CASE_KEYS)
