@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,9 @@ from eligibility.analysis.partition import (
     program_cuts,
     readable_case,
     representatives,
+)
+from eligibility.analysis.partition import (
+    cuts as rule_cuts,
 )
 from eligibility.countries import other_country
 from eligibility.engine.backends import PureEngine
@@ -107,6 +110,20 @@ def feared(program: Program, iid: str, facts: Mapping[str, Any]) -> bool:
     truth = {b.key: holds(b.when, facts) for b in destination_rules(program, iid)}
     _, countries = expulsion_destination(program, iid, truth, facts)
     return not countries
+
+
+SPAN = "span of "
+"""Prefix of an entry a part's search keeps beside a date or number it split on: the span
+``[low, high)`` (None: no bound) of the class the value stands for. A part's search splits such a
+fact only at the cuts of the rules that decide the part (see ``_PartSearch.values``), so its
+classes are unions of the finer classes every rule of both policies tells apart; the span says
+which. Descriptions, bounds and meets read it in place of the value's own class."""
+
+
+def span_of(region: Mapping[str, Any], fact: str, cuts: Sequence[Any]) -> tuple[Any, Any]:
+    """The span of ``fact``'s class in a region: the one the search kept, else between ``cuts``."""
+    kept = region.get(SPAN + fact)
+    return kept if kept is not None else _span(region[fact], cuts)
 
 
 Pending = tuple[str, str | None]
@@ -385,12 +402,13 @@ class _Joint:
         twins: set[str],
         only: set[str] | None = None,
         destinations: bool = True,
+        headlines: bool = True,
     ) -> tuple[set[Headline], list[tuple[str, str]], list[tuple[str, str]], Any]:
         """Possible headlines, the open facts (with the instrument whose rules test them) of
         differing instruments and of shared ones, and the statuses of the instruments the other policy does not share
         (None while any is open). Without ``destinations``, the facts of the rules that say
         where an expulsion sends the person are left out (whether it sends them anywhere is
-        then one split, ``feared_key``)."""
+        then one split, ``feared_key``); without ``headlines``, no headline (an empty set)."""
         statuses = dict(self.current[program.policy.id])
         self.pending[program.policy.id] = adjust(program, statuses, truth, facts)
         # stages never screened: an earlier one certainly has the person in an agreement's scope
@@ -450,7 +468,8 @@ class _Joint:
                                 m for m in named if isinstance(m, str)
                             )
         self.statuses[program.policy.id] = statuses
-        return possible_headlines(program, statuses, truth, facts), own, common, settled
+        heads = possible_headlines(program, statuses, truth, facts) if headlines else set()
+        return heads, own, common, settled
 
     def split(self, pending: Pending, facts: Mapping[str, Any]) -> Split:
         """The split ``adjust`` asked for."""
@@ -768,13 +787,31 @@ def _meet(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | 
     (or if it cannot tell: a date or number class of the one that only overlaps the other's)."""
     for name, value in other.items():  # a quick look first: most pairs differ in a fixed fact
         mine = one.get(name, UNKNOWN)
-        if mine is not UNKNOWN and mine != value and not isinstance(mine, PartialSet):
+        if (
+            mine is not UNKNOWN
+            and mine != value
+            and not isinstance(mine, PartialSet)
+            and SPAN + name not in one
+            and SPAN + name not in other
+        ):
             return None
     done = dict(one)
     for name, value in other.items():
         mine = done.get(name, UNKNOWN)
-        if value is UNKNOWN or mine == value:
+        if value is UNKNOWN or mine == value or name.startswith(SPAN):
             continue
+        if mine is not UNKNOWN and (SPAN + name in one or SPAN + name in other):
+            # a class of a part's search (see SPAN) and a finer one: the finer, if inside it
+            wide, narrow = (one, other) if SPAN + name in one else (other, one)
+            lo, hi = wide[SPAN + name]
+            inner = narrow[name]
+            if narrow is other and SPAN + name in other:
+                return None  # two coarse classes: cannot tell
+            if (lo is None or lo <= inner) and (hi is None or inner < hi):
+                done[name] = inner
+                done.pop(SPAN + name, None)
+                continue
+            return None
         if mine is UNKNOWN:
             done[name] = value
         elif isinstance(mine, PartialSet) and isinstance(value, PartialSet):
@@ -848,7 +885,7 @@ def _witness(search: _PartSearch, group: Group, va: Any, vb: Any) -> dict[str, A
     regions that meets a region where the screening reaches the part, with a nationality (the
     first, in this order, that the class leaves open) rather than stateless when that case has
     the same part values."""
-    for facts in _members(group, WITNESS_TRIES):
+    for facts in itertools.islice(_each_member(group), WITNESS_TRIES):
         nationalities = facts["nationalities"]
         trials = []
         if isinstance(nationalities, PartialSet) and not nationalities.included:
@@ -917,6 +954,10 @@ class _PartSearch(_Joint):
         self.screen = set().union(*known) - self.gates
         self.factored = bool(self.gates)
         self.relevant = relevant | self.screen
+        self._cuts: dict[str, tuple[Any, ...]] = {}
+        # twins matter only among the instruments that decide the part
+        self.only_a = [i for i in self.only_a if i in self.relevant]
+        self.twin_of = {slot: i for slot, i in self.twin_of.items() if i in self.relevant}
 
     def values_of(
         self,
@@ -960,8 +1001,12 @@ class _PartSearch(_Joint):
         twinned = set(twins) | set(twins.values())
         # where an expulsion sends the person bears on no part but the countries of expulsion
         where = self.where_matters()
-        _, own_a, common_a, settled_a = self.look(self.pa, facts, truth_a, twinned, self.relevant, where)
-        _, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned, self.relevant, where)
+        _, own_a, common_a, settled_a = self.look(
+            self.pa, facts, truth_a, twinned, self.relevant, where, False
+        )
+        _, own_b, common_b, settled_b = self.look(
+            self.pb, facts, truth_b, twinned, self.relevant, where, False
+        )
         if settled_a is not None and settled_a == settled_b:
             return None  # the instruments that decide the part and differ agree here
         own = [(f, i) for f, i in own_a + own_b if i in self.relevant]
@@ -1005,13 +1050,46 @@ class _PartSearch(_Joint):
         )
         if fact == "decision_date" and "entry.date" in candidates:
             fact = "entry.date"
-        return Split(fact, self.values(fact, facts))
+        return self.split_at_own_cuts(fact, facts)
 
     def deciding(self) -> set[str]:
         return self.relevant
 
     def where_matters(self) -> bool:
         return self.part[0] == "expel_to"
+
+    def split(self, pending: Pending, facts: Mapping[str, Any]) -> Split:
+        fact, _ = pending
+        if fact in CATALOGUE and CATALOGUE[fact].type in ("date", "int"):
+            return self.split_at_own_cuts(fact, facts)
+        return super().split(pending, facts)
+
+    def split_at_own_cuts(self, fact: str, facts: Mapping[str, Any]) -> Split:
+        """A date or number is split only at the cuts of the rules this search reads (the part's
+        instruments, those screened before them, the statutory limits): the part is the same
+        across the finer classes the other rules tell apart, and each split would multiply the
+        classes below it. Each class keeps its span (``SPAN``)."""
+        if CATALOGUE[fact].type not in ("date", "int"):
+            return Split(fact, super().values(fact, facts))
+        fine = self.partition.values(fact, facts)
+        own = self._own_cuts(fact)
+        starts = [v for i, v in enumerate(fine) if i == 0 or any(fine[i - 1] < c <= v for c in own)]
+        return Split(fact, starts, also=[{SPAN + fact: _span(v, own)} for v in starts])
+
+    def _own_cuts(self, fact: str) -> tuple[Any, ...]:
+        if fact not in self._cuts:
+            read = self.relevant | self.gates
+            self._cuts[fact] = rule_cuts(
+                (
+                    t
+                    for p in self.programs
+                    for b in p.rules_testing(fact)
+                    if b.governs in read or self.kinds.get(b.governs) == "statutory_limit"
+                    for t in b.checks
+                ),
+                fact,
+            )
+        return self._cuts[fact]
 
     def concrete_value(self, program: Program, facts: Mapping[str, Any]) -> Any:
         """The part's value for concrete facts, the instruments screened first included."""
@@ -1163,7 +1241,9 @@ def describe(groups_regions: list[dict[str, Any]], programs: tuple[Program, Prog
             continue  # some region leaves it open: any value
         if spec.type in ("date", "int"):
             cuts = program_cuts(programs, fact)
-            spans = sorted({_span(v, cuts) for v in values}, key=lambda s: (s[0] is not None, s[0] or 0))
+            spans = sorted(
+                {span_of(r, fact, cuts) for r in groups_regions}, key=lambda s: (s[0] is not None, s[0] or 0)
+            )
             merged = _merge(spans)
             if merged != [(None, None)]:
                 lines.append(f"{fact} " + " or ".join(_span_words(s, spec.type) for s in merged))
@@ -1284,7 +1364,11 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
 def _members(group: Group, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` classes of the group's cases: its regions, each met with the first region
     of ``within`` it meets (see ``Group.within``)."""
-    found: list[dict[str, Any]] = []
+    return list(itertools.islice(_each_member(group), limit))
+
+
+def _each_member(group: Group) -> Iterator[dict[str, Any]]:
+    """``_members``, one at a time (a witness is usually the first)."""
     tries = MEETS
     # each region of ``within`` by what it fixes, the facts most often told apart first
     first = ("entry.date", "decision_date", "entry.border", "entry.place", "documents")
@@ -1296,18 +1380,17 @@ def _members(group: Group, limit: int) -> list[dict[str, Any]]:
         for w in group.within or ()
     ]
     for region in group.regions:
-        if len(found) >= limit or tries <= 0:
+        if tries <= 0:
             break
         if group.within is None:
-            found.append(dict(region))
+            yield dict(region)
             continue
         for w in fixed:
             tries -= 1
             meet = _meet(region, dict(w))
             if meet is not None:
-                found.append(meet)
+                yield meet
                 break
-    return found
 
 
 MEETS = 400_000
@@ -1481,6 +1564,7 @@ class Describer:
         self._named: dict[str, frozenset[Any]] = {}
         self._cuts: dict[str, tuple[Any, ...]] = {}
         self._tests: dict[str, list[Test]] = {}
+        self._allowed: dict[tuple[str, Any], Allowed | None] = {}  # regions share most classes
 
     def named(self, fact: str) -> frozenset[Any]:
         if fact not in self._named:
@@ -1508,6 +1592,16 @@ class Describer:
         """The class of ``value`` in a region, or None when the region leaves ``fact`` open."""
         if value is UNKNOWN:
             return None
+        key = (fact, value)
+        try:
+            return self._allowed[key]
+        except KeyError:
+            found = self._allowed[key] = self._allowed_of(fact, value)
+            return found
+        except TypeError:  # not hashable
+            return self._allowed_of(fact, value)
+
+    def _allowed_of(self, fact: str, value: Any) -> Allowed | None:
         if fact.startswith(FEARED):
             return Allowed("values", values=frozenset({value}))
         kind = CATALOGUE[fact].type
@@ -1559,7 +1653,11 @@ class Describer:
         for region in regions:
             clauses = []
             for fact in names:
-                allowed = self.allowed(fact, region.get(fact, UNKNOWN))
+                kept = region.get(SPAN + fact)
+                if kept is not None:  # a class of a part's search (see SPAN)
+                    allowed: Allowed | None = Allowed("spans", spans=(kept,))
+                else:
+                    allowed = self.allowed(fact, region.get(fact, UNKNOWN))
                 if allowed is not None and not self._everything(fact, allowed):
                     clauses.append((fact, allowed))
             found.add(tuple(clauses))

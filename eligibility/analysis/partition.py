@@ -258,11 +258,14 @@ class Node:
 @dataclass(frozen=True)
 class Split:
     """A step's answer for a class it cannot settle: split it on ``fact`` into ``values``;
-    ``enough``, given a child's result, stops the split before the remaining children."""
+    ``enough``, given a child's result, stops the split before the remaining children; ``also``,
+    by child, other entries of its facts (what a search keeps beside the facts: see diff's
+    ``SPAN``)."""
 
     fact: str
     values: Sequence[Any]
     enough: Callable[[Any], bool] | None = None
+    also: Sequence[Mapping[str, Any]] | None = None
 
 
 Step = Callable[[Node], Any]
@@ -313,8 +316,11 @@ class Partition:
         if self.counting == "split":
             self.spend()
         results: list[Any] = []
-        for value in out.values:
-            child = Node({**node.facts, out.fact: value}, node, out.fact)
+        for number, value in enumerate(out.values):
+            facts = {**node.facts, out.fact: value}
+            if out.also is not None:
+                facts.update(out.also[number])
+            child = Node(facts, node, out.fact)
             results.append(self.search(child.facts, step, join, child))
             if out.enough is not None and out.enough(results[-1]):
                 break
