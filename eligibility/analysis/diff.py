@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -772,14 +776,26 @@ be reused by another rule set's program once the first is freed."""
 def reached(pa: Program, pb: Program, gates: set[str], start: dict[str, Any]) -> list[dict[str, Any]]:
     """The regions where ``gates`` do not stop the screening (``_Reach``), searched once per
     programs, gates and start."""
-    key = (pa, pb, frozenset(gates), repr(sorted(start.items(), key=lambda kv: kv[0])))
+    key = _reach_key(pa, pb, gates, start)
     if key not in _REACHED:
-        if len(_REACHED) > 64:
-            _REACHED.clear()
         search = _Reach(pa, pb, gates)
         search.run(dict(start))
-        _REACHED[key] = [facts for facts, _, _ in search.found]
+        _remember_reach(pa, pb, gates, start, [facts for facts, _, _ in search.found])
     return list(_REACHED[key])
+
+
+def _reach_key(
+    pa: Program, pb: Program, gates: set[str], start: dict[str, Any]
+) -> tuple[Program, Program, frozenset[str], str]:
+    return (pa, pb, frozenset(gates), repr(sorted(start.items(), key=lambda kv: kv[0])))
+
+
+def _remember_reach(
+    pa: Program, pb: Program, gates: set[str], start: dict[str, Any], regions: list[dict[str, Any]]
+) -> None:
+    if len(_REACHED) > 64:
+        _REACHED.clear()
+    _REACHED[_reach_key(pa, pb, gates, start)] = regions
 
 
 def _meet(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -852,13 +868,16 @@ def _part_list(pa: Program, pb: Program) -> list[Part]:
 def _by_part(pa: Program, pb: Program, searched: int, start: dict[str, Any], reason: str) -> PolicyDiff:
     groups: dict[tuple[Part, Any, Any], Group] = {}
     counts: dict[tuple[Part, Any, Any], dict[str, int]] = {}
-    searches: dict[Part, _PartSearch] = {}
-    for part in _part_list(pa, pb):
-        search = searches[part] = _PartSearch(pa, pb, part)
-        if search.relevant <= search.shared:
-            continue  # the same instruments, the same rules: the part is the same in every case
-        search.run(dict(start))
-        for facts, va, vb in search.found:
+    searches = {part: _PartSearch(pa, pb, part) for part in _part_list(pa, pb)}
+    # a part whose instruments are the same, with the same rules, is the same in every case
+    todo = [part for part, search in searches.items() if not search.relevant <= search.shared]
+    gate_sets = sorted({frozenset(searches[p].gates) for p in todo if searches[p].factored}, key=sorted)
+    found, reaches = _run_searches(pa, pb, start, todo, gate_sets)
+    for gates, regions in zip(gate_sets, reaches, strict=True):
+        _remember_reach(pa, pb, set(gates), start, regions)
+    for part, classes in zip(todo, found, strict=True):
+        search = searches[part]
+        for facts, va, vb, rules in classes:
             key = (part, va, vb)
             if key not in groups:
                 groups[key] = Group(OPEN_HEAD, OPEN_HEAD, (), part=key)
@@ -866,7 +885,7 @@ def _by_part(pa: Program, pb: Program, searched: int, start: dict[str, Any], rea
                     groups[key].within = reached(pa, pb, search.gates, start)
             groups[key].regions.append(facts)
             tally = counts.setdefault(key, {})
-            for rule in responsible(pa, pb, search.example(facts), search.relevant - search.gates):
+            for rule in rules:
                 tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
@@ -878,6 +897,71 @@ def _by_part(pa: Program, pb: Program, searched: int, start: dict[str, Any], rea
     return PolicyDiff(
         pa.policy.id, pb.policy.id, ordered, (pa, pb), by_part=True, searched=searched, reason=reason
     )
+
+
+Found = list[tuple[dict[str, Any], Any, Any, tuple[str, ...]]]
+"""A part's search's classes: the class, the part's value under each policy, the rules responsible."""
+
+WORKERS = "ELIGIBILITY_DIFF_WORKERS"
+"""Environment variable: how many processes search the parts at once (default: one per CPU this
+process may run on, at most ``MAX_WORKERS``; 1: all in this process)."""
+
+MAX_WORKERS = 4
+
+_JOB: tuple[Program, Program, dict[str, Any]] | None = None
+"""The programs and start the searches of ``_run_searches`` read (inherited by forked workers)."""
+
+
+def _search_part(part: Part) -> Found:
+    assert _JOB is not None
+    pa, pb, start = _JOB
+    search = _PartSearch(pa, pb, part)
+    search.run(dict(start))
+    among = search.relevant - search.gates
+    return [
+        (facts, va, vb, responsible(pa, pb, search.example(facts), among)) for facts, va, vb in search.found
+    ]
+
+
+def _search_reach(gates: frozenset[str]) -> list[dict[str, Any]]:
+    assert _JOB is not None
+    pa, pb, start = _JOB
+    return reached(pa, pb, set(gates), start)
+
+
+def _workers(jobs: int) -> int:
+    wanted = os.environ.get(WORKERS, "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return min(jobs, int(wanted))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(jobs, cpus, MAX_WORKERS))
+
+
+def _run_searches(
+    pa: Program, pb: Program, start: dict[str, Any], parts: list[Part], gate_sets: list[frozenset[str]]
+) -> tuple[list[Found], list[list[dict[str, Any]]]]:
+    """Each part's search, and where each set of gates lets the screening on (``reached``): in
+    forked worker processes when there are several CPUs (the searches are independent), else
+    here. A search past its budget raises ``SearchTooLarge`` here either way."""
+    global _JOB
+    _JOB = (pa, pb, start)
+    try:
+        workers = _workers(len(parts) + len(gate_sets))
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            try:
+                context = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                    reaching = [pool.submit(_search_reach, gates) for gates in gate_sets]
+                    searching = [pool.submit(_search_part, part) for part in parts]
+                    return [f.result() for f in searching], [f.result() for f in reaching]
+            except (BrokenProcessPool, OSError):
+                pass  # a worker could not start or died: search here instead
+        return [_search_part(part) for part in parts], [_search_reach(gates) for gates in gate_sets]
+    finally:
+        _JOB = None
 
 
 def _witness(search: _PartSearch, group: Group, va: Any, vb: Any) -> dict[str, Any] | None:
