@@ -487,7 +487,7 @@ class _Keyed:
     treaty: Codes  # the entry date's class between the treaty dates
     # per row the values of the date and age facts: the entry and decision dates (day numbers),
     # the age at entry and the days from entry to claim (meaningful where known)
-    values: dict[str, Codes] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # an array, or what ``_values_at`` reads
     # per fact derived from a group of fields (``_fact_parts``): per row the group's combination,
     # and the fact's value in each combination
     derived: dict[str, tuple[Codes, list[Any]]] = field(default_factory=dict)
@@ -617,7 +617,8 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
             number = json.loads(form)
             states[i], numbers[i] = (1, 0) if number is None else (2, number)
         lut = fields["age"][0] if "age" in fields else np.zeros(rows, dtype=np.int64)
-        age_state, age_value = states[lut], numbers[lut]
+        if birth.given:
+            age_state, age_value = states[lut], numbers[lut]
     age_cuts = np.array(bounds["age_at_entry"], dtype=np.int64)
     if birth.given:
         from_birth = (
@@ -633,13 +634,14 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     elif age_col is not None:  # the classes of each distinct age, gathered
         lut_class = np.where(states == 2, np.searchsorted(age_cuts, numbers, side="right") + 1, 0)
         age_class = lut_class[lut]
-        age = age_value
+        age = (numbers, lut)  # per row when asked for (``_distinct``)
     else:
-        age_class = np.zeros(rows, dtype=np.int64)
+        age_class = np.broadcast_to(np.int64(0), (rows,))
         age = age_class
-    parts.append((age_class.astype(np.int64), len(age_cuts) + 2))
+    parts.append((age_class.astype(np.int64, copy=False), len(age_cuts) + 2))
     dates.append(parts[-1])
-    parts.append((np.asarray(age_state * 3 + birth_state, dtype=np.int64), 9))
+    if birth.given:  # which of the age and birth date are given (else the age's own codes say it)
+        parts.append((np.asarray(age_state * 3 + birth_state, dtype=np.int64), 9))
     # the decision date (the entry date when omitted) and the days from entry to claim
     decision_cuts = _ordinals(bounds["decision_date"])
     by_entry = entry.cell(np.searchsorted(decision_cuts, entry.days, side="right") + 1)
@@ -648,19 +650,19 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
             np.where(decision.state == 1, 0, np.searchsorted(decision_cuts, decision.days, side="right") + 1)
         )
         decision_class = np.where(decision_state == 0, by_entry, by_decision)
-        day = np.where(decision_state == 2, decision_days, E)
-    else:
+        day: Any = (decision_days, decision_state, E)  # the decision date, or the entry date when omitted
+        parts.append((decision_class * 3 + decision_state, 3 * (len(decision_cuts) + 2)))
+    else:  # the entry date's class says it
         decision_class, day = by_entry, E
-    parts.append((decision_class * 3 + decision_state, 3 * (len(decision_cuts) + 2)))
     dates.append((decision_class, len(decision_cuts) + 2))
     day_cuts = np.array(bounds["days_from_entry_to_claim"], dtype=np.int64)
     if claim.given:
         waited = np.where(claim_state == 2, claim_days - E, 0)
         claim_class = np.where(claim_state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
-    else:
-        waited = np.zeros(rows, dtype=np.int64)
-        claim_class = np.full(rows, int(np.searchsorted(day_cuts, 0, side="right")) + 1, dtype=np.int64)
-    parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
+        parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
+    else:  # no claim date: the entry date stands in, every row alike
+        waited = np.broadcast_to(np.int64(0), (rows,))
+        claim_class = np.broadcast_to(np.int64(np.searchsorted(day_cuts, 0, side="right") + 1), (rows,))
     dates.append((claim_class, len(day_cuts) + 2))
     values = {"entry.date": E, "decision_date": day, "age_at_entry": age, "days_from_entry_to_claim": waited}
     return _Keyed(parts, fallback, fields, dates, treaty_class, values, cells=texts)
@@ -757,6 +759,13 @@ def _fact_parts(
                     int(keyed.treaty[row]),
                 )
             values = known.get(memo)
+            if values is None and single and len(positions):
+                # a valid row with this value in place of its own (the group's facts read it alone)
+                cells = _cells(columns, int(positions[0])) | {names[0]: keyed.cells[names[0]][combo]}
+                case = _row_case(cells)
+                if not isinstance(case, str):
+                    make_room(known, CASE_KEYS)
+                    values = known[memo] = derive_facts(case, ctx)[0]
             if values is None:  # read once per distinct cells of the group (for every later table too)
                 if representative is None:
                     representative = _representatives(ids, count, positions)
@@ -816,6 +825,17 @@ class _Distinct:
     facts: dict[str, tuple[Codes, int]]
 
 
+def _values_at(values: Any, rows: Codes) -> Codes:
+    """Per row of ``rows`` the values of a date or age fact (see ``_Keyed.values``)."""
+    if isinstance(values, np.ndarray):
+        return values[rows]
+    if len(values) == 3:  # the decision date where given, else the entry date
+        days, state, entry = values
+        return np.asarray(np.where(state[rows] == 2, days[rows], entry[rows]), dtype=np.int64)
+    table, codes = values  # the age given: per value code, and the code per row
+    return np.asarray(table[codes[rows]], dtype=np.int64)
+
+
 def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes, int]]) -> _Distinct:
     """The rows that differ in what the truths of the rules and the countries of expulsion read:
     the class of every group of fields' facts (the facts that name the countries of expulsion
@@ -824,6 +844,14 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
     key, count = _classes(parts, columns.rows)
     rows = np.zeros(count, dtype=np.int64)
     rows[key] = np.arange(columns.rows)
+    taken: dict[int, Codes] = {}
+
+    def take(codes: Codes) -> Codes:  # per distinct row (arrays shared by several facts, once)
+        found = taken.get(id(codes))
+        if found is None:
+            found = taken[id(codes)] = codes[rows]
+        return found
+
     sub = {
         name: _Column(
             column.codes[rows],
@@ -836,14 +864,14 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
     keyed_rows = _Keyed(
         [],
         keyed.fallback[rows],
-        {n: (codes[rows], card) for n, (codes, card) in keyed.fields.items()},
-        [(codes[rows], card) for codes, card in keyed.dates],
-        keyed.treaty[rows],
-        {n: values[rows] for n, values in keyed.values.items()},
-        {f: (ids[rows], values) for f, (ids, values) in keyed.derived.items()},
+        {n: (take(codes), card) for n, (codes, card) in keyed.fields.items()},
+        [(take(codes), card) for codes, card in keyed.dates],
+        take(keyed.treaty),
+        {n: _values_at(values, rows) for n, values in keyed.values.items()},
+        {f: (take(ids), values) for f, (ids, values) in keyed.derived.items()},
     )
-    facts = {f: (codes[rows], card) for f, (codes, card) in fact_codes.items()}
-    facts |= {f: (lut[ids[rows]], card) for f, (lut, ids, card) in keyed.fact_luts.items()}
+    facts = {f: (take(codes), card) for f, (codes, card) in fact_codes.items()}
+    facts |= {f: (lut[take(ids)], card) for f, (lut, ids, card) in keyed.fact_luts.items()}
     return _Distinct(key, count, rows, table, keyed_rows, facts)
 
 
