@@ -307,6 +307,8 @@ class _Joint:
         self._alike: dict[str, dict[str, frozenset[str]]] = {}
         self.statuses: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the last look's
         self.current: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the class's (``truths``)
+        self._headlines: dict[tuple[Any, ...], set[Headline]] = {}
+        self._destinations: dict[Program, list[Any]] = {}
         self.twin_of: dict[tuple[Any, ...], str] = {}  # a slot of b's -> b's instrument in it
         for iid in self.only_b:
             slot = self._slot(pb, iid)
@@ -346,8 +348,8 @@ class _Joint:
         for chosen in itertools.product(*(sorted(sa[i]) for i, _ in pairs)):
             fixed_a = {**sa, **{i: frozenset({c}) for (i, _), c in zip(pairs, chosen, strict=True)}}
             fixed_b = {**sb, **{j: frozenset({c}) for (_, j), c in zip(pairs, chosen, strict=True)}}
-            ha = possible_headlines(self.pa, fixed_a, truth_a, facts)
-            hb = possible_headlines(self.pb, fixed_b, truth_b, facts)
+            ha = self.headlines(self.pa, fixed_a, truth_a, facts)
+            hb = self.headlines(self.pb, fixed_b, truth_b, facts)
             differ = differ and _disjoint(ha, hb)
             agree = (
                 agree
@@ -358,6 +360,39 @@ class _Joint:
             if not differ and not agree:
                 return None
         return "differ" if differ else "agree" if agree else None
+
+    def headlines(
+        self,
+        program: Program,
+        statuses: Mapping[str, frozenset[Status]],
+        truth: Mapping[str, Truth],
+        facts: Mapping[str, Any],
+    ) -> set[Headline]:
+        """``possible_headlines``, once per what it reads: the statuses, the truths of the
+        expulsions' destination rules and the facts their countries are read from."""
+        key = (
+            program,
+            tuple(statuses[i.id] for i in program.instruments),
+            tuple(truth[b.key] for b in self._destination_rules(program)),
+            tuple(facts.get(f, UNKNOWN) for f in DESTINATION_FACTS),
+        )
+        found = self._headlines.get(key)
+        if found is None:
+            if len(self._headlines) > 200_000:
+                self._headlines.clear()
+            found = self._headlines[key] = possible_headlines(program, statuses, truth, facts)
+        return set(found)
+
+    def _destination_rules(self, program: Program) -> list[Any]:
+        rules = self._destinations.get(program)
+        if rules is None:
+            rules = self._destinations[program] = [
+                b
+                for i in program.instruments
+                if i.kind == "expulsion"
+                for b in destination_rules(program, i.id)
+            ]
+        return rules
 
     def twins(self, truth_a: Mapping[str, Truth], truth_b: Mapping[str, Truth]) -> dict[str, str]:
         """Instruments of one policy only (a's, with b's twin) that, in this region, have the same status as one of the
@@ -472,7 +507,7 @@ class _Joint:
                                 m for m in named if isinstance(m, str)
                             )
         self.statuses[program.policy.id] = statuses
-        heads = possible_headlines(program, statuses, truth, facts) if headlines else set()
+        heads = self.headlines(program, statuses, truth, facts) if headlines else set()
         return heads, own, common, settled
 
     def split(self, pending: Pending, facts: Mapping[str, Any]) -> Split:
@@ -1065,7 +1100,7 @@ class _PartSearch(_Joint):
         if ungated:  # as if the screening reached the part's instruments
             statuses.update({i: frozenset({"not_applicable"}) for i in self.gates if i in statuses})
         adjust(program, statuses, truth, facts)
-        heads = possible_headlines(program, statuses, truth, facts)
+        heads = self.headlines(program, statuses, truth, facts)
         return {part_value(self.part, h) for h in heads}
 
     def step(self, node: Node) -> Split | None:
@@ -1345,7 +1380,7 @@ def describe(groups_regions: list[dict[str, Any]], programs: tuple[Program, Prog
                 lines.append(f"{fact} " + " and ".join(words))
         else:
             if spec.type == "enum":  # a class stands for every value the rules treat alike
-                values = [m for v in values for m in _alike(programs, fact, v)]
+                values = [m for v in dict.fromkeys(values) for m in _alike(programs, fact, v)]
             distinct = sorted({show(v) for v in values})
             everything = (
                 {show(v) for v in representatives(programs[0], fact, FLOOR)}
