@@ -833,17 +833,17 @@ def _remember_reach(
     _REACHED[_reach_key(pa, pb, gates, start)] = regions
 
 
-def _meet(one: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:
+def _meet(one: Mapping[str, Any], other: Mapping[str, Any], spans: bool = True) -> dict[str, Any] | None:
     """The class of the cases in both classes (of the same programs' partition), or None if none
-    (or if it cannot tell: a date or number class of the one that only overlaps the other's)."""
+    (or if it cannot tell: a date or number class of the one that only overlaps the other's).
+    ``spans``: whether either may hold a ``SPAN`` (False: neither does, a quicker look)."""
     for name, value in other.items():  # a quick look first: most pairs differ in a fixed fact
         mine = one.get(name, UNKNOWN)
         if (
             mine is not UNKNOWN
             and mine != value
             and not isinstance(mine, PartialSet)
-            and SPAN + name not in one
-            and SPAN + name not in other
+            and not (spans and (SPAN + name in one or SPAN + name in other))
         ):
             return None
     done = dict(one)
@@ -1492,9 +1492,11 @@ def _each_member(group: Group) -> Iterator[dict[str, Any]]:
     # each region of ``within`` by what it fixes, the facts most often told apart first
     first = ("entry.date", "decision_date", "entry.border", "entry.place", "documents")
     fixed = [
-        sorted(
-            ((k, v) for k, v in w.items() if v is not UNKNOWN),
-            key=lambda kv: first.index(kv[0]) if kv[0] in first else len(first),
+        dict(
+            sorted(
+                ((k, v) for k, v in w.items() if v is not UNKNOWN),
+                key=lambda kv: first.index(kv[0]) if kv[0] in first else len(first),
+            )
         )
         for w in group.within or ()
     ]
@@ -1504,9 +1506,10 @@ def _each_member(group: Group) -> Iterator[dict[str, Any]]:
         if group.within is None:
             yield dict(region)
             continue
+        spans = any(k.startswith(SPAN) for k in region)  # (``within`` holds none: see _Reach)
         for w in fixed:
             tries -= 1
-            meet = _meet(region, dict(w))
+            meet = _meet(region, w, spans)
             if meet is not None:
                 yield meet
                 break
@@ -1825,16 +1828,19 @@ class Describer:
         changed = True
         while changed:
             changed = False
-            for fact in names:
-                buckets: dict[Box, list[Allowed | None]] = {}
+            present = {f for box in found for f, _ in box}  # a fact no box names merges nothing
+            for fact in [f for f in names if f in present]:
+                buckets: dict[Box, list[tuple[Box, Allowed | None]]] = {}
                 for box in found:
                     rest = tuple(c for c in box if c[0] != fact)
-                    buckets.setdefault(rest, []).append(next((a for f, a in box if f == fact), None))
+                    buckets.setdefault(rest, []).append((box, next((a for f, a in box if f == fact), None)))
                 merged: set[Box] = set()
-                for rest, choices in buckets.items():
-                    if len(choices) > 1:
-                        changed = True
-                    joined = self._join(fact, choices)
+                for rest, boxes in buckets.items():
+                    if len(boxes) == 1:  # nothing to merge it with: the box as it is
+                        merged.add(boxes[0][0])
+                        continue
+                    changed = True
+                    joined = self._join(fact, [choice for _, choice in boxes])
                     merged.add(
                         tuple(sorted([*rest, (fact, joined)] if joined is not None else rest, key=_order))
                     )
