@@ -301,20 +301,7 @@ class Evaluator:
         age = fields["age"] if birth is None else age_on(birth, entry_date)
         decision = fields["decision_date"] if "decision_date" in given else entry_date
         claim = fields["claim_date"] if "claim_date" in given else entry_date
-        transit = fields["transit"]
-        derived: Any = None
-        if transit is not None:
-            residence = fields["habitual_residence"]
-            memo = (
-                tuple([(s.country, s.protection) for s in transit]),
-                nats,
-                residence,
-                "habitual_residence" in given,
-                entry_date,
-            )
-            derived = self._transit.get(memo)
-            if derived is None:
-                derived = self._transit_facts(case, memo)
+        derived = None if fields["transit"] is None else self._transit_of(case)
         family = fields["family_in_us"]
         fear = fields["fear_established_in"]
         return (
@@ -358,6 +345,22 @@ class Evaluator:
             _bound(self._interned, CASE_KEYS)
             found = self._interned[value] = value
         return found
+
+    def _transit_of(self, case: Case) -> tuple[Any, ...]:
+        """What the transit facts and the treaty gaps read of a case with a transit, as
+        ``_transit_facts`` gives it (memoized by the fields they read)."""
+        nationalities = case.nationalities
+        memo = (
+            tuple([(s.country, s.protection) for s in case.transit or ()]),
+            None if nationalities is None else tuple(nationalities),
+            case.habitual_residence,
+            "habitual_residence" in case.model_fields_set,
+            case.entry.date,
+        )
+        derived = self._transit.get(memo)
+        if derived is None:
+            derived = self._transit_facts(case, memo)
+        return derived
 
     def _transit_facts(self, case: Case, memo: Hashable) -> tuple[Any, ...]:
         options = _possible_third_countries(case)
@@ -467,7 +470,7 @@ class Evaluator:
             )
             if getattr(case, name) is None
         )
-        gaps = tuple(_treaty_gaps(case, self.rules.context))
+        gaps = () if case.transit is None else self._transit_of(case)[3]  # ``treaty_gaps``
         return (*key, tuple(assumed), nones, gaps), truths
 
     def _elsewhere_of(self, facts: dict[str, Any]) -> tuple[tuple[tuple[str, ...], ...], ...]:

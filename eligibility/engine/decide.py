@@ -348,9 +348,20 @@ def _expulsions(program: Program) -> tuple[tuple[int, str], ...]:
     return found
 
 
+_DESTINATION_RULES: weakref.WeakKeyDictionary[Program, dict[str, tuple[BoundRule, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def destination_rules(program: Program, iid: str) -> tuple[BoundRule, ...]:
     """An expulsion's destination rules, in file order (the first that holds gives the countries)."""
-    return tuple(b for b in program.governed[iid] if b.rule.role == "destination")
+    known = _DESTINATION_RULES.get(program)
+    if known is None:
+        known = _DESTINATION_RULES[program] = {}
+    found = known.get(iid)
+    if found is None:
+        found = known[iid] = tuple(b for b in program.governed[iid] if b.rule.role == "destination")
+    return found
 
 
 def expulsion_destination(
