@@ -252,17 +252,17 @@ def diff(
     if search.same_expulsions:
         search.off = frozenset(i.id for i in pa.instruments if i.kind == "expulsion")
     try:
-        search.run(start)
+        found = _search_exact(search, start)
     except SearchTooLarge:  # the exact search passed its budget: part by part
         spent = search.partition.spent - 1
         return _by_part(pa, pb, spent, start, f"more than {spent:,} classes")
     groups: dict[tuple[Headline, Headline], Group] = {}
     counts: dict[tuple[Headline, Headline], dict[str, int]] = {}
-    for facts, ha, hb in search.found:
+    for facts, ha, hb, rules in found:
         group = groups.setdefault((ha, hb), Group(ha, hb, ()))
         group.regions.append(facts)
         tally = counts.setdefault((ha, hb), {})
-        for rule in responsible(pa, pb, search.example(facts)):
+        for rule in rules:
             tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():  # the rules responsible somewhere in the group, most often first
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
@@ -308,7 +308,7 @@ class _Joint:
         self.statuses: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the last look's
         self.current: dict[str, dict[str, frozenset[Status]]] = {}  # policy -> the class's (``truths``)
         self._headlines: dict[tuple[Any, ...], set[Headline]] = {}
-        self._destinations: dict[Program, list[Any]] = {}
+        self._destinations: dict[Program, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.twin_of: dict[tuple[Any, ...], str] = {}  # a slot of b's -> b's instrument in it
         for iid in self.only_b:
             slot = self._slot(pb, iid)
@@ -370,10 +370,11 @@ class _Joint:
     ) -> set[Headline]:
         """``possible_headlines``, once per what it reads: the statuses, the truths of the
         expulsions' destination rules and the facts their countries are read from."""
+        ids, keys = self._reads(program)
         key = (
             program,
-            tuple(statuses[i.id] for i in program.instruments),
-            tuple(truth[b.key] for b in self._destination_rules(program)),
+            tuple(map(statuses.__getitem__, ids)),
+            tuple(map(truth.__getitem__, keys)),
             tuple(facts.get(f, UNKNOWN) for f in DESTINATION_FACTS),
         )
         found = self._headlines.get(key)
@@ -383,16 +384,20 @@ class _Joint:
             found = self._headlines[key] = possible_headlines(program, statuses, truth, facts)
         return set(found)
 
-    def _destination_rules(self, program: Program) -> list[Any]:
-        rules = self._destinations.get(program)
-        if rules is None:
-            rules = self._destinations[program] = [
-                b
-                for i in program.instruments
-                if i.kind == "expulsion"
-                for b in destination_rules(program, i.id)
-            ]
-        return rules
+    def _reads(self, program: Program) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The instruments and the expulsions' destination rules ``headlines`` reads."""
+        found = self._destinations.get(program)
+        if found is None:
+            found = self._destinations[program] = (
+                tuple(i.id for i in program.instruments),
+                tuple(
+                    b.key
+                    for i in program.instruments
+                    if i.kind == "expulsion"
+                    for b in destination_rules(program, i.id)
+                ),
+            )
+        return found
 
     def twins(self, truth_a: Mapping[str, Truth], truth_b: Mapping[str, Truth]) -> dict[str, str]:
         """Instruments of one policy only (a's, with b's twin) that, in this region, have the same status as one of the
@@ -997,6 +1002,64 @@ def _run_searches(
         return [_search_part(part) for part in parts], [_search_reach(gates) for gates in gate_sets]
     finally:
         _JOB = None
+
+
+_EXACT: tuple[_Joint, Node] | None = None
+"""The exact search and the class it split first (inherited by forked workers)."""
+
+
+def _found_with_rules(search: _Joint) -> Found:
+    pa, pb = search.programs
+    return [(facts, ha, hb, responsible(pa, pb, search.example(facts))) for facts, ha, hb in search.found]
+
+
+def _search_subtree(child: tuple[str, Any, Mapping[str, Any]]) -> tuple[Found, int]:
+    """One child of the first split of the exact search, searched (in a worker): its classes and
+    the classes it went through."""
+    assert _EXACT is not None
+    search, root = _EXACT
+    fact, value, also = child
+    facts = {**root.facts, fact: value, **also}
+    search.found = []
+    search.partition.spent = 0
+    search.partition.search(facts, search.step, node=Node(facts, root, fact))
+    return _found_with_rules(search), search.partition.spent
+
+
+def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
+    """The exact search (``_Joint.run``), with the rules responsible for each class. With several
+    CPUs, the subtrees below the first split are searched in forked worker processes, in order
+    (the same classes in the same order); the budget is then the sum of theirs."""
+    global _EXACT
+    workers = _workers(MAX_WORKERS)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        search.run(start)
+        return _found_with_rules(search)
+    root = Node(start)
+    search.partition.spend()
+    out = search.step(root)
+    if not isinstance(out, Split):
+        return _found_with_rules(search)
+    children = [(out.fact, v, out.also[n] if out.also else {}) for n, v in enumerate(out.values)]
+    _EXACT = (search, root)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(children)), mp_context=context) as pool:
+            results = list(pool.map(_search_subtree, children))
+    except SearchTooLarge:  # a subtree alone passed the budget
+        search.partition.spent = (search.partition.budget or 0) + 1
+        raise
+    except (BrokenProcessPool, OSError):  # a worker could not start or died: search here instead
+        search.partition.spent = 0
+        search.run(start)
+        return _found_with_rules(search)
+    finally:
+        _EXACT = None
+    budget = search.partition.budget
+    if budget is not None and 1 + sum(spent for _, spent in results) > budget:
+        search.partition.spent = budget + 1  # as the search in one process would stop
+        raise SearchTooLarge(search.partition.message.format(budget=budget))
+    return [item for found, _ in results for item in found]
 
 
 def _witness(search: _PartSearch, group: Group, va: Any, vb: Any) -> dict[str, Any] | None:
