@@ -120,3 +120,17 @@ def test_the_example_diff_is_exact_part_by_part(case: dict[str, Any], data: st.D
     result, describer, kinds = _full_kinds()
     assert result.by_part
     _check_parts(result, describer, kinds, _fill(case, data, result.programs[0]))
+
+
+@pytest.mark.parametrize("by_part", [True, False])
+def test_workers_find_the_same_classes_in_the_same_order(monkeypatch: pytest.MonkeyPatch, by_part: bool) -> None:
+    # the searches run in worker processes when there are several CPUs: the result is the same
+    # as in one process, class for class
+    def run(workers: str) -> list[Any]:
+        monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", workers)
+        result = diff(_rules(), A, "without-title-42" if not by_part else B, within=SLICE, by_part=by_part)
+        return [(g.part, g.a, g.b, g.rules, g.regions, g.within) for g in result.groups]
+
+    alone = run("1")
+    assert alone  # there are differences to compare
+    assert run("2") == alone

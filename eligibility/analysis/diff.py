@@ -1094,12 +1094,15 @@ class _PartSearch(_Joint):
     under the two policies are apart or one and the same.
 
     The instruments screened before a receiving country's agreements (expulsions, the STCA)
-    decide whether those agreements are screened at all. When both policies share them (the same
-    rules), they stop the screening in the same cases under both: the part then differs exactly
-    where the agreements differ and the screening reaches them. The search compares the
-    agreements alone first, and splits a class where they differ on the facts of the instruments
-    screened first only until it is known whether the screening reaches them (a class where it
-    certainly stops is dropped): each class found holds only cases whose part differs."""
+    decide whether those agreements are screened at all. Those both policies share (the same
+    rules) and screen before the part's instruments (``gates``) stop the screening in the same
+    cases under both: the part then differs exactly where the rest differs and the screening
+    gets past them. The search compares the rest as if they were not there (a class where they
+    certainly stop the screening is dropped), and a group's cases are its regions that lie where
+    the screening gets past them (``Group.within``). Those screened first under one policy only,
+    or with other rules (``screen``: Title 42 against a policy without it), are among the
+    instruments that decide the part, split on after the part's own. A date or a number is split
+    only at the cuts of the rules the search reads (``SPAN``)."""
 
     def __init__(self, pa: Program, pb: Program, part: Part) -> None:
         super().__init__(pa, pb, PART_NODES)
