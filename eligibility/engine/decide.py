@@ -315,7 +315,7 @@ def screened(
     memo = _HEADLINES.get(program)
     if memo is None:
         memo = _HEADLINES[program] = {}
-    shape = tuple([statuses[i.id] for i in program.instruments])
+    shape = _shape_of(program)(statuses)
     key: Hashable = shape
     expulsions = _expulsions(program)
     if any(shape[n] == "applies" for n, _ in expulsions):
@@ -336,6 +336,17 @@ _MOVES: weakref.WeakKeyDictionary[Program, dict[Hashable, dict[tuple[str, Status
     weakref.WeakKeyDictionary()
 )
 _EXPULSIONS: weakref.WeakKeyDictionary[Program, tuple[tuple[int, str], ...]] = weakref.WeakKeyDictionary()
+
+
+_SHAPE_OF: weakref.WeakKeyDictionary[Program, _Reader] = weakref.WeakKeyDictionary()
+
+
+def _shape_of(program: Program) -> _Reader:
+    """A function giving the statuses of every instrument, in program order, as a tuple."""
+    found = _SHAPE_OF.get(program)
+    if found is None:
+        found = _SHAPE_OF[program] = reader(tuple(i.id for i in program.instruments))
+    return found
 
 
 def _expulsions(program: Program) -> tuple[tuple[int, str], ...]:
@@ -528,7 +539,7 @@ def deciding_rules(
         if memo is None:
             memo = _MOVES[program] = {}
         alike = (
-            tuple([statuses[i.id] for i in program.instruments]),
+            _shape_of(program)(statuses),
             tuple(
                 (None if rule is None else rule.key, countries)
                 for rule, countries in (
