@@ -16,20 +16,30 @@ How (every step but the last over whole columns, with numpy):
    dates become day numbers, and the entry date, the age at entry (from the birth date, computed
    on whole columns), the decision date and the days from entry to claim are placed between the
    cut points of the policy's rules (``fast._bounds``: every rule's test is constant between two
-   of them) with ``searchsorted``. The entry date is also placed between the dates from which a
+   of them) with ``searchsorted``, each distinct cell once, then gathered per row. The entry date is also placed between the dates from which a
    country became party to a treaty (the transit facts read them).
 2. *Classes.* Each fact the rules read is classed under every test of the rules
    (``Evaluator._classify``), once per distinct combination of the fields it is derived from
-   (the transit facts: also the entry date's class between treaty dates). Where every fact the
-   rules test is known, a row's class is the truth of every rule (each rule's truth found once
-   per distinct combination of the classes of the facts it tests) and, where a destination rule
-   holds, the facts that name the countries of expulsion: the fast path's class key. Elsewhere it
-   is the class of every fact. Codes are packed into one integer and renumbered densely
-   (``np.bincount``) whenever the next would not fit. ``coarse=False`` keys by the fast path's
-   finer case key instead (fields read exactly).
-3. *Per class.* One representative row of each class is read into a ``Case`` and evaluated by the
-   fast path's ``Evaluator`` (``eligibility.fast``): its headline and evidence.
+   (the transit facts: also the entry date's class between treaty dates); a one-field group's
+   facts once per value of the field. Rows alike in the classes of every fact and date are one
+   *distinct row*; the rest of this step runs on the distinct rows alone. Where every fact the
+   rules test is known, a row's class is the truth of every rule (each group of rules testing the
+   same facts evaluated, by a function compiled for it alone, once per distinct combination of
+   the classes of those facts) and, where a destination rule holds, the facts that name the
+   countries of expulsion: the fast path's class key. Elsewhere it is the class of every fact.
+   Codes are packed into one integer and renumbered densely whenever the next would not fit.
+   ``coarse=False`` keys by the fast path's finer case key instead (fields read exactly).
+3. *Per class.* A class by truths gets its headline from the truths, without a Case: each
+   instrument's status from its rules by role, over every class at once (numpy), and the
+   screening (``decide.decide``) once per distinct statuses and countries of expulsion. Any
+   other class: one representative row is read into a ``Case`` and evaluated by the fast path's
+   ``Evaluator`` (``eligibility.fast``). The evidence and explanation of a class are found on
+   demand (``result.evidence``, ``explain``), from its representative row.
 4. *Broadcast.* Each row takes its class's answer (``result.outcome`` and the other columns).
+
+What a table finds is kept per policy for the next table (bounded like the fast path's caches):
+the facts of a group's cells, a rule group's truths for the facts it tests, the headline of each
+statuses and countries of expulsion.
 
 Why this is exact: the class id reads every field exactly as the fast path's case key does
 (``Evaluator._case_key``): the categorical fields exactly (an omitted field and ``null`` apart),
@@ -37,7 +47,10 @@ dates and ages as classes between the same cut points, which fields are given, a
 facts through the transit, the nationalities, the habitual residence and the entry date's class
 between the treaty dates (the only way the date enters them). Two rows of one class therefore have
 the same case key, and the fast path gives every case of one case key the same determination
-apart from the values it shows (id, dates, ages). ``tests/test_columnar.py`` checks the headlines
+apart from the values it shows (id, dates, ages). Where every fact the rules test is known, the
+fast path settles a case as one region, decided by ``decide`` on the statuses the truths give: the
+headline of a class by truths is that (its statuses and countries of expulsion are all ``decide``
+reads). ``tests/test_columnar.py`` checks the headlines
 and evidence against the fast path and durable-rules on generated populations of every policy.
 
 Rows that are not valid cases are never dropped: each is reported (``result.rejected``) with the
