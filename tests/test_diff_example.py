@@ -62,7 +62,12 @@ def test_where_title_42_sends_a_person_is_not_split_on_for_a_receiving_country()
     # (one split: fear established in every country it would expel them to), not on where.
     hn = _search(("transfer_to", "HN"))
     assert not hn.where_matters()
-    assert _search(("expel_to", "")).where_matters()
+    # the example's policy expels nobody: whether the enacted law expels is all that differs
+    assert not _search(("expel_to", "")).where_matters()
+    # both the enacted law and the implemented one expel under Title 42: where to is compared
+    rules = _rules()
+    both = _PartSearch(compile_policy(rules, "enacted"), compile_policy(rules, "implemented"), ("expel_to", ""))
+    assert both.where_matters()
 
 
 SLICE = {

@@ -1173,8 +1173,6 @@ class _PartSearch(_Joint):
         facts = node.facts
         self.members = {}
         truth_a, truth_b = self.truths(node)
-        if self.factored and self.stops(self.pa, facts, truth_a)[0] is True:
-            return None  # neither policy screens the part's instruments here
         va = self.values_of(self.pa, facts, truth_a, self.factored)
         vb = self.values_of(self.pb, facts, truth_b, self.factored)
         if _apart(va, vb):
@@ -1224,8 +1222,8 @@ class _PartSearch(_Joint):
             if pending is not None:
                 return self.split(pending, facts)
             concrete = self.example(facts)
-            a = self.concrete_value(self.pa, concrete)
-            b = self.concrete_value(self.pb, concrete)
+            a = self.concrete_value(self.pa, concrete, ungated=True)
+            b = self.concrete_value(self.pb, concrete, ungated=True)
             if a != b:
                 self.found.append((facts, a, b))
             return None
@@ -1241,7 +1239,22 @@ class _PartSearch(_Joint):
         return self.relevant
 
     def where_matters(self) -> bool:
-        return self.part[0] == "expel_to"
+        # the countries of expulsion, when both policies may expel (against a policy that never
+        # does, whether the other expels is all that tells them apart)
+        return self.part[0] == "expel_to" and all(
+            any(i.kind == "expulsion" for i in p.instruments) for p in self.programs
+        )
+
+    def truths(self, node: Node) -> tuple[dict[str, Truth], dict[str, Truth]]:
+        """As the joint search's, with the instruments factored out (``gates``) taken as not
+        applicable: the search compares the rest as if they were not there, and its classes are
+        not split at their rules' cuts, so their truths here are not read."""
+        found = super().truths(node)
+        if self.gates:
+            none: frozenset[Status] = frozenset({"not_applicable"})
+            for policy, statuses in self.current.items():
+                self.current[policy] = {**statuses, **{i: none for i in self.gates if i in statuses}}
+        return found
 
     def split(self, pending: Pending, facts: Mapping[str, Any]) -> Split:
         fact, _ = pending
@@ -1263,7 +1276,7 @@ class _PartSearch(_Joint):
 
     def _own_cuts(self, fact: str) -> tuple[Any, ...]:
         if fact not in self._cuts:
-            read = self.relevant | self.gates
+            read = self.relevant
             self._cuts[fact] = rule_cuts(
                 (
                     t
@@ -1276,9 +1289,11 @@ class _PartSearch(_Joint):
             )
         return self._cuts[fact]
 
-    def concrete_value(self, program: Program, facts: Mapping[str, Any]) -> Any:
-        """The part's value for concrete facts, the instruments screened first included."""
-        return _one(self.values_of(program, facts, _truths(program, facts), concrete=True))
+    def concrete_value(self, program: Program, facts: Mapping[str, Any], ungated: bool = False) -> Any:
+        """The part's value for concrete facts, the instruments screened first included (with
+        ``ungated``, those factored out left out, as the search compares)."""
+        truth = _truths(program, facts)
+        return _one(self.values_of(program, facts, truth, ungated and self.factored, concrete=True))
 
 
 def _statuses(program: Program, truth: Mapping[str, Truth]) -> dict[str, frozenset[Status]]:
@@ -1713,6 +1728,12 @@ class Allowed:
     spans: tuple[tuple[Any, Any], ...] = ()
     sets: frozenset[Cube] = frozenset()
 
+    def __hash__(self) -> int:  # boxes are hashed over and over while they are merged: once each
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = self.__dict__["_hash"] = hash((self.kind, self.values, self.other, self.spans, self.sets))
+        return found
+
 
 Box = tuple[tuple[str, Allowed], ...]
 Cube = frozenset[tuple[str, bool]]
@@ -1753,6 +1774,7 @@ class Describer:
         self._cuts: dict[str, tuple[Any, ...]] = {}
         self._tests: dict[str, list[Test]] = {}
         self._allowed: dict[tuple[str, Any], Allowed | None] = {}  # regions share most classes
+        self._within: dict[tuple[Any, ...], tuple[list[Mapping[str, Any]], set[Box]]] = {}
 
     def named(self, fact: str) -> frozenset[Any]:
         if fact not in self._named:
@@ -1851,12 +1873,21 @@ class Describer:
             found.add(tuple(clauses))
         found = self._simplify(found, names)
         if within is not None:
-            theirs = self._simplify(set(self.boxes(within)), names)
+            theirs = self._within_boxes(within, names)
             found = self._simplify(
                 {box for one in found for two in theirs if (box := self._intersect(one, two)) is not None},
                 names,
             )
         return sorted(found, key=lambda box: (len(box), [_order(c) for c in box], self.words(box)))
+
+    def _within_boxes(self, within: Sequence[Mapping[str, Any]], names: Sequence[str]) -> set[Box]:
+        """``within`` as boxes, merged and pruned: once per list of regions (the groups of a part,
+        and the parts screened after the same instruments, share one)."""
+        key = (tuple(map(id, within)), tuple(names))
+        kept = self._within.get(key)
+        if kept is None:  # (the regions are kept with their boxes: their ids stay theirs)
+            kept = self._within[key] = (list(within), self._simplify(set(self.boxes(within)), names))
+        return kept[1]
 
     def _intersect(self, one: Box, two: Box) -> Box | None:
         """The cases of both boxes, as a box (None: none)."""
