@@ -139,3 +139,24 @@ def test_workers_find_the_same_classes_in_the_same_order(monkeypatch: pytest.Mon
     alone = run("1")
     assert alone  # there are differences to compare
     assert run("2") == alone
+
+
+def test_no_worker_is_forked_from_a_process_running_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # forking a threaded process (a web server calling the library) may copy a lock another
+    # thread holds; the search then stays in the process, whatever the environment asks
+    import threading
+
+    from eligibility.analysis import diff as module
+
+    monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", "4")
+    assert module._workers(8) == 4
+    seen: list[int] = []
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        seen.append(module._workers(8))
+    finally:
+        stop.set()
+        other.join()
+    assert seen == [1]

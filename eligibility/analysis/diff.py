@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -970,6 +971,8 @@ def _search_reach(gates: frozenset[str]) -> list[dict[str, Any]]:
 
 
 def _workers(jobs: int) -> int:
+    if threading.active_count() > 1:
+        return 1  # forking a process that runs other threads may copy a lock held by one of them
     wanted = os.environ.get(WORKERS, "").strip()
     if wanted.isdigit() and int(wanted) > 0:
         return min(jobs, int(wanted))
