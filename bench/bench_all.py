@@ -8,7 +8,9 @@ Runs, as subprocesses of this interpreter, each in turn:
    1,000,000 rows, default ``--jobs`` and ``--jobs 1``;
 4. ``bench_columnar.py``: the columnar engine's rows/s for headlines;
 5. ``bench_peers.py``: per-case latency against GoRules' zen-engine, OPA's Rego (regorus) and
-   durable-rules (a peer not installed, ``pip install '.[bench]'``, is named and skipped).
+   durable-rules (a peer not installed, ``pip install '.[bench]'``, is named and skipped);
+6. ``bench_diff.py``: the example ``eligibility diff`` commands, each in a fresh process with a
+   cold cache.
 
 Each benchmark prints its own figures under a heading; the run ends with the wall time of each.
 The load average is printed before and after, since other processes share the cores. Nothing
@@ -44,6 +46,7 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     ),
     "columnar": ("bench_columnar.py", [], ["--rows", "200000"]),
     "peers": ("bench_peers.py", [], ["--cases", "300", "--repeats", "2"]),
+    "diff": ("bench_diff.py", [], ["--only", "enacted:implemented"]),
 }
 
 
