@@ -265,8 +265,23 @@ def _from_arrow(column: Any) -> tuple[Codes, list[Any]]:
         if not pa.types.is_dictionary(column.type):
             column = pc.dictionary_encode(column)
         dictionary, indices = column.dictionary, column.indices
-    codes = pc.fill_null(indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
-    return np.asarray(codes, dtype=np.int64), dictionary.to_pylist()
+    return _arrow_indices(indices), dictionary.to_pylist()
+
+
+def _arrow_indices(indices: Any) -> Codes:
+    """A pyarrow array of dictionary indices as codes (-1: null), read from its buffers (no
+    compute kernel, no allocation from arrow's memory pool)."""
+    length, offset = len(indices), indices.offset
+    buffers = indices.buffers()
+    if buffers[1] is None:
+        return np.full(length, -1, dtype=np.int64)
+    kind = "i" if _module("pyarrow").types.is_signed_integer(indices.type) else "u"
+    data = np.frombuffer(buffers[1], dtype=f"<{kind}{indices.type.bit_width // 8}", count=offset + length)
+    codes = data[offset:].astype(np.int64)
+    if indices.null_count:
+        valid = np.unpackbits(np.frombuffer(buffers[0], dtype=np.uint8), bitorder="little")
+        codes[valid[offset : offset + length] == 0] = -1
+    return codes
 
 
 def _from_pandas(series: Any) -> tuple[Codes, list[Any]]:

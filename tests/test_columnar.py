@@ -479,6 +479,23 @@ def test_every_kind_of_table_gives_the_same() -> None:
         assert got.rejected == expected.rejected, kind
 
 
+def test_a_slice_of_an_arrow_table_reads_its_own_rows() -> None:
+    """A pyarrow table sliced (its columns' indices and nulls read from an offset) gives what
+    the same rows give as lists; so do several chunks."""
+    pa = pytest.importorskip("pyarrow")
+    rows = population(60, seed=17)
+    whole = pa.table({k: pa.array(v).dictionary_encode() for k, v in columns_of(rows).items()})
+    for start, stop in ((0, 60), (7, 50), (33, 34)):
+        expected = evaluate_frame(columns_of(rows[start:stop]), "enacted", rules=RULES)
+        got = evaluate_frame(whole.slice(start, stop - start), "enacted", rules=RULES)
+        assert list(got.outcome) == list(expected.outcome), (start, stop)
+        assert got.rejected == expected.rejected, (start, stop)
+    chunked = pa.concat_tables([whole.slice(0, 25), whole.slice(25)])
+    assert list(evaluate_frame(chunked, "enacted", rules=RULES).outcome) == list(
+        evaluate_frame(columns_of(rows), "enacted", rules=RULES).outcome
+    )
+
+
 def test_typed_columns_read_as_their_text() -> None:
     """Missing values are omitted fields; yes/no, whole numbers and dates as their CSV text."""
     pd = pytest.importorskip("pandas")
