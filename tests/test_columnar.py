@@ -343,12 +343,13 @@ def test_tables_one_after_another_do_not_mix_their_columns() -> None:
     rows = [
         {**cells, "nationalities": country, "habitual_residence": ""}
         for cells, country in zip(
-            population(40, seed=51, wrong=0.0, unknown=0.0), ["MX", "GT", "EC", "CU"] * 10, strict=True
+            population(20, seed=51, wrong=0.0, unknown=0.0), ["MX", "GT", "EC", "CU"] * 5, strict=True
         )
     ]
-    _check([{k: v for k, v in r.items() if k != "habitual_residence"} for r in rows], "enacted")
+    # every row against the fast path, one in five against durable-rules (the suite's time)
+    _check([{k: v for k, v in r.items() if k != "habitual_residence"} for r in rows], "enacted", durable_every=5)
     swapped = [{**r, "habitual_residence": r["nationalities"], "nationalities": "HN"} for r in rows]
-    _check([{k: v for k, v in r.items() if k != "nationalities"} for r in swapped], "enacted")
+    _check([{k: v for k, v in r.items() if k != "nationalities"} for r in swapped], "enacted", durable_every=5)
 
 
 def test_rows_of_one_class_share_the_answer_and_the_class_is_explained() -> None:
