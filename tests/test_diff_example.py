@@ -6,8 +6,10 @@ shared STCA and on Title 42's countries of expulsion, past every budget."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,14 +133,28 @@ def test_the_example_diff_is_exact_part_by_part(case: dict[str, Any], data: st.D
 def test_workers_find_the_same_classes_in_the_same_order(monkeypatch: pytest.MonkeyPatch, by_part: bool) -> None:
     # the searches run in worker processes when there are several CPUs: the result is the same
     # as in one process, class for class
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eligibility.analysis import diff as module
+
+    pools: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, workers: int, **options: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
+
     def run(workers: str) -> list[Any]:
         monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", workers)
         result = diff(_rules(), A, "without-title-42" if not by_part else B, within=SLICE, by_part=by_part)
         return [(g.part, g.a, g.b, g.rules, g.regions, g.within) for g in result.groups]
 
     alone = run("1")
-    assert alone  # there are differences to compare
+    assert alone and not pools  # there are differences to compare, found in this process
     assert run("2") == alone
+    assert pools and max(pools) == 2  # ... and by worker processes
 
 
 def test_no_worker_is_forked_from_a_process_running_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,3 +176,79 @@ def test_no_worker_is_forked_from_a_process_running_other_threads(monkeypatch: p
         stop.set()
         other.join()
     assert seen == [1]
+
+
+def test_diffs_in_two_threads_at_once_each_get_their_own_answer() -> None:
+    # a web server may run two diffs at once: each keeps its own policies (no shared search state)
+    import threading
+
+    def groups(other: str) -> list[Any]:
+        result = diff(_rules(), A, other, within=SLICE, by_part=True)
+        return [(g.part, g.a, g.b, g.regions) for g in result.groups]
+
+    expected = {other: groups(other) for other in (B, "without-title-42")}
+    got: dict[str, Any] = {}
+
+    def run(other: str) -> None:
+        try:
+            got[other] = groups(other)
+        except BaseException as exc:  # reported below, not lost in the thread
+            got[other] = exc
+
+    for _ in range(2):
+        threads = [threading.Thread(target=run, args=(other,)) for other in expected]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert got == expected
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the workers are forked on Linux only")
+def test_ctrl_c_stops_a_diff_and_its_workers(tmp_path: Path) -> None:
+    """Ctrl-C at a terminal reaches the whole process group: the diff ends with 130 and leaves
+    no worker process behind."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "eligibility"), "diff", "enacted", "without-title-42"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "ELIGIBILITY_DIFF_WORKERS": "2"},
+    )
+
+    def children() -> set[int]:
+        found = set()
+        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found |= {int(c) for c in (task / "children").read_text().split()}
+        return found
+
+    deadline = time.monotonic() + 60
+    while not children() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = children()
+    assert workers, "the diff ended before it started its workers"
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+    assert alive == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"

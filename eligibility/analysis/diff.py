@@ -9,13 +9,15 @@ an example case and the citations of the responsible rules.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -949,13 +951,18 @@ process may run on, at most ``MAX_WORKERS``; 1: all in this process)."""
 
 MAX_WORKERS = 4
 
-_JOB: tuple[Program, Program, dict[str, Any]] | None = None
+_Job = tuple[Program, Program, dict[str, Any]]
+
+_JOB: _Job | None = None
 """The programs and start the searches of ``_run_searches`` read (inherited by forked workers)."""
 
+_FORKING = threading.Lock()
+"""Held while ``_JOB`` or ``_EXACT`` is set for forked workers (one forking search at a time)."""
 
-def _search_part(part: Part) -> Found:
-    assert _JOB is not None
-    pa, pb, start = _JOB
+
+def _search_part(part: Part, job: _Job | None = None) -> Found:
+    assert job is not None or _JOB is not None
+    pa, pb, start = job or _JOB  # type: ignore[misc]
     search = _PartSearch(pa, pb, part)
     search.run(dict(start))
     among = search.relevant - search.gates
@@ -964,9 +971,9 @@ def _search_part(part: Part) -> Found:
     ]
 
 
-def _search_reach(gates: frozenset[str]) -> list[dict[str, Any]]:
-    assert _JOB is not None
-    pa, pb, start = _JOB
+def _search_reach(gates: frozenset[str], job: _Job | None = None) -> list[dict[str, Any]]:
+    assert job is not None or _JOB is not None
+    pa, pb, start = job or _JOB  # type: ignore[misc]
     return reached(pa, pb, set(gates), start)
 
 
@@ -983,28 +990,67 @@ def _workers(jobs: int) -> int:
     return max(1, min(jobs, cpus, MAX_WORKERS))
 
 
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to its parent (which stops it) and dies of a SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class _NoPool(Exception):
+    """The worker processes could not be started: search in this process."""
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Forked worker processes. On any exception (an interrupt, a search past its budget) the
+    work not started is cancelled and the workers are killed at once, not waited for."""
+    try:
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker
+        )
+    except (OSError, ValueError) as exc:
+        raise _NoPool from exc
+    try:
+        yield pool
+    except BaseException:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.kill()
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
+
+
 def _run_searches(
     pa: Program, pb: Program, start: dict[str, Any], parts: list[Part], gate_sets: list[frozenset[str]]
 ) -> tuple[list[Found], list[list[dict[str, Any]]]]:
     """Each part's search, and where each set of gates lets the screening on (``reached``): in
     forked worker processes when there are several CPUs (the searches are independent), else
-    here. A search past its budget raises ``SearchTooLarge`` here either way."""
+    here. A search past its budget raises ``SearchTooLarge`` here either way (and stops the
+    other searches)."""
     global _JOB
-    _JOB = (pa, pb, start)
-    try:
-        workers = _workers(len(parts) + len(gate_sets))
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    job = (pa, pb, start)
+    workers = _workers(len(parts) + len(gate_sets))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with _FORKING:
+            _JOB = job
             try:
-                context = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                with _pool(workers) as pool:
                     reaching = [pool.submit(_search_reach, gates) for gates in gate_sets]
                     searching = [pool.submit(_search_part, part) for part in parts]
+                    every: list[Future[Any]] = [*reaching, *searching]
+                    for done in as_completed(every):
+                        done.result()  # the first error stops every search
                     return [f.result() for f in searching], [f.result() for f in reaching]
-            except (BrokenProcessPool, OSError):
+            except (_NoPool, BrokenProcessPool):
                 pass  # a worker could not start or died: search here instead
-        return [_search_part(part) for part in parts], [_search_reach(gates) for gates in gate_sets]
-    finally:
-        _JOB = None
+            finally:
+                _JOB = None
+    return [_search_part(part, job) for part in parts], [_search_reach(gates, job) for gates in gate_sets]
 
 
 _EXACT: tuple[_Joint, Node] | None = None
@@ -1032,7 +1078,8 @@ def _search_subtree(child: tuple[str, Any, Mapping[str, Any]]) -> tuple[Found, i
 def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
     """The exact search (``_Joint.run``), with the rules responsible for each class. With several
     CPUs, the subtrees below the first split are searched in forked worker processes, in order
-    (the same classes in the same order); the budget is then the sum of theirs."""
+    (the same classes in the same order). The budget is then the sum of theirs, counted as each
+    finishes: past it, the others are stopped (a subtree may pass it alone before that)."""
     global _EXACT
     workers = _workers(MAX_WORKERS)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
@@ -1044,24 +1091,27 @@ def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
     if not isinstance(out, Split):
         return _found_with_rules(search)
     children = [(out.fact, v, out.also[n] if out.also else {}) for n, v in enumerate(out.values)]
-    _EXACT = (search, root)
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(workers, len(children)), mp_context=context) as pool:
-            results = list(pool.map(_search_subtree, children))
-    except SearchTooLarge:  # a subtree alone passed the budget
-        search.partition.spent = (search.partition.budget or 0) + 1
-        raise
-    except (BrokenProcessPool, OSError):  # a worker could not start or died: search here instead
-        search.partition.spent = 0
-        search.run(start)
-        return _found_with_rules(search)
-    finally:
-        _EXACT = None
     budget = search.partition.budget
-    if budget is not None and 1 + sum(spent for _, spent in results) > budget:
-        search.partition.spent = budget + 1  # as the search in one process would stop
-        raise SearchTooLarge(search.partition.message.format(budget=budget))
+    with _FORKING:
+        _EXACT = (search, root)
+        try:
+            with _pool(min(workers, len(children))) as pool:
+                futures = [pool.submit(_search_subtree, child) for child in children]
+                spent = 1
+                for done in as_completed(futures):
+                    spent += done.result()[1]
+                    if budget is not None and spent > budget:
+                        raise SearchTooLarge(search.partition.message.format(budget=budget))
+                results = [f.result() for f in futures]
+        except SearchTooLarge:  # the subtrees together (or one alone) passed the budget
+            search.partition.spent = (budget or 0) + 1
+            raise
+        except (_NoPool, BrokenProcessPool):  # a worker could not start or died: search here instead
+            search.partition.spent = 0
+            search.run(start)
+            return _found_with_rules(search)
+        finally:
+            _EXACT = None
     return [item for found, _ in results for item in found]
 
 
