@@ -57,7 +57,7 @@ def find_cli() -> str:
         return str(here)
     found = shutil.which("eligibility")
     if not found:
-        sys.exit("bench_cli: the 'eligibility' console script was not found (pip install -e .)")
+        sys.exit("bench: the 'eligibility' console script was not found (pip install -e .)")
     return found
 
 

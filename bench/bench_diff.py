@@ -23,12 +23,14 @@ import argparse
 import os
 import resource
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: also when loaded by path
+from bench_cli import find_cli  # a sibling module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,17 +41,6 @@ DIFFS: list[tuple[str, str, list[str]]] = [
     ("enacted", "without-title-42", []),
 ]
 TARGET = 5.0
-
-
-def find_cli() -> str:
-    """The ``eligibility`` console script next to this interpreter, else the one on PATH."""
-    here = Path(sys.executable).parent / ("eligibility.exe" if os.name == "nt" else "eligibility")
-    if here.exists():
-        return str(here)
-    found = shutil.which("eligibility")
-    if not found:
-        sys.exit("bench_diff: the 'eligibility' console script was not found (pip install -e .)")
-    return found
 
 
 def loadavg() -> str:
