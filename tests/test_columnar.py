@@ -604,3 +604,16 @@ def test_simulate_counts_a_population_file(tmp_path: Any) -> None:
 def test_a_mapping_whose_value_is_not_one_column_is_one_error(column: Any, why: str) -> None:
     with pytest.raises(ColumnarError, match=f"column 'entry.date': a column is a list, .*, {why}"):
         evaluate_frame({"entry.date": column}, rules=RULES)
+
+
+def test_dictionary_indices_are_read_from_their_offset() -> None:
+    """A sliced arrow array keeps its parent's buffers and an offset: codes and nulls are read
+    from the offset on (what to_pylist gives)."""
+    pa = pytest.importorskip("pyarrow")
+    from eligibility.columnar import _arrow_indices
+
+    whole = pa.array(["GT", "HN", None, "SV", "HN", None, "GT", "MX", "HN", "SV"]).dictionary_encode()
+    for start, length in [(0, 10), (2, 6), (3, 5), (9, 1), (5, 0)]:
+        part = whole.slice(start, length).indices
+        expected = [-1 if i is None else i for i in part.to_pylist()]
+        assert list(_arrow_indices(part)) == expected, (start, length)
