@@ -992,11 +992,19 @@ def _summarize(
 ) -> list[dict[str, Any]]:
     """The kinds of case grouped by their pair of answers (one entry per pair, in the order first
     met): the kinds' numbers (1-based), the classes of cases they cover and, with a population,
-    its cases and their share of the population."""
-    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    its cases and their share of the population. Compared part by part, a kind's pair is its
+    part's two values (``part``: "sent to EC", yes and no), not its example's answers."""
+    pairs: dict[tuple[str, ...], dict[str, Any]] = {}
     for i, row in enumerate(groups, 1):
-        key = (_head_words(row[policy_a]), _head_words(row[policy_b]))
-        entry = pairs.setdefault(key, {policy_a: key[0], policy_b: key[1], "kinds": [], "classes": 0})
+        part = row.get("part")
+        if part is not None:
+            words = _part_words(part["name"], part["country"])
+            key: tuple[str, ...] = (words, _part_value(part[policy_a]), _part_value(part[policy_b]))
+            first = {"part": words, policy_a: key[1], policy_b: key[2]}
+        else:
+            key = (_head_words(row[policy_a]), _head_words(row[policy_b]))
+            first = {policy_a: key[0], policy_b: key[1]}
+        entry = pairs.setdefault(key, {**first, "kinds": [], "classes": 0})
         entry["kinds"].append(i)
         entry["classes"] += row["classes"]
         if total is not None:
@@ -1010,21 +1018,29 @@ def _summarize(
 def _summary_table(
     summary: list[dict[str, Any]], policy_a: str, policy_b: str, total: int | None
 ) -> list[str]:
-    """The summary as a text table, with a total row."""
+    """The summary as a text table, with a total row (and a first column naming each part, when
+    the policies are compared part by part)."""
     rows = [(s[policy_a], s[policy_b], ", ".join(map(str, s["kinds"])), s) for s in summary]
+    parts = any("part" in s for s in summary)
+    wp = max([len("part"), *(len(s.get("part", "")) for s in summary)]) if parts else 0
     wa = max([len(policy_a), *(len(r[0]) for r in rows)])
     wb = max([len(policy_b), *(len(r[1]) for r in rows)])
     wk = max([len("kinds"), *(len(r[2]) for r in rows)])
-    head = f"  {policy_a:<{wa}}  {policy_b:<{wb}}  {'kinds':<{wk}}  {'classes':>8}"
+    lead = f"  {'part':<{wp}}" if parts else ""
+    head = f"{lead}  {policy_a:<{wa}}  {policy_b:<{wb}}  {'kinds':<{wk}}  {'classes':>8}"
     head += f"  {'cases':>8}  {'share':>7}" if total is not None else ""
     lines = ["", head]
     for a, b, kinds, s in rows:
-        line = f"  {a:<{wa}}  {b:<{wb}}  {kinds:<{wk}}  {s['classes']:>8,}"
+        lead = f"  {s.get('part', ''):<{wp}}" if parts else ""
+        line = f"{lead}  {a:<{wa}}  {b:<{wb}}  {kinds:<{wk}}  {s['classes']:>8,}"
         if total is not None:
             line += f"  {s['population']:>8,}  {100 * s['share']:>6.1f}%"
         lines.append(line)
     classes = sum(s["classes"] for s in summary)
-    last = f"  {'total':<{wa}}  {'':<{wb}}  {'':<{wk}}  {classes:>8,}"
+    if parts:
+        last = f"  {'total':<{wp}}  {'':<{wa}}  {'':<{wb}}  {'':<{wk}}  {classes:>8,}"
+    else:
+        last = f"  {'total':<{wa}}  {'':<{wb}}  {'':<{wk}}  {classes:>8,}"
     if total is not None:
         differ = sum(s["population"] for s in summary)
         last += f"  {differ:>8,}  {100 * differ / total if total else 0:>6.1f}%"

@@ -135,7 +135,7 @@ def test_diff_counts_a_population(tmp_path: Path) -> None:
     # the summary comes first: one entry per pair of answers, adding up to the regions
     summary = data["summary"]
     assert sorted(k for s in summary for k in s["kinds"]) == list(range(1, len(data["regions"]) + 1))
-    assert len({(s["enacted"], s["implemented"]) for s in summary}) == len(summary)
+    assert len({(s.get("part"), s["enacted"], s["implemented"]) for s in summary}) == len(summary)
     assert sum(s["classes"] for s in summary) == sum(r["classes"] for r in data["regions"])
     assert sum(s["population"] for s in summary) == 1
     assert sum(s["share"] for s in summary) == 0.5
@@ -361,3 +361,29 @@ def test_each_part_description_holds_exactly_the_cases_of_the_slice_whose_part_d
         days = representatives(result.programs[0], "decision_date", SLICE["entry.date"])
         facts["decision_date"] = data.draw(st.sampled_from(days))
     _check_parts(result, describer, kinds, facts)
+
+
+def test_a_part_by_part_summary_names_each_part_and_its_two_values() -> None:
+    """Compared part by part, a summary row is a part and its value under each policy (the
+    agreements DHS never used are "sent to ...: yes | no"), not one example's two answers."""
+    result = CliRunner().invoke(main, ["diff", "enacted", "implemented", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    summary, regions = data["summary"], data["regions"]
+    assert all("part" in s for s in summary)
+    assert len({(s["part"], s["enacted"], s["implemented"]) for s in summary}) == len(summary)
+    assert sorted(k for s in summary for k in s["kinds"]) == list(range(1, len(regions) + 1))
+    words = {True: "yes", False: "no"}
+    for s in summary:
+        classes = 0
+        for kind in s["kinds"]:
+            part = regions[kind - 1]["part"]
+            assert s["part"].endswith(part["country"] or "") and s["part"].startswith(("sent to", "countries", "asylum", "waiting"))
+            assert (words.get(part["enacted"], part["enacted"]), words.get(part["implemented"], part["implemented"])) == (s["enacted"], s["implemented"])
+            classes += regions[kind - 1]["classes"]
+        assert classes == s["classes"]
+    # the 2025 Guatemala agreement is enacted (90 FR 42309) but no transfer under it is reported
+    assert {"part": "sent to GT", "enacted": "yes", "implemented": "no"}.items() <= next(s for s in summary if s["part"] == "sent to GT").items()
+    text = CliRunner().invoke(main, ["diff", "enacted", "implemented"]).output
+    table = text.split("The kinds of case, one by one:")[0]
+    assert "  part  " in table and "  sent to GT  " in table
