@@ -393,7 +393,7 @@ class Evaluator:
         key, truths = self._class_key(case, facts, assumed)
         template = self._by_class.get(key)
         if template is None:
-            _bound(self._by_class, CLASSES if self.detail == "compact" else CLASSES // 10)
+            self._room_for_class()
             template = self._by_class[key] = self._template(case, facts, assumed, truths)
             if self.sharing:
                 self._found.append((key, template))
@@ -569,6 +569,20 @@ class Evaluator:
             found = self._moves[key] = decide(program, named, truth, facts).headline
         return found
 
+    def _room_for_class(self) -> None:
+        """Make room in ``_by_class`` for one more template. The prepared case keys of the templates
+        it drops go too: each holds its template, so ``_by_case`` (``CASE_KEYS``) would otherwise
+        keep far more templates alive than ``CLASSES`` allows (a template per case key at worst)."""
+        by_class = self._by_class
+        limit = CLASSES if self.detail == "compact" else CLASSES // 10
+        if len(by_class) < limit:
+            return
+        _bound(by_class, limit)
+        kept = {id(t) for t in list(by_class.values())}
+        for key, prepared in list(self._by_case.items()):
+            if id(prepared.template) not in kept:
+                self._by_case.pop(key, None)
+
     def _classify(self, name: str, value: Any) -> Hashable:
         kind = CATALOGUE[name].type
         if name == "entry.date":
@@ -677,7 +691,7 @@ class Evaluator:
         cases are then filled in here without a full evaluation."""
         for key, template in found:
             if key not in self._by_class:
-                _bound(self._by_class, CLASSES if self.detail == "compact" else CLASSES // 10)
+                self._room_for_class()
                 self._by_class[key] = template
 
     @property

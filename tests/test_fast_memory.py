@@ -1,0 +1,53 @@
+"""The fast path's caches stay within their declared sizes on a population with many classes.
+
+``CLASSES`` bounds the templates (one class's determination text, the largest entries). Each
+prepared case key (``CASE_KEYS``, five times as many) holds its template: a template dropped from
+the class cache must not live on through them, or memory grows with the classes seen, not the bound.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eligibility import fast
+from eligibility.case import parse_case
+
+
+def _population(count: int) -> list[Any]:
+    """The benchmark's seeded population (southwest-border arrivals, 2019-2020): many classes."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_batch", Path(__file__).resolve().parent.parent / "bench" / "bench_batch.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_batch", bench)  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+    rng = random.Random(20191121)
+    return [parse_case(bench.make_case(rng, number)) for number in range(1, count + 1)]
+
+
+@pytest.mark.parametrize(("detail", "classes"), [("compact", 8), ("full", 80)])
+def test_templates_alive_stay_within_the_class_bound(
+    monkeypatch: pytest.MonkeyPatch, detail: str, classes: int
+) -> None:
+    cases = _population(150)
+    monkeypatch.setattr(fast, "CLASSES", classes)
+    limit = classes if detail == "compact" else classes // 10
+    ev = fast.Evaluator("enacted", detail=detail)  # type: ignore[arg-type]
+    lines = [ev.evaluate(case).to_json() for case in cases]
+    assert ev.evaluations > 3 * limit  # the bound was reached several times
+    held = {id(p.template) for p in ev._by_case.values()} | {id(t) for t in ev._by_class.values()}
+    assert len(ev._by_class) <= limit
+    assert len(held) <= limit  # no template lives on through a prepared case key
+    monkeypatch.setattr(fast, "CLASSES", 4_000)
+    roomy = fast.Evaluator("enacted", detail=detail)  # type: ignore[arg-type]
+    if detail == "compact":
+        assert [roomy.evaluate(case).to_json() for case in cases] == lines  # dropping changes no line
+    else:  # the findings' ``assumed`` of a class can differ from case to case (a known gap): headlines
+        assert [roomy.headline(case) for case in cases] == [ev.headline(case) for case in cases]
