@@ -53,7 +53,7 @@ from eligibility.engine.decide import (
     possible_destinations,
 )
 from eligibility.engine.program import BoundRule, Program, compile_policy
-from eligibility.explain.build import build, headline
+from eligibility.explain.build import build, headline, resting_on_defaults
 from eligibility.explain.determination import Determination, InstrumentResult
 from eligibility.memo import make_room
 from eligibility.ruleset.conditions import PartialSet, compile_truths, show
@@ -450,8 +450,11 @@ class Evaluator:
                         truths, countries, facts
                     )
                 key += [found, elsewhere]
-            else:  # the countries of expulsion, which truths alone do not give
-                key += [truths, countries, elsewhere]
+            else:  # the countries of expulsion, which truths alone do not give; and which
+                # defaults each finding rests on, which differ between cases of the same truths
+                # (a rule false by a given fact rests on no default, false by a defaulted one does)
+                rests = resting_on_defaults(self.program, facts, assumed) if assumed else {}
+                key += [truths, countries, elsewhere, tuple(sorted((k, tuple(v)) for k, v in rests.items()))]
         else:
             key = [
                 UNKNOWN if value is UNKNOWN else self._classify(name, value) for name, value in facts.items()

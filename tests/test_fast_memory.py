@@ -47,7 +47,15 @@ def test_templates_alive_stay_within_the_class_bound(
     assert len(held) <= limit  # no template lives on through a prepared case key
     monkeypatch.setattr(fast, "CLASSES", 4_000)
     roomy = fast.Evaluator("enacted", detail=detail)  # type: ignore[arg-type]
-    if detail == "compact":
-        assert [roomy.evaluate(case).to_json() for case in cases] == lines  # dropping changes no line
-    else:  # the findings' ``assumed`` of a class can differ from case to case (a known gap): headlines
-        assert [roomy.headline(case) for case in cases] == [ev.headline(case) for case in cases]
+    assert [roomy.evaluate(case).to_json() for case in cases] == lines  # dropping changes no line
+
+
+def test_a_full_line_is_the_cases_own_whatever_case_made_its_class_template() -> None:
+    """A finding's ``assumed`` names the defaults its rule's truth rests on: two cases with the
+    same rule truths may differ there (a rule false by one fact rests on no default; false by the
+    defaulted one, it does). Each case's full line is what a fresh evaluator gives it alone."""
+    cases = _population(60)
+    shared = fast.Evaluator("enacted", detail="full")
+    for case in cases:
+        alone = fast.Evaluator("enacted", detail="full")
+        assert shared.evaluate(case).to_json() == alone.evaluate(case).to_json(), case.id

@@ -157,7 +157,7 @@ def _build(
             ).format(date=shown, reviewed=reviewed.isoformat())
         )
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
-    rests = _resting_on_defaults(program, values or facts, assumed) if findings else {}
+    rests = resting_on_defaults(program, values or facts, assumed) if findings else {}
     results = [
         _instrument(program, i.id, settlement, truth, facts, findings, rests) for i in program.instruments
     ]
@@ -620,7 +620,7 @@ def _reason(b: BoundRule, holds: Truth, facts: Mapping[str, Any], limits: list[s
     return _("Unknown: {title} ({facts})").format(title=title, facts=detail)
 
 
-def _resting_on_defaults(
+def resting_on_defaults(
     program: Program, facts: Mapping[str, Any], assumed: Mapping[str, Any]
 ) -> dict[str, list[str]]:
     """For each rule whose truth is known: the assumed defaults it rests on, those without which
