@@ -221,27 +221,10 @@ def test_the_fast_path_matches_the_pure_evaluator_on_a_realistic_population() ->
     routes and dates like southwest-border arrivals, 2019-2020): one fast evaluator over all of
     them, in order, as `batch` runs, gives each the pure evaluator's headline, evidence and
     caveats (classes of cases share a template: a class key too coarse would show here)."""
-    import importlib.util
-    import json
-    import random
-    import sys
-    from pathlib import Path
+    from tests.test_explain_cache import _population
 
-    from eligibility import evaluate
-    from eligibility.case import parse_case
-    from eligibility.fast import Evaluator
-
-    spec = importlib.util.spec_from_file_location(
-        "bench_batch", Path(__file__).resolve().parent.parent / "bench" / "bench_batch.py"
-    )
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_batch", bench)  # its dataclasses look their module up
-    spec.loader.exec_module(bench)
-    rng = random.Random(20191121)
     fast = Evaluator("enacted", detail="compact")
-    for number in range(1, 201):
-        case = parse_case(bench.make_case(rng, number))
+    for case in _population(200):
         got = json.loads(fast.evaluate(case).to_json())
         want = evaluate(case, engine="pure", counterfactuals=False)
         assert (got["outcome"], got["transfer_to"], got["expel_to"], got["asylum"], got["evidence"], got["caveats"]) == (

@@ -7,29 +7,10 @@ the class cache must not live on through them, or memory grows with the classes 
 
 from __future__ import annotations
 
-import importlib.util
-import random
-import sys
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from eligibility import fast
-from eligibility.case import parse_case
-
-
-def _population(count: int) -> list[Any]:
-    """The benchmark's seeded population (southwest-border arrivals, 2019-2020): many classes."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_batch", Path(__file__).resolve().parent.parent / "bench" / "bench_batch.py"
-    )
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_batch", bench)  # its dataclasses look their module up
-    spec.loader.exec_module(bench)
-    rng = random.Random(20191121)
-    return [parse_case(bench.make_case(rng, number)) for number in range(1, count + 1)]
+from tests.test_explain_cache import _population
 
 
 @pytest.mark.parametrize(("detail", "classes"), [("compact", 8), ("full", 80)])
