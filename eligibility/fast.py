@@ -38,7 +38,16 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypeVar
 
 from eligibility.analysis.partition import program_cuts
-from eligibility.analysis.settle import DESTINATION_FACTS, PARTS, Region, Settlement, part_of, settle
+from eligibility.analysis.settle import (
+    DESTINATION_FACTS,
+    PARTS,
+    Region,
+    Settlement,
+    may_stay,
+    open_destinations,
+    part_of,
+    settle,
+)
 from eligibility.case import Case, age_on
 from eligibility.engine.backends import engine_for
 from eligibility.engine.decide import (
@@ -776,25 +785,13 @@ def _settle_known(program: Program, facts: dict[str, Any], truths: tuple[bool, .
                 )
     region = Region(dict(facts), truth, statuses, decision, concrete, fired)
     out = Settlement([region], [], {}, {}, True, truth, statuses)
-    headline = decision.headline
-    fear = facts["fear_established_in"]
-    stay = (  # some people of the region may have nowhere to be expelled to (``settle._may_stay``)
-        headline.outcome == "expel"
-        and OPEN in headline.expel_to
-        and not (isinstance(fear, frozenset) and not fear)
-    )
+    stay = may_stay(region)
     for part in PARTS:
-        out.values[part] = {part_of(headline, part)}
+        out.values[part] = {part_of(decision.headline, part)}
         if part != "outcome" and stay:
             out.values[part].add(OPEN)
         out.decisive[part] = set()
-    if OPEN in headline.expel_to:  # ``settle._open_destinations``
-        for name in DESTINATION_FACTS:
-            if facts[name] is UNKNOWN:
-                for part in PARTS if stay else ("outcome",):
-                    out.decisive[part].add(name)
-                if name not in out.split_on:
-                    out.split_on.append(name)
+    open_destinations(out, facts, stay)
     return out
 
 

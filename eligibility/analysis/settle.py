@@ -122,7 +122,7 @@ def settle(
         return _settle_parts(program, start, engine, pure, root_truth, root_statuses)
     out = Settlement(tree.regions, tree.split_on, {}, {}, True, root_truth, root_statuses)
     checks = Partition((program,), CHECK_BUDGET, message="more than {budget:,} classes to check one fact")
-    stay = any(_may_stay(r) for r in tree.regions)
+    stay = any(may_stay(r) for r in tree.regions)
     for part in PARTS:
         out.values[part] = {part_of(r.decision.headline, part) for r in tree.regions}
         if part != "outcome" and stay:
@@ -139,14 +139,14 @@ def settle(
             if _decisive(program, start, fact, part, checks) is not False:
                 surely.add(fact)  # decisive, or not checked within the budget (kept: sound)
         out.decisive[part] = surely
-    _open_destinations(out, start, stay)
+    open_destinations(out, start, stay)
     return out
 
 
 DESTINATION_FACTS = ("nationalities", "habitual_residence", "fear_established_in")
 
 
-def _open_destinations(out: Settlement, start: Mapping[str, Any], stay: bool) -> None:
+def open_destinations(out: Settlement, start: Mapping[str, Any], stay: bool) -> None:
     """Where a region is expelled to countries that unknown facts leave open, those facts decide
     (and, where fear may be established in every one of them, asylum and waiting in Mexico too)."""
     if any(is_open(r.decision.headline) for r in out.regions):
@@ -158,7 +158,7 @@ def _open_destinations(out: Settlement, start: Mapping[str, Any], stay: bool) ->
                     out.split_on.append(name)
 
 
-def _may_stay(region: Region) -> bool:
+def may_stay(region: Region) -> bool:
     """Whether some people of a region expelled to countries left open may have nowhere to be
     expelled to: fear established in every one of them excepts them from the expulsion, and they
     are screened on (the asylum and MPP answers of the region then are not settled)."""
@@ -267,7 +267,7 @@ def _settle_parts(
             seen = {part_of(r.decision.headline, part) for r in tree.regions}
         except SearchTooLarge:
             seen = {part_of(r.decision.headline, part) for r in tree.regions} | {"(not settled)"}
-        if part != "outcome" and any(_may_stay(r) for r in tree.regions):
+        if part != "outcome" and any(may_stay(r) for r in tree.regions):
             seen.add(OPEN)
         out.values[part] = seen
         out.decisive[part] = (set(undecided) & relevant) if len(seen - {None}) > 1 else set()
