@@ -49,9 +49,8 @@ def engine_for(program: Program, name: str = "durable") -> Engine:
     """The engine ``name`` ('durable' or 'pure') for ``program``, built once per process.
 
     'durable' falls back to 'pure' where durable-rules is not installed, or where it refuses to
-    create the ruleset even on a second and third try (durable-rules 2.0.28 now and then answers
-    "error code: 102" for a valid definition); the engine's ``name`` says which one ran, and
-    every determination reports it.
+    create the ruleset (a rule too large for its fixed tables, or a definition it rejects); the
+    engine's ``name`` says which one ran, and every determination reports it.
     """
     if name == "durable" and not durable_available():
         name = "pure"

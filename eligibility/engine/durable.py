@@ -25,8 +25,11 @@ single fact per case. Everything durable-specific stays here, and each of its me
   as few rulesets as keep every one of them inside those limits (the shipped ``enacted`` needs two;
   in one, a case with many nationalities and late dates overflowed the stack), and a failed
   ``assert_fact`` never has its state deleted;
-* a ruleset is never freed (``delete_ruleset`` and re-creating fails with error 102): rulesets are
-  kept by the digest of their definition, so loading the same rules again reuses them.
+* an ``$or`` inside an ``$iany``/``$iall`` leaves a node's type unset, which durable-rules then
+  reads: the ruleset is refused (error 102) whenever the heap happens to hold the wrong byte there,
+  so "contains any of" is compiled as an ``$or`` of ``$iany`` tests, one per value;
+* rulesets are kept by the digest of their definition, so loading the same rules again (a server
+  reloading its rules, another thread) reuses them instead of growing.
 """
 
 from __future__ import annotations
@@ -137,14 +140,8 @@ def encode_facts(facts: Mapping[str, Any], counter: int) -> str:
     return json.dumps(message, ensure_ascii=False)
 
 
-CREATE_ATTEMPTS = 3
-"""durable-rules (2.0.28) now and then rejects a valid ruleset definition that the same process
-accepts on another try ("Could not create ruleset, error code: 102", ERR_UNEXPECTED_TYPE, seen in
-fresh processes under load with a byte-identical definition): creating it is tried this often."""
-
-
 class RulesetRefused(RuntimeError):
-    """durable-rules refused the ruleset's definition on every try (``engine_for`` then uses the
+    """durable-rules refused the ruleset's definition (``engine_for`` then uses the
     pure evaluator, and determinations say so)."""
 
 
@@ -174,19 +171,11 @@ def _ruleset(definition: str, policy: str) -> int:
 
 
 def _create(definition: str, policy: str) -> int:
-    handle = None
-    for attempt in range(CREATE_ATTEMPTS):
-        name = f"eligibility-{policy}-{next(_ruleset_names)}"
-        try:
-            handle = int(_dre.create_ruleset(name, definition))
-            break
-        except Exception as exc:  # durable-rules' own error type; the same definition usually passes
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise RulesetRefused(
-                    f"durable-rules refused the ruleset {CREATE_ATTEMPTS} times: {exc}"
-                ) from exc
-    assert handle is not None
-    return handle
+    name = f"eligibility-{policy}-{next(_ruleset_names)}"
+    try:
+        return int(_dre.create_ruleset(name, definition))
+    except Exception as exc:  # durable-rules' own error type
+        raise RulesetRefused(f"durable-rules refused the ruleset: {exc}") from exc
 
 
 def _forget(handle: int) -> None:

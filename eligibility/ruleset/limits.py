@@ -85,7 +85,10 @@ def _compile_test(test: Test) -> dict[str, Any]:
     if op == "contains":
         return {"$iany": {name: {"$i": value}}}
     if op == "contains_any":
-        return {"$iany": {name: {"$or": [{"$i": v} for v in value]}}}
+        # One $iany per value, never an $or inside one: durable-rules (2.0.28) builds that $or's
+        # forward node without setting its right-hand type, then reads it (rete.c, createAlpha),
+        # so such a ruleset is refused with error 102 whenever the heap holds the wrong byte there.
+        return {"$or": [{"$iany": {name: {"$i": v}}} for v in value]}
     if op == "not_contains":
         return {"$or": [{length: 0}, {"$iall": {name: {"$neq": {"$i": value}}}}]}
     if op == "contains_none":
