@@ -369,3 +369,26 @@ def test_a_ruleset_durable_rules_always_refuses_is_run_by_the_pure_evaluator(mon
     det = evaluate({"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01"}}, "draft-2019-07",
                    rules=rules, counterfactuals=False)
     assert det.engine == "pure" and det.outcome == "undetermined"  # border and place unknown
+
+
+def test_a_durable_answer_the_pure_evaluator_does_not_give_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case durable-rules answers is checked against the pure evaluator: on a region whose
+    rules are all decided the pure evaluator's truths are the region's own, and a durable-rules
+    answer that leaves out a rule it should fire is refused."""
+    from eligibility.errors import EngineMismatchError
+
+    real = durable.DurableEngine.fired
+
+    def forgetful(self: durable.DurableEngine, facts: Any) -> frozenset[str]:
+        return frozenset(sorted(real(self, facts))[1:])  # one fired rule left out
+
+    case = {"nationalities": ["HN"], "age": 30, "entry": {"date": "2019-12-01", "border": "southern_land",
+            "place": "between_ports"}, "transit": ["GT", "MX"]}
+    rules = load_rules()
+    assert evaluate(case, "enacted", rules=rules, engine="durable", counterfactuals=False).engine == "durable-rules"
+    monkeypatch.setattr(durable.DurableEngine, "fired", forgetful)
+    with pytest.raises(EngineMismatchError, match="disagree"):
+        evaluate(case, "enacted", rules=rules, engine="durable", counterfactuals=False)
+    unknown = {**case, "documents": None, "unaccompanied": None}  # a search over regions
+    with pytest.raises(EngineMismatchError, match="disagree"):
+        evaluate(unknown, "enacted", rules=rules, engine="durable", counterfactuals=False)

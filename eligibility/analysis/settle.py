@@ -398,14 +398,14 @@ def _fire(
     concrete: Mapping[str, Any],
     engine: Engine,
     pure: Engine | None,
-    fired: frozenset[str] | None = None,
+    expected: frozenset[str] | None = None,
 ) -> _Fired:
     """What ``engine`` makes of one concrete case (checked against ``pure``): truths, statuses,
-    decision. ``fired``: the rules the pure engine is already known to fire there."""
-    if fired is None:
-        fired = engine.fired(concrete)
+    decision. ``expected``: the rules the pure evaluator is already known to fire there."""
+    fired = expected if isinstance(engine, PureEngine) and expected is not None else engine.fired(concrete)
     if pure is not None and pure is not engine:
-        expected = pure.fired(concrete)
+        if expected is None:
+            expected = pure.fired(concrete)
         if expected != fired:
             names = sorted(b.rule.id for b in program.rules if b.key in fired ^ expected)
             raise EngineMismatchError(f"{engine.name} and {pure.name} disagree on rules {names}")
@@ -429,8 +429,9 @@ def _leaf(
     key = tuple(sorted(concrete.items()))
     known = memo.get(key) if memo is not None else None
     if known is None:
-        decided = isinstance(engine, PureEngine) and pure is None and None not in truth.values()
-        # every rule decided on the region: the pure evaluator would find these truths on any case of it
+        # every rule decided on the region (by the pure evaluator's own three-valued reading):
+        # it would find these truths on any case of it, this one included
+        decided = None not in truth.values()
         known = _fire(
             program, concrete, engine, pure, frozenset(k for k, v in truth.items() if v) if decided else None
         )
