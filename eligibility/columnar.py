@@ -414,9 +414,23 @@ def read_columns(frame: Any, *, rules: RuleSet | None = None) -> Columns:
 _ANCHOR = {"entry": {"date": "2000-01-01"}}
 
 
+_FORMS: dict[tuple[str, str], tuple[bool, Any]] = {}
+"""What ``_field_value`` found for a column's cell (for every later table; bounded)."""
+
+
 def _field_value(column: str, cell: str) -> tuple[bool, Any]:
     """Whether a non-date cell is a valid value of its field on its own, and a hashable form of the
-    value the Case holds (two cells with the same form give the same field)."""
+    value the Case holds (two cells with the same form give the same field); each cell read once
+    (kept in ``_FORMS``)."""
+    found = _FORMS.get((column, cell))
+    if found is None:
+        found = _read_field_value(column, cell)
+        make_room(_FORMS, CASE_KEYS)
+        _FORMS[column, cell] = found
+    return found
+
+
+def _read_field_value(column: str, cell: str) -> tuple[bool, Any]:
     try:
         value = cell_value(column, cell.strip())
     except ValueError:
@@ -481,23 +495,33 @@ def _by_code(lut: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return np.concatenate([lut[1:], lut[:1]])
 
 
-def _dates(column: _Column | None, rows: int) -> _Dates:
-    n = 1 if column is None else len(column.cells) + 1
-    state = np.zeros(n, dtype=np.int64)
-    days = np.zeros(n, dtype=np.int64)
-    year = np.zeros(n, dtype=np.int64)
-    monthday = np.zeros(n, dtype=np.int64)
-    wrong = np.zeros(n, dtype=bool)
-    for i, cell in enumerate(column.cells if column is not None else (), start=1):
+_DATE_CELLS: dict[str, tuple[int, int, int, int, int]] = {}
+"""Per date cell: its state (0 omitted, 1 null, 2 a day), day number, year, month*100+day and
+whether it is wrong or approximate (for every later table; bounded)."""
+
+
+def _date_cell(cell: str) -> tuple[int, int, int, int, int]:
+    found = _DATE_CELLS.get(cell)
+    if found is None:
         kind, day = _date_value(cell)
         if kind == "null":
-            state[i] = 1
+            found = (1, 0, 0, 0, 0)
         elif kind == "date" and day is not None:
-            state[i], days[i], year[i], monthday[i] = 2, day.toordinal(), day.year, day.month * 100 + day.day
+            found = (2, day.toordinal(), day.year, day.month * 100 + day.day, 0)
         else:  # approximate, or not a date
-            wrong[i] = True
+            found = (0, 0, 0, 0, 1)
+        make_room(_DATE_CELLS, 4 * CASE_KEYS)
+        _DATE_CELLS[cell] = found
+    return found
+
+
+def _dates(column: _Column | None, rows: int) -> _Dates:
+    table = np.zeros((1 if column is None else len(column.cells) + 1, 5), dtype=np.int64)
+    if column is not None and column.cells:
+        table[1:] = [_date_cell(cell) for cell in column.cells]
+    state, days, year, monthday, wrong = table.T.copy()
     at = None if column is None else column.codes
-    return _Dates(column is not None, at, state, days, year, monthday, wrong, rows)
+    return _Dates(column is not None, at, state, days, year, monthday, wrong.astype(bool), rows)
 
 
 def _ordinals(values: Iterable[dt.date]) -> npt.NDArray[np.int64]:
@@ -937,9 +961,9 @@ def _facts_at(
     from what the codes found (the facts derived once per combination of the fields they are
     derived from, the dates and ages from their day numbers), or, with no ``base``, every fact
     from the row's Case."""
-    from eligibility.ruleset.facts import derive_facts
-
     if not base:
+        from eligibility.ruleset.facts import derive_facts
+
         case = _row_case(_cells(columns, row))
         assert not isinstance(case, str)
         return derive_facts(case, columns.rules.context)[0]
@@ -1138,14 +1162,18 @@ def _truth_headlines(
     rules = {iid: destination_rules(program, iid) for iid in expulsions}
     firsts = dict(zip(expulsions, first_rules, strict=True))
     heads: list[Headline] = []
-    for at in example.tolist():
-        status_codes = tuple(int(status[at]) for status in status_of)
+    every_status = (
+        np.stack(status_of, axis=1)[example].tolist() if status_of else [[] for _ in range(distinct)]
+    )
+    first_of = {iid: codes[example].tolist() for iid, codes in firsts.items()}
+    for n, (at, expel) in enumerate(zip(example.tolist(), expelled[example].tolist(), strict=True)):
+        status_codes = tuple(every_status[n])
         facts: dict[str, Any] = {}
         countries: tuple[Any, ...] = ()
-        if expelled[at]:  # the countries of expulsion read the destination facts
+        if expel:  # the countries of expulsion read the destination facts
             facts = _facts_at(columns, keyed, int(positions[where[at]]), truths.base, DESTINATION_FACTS)
             countries = tuple(
-                destination_countries(rules[iid][int(firsts[iid][at]) - 1], facts) if firsts[iid][at] else ()
+                destination_countries(rules[iid][first_of[iid][n] - 1], facts) if first_of[iid][n] else ()
                 for iid in expulsions
             )
         memo = (status_codes, countries)
@@ -1199,7 +1227,7 @@ def _classes(parts: Sequence[tuple[Codes, int]], rows: int, sparse: int = 0) -> 
 # --- the result -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClassAnswer:
     """One class of rows: the answer every row of it gets, and one row of it."""
 
