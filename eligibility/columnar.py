@@ -97,7 +97,8 @@ __all__ = [
     "read_csv",
 ]
 
-Codes = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.signedinteger[Any]]
+"""Per row codes (-1: none), 32 or 64 bits (a column read from Arrow keeps its own indices)."""
 
 COLUMNS: tuple[str, ...] = FIELD_NAMES
 """The columns a population may have (the CSV batch layout): every case field, ``entry.*`` dotted."""
@@ -276,11 +277,13 @@ def _arrow_indices(indices: Any) -> Codes:
     if buffers[1] is None:
         return np.full(length, -1, dtype=np.int64)
     kind = "i" if _module("pyarrow").types.is_signed_integer(indices.type) else "u"
-    data = np.frombuffer(buffers[1], dtype=f"<{kind}{indices.type.bit_width // 8}", count=offset + length)
-    codes = data[offset:].astype(np.int64)
+    width = indices.type.bit_width // 8
+    data = np.frombuffer(buffers[1], dtype=f"<{kind}{width}", count=offset + length)[offset:]
+    # signed 32 or 64 bits: the buffer itself (read-only, never copied); else widened
+    codes: Codes = data if kind == "i" and width >= 4 else data.astype(np.int32 if width < 4 else np.int64)
     if indices.null_count:
         valid = np.unpackbits(np.frombuffer(buffers[0], dtype=np.uint8), bitorder="little")
-        codes[valid[offset : offset + length] == 0] = -1
+        codes = np.where(valid[offset : offset + length].view(bool), codes, -1)
     return codes
 
 
@@ -484,15 +487,31 @@ class _Dates:
     rows: int
 
     def cell(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        if self.at is None:
-            return np.full(self.rows, values[0], dtype=values.dtype)
+        if self.at is None:  # no such column: every row alike (read-only, no per-row array)
+            return np.broadcast_to(_narrow(values[:1]), (self.rows,))
         return _by_code(values)[self.at]
+
+
+_INT32 = 1 << 31
+
+
+def _narrow(lut: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A table of 64-bit integers as 32 bits when its values fit (what is gathered per row from
+    it then takes half the memory, and packs faster)."""
+    if (
+        lut.dtype.kind == "i"
+        and lut.dtype.itemsize > 4
+        and (not len(lut) or -_INT32 <= lut.min() <= lut.max() < _INT32)
+    ):
+        return lut.astype(np.int32)
+    return lut
 
 
 def _by_code(lut: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """A table by cell index (0: the cell missing, then the cells) made one to index by code
-    (-1: missing, the last entry): ``_by_code(lut)[codes] == lut[codes + 1]``, one pass less."""
-    return np.concatenate([lut[1:], lut[:1]])
+    (-1: missing, the last entry): ``_by_code(lut)[codes] == lut[codes + 1]``, one pass less
+    (and 32 bits where the values fit)."""
+    return _narrow(np.concatenate([lut[1:], lut[:1]]))
 
 
 _DATE_CELLS: dict[str, tuple[int, int, int, int, int]] = {}
@@ -596,13 +615,20 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     # an entry's facts consistent (the distinct combinations, once each)
     entry_names = ("entry.border", "entry.place", "entry.state", "entry.appointment")
     if any(n in cols for n in entry_names):
-        combo = np.zeros(rows, dtype=np.int64)
+        combo: Codes | None = None
         size = 1
         for n in entry_names:
             if n in cols:
                 card = len(held[n])
-                combo = combo * card + (fields[n][0] if n in fields else 0)
+                if combo is not None:
+                    combo = _times(combo, card, size)  # a new array
+                    if n in fields:
+                        combo += fields[n][0]
+                elif n in fields:
+                    combo = fields[n][0]
                 size *= card
+        if combo is None:
+            combo = np.zeros(rows, dtype=np.int32)
         distinct = (
             np.flatnonzero(np.bincount(combo, minlength=size)) if size <= _PACK_LIMIT else np.unique(combo)
         )
@@ -632,10 +658,10 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     birth = _dates(cols.get("birth_date"), rows)
     claim = _dates(cols.get("claim_date"), rows)
     decision = _dates(cols.get("decision_date"), rows)
-    for d in (entry, birth, claim, decision):
+    for d in (birth, claim, decision):
         if d.given:
             fallback |= d.cell(d.wrong)
-    fallback |= entry.cell(entry.state) != 2  # the entry date is required, and never unknown
+    fallback |= entry.cell(entry.wrong | (entry.state != 2))  # the entry date is required, and never unknown
     E = entry.cell(entry.days)
     birth_state = birth.cell(birth.state)
     claim_state = claim.cell(claim.state)
@@ -685,12 +711,12 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
         age_class = np.where(age_known, np.searchsorted(age_cuts, age, side="right") + 1, 0)
     elif age_col is not None:  # the classes of each distinct age, gathered
         lut_class = np.where(states == 2, np.searchsorted(age_cuts, numbers, side="right") + 1, 0)
-        age_class = lut_class[lut]
+        age_class = _narrow(lut_class)[lut]
         age = (numbers, lut)  # per row when asked for (``_distinct``)
     else:
-        age_class = np.broadcast_to(np.int64(0), (rows,))
+        age_class = np.broadcast_to(np.int32(0), (rows,))
         age = age_class
-    parts.append((age_class.astype(np.int64, copy=False), len(age_cuts) + 2))
+    parts.append((age_class, len(age_cuts) + 2))
     dates.append(parts[-1])
     if birth.given:  # which of the age and birth date are given (else the age's own codes say it)
         parts.append((np.asarray(age_state * 3 + birth_state, dtype=np.int64), 9))
@@ -713,8 +739,8 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
         claim_class = np.where(claim_state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
         parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
     else:  # no claim date: the entry date stands in, every row alike
-        waited = np.broadcast_to(np.int64(0), (rows,))
-        claim_class = np.broadcast_to(np.int64(np.searchsorted(day_cuts, 0, side="right") + 1), (rows,))
+        waited = np.broadcast_to(np.int32(0), (rows,))
+        claim_class = np.broadcast_to(np.int32(np.searchsorted(day_cuts, 0, side="right") + 1), (rows,))
     dates.append((claim_class, len(day_cuts) + 2))
     values = {"entry.date": E, "decision_date": day, "age_at_entry": age, "days_from_entry_to_claim": waited}
     return _Keyed(parts, fallback, fields, dates, treaty_class, values, cells=texts)
@@ -790,9 +816,9 @@ def _fact_parts(
         if not single:
             representative = _representatives(ids, count, positions)
         classes: dict[tuple[Any, ...], int] = {}
-        lut = np.zeros(count, dtype=np.int64)
+        lut = np.zeros(count, dtype=np.int32)
         per_fact: dict[str, dict[Any, int]] = {f: {"?": 0} for f in facts}  # unknown: 0
-        fact_luts = {f: np.zeros(count, dtype=np.int64) for f in facts}
+        fact_luts = {f: np.zeros(count, dtype=np.int32) for f in facts}
         derived: dict[str, list[Any]] = {f: [None] * count for f in facts}
         for f in facts:
             keyed.derived[f] = (ids, derived[f])
@@ -853,7 +879,7 @@ def _fact_parts(
                 if len(classes) > 1:
                     parts.append(fact_codes[f])
             elif f not in fact_codes:
-                fact_codes[f] = (np.zeros(rows, dtype=np.int64), 1)
+                fact_codes[f] = (np.zeros(rows, dtype=np.int32), 1)
             continue
         if len(classes) > 1:
             parts.append((lut[ids], len(classes)))
@@ -862,6 +888,19 @@ def _fact_parts(
                 fact_codes.pop(f, None)
                 keyed.fact_luts[f] = (fact_luts[f], ids, len(per_fact[f]))
     return parts
+
+
+def _rows_of(columns: Columns, rows: Codes) -> Columns:
+    """The table of ``rows`` of ``columns`` alone."""
+    sub = {
+        name: _Column(
+            column.codes[rows],
+            column.cells,
+            None if column.texts is None else [column.texts[r] for r in rows.tolist()],
+        )
+        for name, column in columns.columns.items()
+    }
+    return Columns(columns.rules, len(rows), sub, 0.0)
 
 
 @dataclass
@@ -892,10 +931,10 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
     """The rows that differ in what the truths of the rules and the countries of expulsion read:
     the class of every group of fields' facts (the facts that name the countries of expulsion
     exactly) and of every date, and whether the row is read by the row path."""
-    parts = [*keyed.parts, (keyed.fallback.astype(np.int64), 2)]
+    parts = [*keyed.parts, (keyed.fallback.view(np.int8), 2)]
     key, count = _classes(parts, columns.rows)
     rows = np.zeros(count, dtype=np.int64)
-    rows[key] = np.arange(columns.rows)
+    rows[key] = np.arange(columns.rows, dtype=np.int32 if columns.rows < _INT32 else np.int64)
     taken: dict[int, Codes] = {}
 
     def take(codes: Codes) -> Codes:  # per distinct row (arrays shared by several facts, once)
@@ -904,15 +943,7 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
             found = taken[id(codes)] = codes[rows]
         return found
 
-    sub = {
-        name: _Column(
-            column.codes[rows],
-            column.cells,
-            None if column.texts is None else [column.texts[r] for r in rows.tolist()],
-        )
-        for name, column in columns.columns.items()
-    }
-    table = Columns(columns.rules, count, sub, 0.0)
+    table = _rows_of(columns, rows)
     keyed_rows = _Keyed(
         [],
         keyed.fallback[rows],
@@ -1195,11 +1226,37 @@ def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
         present = np.zeros(size, dtype=bool)
         present[key] = True
         distinct = np.flatnonzero(present)
-        ids = np.empty(size, dtype=np.int64)
-        ids[distinct] = np.arange(len(distinct))
+        ids = np.empty(size, dtype=np.int32)  # size < 2**31
+        ids[distinct] = np.arange(len(distinct), dtype=np.int32)
         return ids[key], len(distinct)
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1).astype(np.int64), len(distinct)
+    rows = len(key)
+    bits = max(rows - 1, 1).bit_length()
+    if not rows or size.bit_length() + bits > 63:
+        distinct, inverse = np.unique(key, return_inverse=True)
+        return inverse.reshape(-1), len(distinct)
+    # sorted with each row's number below the code (one sort of 64-bit integers, the fastest)
+    both = key.astype(np.int64) << bits
+    both |= np.arange(rows, dtype=np.int64)
+    both.sort()
+    order = both & ((1 << bits) - 1)
+    both >>= bits  # the codes, in order
+    starts = np.empty(rows, dtype=bool)
+    starts[0] = True
+    np.not_equal(both[1:], both[:-1], out=starts[1:])
+    dense: Codes = np.cumsum(starts, dtype=np.int32 if rows < _INT32 else np.int64)
+    dense -= 1
+    ids = np.empty(rows, dtype=dense.dtype)
+    ids[order] = dense
+    return ids, int(dense[-1]) + 1
+
+
+def _times(key: Codes, card: int, size: int) -> Codes:
+    """``key * card`` for codes below ``size``: in 32 bits while the product fits, else 64 (never
+    in the 8 or 16 bits a small table's codes may have)."""
+    wide = size * card >= _INT32
+    if key.dtype.itemsize < 4 or (wide and key.dtype.itemsize < 8):
+        key = key.astype(np.int64 if wide else np.int32)
+    return key * card
 
 
 def _classes(parts: Sequence[tuple[Codes, int]], rows: int, sparse: int = 0) -> tuple[Codes, int]:
@@ -1215,7 +1272,8 @@ def _classes(parts: Sequence[tuple[Codes, int]], rows: int, sparse: int = 0) -> 
             continue
         if size * card > _PACK_LIMIT:
             key, size = _renumber(key, size)
-        key = key * card + codes
+        key = _times(key, card, size)  # a new array: added to in place (the sum fits its type)
+        key += codes
         size *= card
     if key is None:
         return np.zeros(rows, dtype=np.int64), 1 if rows else 0
@@ -1433,8 +1491,9 @@ def evaluate_frame(
     program = compile_policy(ruleset, name)
     timings = {"read": columns.seconds}
     started = time.perf_counter()
-    keyed = _components(columns, _bounds(program))
+    bounds = _bounds(program)
     rows = columns.rows
+    keyed = _components(columns, bounds)
     fast_rows = ~keyed.fallback
     by_truths: _Truths | None = None
     if coarse:

@@ -617,3 +617,47 @@ def test_dictionary_indices_are_read_from_their_offset() -> None:
         part = whole.slice(start, length).indices
         expected = [-1 if i is None else i for i in part.to_pylist()]
         assert list(_arrow_indices(part)) == expected, (start, length)
+
+
+def test_dictionary_indices_of_every_width_are_read() -> None:
+    """Indices of 8, 16, 32 or 64 bits, signed or not, with nulls: the same codes (32 bits are
+    read in place, the others widened)."""
+    pa = pytest.importorskip("pyarrow")
+    from eligibility.columnar import _arrow_indices
+
+    values = [0, 1, None, 2, 1, None, 0]
+    expected = [-1 if v is None else v for v in values]
+    for kind in (pa.int8(), pa.uint8(), pa.int16(), pa.uint16(), pa.int32(), pa.uint32(), pa.int64()):
+        indices = pa.array(values, type=kind)
+        for start, length in ((0, 7), (1, 5)):
+            got = _arrow_indices(indices.slice(start, length))
+            assert list(got) == expected[start : start + length], (kind, start)
+
+
+def test_class_ids_tell_apart_exactly_the_distinct_combinations() -> None:
+    """Codes packed into one class id, whatever their integer types and however large the
+    product of their counts: two rows have one id if and only if they have the same codes, and
+    the ids are 0 to count - 1 (codes of 8 bits multiplied in 8 bits, or a product past 2**31
+    in 32 bits, would make rows of different codes one class)."""
+    from eligibility.columnar import _classes
+
+    rng = np.random.default_rng(5)
+    rows = 3_000
+    parts = [
+        (rng.integers(0, 100, rows).astype(np.int8), 100),
+        (rng.integers(0, 120, rows).astype(np.int16), 120),
+        (rng.integers(0, 5_000_000, rows).astype(np.int32), 5_000_000),
+        (rng.integers(0, 2, rows).astype(np.int8), 2),
+        (rng.integers(0, 3_000, rows).astype(np.int64), 3_000),
+        (rng.integers(0, 10, rows).astype(np.int32), 1 << 30),  # ids 4 apart times 2**30: 2**32 apart
+    ]
+    parts[2][0][: rows // 2] = parts[2][0][rows // 2 :]  # rows alike in some parts
+    for chosen in ([0, 1], [0, 2], [2, 4], [3, 0, 1, 2, 4], [1, 3], [0, 5], [4, 5]):
+        given = [parts[n] for n in chosen]
+        ids, count = _classes(given, rows)
+        combos = list(zip(*(codes.tolist() for codes, _ in given), strict=True))
+        number: dict[tuple[int, ...], int] = {}
+        for combo, i in zip(combos, ids.tolist(), strict=True):
+            assert number.setdefault(combo, i) == i, chosen  # the same codes: the same id
+        assert len(set(number.values())) == len(number) == count, chosen  # different codes: different ids
+        assert sorted(set(ids.tolist())) == list(range(count)), chosen
