@@ -30,9 +30,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import operator
 import re
 from bisect import bisect_right
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, TypeVar
@@ -52,18 +53,33 @@ from eligibility.case import Case, age_on
 from eligibility.engine.backends import engine_for
 from eligibility.engine.decide import (
     OPEN,
+    Decision,
     Headline,
     Status,
+    _flip_shape,
+    _flips,
     decide,
     destination_countries,
     destination_rules,
     every_possible_status,
     fired_truth,
     possible_destinations,
+    possible_statuses,
+    screened,
+    status_reads,
 )
 from eligibility.engine.program import BoundRule, Program, compile_policy
-from eligibility.explain.build import build, headline, resting_on_defaults
-from eligibility.explain.determination import Determination, InstrumentResult
+from eligibility.explain.build import (
+    _caveats,
+    _explain,
+    _instrument,
+    _region_status,
+    _speaking,
+    build,
+    headline,
+    resting_on_defaults,
+)
+from eligibility.explain.determination import Dates, Determination, InstrumentResult
 from eligibility.memo import make_room
 from eligibility.ruleset.conditions import PartialSet, compile_truths, show
 from eligibility.ruleset.facts import (
@@ -74,7 +90,7 @@ from eligibility.ruleset.facts import (
     derive_facts,
 )
 from eligibility.ruleset.facts import treaty_gaps as _treaty_gaps
-from eligibility.ruleset.load import RuleSet
+from eligibility.ruleset.load import EVIDENCE_ORDER, RuleSet
 
 Detail = Literal["full", "compact"]
 
@@ -253,6 +269,66 @@ class Evaluator:
         self._found: list[tuple[Hashable, _Template]] = []
         # an explained instrument (one object for alike ones) -> its JSON text, split
         self._instrument_texts: dict[int, tuple[InstrumentResult, list[bytes | tuple[str]]]] = {}
+        # The compact assembler of a new class whose facts are all known (``_assemble``): for each
+        # instrument, in program order, a function picking the truths its possible statuses read
+        # and one picking those its explanation reads; and the memos of the steps.
+        # False: every new class is built by ``build`` (the tests compare the two). A subclass with
+        # its own ``_text`` (the text of a built determination) sees every new class built.
+        self.assembling = _ASSEMBLES and type(self)._text is Evaluator._text
+        self.assembled = 0  # new classes assembled from memoized parts, without ``build``
+        program = self.program
+        self._iids = tuple(i.id for i in program.instruments)
+        self._status_pick = tuple(
+            _picker([index[k] for k in status_reads(program, i.id)]) for i in program.instruments
+        )
+        self._explain_pick = tuple(
+            _picker(
+                [
+                    index[k]
+                    for k in (
+                        status_reads(program, i.id)
+                        if i.kind == "statutory_limit"
+                        else tuple(b.key for b in program.governed[i.id])
+                    )
+                ]
+            )
+            for i in program.instruments
+        )
+        self._all_shown = {name: _tok(_VARIABLE_FACTS.get(name) or f"f:{name}") for name in CATALOGUE}
+        self._possible: dict[Hashable, frozenset[Status]] = {}  # (instrument, truths read) -> statuses
+        self._decisions: dict[Hashable, _Decided | None] = {}  # (statuses, destinations) -> decision
+        self._explained: dict[Hashable, tuple[InstrumentResult, _Seg]] = {}
+        # (keys of the deciding rules, late) -> the text of evidence and caveats, and of decided_by
+        self._deciding: dict[Hashable, tuple[_Seg, _Seg]] = {}
+        self._explanations: dict[Hashable, _Seg] = {}  # the text of explanation, dates
+        self._late: str | None = None  # the caveat of a decision after the review date, as built
+        self._flip_pick = tuple(
+            _picker([index[k] for k in _flip_shape(program, i.id)[0]]) for i in program.instruments
+        )
+        self._flipped: dict[Hashable, Any] = {}  # (instrument, truths read) -> ``decide._flips``
+        self._limit_at = frozenset(
+            n for n, i in enumerate(program.instruments) if i.kind == "statutory_limit"
+        )
+        self._expulsion_in = tuple(n for n, i in enumerate(program.instruments) if i.kind == "expulsion")
+        self._destination_rules = tuple(b for b in program.rules if b.rule.role == "destination")
+        self._openings: dict[Headline, _Seg] = {}
+        self._assumed: dict[Hashable, _Seg] = {}
+        self._closing = (  # after ``dates`` to ``decided_by``, and after it to the end
+            _segment(
+                [*_field("engine", "fast"), b",", *_field("rules_digest", program.ruleset.digest), b","]
+            ),
+            _segment(
+                [
+                    b",",
+                    *_field("lang", self.lang),
+                    b",",
+                    *_field("date_ranges", {}),
+                    b",",
+                    *_field("date_cuts", []),
+                    b"}",
+                ]
+            ),
+        )
 
     # -- the hot path -----------------------------------------------------------------------------
 
@@ -613,6 +689,18 @@ class Evaluator:
     ) -> _Template:
         self.evaluations += 1
         program = self.program
+        reviewed, decision = program.ruleset.reviewed, facts["decision_date"]
+        late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
+        if (
+            self.assembling
+            and self.detail == "compact"
+            and truths is not None
+            and facts["entry.date"] is not UNKNOWN
+        ):
+            assembled = self._assemble(case, facts, assumed, truths, late)
+            if assembled is not None:
+                self.assembled += 1
+                return assembled
         settlement = (
             settle(program, facts, engine_for(program, "pure"))
             if truths is None or facts["entry.date"] is UNKNOWN
@@ -622,8 +710,6 @@ class Evaluator:
             name: value if value is UNKNOWN else _tok(_VARIABLE_FACTS.get(name) or f"f:{name}")
             for name, value in facts.items()
         }
-        reviewed, decision = program.ruleset.reviewed, facts["decision_date"]
-        late = reviewed is not None and isinstance(decision, dt.date) and decision > reviewed
         det = build(
             program,
             case,
@@ -637,6 +723,8 @@ class Evaluator:
             values=facts,
             lang=self.lang,
         )
+        if late and self._late is None:
+            self._late = det.caveats[-1]  # added last (``build``): alike for every class
         base, holes = self._text(det, assumed)
         return _Template(
             Headline(
@@ -665,18 +753,268 @@ class Evaluator:
                     items += self._pieces(inst)
             else:
                 items.append(item)
-        base: list[bytes] = []  # literal, hole, literal, ..., literal
-        holes: list[tuple[int, str]] = []
-        literal: list[bytes] = []
-        for item in items:
-            if isinstance(item, bytes):
-                literal.append(item)
-            else:
-                base += [b"".join(literal), b""]
-                holes.append((len(base) - 1, item[0]))
-                literal = []
-        base.append(b"".join(literal))
-        return tuple(base), tuple(holes)
+        return _joined(items)
+
+    def _assemble(
+        self,
+        case: Case,
+        facts: dict[str, Any],
+        assumed: dict[str, Any],
+        truths: tuple[bool, ...],
+        late: bool,
+    ) -> _Template | None:
+        """The compact template of a new class whose facts are all known, put together from parts
+        memoized by what each reads, without settling, ``build`` or a Determination: what ``build``
+        gives for the one region ``_settle_known`` makes (the same functions make each part on a
+        miss). None (``build`` then) where that region's answer is not settled: countries of
+        expulsion left open, facts known in part, treaty gaps the explanation mentions, and until
+        one class has shown the caveat of a decision after the review date."""
+        program = self.program
+        concrete = {name: facts[name] for name in DESTINATION_FACTS}
+        if any(isinstance(v, PartialSet) for v in concrete.values()) or (late and self._late is None):
+            return None
+        if case.transit is not None and self._transit_of(case)[3] and _GAPS_SHOWN in program.facts_used:
+            return None
+        truth: dict[str, bool] | None = None  # by rule key: made when a memo misses
+        possible = self._possible
+        statuses: list[frozenset[Status]] = []
+        memo: Hashable
+        for n, pick in enumerate(self._status_pick):
+            memo = (n, pick(truths))
+            found = possible.get(memo)
+            if found is None:
+                truth = truth or dict(zip(self._keys, truths, strict=True))
+                _bound(possible, CASE_KEYS)
+                found = possible[memo] = possible_statuses(program, self._iids[n], truth)
+            statuses.append(found)
+        destinations = tuple(
+            _destination(d, given, truths)
+            for d, given in zip(self._expulsions, self._elsewhere_of(facts), strict=True)
+        )
+        memo = (tuple(statuses), destinations)
+        decided = self._decisions.get(memo, _UNSEEN)
+        if decided is _UNSEEN:
+            truth = truth or dict(zip(self._keys, truths, strict=True))
+            _bound(self._decisions, CASE_KEYS)
+            decided = self._decisions[memo] = self._decided(statuses, truth, concrete)
+        if decided is None:
+            return None
+        assert isinstance(decided, _Decided)
+        decision = decided.decision
+        # each instrument's explanation (``build._instrument``), memoized by what it reads
+        results: list[InstrumentResult] = []
+        segments: list[_Seg] = []
+        explained = self._explained
+        for n, pick in enumerate(self._explain_pick):
+            memo = (n, decided.shapes[n], pick(truths))
+            piece = explained.get(memo)
+            if piece is None:
+                truth = truth or dict(zip(self._keys, truths, strict=True))
+                with _speaking(self.lang):
+                    inst = _instrument(
+                        program, self._iids[n], decided.settlement, truth, self._all_shown, False, None
+                    )
+                data = inst.model_dump(mode="json")
+                del data["findings"]
+                _bound(explained, CLASSES)
+                text = json.dumps(data, separators=(",", ":"))
+                piece = explained[memo] = (inst, _segment(_split("," + text if n else text)))
+            segments.append(piece[1])
+            results.append(piece[0])
+        # the rules that decided the headline (``decide.deciding_rules``), and what they give
+        memo = (self._deciding_keys(decided, truths, concrete), late)
+        found_by = self._deciding.get(memo)
+        if found_by is None:
+            rules = [b for b in program.rules if b.key in memo[0]]
+            evidence = min(
+                (b.rule.evidence for b in rules), key=EVIDENCE_ORDER.__getitem__, default="primary"
+            )
+            with _speaking(self.lang):
+                caveats = list(dict.fromkeys(c for b in rules for c in _caveats(b.rule)))
+            if late and self._late is not None:
+                caveats.append(self._late)
+            _bound(self._deciding, CASE_KEYS)
+            found_by = self._deciding[memo] = (
+                _segment([*_field("evidence", evidence), b",", *_field("caveats", caveats), b","]),
+                _segment(_field("decided_by", list(dict.fromkeys(b.rule.id for b in rules)))),
+            )
+        # the explanation (``build._explain``), memoized by what it reads
+        head = decision.headline
+        unknown_decision = facts["decision_date"] is UNKNOWN
+        no_claim = case.claim_date is None and case.given("claim_date")
+        memo = (head, decided.reported, unknown_decision, no_claim)
+        lines = self._explanations.get(memo)
+        if lines is None:
+            dates = {
+                "entry": _tok("entry"),
+                "decision": None if unknown_decision else _tok("decision"),
+                "claim": None if no_claim else _tok("claim"),
+            }
+            with _speaking(self.lang):
+                explanation = _explain(
+                    head.outcome,
+                    list(head.transfer_to),
+                    list(head.expel_to),
+                    head.asylum,
+                    head.wait_in_mexico,
+                    {"outcome": [], "asylum": [], "wait_in_mexico": []},
+                    results,
+                    Dates(**dates),
+                )
+            _bound(self._explanations, CLASSES)
+            lines = self._explanations[memo] = _segment(
+                [b"],", *_field("explanation", explanation), b",", *_field("dates", dates), b","]
+            )
+        opening = self._openings.get(head)
+        if opening is None:
+            _bound(self._openings, CASE_KEYS)
+            opening = self._openings[head] = _segment(
+                [
+                    b'{"id":',
+                    ("@id",),
+                    b",",
+                    *_field("policy", self.policy),
+                    b",",
+                    *_field("outcome", head.outcome),
+                    b",",
+                    *_field("transfer_to", list(head.transfer_to)),
+                    b",",
+                    *_field("expel_to", list(head.expel_to)),
+                    b",",
+                    *_field("asylum", head.asylum),
+                    b",",
+                    *_field("wait_in_mexico", head.wait_in_mexico),
+                    b",",
+                ]
+            )
+        base, holes = _stitched(
+            [
+                opening,
+                found_by[0],
+                self._assumed_text(assumed),
+                *segments,
+                lines,
+                self._closing[0],
+                found_by[1],
+                self._closing[1],
+            ]
+        )
+        return _Template(head, (), base, holes)
+
+    def _assumed_text(self, assumed: dict[str, Any]) -> _Seg:
+        """The JSON text from ``missing_facts`` to the opening of ``instruments`` (memoized by the
+        assumed defaults: their names, and the values not shown as placeholders)."""
+        try:
+            memo: Hashable = tuple(
+                [(k, None) if k in _PLACED else (k, type(v), _frozen(v)) for k, v in assumed.items()]
+            )
+            found = self._assumed.get(memo)
+        except TypeError:  # a value that cannot be hashed: not kept
+            memo, found = None, None
+        if found is None:
+            found = _segment(
+                [
+                    *_field("missing_facts", []),
+                    b",",
+                    *_field("missing_facts_by_field", {}),
+                    b",",
+                    *_field("assumed", _placed_assumed(assumed)),
+                    b',"instruments":[',
+                ]
+            )
+            if memo is not None:
+                _bound(self._assumed, CASE_KEYS)
+                self._assumed[memo] = found
+        return found
+
+    def _deciding_keys(
+        self, decided: _Decided, truths: tuple[bool, ...], concrete: dict[str, Any]
+    ) -> frozenset[str]:
+        """The keys of ``decide.deciding_rules(program, truth, concrete, decision)``: each
+        instrument's flips memoized by the truths they read, whether a flip moves the headline by
+        the statuses (and countries of expulsion) it reads."""
+        program = self.program
+        truth: dict[str, bool] | None = None
+        flips: list[Any] = []
+        for n, pick in enumerate(self._flip_pick):
+            memo = (n, pick(truths))
+            found = self._flipped.get(memo)
+            if found is None:
+                truth = truth or dict(zip(self._keys, truths, strict=True))
+                _bound(self._flipped, CASE_KEYS)
+                found = self._flipped[memo] = _flips(program, self._iids[n], truth)
+            flips.append(found)
+        statuses = tuple(
+            next(iter(s)) if n in self._limit_at else f[0]
+            for n, (s, f) in enumerate(zip(decided.possible, flips, strict=True))
+        )
+        moved = decided.moved.get(statuses)
+        if moved is None:
+            truth = truth or dict(zip(self._keys, truths, strict=True))
+            named = dict(zip(self._iids, statuses, strict=True))
+            head = decided.decision.headline
+            base = screened(program, named, truth, concrete) if head.expel_to else head
+            moved = decided.moved[statuses] = (base, {})
+        base, moves = moved
+        found_keys: set[str] = set()
+        if any(s == "applies" for s in (statuses[n] for n in self._expulsion_in)):
+            truth = truth or dict(zip(self._keys, truths, strict=True))
+            named = dict(zip(self._iids, statuses, strict=True))
+            for b in self._destination_rules:
+                if named[b.governs] != "applies" or not truth[b.key]:
+                    continue
+                flipped = dict(truth)
+                flipped[b.key] = not truth[b.key]
+                if screened(program, named, flipped, concrete) != base:
+                    found_keys.add(b.key)
+        for n, (_, flipped_to) in enumerate(flips):
+            for status, members in flipped_to:
+                if status == statuses[n]:
+                    continue
+                move = moves.get((n, status))
+                if move is None:
+                    changed = dict(zip(self._iids, statuses, strict=True))
+                    changed[self._iids[n]] = status
+                    truth = truth or dict(zip(self._keys, truths, strict=True))
+                    move = moves[(n, status)] = screened(program, changed, truth, concrete) != base
+                if move:
+                    found_keys.update(members)
+        return frozenset(found_keys)
+
+    def _decided(
+        self, statuses: list[frozenset[Status]], truth: dict[str, bool], concrete: dict[str, Any]
+    ) -> _Decided | None:
+        """The screening's decision for these possible statuses (one each: the facts are known),
+        and what the explanation of each instrument reads of it (``build._instrument``'s key);
+        None when the countries of expulsion are left open."""
+        program = self.program
+        possible = dict(zip(self._iids, statuses, strict=True))
+        if any(len(s) != 1 for s in statuses):
+            return None
+        decision = decide(program, {i: next(iter(s)) for i, s in possible.items()}, truth, concrete)
+        if OPEN in decision.headline.expel_to:
+            return None
+        region = Region({}, {}, possible, decision)
+        settlement = Settlement([region], [], {}, {}, True, {}, possible)
+        reported: list[Status] = []
+        shapes: list[Hashable] = []
+        for i in program.instruments:
+            status = _region_status(region, i.id)
+            expulsion: Hashable = None
+            if i.kind == "expulsion" and status in ("applies", "excepted"):
+                rule = decision.destination.get(i.id)
+                expulsion = (
+                    frozenset(() if rule is None else (rule.key,)),
+                    frozenset((decision.headline.expel_to,) if rule is not None else ()),
+                    i.id in decision.fear_excepted,
+                )
+            amenable: Hashable = None
+            if status == "not_applicable":
+                amenable = ((decision.headline.outcome,) if i.id in decision.not_amenable else (), 1)
+            stopper = decision.screened_out_by.get(i.id)
+            reported.append(status)
+            shapes.append((status, expulsion, amenable, (stopper,) if stopper else ()))
+        return _Decided(decision, settlement, tuple(statuses), tuple(reported), tuple(shapes), {})
 
     def _pieces(self, inst: InstrumentResult) -> list[bytes | tuple[str]]:
         """One instrument's JSON text, split around its placeholders (kept per object)."""
@@ -734,18 +1072,152 @@ class _Mask:
 
 
 _FIELDS = tuple(Determination.model_fields)
+# the fields ``Evaluator._assemble`` writes (in ``_FIELDS`` order): another field turns it off
+_ASSEMBLES = (
+    set(_FIELDS) - {"would_change_if"}
+    == {
+        "id",
+        "policy",
+        "outcome",
+        "transfer_to",
+        "expel_to",
+        "asylum",
+        "wait_in_mexico",
+        "evidence",
+        "caveats",
+        "missing_facts",
+        "missing_facts_by_field",
+        "assumed",
+        "instruments",
+        "explanation",
+        "dates",
+        "engine",
+        "rules_digest",
+        "decided_by",
+        "lang",
+        "date_ranges",
+        "date_cuts",
+    }
+    and list(_FIELDS).index("would_change_if") == list(_FIELDS).index("instruments") + 1
+)
+_PLACED = frozenset({"claim_date", "decision_date", "habitual_residence"})  # see ``_placed_assumed``
+_GAPS_SHOWN = "transit.only_non_party_third_countries"  # treaty gaps are explained when tested
+_UNSEEN = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """The screening's decision for one vector of statuses and countries of expulsion, as the
+    compact assembler reads it: the one-region settlement ``build._instrument`` reads, each
+    instrument's reported status, and what else its explanation reads of the decision."""
+
+    decision: Decision
+    settlement: Settlement
+    possible: tuple[frozenset[Status], ...]
+    reported: tuple[Status, ...]
+    shapes: tuple[Hashable, ...]
+    # statuses by flips (``deciding_rules``) -> the headline compared with, and for (instrument,
+    # status) whether that status moves it
+    moved: dict[tuple[Status, ...], tuple[Headline, dict[tuple[int, Status], bool]]]
+
+
+def _picker(indices: list[int]) -> Callable[[tuple[bool, ...]], Hashable]:
+    """A function giving the truths at ``indices`` (a tuple; one index: the truth alone)."""
+    if not indices:
+        return lambda _: ()
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda truths: truths[only]
+    return operator.itemgetter(*indices)
+
+
+def _destination(
+    destinations: tuple[tuple[int, BoundRule], ...],
+    given: tuple[tuple[str, ...], ...],
+    truths: tuple[bool, ...],
+) -> tuple[str | None, tuple[str, ...]]:
+    """``expulsion_destination`` as the key of its rule and its countries (``given``: what each
+    destination rule gives)."""
+    for (index, b), countries in zip(destinations, given, strict=True):
+        if truths[index]:
+            return b.key, countries
+    return None, ()
+
+
+def _field(name: str, value: Any) -> list[bytes | tuple[str]]:
+    """One field of a determination's JSON text (``"name":value``), split around its placeholders."""
+    return _split(json.dumps({name: value}, separators=(",", ":"))[1:-1])
+
+
+def _frozen(value: Any) -> Hashable:
+    """A default's value as a memo key (a list as a tuple)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+_Seg = tuple[bytes | str, ...]
+"""A piece of a template's text: literal, placeholder name, literal, ..., literal."""
+
+
+def _segment(items: list[bytes | tuple[str]]) -> _Seg:
+    """Literal pieces and placeholders (``_split``) as one ``_Seg``."""
+    out: list[bytes | str] = []
+    literal: list[bytes] = []
+    for item in items:
+        if isinstance(item, bytes):
+            literal.append(item)
+        else:
+            out += [b"".join(literal), item[0]]
+            literal = []
+    out.append(b"".join(literal))
+    return tuple(out)
+
+
+def _stitched(segments: list[_Seg]) -> tuple[tuple[bytes, ...], tuple[tuple[int, str], ...]]:
+    """Pieces of text one after the other, as a template's text (``_Template.base``, ``holes``)."""
+    base: list[bytes] = []
+    holes: list[tuple[int, str]] = []
+    pending: list[bytes] = []
+    for segment in segments:
+        pending.append(segment[0])  # type: ignore[arg-type]
+        for at in range(1, len(segment), 2):
+            base += [b"".join(pending), b""]
+            holes.append((len(base) - 1, segment[at]))  # type: ignore[arg-type]
+            pending = [segment[at + 1]]  # type: ignore[list-item]
+    base.append(b"".join(pending))
+    return tuple(base), tuple(holes)
+
+
+def _joined(items: list[bytes | tuple[str]]) -> tuple[tuple[bytes, ...], tuple[tuple[int, str], ...]]:
+    """Pieces and placeholders as a template's text: literal, hole, literal, ..., literal."""
+    base: list[bytes] = []
+    holes: list[tuple[int, str]] = []
+    literal: list[bytes] = []
+    for item in items:
+        if isinstance(item, bytes):
+            literal.append(item)
+        else:
+            base += [b"".join(literal), b""]
+            holes.append((len(base) - 1, item[0]))
+            literal = []
+    base.append(b"".join(literal))
+    return tuple(base), tuple(holes)
+
+
+def _placed_assumed(assumed: dict[str, Any]) -> dict[str, Any]:
+    """The assumed defaults with placeholders for the assumed dates and residence."""
+    return {
+        k: _tok({"claim_date": "claim", "decision_date": "decision"}[k])
+        if k in ("claim_date", "decision_date")
+        else (_tok("@residence") if k == "habitual_residence" else v)
+        for k, v in assumed.items()
+    }
 
 
 def _placed(data: dict[str, Any], assumed: dict[str, Any], detail: Detail) -> None:
     """A dumped determination with placeholders for the id and the assumed dates and residence,
     less what compact lines leave out."""
     data["id"] = _tok("@id")
-    data["assumed"] = {
-        k: _tok({"claim_date": "claim", "decision_date": "decision"}[k])
-        if k in ("claim_date", "decision_date")
-        else (_tok("@residence") if k == "habitual_residence" else v)
-        for k, v in assumed.items()
-    }
+    data["assumed"] = _placed_assumed(assumed)
     if detail == "compact":
         for inst in data["instruments"]:
             if isinstance(inst, dict):
