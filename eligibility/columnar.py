@@ -63,6 +63,7 @@ itself (the ``Case`` model), so its message, or its answer, is the row path's.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import time
@@ -537,9 +538,10 @@ def _date_cell(cell: str) -> tuple[int, int, int, int, int]:
 def _dates(column: _Column | None, rows: int) -> _Dates:
     table = np.zeros((1 if column is None else len(column.cells) + 1, 5), dtype=np.int64)
     if column is not None and column.cells:
-        table[1:] = [_date_cell(cell) for cell in column.cells]
+        each = itertools.chain.from_iterable(map(_date_cell, column.cells))
+        table[1:] = np.fromiter(each, dtype=np.int64, count=5 * len(column.cells)).reshape(-1, 5)
     state, days, year, monthday, wrong = table.T.copy()
-    at = None if column is None else column.codes
+    at = None if column is None else column.codes.astype(np.intp, copy=False)  # gathered several times
     return _Dates(column is not None, at, state, days, year, monthday, wrong.astype(bool), rows)
 
 
@@ -569,7 +571,9 @@ class _Keyed:
     cells: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
+def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]], fine: bool = True) -> _Keyed:
+    """Per row the codes of the fine class (the fast path's case key: ``parts``; with ``fine``
+    False only what the coarse class is made from), and whether the row path reads it."""
     rows = columns.rows
     cols = columns.columns
     fallback = np.zeros(rows, dtype=bool)
@@ -658,23 +662,26 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     birth = _dates(cols.get("birth_date"), rows)
     claim = _dates(cols.get("claim_date"), rows)
     decision = _dates(cols.get("decision_date"), rows)
-    for d in (birth, claim, decision):
+    for d in (birth, claim):
         if d.given:
             fallback |= d.cell(d.wrong)
-    fallback |= entry.cell(entry.wrong | (entry.state != 2))  # the entry date is required, and never unknown
-    E = entry.cell(entry.days)
-    birth_state = birth.cell(birth.state)
-    claim_state = claim.cell(claim.state)
-    decision_state = decision.cell(decision.state)
+    E = entry.cell(entry.days)  # 0 where not a day (a day's number is at least 1)
+    fallback |= E == 0  # the entry date is required, and never unknown
+    birth_state: Any = birth.cell(birth.state) if birth.given else 0
+    claim_state: Any = claim.cell(claim.state) if claim.given else 0
     if birth.given:
         fallback |= (birth_state == 2) & (birth.cell(birth.days) > E)
     if claim.given:
         claim_days = claim.cell(claim.days)
         fallback |= (claim_state == 2) & (claim_days < E)
-    if decision.given:
-        decision_days = decision.cell(decision.days)
-        fallback |= (decision_state == 2) & (decision_days < E)
+    if decision.given:  # per cell: its day, -1 when wrong, past every day when omitted or null
+        latest = np.iinfo(np.int32).max
+        check = np.where(decision.wrong, -1, np.where(decision.state == 2, decision.days, latest))
+        fallback |= decision.cell(check) < E
+        if claim.given or fine:
+            decision_state = decision.cell(decision.state)
         if claim.given:
+            decision_days = decision.cell(decision.days)
             fallback |= (claim_state == 2) & (decision_state == 2) & (decision_days < claim_days)
     # the entry date between every date cut of the rules and of the treaty table
     treaty = {
@@ -718,18 +725,26 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
         age = age_class
     parts.append((age_class, len(age_cuts) + 2))
     dates.append(parts[-1])
-    if birth.given:  # which of the age and birth date are given (else the age's own codes say it)
+    if birth.given and fine:  # which of the age and birth date are given (else the age's own codes say it)
         parts.append((np.asarray(age_state * 3 + birth_state, dtype=np.int64), 9))
     # the decision date (the entry date when omitted) and the days from entry to claim
     decision_cuts = _ordinals(bounds["decision_date"])
     by_entry = entry.cell(np.searchsorted(decision_cuts, entry.days, side="right") + 1)
-    if decision.given:
+    if decision.given:  # per cell its class (-1: omitted, the entry date's then)
         by_decision = decision.cell(
-            np.where(decision.state == 1, 0, np.searchsorted(decision_cuts, decision.days, side="right") + 1)
+            np.where(
+                decision.state == 0,
+                -1,
+                np.where(
+                    decision.state == 1, 0, np.searchsorted(decision_cuts, decision.days, side="right") + 1
+                ),
+            )
         )
-        decision_class = np.where(decision_state == 0, by_entry, by_decision)
-        day: Any = (decision_days, decision_state, E)  # the decision date, or the entry date when omitted
-        parts.append((decision_class * 3 + decision_state, 3 * (len(decision_cuts) + 2)))
+        decision_class = np.where(by_decision < 0, by_entry, by_decision)
+        # the decision date, or the entry date when omitted (per row when asked for)
+        day: Any = (_by_code(decision.days), _by_code(decision.state), decision.at, E)
+        if fine:
+            parts.append((decision_class * 3 + decision_state, 3 * (len(decision_cuts) + 2)))
     else:  # the entry date's class says it
         decision_class, day = by_entry, E
     dates.append((decision_class, len(decision_cuts) + 2))
@@ -737,7 +752,8 @@ def _components(columns: Columns, bounds: dict[str, tuple[Any, ...]]) -> _Keyed:
     if claim.given:
         waited = np.where(claim_state == 2, claim_days - E, 0)
         claim_class = np.where(claim_state == 1, 0, np.searchsorted(day_cuts, waited, side="right") + 1)
-        parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
+        if fine:
+            parts.append((claim_class * 3 + claim_state, 3 * (len(day_cuts) + 2)))
     else:  # no claim date: the entry date stands in, every row alike
         waited = np.broadcast_to(np.int32(0), (rows,))
         claim_class = np.broadcast_to(np.int32(np.searchsorted(day_cuts, 0, side="right") + 1), (rows,))
@@ -920,9 +936,10 @@ def _values_at(values: Any, rows: Codes) -> Codes:
     """Per row of ``rows`` the values of a date or age fact (see ``_Keyed.values``)."""
     if isinstance(values, np.ndarray):
         return values[rows]
-    if len(values) == 3:  # the decision date where given, else the entry date
-        days, state, entry = values
-        return np.asarray(np.where(state[rows] == 2, days[rows], entry[rows]), dtype=np.int64)
+    if len(values) == 4:  # the decision date where given, else the entry date
+        days, state, codes, entry = values  # per code (-1: the last) the day and state; per row the code
+        at = codes[rows]
+        return np.asarray(np.where(state[at] == 2, days[at], entry[rows]), dtype=np.int64)
     table, codes = values  # the age given: per value code, and the code per row
     return np.asarray(table[codes[rows]], dtype=np.int64)
 
@@ -1493,7 +1510,7 @@ def evaluate_frame(
     started = time.perf_counter()
     bounds = _bounds(program)
     rows = columns.rows
-    keyed = _components(columns, bounds)
+    keyed = _components(columns, bounds, fine=not coarse)
     fast_rows = ~keyed.fallback
     by_truths: _Truths | None = None
     if coarse:
