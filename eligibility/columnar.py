@@ -262,7 +262,10 @@ def _from_arrow(column: Any) -> tuple[Codes, list[Any]]:
         if not chunks:
             return np.empty(0, dtype=np.int64), []
         dictionary = chunks[0].dictionary
-        indices = pa.chunked_array([c.indices for c in chunks]).combine_chunks()
+        if len(chunks) == 1:  # its indices as they are (not copied)
+            indices = chunks[0].indices
+        else:
+            indices = pa.chunked_array([c.indices for c in chunks]).combine_chunks()
     else:
         if not pa.types.is_dictionary(column.type):
             column = pc.dictionary_encode(column)
@@ -1027,6 +1030,25 @@ def _facts_at(
     return out
 
 
+def _facts_of_rows(
+    keyed: _Keyed, rows: Codes, base: dict[str, Any], names: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Per row of ``rows`` (valid rows) the values of the facts ``names``, as ``_facts_at`` finds
+    them, a column at a time."""
+    per_name: list[list[Any]] = []
+    for name in names:
+        if name in ("entry.date", "decision_date"):
+            per_name.append([dt.date.fromordinal(d) for d in keyed.values[name][rows].tolist()])
+        elif name in keyed.values:
+            per_name.append(keyed.values[name][rows].tolist())
+        elif name in keyed.derived:
+            ids, values = keyed.derived[name]
+            per_name.append([values[i] for i in ids[rows].tolist()])
+        else:
+            per_name.append([base[name]] * len(rows))
+    return list(zip(*per_name, strict=True)) if per_name else [()] * len(rows)
+
+
 def _truth_ids(
     columns: Columns,
     keyed: _Keyed,
@@ -1094,20 +1116,20 @@ def _truth_ids(
         if compiled is None:  # the truths of these rules alone, from the facts they test
             compiled = answers.group_truths[group] = compile_truths([rules[n].when for n in indices])
         names = sorted(fact_set)
-        for combo, row in enumerate(representative.tolist()):
-            if row >= 0:
-                values = _facts_at(columns, keyed, row, base, names, only=True)
-                memo: tuple[Any, ...] | None = (group, *values.values())
-                try:
-                    vector = answers.truths.get(memo)
-                except TypeError:  # a value that is not hashable: not kept
-                    memo, vector = None, None
-                if vector is None:
-                    vector = compiled(values)
-                    if memo is not None:
-                        make_room(answers.truths, CASE_KEYS)
-                        answers.truths[memo] = vector
-                lut[combo] = truths.setdefault(vector, len(truths))
+        combos = np.flatnonzero(representative >= 0)
+        found = _facts_of_rows(keyed, representative[combos], base, names)
+        for combo, values in zip(combos.tolist(), found, strict=True):
+            memo: tuple[Any, ...] | None = (group, *values)
+            try:
+                vector = answers.truths.get(memo)
+            except TypeError:  # a value that is not hashable: not kept
+                memo, vector = None, None
+            if vector is None:
+                vector = compiled(dict(zip(names, values, strict=True)))
+                if memo is not None:
+                    make_room(answers.truths, CASE_KEYS)
+                    answers.truths[memo] = vector
+            lut[combo] = truths.setdefault(vector, len(truths))
         codes = lut[ids] if len(truths) > 1 else np.zeros(len(positions), dtype=np.int64)
         if len(truths) > 1:
             parts.append((codes, len(truths)))
@@ -1214,19 +1236,25 @@ def _truth_headlines(
         np.stack(status_of, axis=1)[example].tolist() if status_of else [[] for _ in range(distinct)]
     )
     first_of = {iid: codes[example].tolist() for iid, codes in firsts.items()}
-    for n, (at, expel) in enumerate(zip(example.tolist(), expelled[example].tolist(), strict=True)):
+    expels = expelled[example]
+    destinations = iter(
+        _facts_of_rows(keyed, positions[where[example[expels]]], truths.base, DESTINATION_FACTS)
+    )
+    for n, (at, expel) in enumerate(zip(example.tolist(), expels.tolist(), strict=True)):
         status_codes = tuple(every_status[n])
         facts: dict[str, Any] = {}
         countries: tuple[Any, ...] = ()
         if expel:  # the countries of expulsion read the destination facts
-            facts = _facts_at(columns, keyed, int(positions[where[at]]), truths.base, DESTINATION_FACTS)
+            named = dict(zip(DESTINATION_FACTS, next(destinations), strict=True))
             countries = tuple(
-                destination_countries(rules[iid][first_of[iid][n] - 1], facts) if first_of[iid][n] else ()
+                destination_countries(rules[iid][first_of[iid][n] - 1], named) if first_of[iid][n] else ()
                 for iid in expulsions
             )
         memo = (status_codes, countries)
         head = known.get(memo)
         if head is None:
+            if expel:
+                facts = _facts_at(columns, keyed, int(positions[where[at]]), truths.base, DESTINATION_FACTS)
             statuses: dict[str, Any] = {
                 inst.id: _STATUS_CODES[code] for inst, code in zip(screened, status_codes, strict=True)
             }
