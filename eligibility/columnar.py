@@ -797,7 +797,7 @@ def _facts_of(group: tuple[str, ...]) -> tuple[str, ...]:
 def _representatives(ids: Codes, count: int, positions: Codes) -> list[int]:
     """Per combination (``ids`` per row, ``count`` of them), one row of ``positions`` that has it (-1: none)."""
     representative = np.full(count, -1, dtype=np.int64)
-    representative[ids[positions]] = positions
+    representative[ids if len(positions) == len(ids) else ids[positions]] = positions  # every row: as it is
     found: list[int] = representative.tolist()
     return found
 
@@ -1172,16 +1172,18 @@ def _truth_headlines(
     count = truths.count
     where = np.zeros(count, dtype=np.int64)  # a position (among the truth rows) of each class
     where[truths.ids] = np.arange(len(truths.ids))
-    matrix = np.zeros((count, len(program.rules)), dtype=bool)
+    matrix = np.zeros((len(program.rules), count), dtype=bool)  # per rule, its truth in each class
     for indices, table, codes in zip(truths.groups, truths.tables, truths.codes, strict=True):
-        matrix[:, list(indices)] = np.array(table, dtype=bool).reshape(len(table), len(indices))[codes[where]]
+        matrix[list(indices)] = (
+            np.array(table, dtype=bool).reshape(len(table), len(indices)).T[:, codes[where]]
+        )
     index = {b.key: n for n, b in enumerate(program.rules)}
 
     def all_of(keys: Sequence[str]) -> npt.NDArray[np.bool_]:
-        return np.asarray(matrix[:, [index[k] for k in keys]].all(axis=1), dtype=bool)
+        return np.asarray(matrix[[index[k] for k in keys]].all(axis=0), dtype=bool)
 
     def any_of(keys: Sequence[str]) -> npt.NDArray[np.bool_]:
-        return np.asarray(matrix[:, [index[k] for k in keys]].any(axis=1), dtype=bool)
+        return np.asarray(matrix[[index[k] for k in keys]].any(axis=0), dtype=bool)
 
     parts: list[tuple[Codes, int]] = []
     status_of: list[npt.NDArray[Any]] = []
@@ -1217,7 +1219,7 @@ def _truth_headlines(
             expelled |= applies
             first = np.zeros(count, dtype=np.int64)
             for n, b in reversed(list(enumerate(destination_rules(program, inst.id), start=1))):
-                first = np.where(matrix[:, index[b.key]], n, first)
+                first = np.where(matrix[index[b.key]], n, first)
             parts.append((np.where(applies, first, 0), len(destination_rules(program, inst.id)) + 1))
             first_rules.append(parts[-1][0])
             expulsions.append(inst.id)
@@ -1258,7 +1260,7 @@ def _truth_headlines(
             statuses: dict[str, Any] = {
                 inst.id: _STATUS_CODES[code] for inst, code in zip(screened, status_codes, strict=True)
             }
-            truth = dict(zip([b.key for b in program.rules], matrix[at].tolist(), strict=True))
+            truth = dict(zip([b.key for b in program.rules], matrix[:, at].tolist(), strict=True))
             make_room(known, CASE_KEYS)
             head = known[memo] = decide(program, statuses | limits, truth, facts).headline
         heads.append(head)
@@ -1579,11 +1581,11 @@ def evaluate_frame(
         by_truth = np.zeros(by_truths.count, dtype=np.int64)
         by_truth[by_truths.ids] = distinct.rows[by_truths.rows]
         heads = _truth_headlines(distinct.columns, distinct.keyed, evaluator, by_truths)
-        codes_of: dict[Headline, str] = {}
+        codes_of: dict[int, str] = {}  # by the headline's identity (one object per distinct statuses)
         for head, row in zip(heads, by_truth.tolist(), strict=True):
-            code = codes_of.get(head)
+            code = codes_of.get(id(head))
             if code is None:
-                code = codes_of[head] = outcome_code(head)
+                code = codes_of[id(head)] = outcome_code(head)
             classes.append(ClassAnswer(head, None, code, row, True))
         if count:
             class_id = np.where(by_truth_class >= 0, by_truth_class + count, class_id)
