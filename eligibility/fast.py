@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import operator
 import re
@@ -305,7 +306,16 @@ class Evaluator:
         self._flip_pick = tuple(
             _picker([index[k] for k in _flip_shape(program, i.id)[0]]) for i in program.instruments
         )
-        self._flipped: dict[Hashable, Any] = {}  # (instrument, truths read) -> ``decide._flips``
+        self._contributions: dict[Hashable, tuple[str, ...]] = {}  # see ``_deciding_keys``
+        self._mask_pick = tuple(
+            _picker(sorted({*m.scope, *m.alternative, *m.stops, *m.in_force, *m.windows}))
+            for m in self._force_masks
+        )
+        self._mask_statuses: dict[Hashable, tuple[Status, int, bool]] = {}  # see ``_masked``
+        self._serials = itertools.count()
+        self._destination_pick = _picker(
+            [index[b.key] for b in program.rules if b.rule.role == "destination"]
+        )
         self._limit_at = frozenset(
             n for n, i in enumerate(program.instruments) if i.kind == "statutory_limit"
         )
@@ -590,17 +600,13 @@ class Evaluator:
         # for each instrument not in force, and each expulsion in force that does not apply: the
         # status one flip of a rule would give it (None: no one flip can), by position
         moves: list[tuple[int, Status] | None] = []
-        for m in self._force_masks:
-            if not all(truths[n] for n in m.scope) or (
-                m.alternative and not any(truths[n] for n in m.alternative)
-            ):
-                status: Status = "not_applicable"
-            elif any(truths[n] for n in m.stops):
-                status = "excluded"  # the screening treats excluded and excepted alike
-            else:
-                status = "applies"
-            failed = sum(1 for n in m.in_force if not truths[n])
-            window = not m.windows or any(truths[n] for n in m.windows)
+        for k, m in enumerate(self._force_masks):
+            memo = (k, self._mask_pick[k](truths))
+            found = self._mask_statuses.get(memo)
+            if found is None:
+                _bound(self._mask_statuses, CASE_KEYS)
+                found = self._mask_statuses[memo] = _mask_status(m, truths)
+            status, failed, window = found
             to = next(expelled) if m.destinations is not None else ()
             if not failed and window:
                 statuses.append(status)
@@ -787,15 +793,15 @@ class Evaluator:
                 _bound(possible, CASE_KEYS)
                 found = possible[memo] = possible_statuses(program, self._iids[n], truth)
             statuses.append(found)
+        elsewhere = self._elsewhere_of(facts)
         destinations = tuple(
-            _destination(d, given, truths)
-            for d, given in zip(self._expulsions, self._elsewhere_of(facts), strict=True)
+            _destination(d, given, truths) for d, given in zip(self._expulsions, elsewhere, strict=True)
         )
         memo = (tuple(statuses), destinations)
         decided = self._decisions.get(memo, _UNSEEN)
         if decided is _UNSEEN:
             truth = truth or dict(zip(self._keys, truths, strict=True))
-            _bound(self._decisions, CASE_KEYS)
+            _bound(self._decisions, CLASSES)
             decided = self._decisions[memo] = self._decided(statuses, truth, concrete)
         if decided is None:
             return None
@@ -822,7 +828,10 @@ class Evaluator:
             segments.append(piece[1])
             results.append(piece[0])
         # the rules that decided the headline (``decide.deciding_rules``), and what they give
-        memo = (self._deciding_keys(decided, truths, concrete), late)
+        deciding = self._deciding_keys(decided, truths, concrete, elsewhere)
+        if deciding is None:
+            return None
+        memo = (deciding, late)
         found_by = self._deciding.get(memo)
         if found_by is None:
             rules = [b for b in program.rules if b.key in memo[0]]
@@ -928,57 +937,63 @@ class Evaluator:
         return found
 
     def _deciding_keys(
-        self, decided: _Decided, truths: tuple[bool, ...], concrete: dict[str, Any]
-    ) -> frozenset[str]:
-        """The keys of ``decide.deciding_rules(program, truth, concrete, decision)``: each
-        instrument's flips memoized by the truths they read, whether a flip moves the headline by
-        the statuses (and countries of expulsion) it reads."""
+        self,
+        decided: _Decided,
+        truths: tuple[bool, ...],
+        concrete: dict[str, Any],
+        elsewhere: tuple[tuple[tuple[str, ...], ...], ...],
+    ) -> frozenset[str] | None:
+        """The keys of ``decide.deciding_rules(program, truth, concrete, decision)``. What each
+        instrument adds (the rules whose flip alone moves it to a status that changes the headline)
+        is memoized by the decision and the truths its flips read (``decide._flips``); what the
+        destination rules add, by the decision, their truths and the countries each gives. None
+        when a status by the flips is not the decision's (never expected: the same precedence)."""
         program = self.program
         truth: dict[str, bool] | None = None
-        flips: list[Any] = []
+        contributions = self._contributions
+        serial = decided.serial
+        found_keys: set[str] = set()
         for n, pick in enumerate(self._flip_pick):
-            memo = (n, pick(truths))
-            found = self._flipped.get(memo)
+            memo: Hashable = (serial, n, pick(truths))
+            found = contributions.get(memo)
             if found is None:
                 truth = truth or dict(zip(self._keys, truths, strict=True))
-                _bound(self._flipped, CASE_KEYS)
-                found = self._flipped[memo] = _flips(program, self._iids[n], truth)
-            flips.append(found)
-        statuses = tuple(
-            next(iter(s)) if n in self._limit_at else f[0]
-            for n, (s, f) in enumerate(zip(decided.possible, flips, strict=True))
-        )
-        moved = decided.moved.get(statuses)
-        if moved is None:
-            truth = truth or dict(zip(self._keys, truths, strict=True))
-            named = dict(zip(self._iids, statuses, strict=True))
-            head = decided.decision.headline
-            base = screened(program, named, truth, concrete) if head.expel_to else head
-            moved = decided.moved[statuses] = (base, {})
-        base, moves = moved
-        found_keys: set[str] = set()
-        if any(s == "applies" for s in (statuses[n] for n in self._expulsion_in)):
-            truth = truth or dict(zip(self._keys, truths, strict=True))
-            named = dict(zip(self._iids, statuses, strict=True))
-            for b in self._destination_rules:
-                if named[b.governs] != "applies" or not truth[b.key]:
-                    continue
-                flipped = dict(truth)
-                flipped[b.key] = not truth[b.key]
-                if screened(program, named, flipped, concrete) != base:
-                    found_keys.add(b.key)
-        for n, (_, flipped_to) in enumerate(flips):
-            for status, members in flipped_to:
-                if status == statuses[n]:
-                    continue
-                move = moves.get((n, status))
-                if move is None:
-                    changed = dict(zip(self._iids, statuses, strict=True))
-                    changed[self._iids[n]] = status
-                    truth = truth or dict(zip(self._keys, truths, strict=True))
-                    move = moves[(n, status)] = screened(program, changed, truth, concrete) != base
-                if move:
-                    found_keys.update(members)
+                status, flipped_to = _flips(program, self._iids[n], truth)
+                if n not in self._limit_at and status != decided.single[n]:
+                    return None
+                moved: list[str] = []
+                for to, members in flipped_to:
+                    if to == decided.single[n]:
+                        continue
+                    move = decided.moves.get((n, to))
+                    if move is None:
+                        changed = dict(decided.named)
+                        changed[self._iids[n]] = to
+                        move = screened(program, changed, truth, concrete) != decided.base
+                        decided.moves[(n, to)] = move
+                    if move:
+                        moved += members
+                _bound(contributions, CASE_KEYS)
+                found = contributions[memo] = tuple(moved)
+            if found:
+                found_keys.update(found)
+        if decided.expels:  # an expulsion applies: the destination rules that hold may decide
+            memo = (serial, -1, self._destination_pick(truths), elsewhere)
+            found = contributions.get(memo)
+            if found is None:
+                truth = truth or dict(zip(self._keys, truths, strict=True))
+                named = decided.named
+                moved = []
+                for b in self._destination_rules:
+                    if named[b.governs] != "applies" or not truth[b.key]:
+                        continue
+                    flipped = dict(truth)
+                    flipped[b.key] = not truth[b.key]
+                    if screened(program, named, flipped, concrete) != decided.base:
+                        moved.append(b.key)
+                _bound(contributions, CASE_KEYS)
+                found = contributions[memo] = tuple(moved)
+            found_keys.update(found)
         return frozenset(found_keys)
 
     def _decided(
@@ -1014,7 +1029,21 @@ class Evaluator:
             stopper = decision.screened_out_by.get(i.id)
             reported.append(status)
             shapes.append((status, expulsion, amenable, (stopper,) if stopper else ()))
-        return _Decided(decision, settlement, tuple(statuses), tuple(reported), tuple(shapes), {})
+        single = tuple(next(iter(s)) for s in statuses)
+        named = dict(zip(self._iids, single, strict=True))
+        head = decision.headline
+        return _Decided(
+            next(self._serials),
+            decision,
+            settlement,
+            single,
+            named,
+            tuple(reported),
+            tuple(shapes),
+            screened(program, named, truth, concrete) if head.expel_to else head,
+            any(single[n] == "applies" for n in self._expulsion_in),
+            {},
+        )
 
     def _pieces(self, inst: InstrumentResult) -> list[bytes | tuple[str]]:
         """One instrument's JSON text, split around its placeholders (kept per object)."""
@@ -1071,6 +1100,21 @@ class _Mask:
     destinations: tuple[tuple[int, BoundRule], ...] | None  # an expulsion's, in file order
 
 
+def _mask_status(m: _Mask, truths: tuple[bool, ...]) -> tuple[Status, int, bool]:
+    """The instrument's status if it were in force (excepted as excluded: the screening treats
+    them alike), how many of its in-force rules fail, and whether a window rule holds (or it has
+    none)."""
+    status: Status
+    if not all(truths[n] for n in m.scope) or (m.alternative and not any(truths[n] for n in m.alternative)):
+        status = "not_applicable"
+    elif any(truths[n] for n in m.stops):
+        status = "excluded"
+    else:
+        status = "applies"
+    failed = sum(1 for n in m.in_force if not truths[n])
+    return status, failed, not m.windows or any(truths[n] for n in m.windows)
+
+
 _FIELDS = tuple(Determination.model_fields)
 # the fields ``Evaluator._assemble`` writes (in ``_FIELDS`` order): another field turns it off
 _ASSEMBLES = (
@@ -1111,14 +1155,16 @@ class _Decided:
     compact assembler reads it: the one-region settlement ``build._instrument`` reads, each
     instrument's reported status, and what else its explanation reads of the decision."""
 
+    serial: int  # tells decisions apart in memo keys (one number for each made)
     decision: Decision
     settlement: Settlement
-    possible: tuple[frozenset[Status], ...]
+    single: tuple[Status, ...]  # each instrument's status
+    named: dict[str, Status]  # the same by instrument
     reported: tuple[Status, ...]
     shapes: tuple[Hashable, ...]
-    # statuses by flips (``deciding_rules``) -> the headline compared with, and for (instrument,
-    # status) whether that status moves it
-    moved: dict[tuple[Status, ...], tuple[Headline, dict[tuple[int, Status], bool]]]
+    base: Headline  # the headline the deciding rules' flips are compared with (``deciding_rules``)
+    expels: bool  # whether an expulsion applies
+    moves: dict[tuple[int, Status], bool]  # (instrument, status) -> whether that status alone moves it
 
 
 def _picker(indices: list[int]) -> Callable[[tuple[bool, ...]], Hashable]:
