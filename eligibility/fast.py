@@ -312,6 +312,7 @@ class Evaluator:
             for m in self._force_masks
         )
         self._mask_statuses: dict[Hashable, tuple[Status, int, bool]] = {}  # see ``_masked``
+        self._moved: dict[Hashable, tuple[bool | None, ...]] = {}  # see ``_masked``
         self._serials = itertools.count()
         self._destination_pick = _picker(
             [index[b.key] for b in program.rules if b.rule.role == "destination"]
@@ -601,7 +602,7 @@ class Evaluator:
         # status one flip of a rule would give it (None: no one flip can), by position
         moves: list[tuple[int, Status] | None] = []
         for k, m in enumerate(self._force_masks):
-            memo = (k, self._mask_pick[k](truths))
+            memo: Hashable = (k, self._mask_pick[k](truths))
             found = self._mask_statuses.get(memo)
             if found is None:
                 _bound(self._mask_statuses, CASE_KEYS)
@@ -627,15 +628,20 @@ class Evaluator:
                 masked[n] = None
         if masked is None:
             return (*truths, *shown)
-        base = self._headline_of(tuple(statuses), countries, truths, facts)
-        moved: list[bool | None] = []
-        for move in moves:
-            if move is None:
-                moved.append(None)
-                continue
-            changed = list(statuses)
-            changed[move[0]] = move[1]
-            moved.append(self._headline_of(tuple(changed), countries, truths, facts) != base)
+        memo = (tuple(statuses), countries, tuple(moves))  # what the moves read (``_headline_of``)
+        moved = self._moved.get(memo)
+        if moved is None:
+            base = self._headline_of(tuple(statuses), countries, truths, facts)
+            flipped: list[bool | None] = []
+            for move in moves:
+                if move is None:
+                    flipped.append(None)
+                    continue
+                changed = list(statuses)
+                changed[move[0]] = move[1]
+                flipped.append(self._headline_of(tuple(changed), countries, truths, facts) != base)
+            _bound(self._moved, CASE_KEYS)
+            moved = self._moved[memo] = tuple(flipped)
         return (*masked, *shown, *moved)
 
     def _headline_of(
