@@ -313,6 +313,8 @@ class Evaluator:
         )
         self._mask_statuses: dict[Hashable, tuple[Status, int, bool]] = {}  # see ``_masked``
         self._moved: dict[Hashable, tuple[bool | None, ...]] = {}  # see ``_masked``
+        # (statuses, countries of expulsion) -> ``decide.screened``'s headline (see ``_deciding_keys``)
+        self._screened: dict[Hashable, Headline] = {}
         self._serials = itertools.count()
         self._destination_pick = _picker(
             [index[b.key] for b in program.rules if b.rule.role == "destination"]
@@ -808,7 +810,7 @@ class Evaluator:
         if decided is _UNSEEN:
             truth = truth or dict(zip(self._keys, truths, strict=True))
             _bound(self._decisions, CLASSES)
-            decided = self._decisions[memo] = self._decided(statuses, truth, concrete)
+            decided = self._decisions[memo] = self._decided(statuses, destinations, truth, concrete)
         if decided is None:
             return None
         assert isinstance(decided, _Decided)
@@ -973,10 +975,15 @@ class Evaluator:
                         continue
                     move = decided.moves.get((n, to))
                     if move is None:
-                        changed = dict(decided.named)
-                        changed[self._iids[n]] = to
-                        move = screened(program, changed, truth, concrete) != decided.base
-                        decided.moves[(n, to)] = move
+                        changed = list(decided.single)
+                        changed[n] = to
+                        key = (tuple(changed), decided.destinations)
+                        head = self._screened.get(key)
+                        if head is None:
+                            _bound(self._screened, CASE_KEYS)
+                            named = dict(zip(self._iids, changed, strict=True))
+                            head = self._screened[key] = screened(program, named, truth, concrete)
+                        move = decided.moves[(n, to)] = head != decided.base
                     if move:
                         moved += members
                 _bound(contributions, CASE_KEYS)
@@ -1003,7 +1010,11 @@ class Evaluator:
         return frozenset(found_keys)
 
     def _decided(
-        self, statuses: list[frozenset[Status]], truth: dict[str, bool], concrete: dict[str, Any]
+        self,
+        statuses: list[frozenset[Status]],
+        destinations: tuple[tuple[str | None, tuple[str, ...]], ...],
+        truth: dict[str, bool],
+        concrete: dict[str, Any],
     ) -> _Decided | None:
         """The screening's decision for these possible statuses (one each: the facts are known),
         and what the explanation of each instrument reads of it (``build._instrument``'s key);
@@ -1040,6 +1051,7 @@ class Evaluator:
         head = decision.headline
         return _Decided(
             next(self._serials),
+            destinations,
             decision,
             settlement,
             single,
@@ -1162,6 +1174,7 @@ class _Decided:
     instrument's reported status, and what else its explanation reads of the decision."""
 
     serial: int  # tells decisions apart in memo keys (one number for each made)
+    destinations: tuple[tuple[str | None, tuple[str, ...]], ...]  # of every expulsion: rule, countries
     decision: Decision
     settlement: Settlement
     single: tuple[Status, ...]  # each instrument's status
