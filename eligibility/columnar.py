@@ -1575,8 +1575,11 @@ def evaluate_frame(
         if isinstance(case, str):  # never: the checks above find every wrong row
             raise AssertionError(f"row {row}: {case}")
         classes.append(_answer(ruleset, name, case, row, True))
-    class_id = np.full(rows, -1, dtype=np.int64)
-    class_id[positions] = ids
+    if by_truths is not None and not count:  # every valid row classed by truths (below)
+        class_id = by_truth_class
+    else:
+        class_id = np.full(rows, -1, dtype=np.int64)
+        class_id[positions] = ids
     if by_truths is not None:  # classes by truths come after, their headlines found from the truths
         by_truth = np.zeros(by_truths.count, dtype=np.int64)
         by_truth[by_truths.ids] = distinct.rows[by_truths.rows]
@@ -1589,8 +1592,6 @@ def evaluate_frame(
             classes.append(ClassAnswer(head, None, code, row, True))
         if count:
             class_id = np.where(by_truth_class >= 0, by_truth_class + count, class_id)
-        else:
-            class_id = by_truth_class
         count += by_truths.count
     # rows read by the row path: each rejected with its message, or a class of its own values
     rejected: list[tuple[int, str]] = []
