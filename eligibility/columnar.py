@@ -1268,8 +1268,9 @@ def _truth_headlines(
 
 
 def _renumber(key: Codes, size: int) -> tuple[Codes, int]:
-    """Dense ids 0..d-1 for the values of ``key`` (each below ``size``), in order of value."""
-    if size <= _PACK_LIMIT:
+    """Dense ids 0..d-1 for the values of ``key`` (each below ``size``), in order of value: by a
+    table of every value (``size`` not too large, nor much larger than the rows), else by a sort."""
+    if size <= _PACK_LIMIT and size <= 32 * len(key) + 4096:
         present = np.zeros(size, dtype=bool)
         present[key] = True
         distinct = np.flatnonzero(present)
