@@ -909,28 +909,15 @@ def _fact_parts(
     return parts
 
 
-def _rows_of(columns: Columns, rows: Codes) -> Columns:
-    """The table of ``rows`` of ``columns`` alone."""
-    sub = {
-        name: _Column(
-            column.codes[rows],
-            column.cells,
-            None if column.texts is None else [column.texts[r] for r in rows.tolist()],
-        )
-        for name, column in columns.columns.items()
-    }
-    return Columns(columns.rules, len(rows), sub, 0.0)
-
-
 @dataclass
 class _Distinct:
-    """The distinct rows by the classes of their facts: ``key`` gives each row its distinct row, ``rows`` one row of each; ``columns``,
-    ``keyed`` and ``facts`` are those of the distinct rows alone (a table of ``count`` rows)."""
+    """The distinct rows by the classes of their facts: ``key`` gives each row its distinct row, ``rows`` one row of each; ``keyed``
+    and ``facts`` are those of the distinct rows alone (a table of ``count`` rows; of the fields,
+    those that name the countries of expulsion)."""
 
     key: Codes
     count: int
     rows: Codes
-    columns: Columns
     keyed: _Keyed
     facts: dict[str, tuple[Codes, int]]
 
@@ -963,11 +950,13 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
             found = taken[id(codes)] = codes[rows]
         return found
 
-    table = _rows_of(columns, rows)
+    from eligibility.analysis.settle import DESTINATION_FACTS
+
     keyed_rows = _Keyed(
         [],
         keyed.fallback[rows],
-        {n: (take(codes), card) for n, (codes, card) in keyed.fields.items()},
+        # the fields the truths read as fields: those that name the countries of expulsion
+        {n: (take(codes), card) for n, (codes, card) in keyed.fields.items() if n in DESTINATION_FACTS},
         [(take(codes), card) for codes, card in keyed.dates],
         take(keyed.treaty),
         {n: _values_at(values, rows) for n, values in keyed.values.items()},
@@ -975,7 +964,7 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
     )
     facts = {f: (take(codes), card) for f, (codes, card) in fact_codes.items()}
     facts |= {f: (lut[take(ids)], card) for f, (lut, ids, card) in keyed.fact_luts.items()}
-    return _Distinct(key, count, rows, table, keyed_rows, facts)
+    return _Distinct(key, count, rows, keyed_rows, facts)
 
 
 _DATE_FACTS = ("entry.date", "age_at_entry", "decision_date", "days_from_entry_to_claim")
@@ -1055,12 +1044,14 @@ def _truth_ids(
     good: npt.NDArray[np.bool_],
     evaluator: Evaluator,
     fact_codes: dict[str, tuple[Codes, int]],
+    numbers: Codes,
 ) -> _Truths | None:
     """For the rows whose every fact the rules test is known: a class id by the truth of every
     rule, and the facts that give the countries of expulsion exactly (what the fast path's class
     key is then made of). Each rule's truth is found once per distinct combination of the classes
     of the facts it tests (rules testing the same facts together), from one row of it, and
-    broadcast. Returns None when no row has every tested fact known."""
+    broadcast. Returns None when no row has every tested fact known. ``keyed`` and ``good`` are
+    of the distinct rows; ``numbers`` gives the row of ``columns`` of each."""
     from eligibility.analysis.settle import DESTINATION_FACTS
     from eligibility.ruleset.facts import UNKNOWN, derive_facts
 
@@ -1070,7 +1061,7 @@ def _truth_ids(
     sample = np.flatnonzero(good)
     if not len(sample):
         return None
-    first = _row_case(_cells(columns, int(sample[0])))
+    first = _row_case(_cells(columns, int(numbers[sample[0]])))
     assert not isinstance(first, str)
     constant, _ = derive_facts(first, columns.rules.context)
     known = good.copy()
@@ -1088,7 +1079,7 @@ def _truth_ids(
     by_facts: dict[frozenset[str], list[int]] = {}
     for n, b in enumerate(evaluator.program.rules):
         by_facts.setdefault(frozenset(t.fact for t in b.checks), []).append(n)
-    base = _facts_at(columns, keyed, int(positions[0]), {})  # the facts of one row, every one known
+    base = _facts_at(columns, keyed, int(numbers[positions[0]]), {})  # the facts of one row, every one known
     answers = _answers(columns.rules, evaluator.policy)
     rules = evaluator.program.rules
 
@@ -1550,7 +1541,7 @@ def evaluate_frame(
         keyed.parts = _fact_parts(columns, keyed, fast_rows, evaluator, fact_codes)
         distinct = _distinct(columns, keyed, fact_codes)
         by_truths = _truth_ids(
-            distinct.columns, distinct.keyed, ~distinct.keyed.fallback, evaluator, distinct.facts
+            columns, distinct.keyed, ~distinct.keyed.fallback, evaluator, distinct.facts, distinct.rows
         )
         if by_truths is not None:
             of_distinct = np.full(distinct.count, -1, dtype=np.int64)  # the class by truths of each
@@ -1584,7 +1575,7 @@ def evaluate_frame(
     if by_truths is not None:  # classes by truths come after, their headlines found from the truths
         by_truth = np.zeros(by_truths.count, dtype=np.int64)
         by_truth[by_truths.ids] = distinct.rows[by_truths.rows]
-        heads = _truth_headlines(distinct.columns, distinct.keyed, evaluator, by_truths)
+        heads = _truth_headlines(columns, distinct.keyed, evaluator, by_truths)
         codes_of: dict[int, str] = {}  # by the headline's identity (one object per distinct statuses)
         for head, row in zip(heads, by_truth.tolist(), strict=True):
             code = codes_of.get(id(head))
