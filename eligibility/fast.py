@@ -307,6 +307,10 @@ class Evaluator:
             _picker([index[k] for k in _flip_shape(program, i.id)[0]]) for i in program.instruments
         )
         self._contributions: dict[Hashable, tuple[str, ...]] = {}  # see ``_deciding_keys``
+        self._flipped: dict[Hashable, Any] = {}  # (instrument, truths read) -> ``decide._flips``
+        self._destination_at = tuple(
+            (b.key, index[b.key]) for b in program.rules if b.rule.role == "destination"
+        )
         self._mask_pick = tuple(
             _picker(sorted({*m.scope, *m.alternative, *m.stops, *m.in_force, *m.windows}))
             for m in self._force_masks
@@ -665,7 +669,7 @@ class Evaluator:
         found = self._moves.get(key)
         if found is None:
             program = self.program
-            truth = dict(zip(self._keys, truths, strict=True))
+            truth = self._destination_truth(truths)  # all ``decide`` reads of the truths
             named = {m.iid: s for m, s in zip(self._force_masks, statuses, strict=True)} | self._limits
             _bound(self._moves, CASE_KEYS)
             found = self._moves[key] = decide(program, named, truth, facts).headline
@@ -808,9 +812,10 @@ class Evaluator:
         memo = (tuple(statuses), destinations)
         decided = self._decisions.get(memo, _UNSEEN)
         if decided is _UNSEEN:
-            truth = truth or dict(zip(self._keys, truths, strict=True))
             _bound(self._decisions, CLASSES)
-            decided = self._decisions[memo] = self._decided(statuses, destinations, truth, concrete)
+            decided = self._decisions[memo] = self._decided(
+                statuses, destinations, self._destination_truth(truths), concrete
+            )
         if decided is None:
             return None
         assert isinstance(decided, _Decided)
@@ -957,16 +962,22 @@ class Evaluator:
         destination rules add, by the decision, their truths and the countries each gives. None
         when a status by the flips is not the decision's (never expected: the same precedence)."""
         program = self.program
-        truth: dict[str, bool] | None = None
+        truth: dict[str, bool] | None = None  # the destination rules' truths (all ``screened`` reads)
         contributions = self._contributions
         serial = decided.serial
         found_keys: set[str] = set()
         for n, pick in enumerate(self._flip_pick):
-            memo: Hashable = (serial, n, pick(truths))
+            read = (n, pick(truths))
+            memo: Hashable = (serial, read)
             found = contributions.get(memo)
             if found is None:
-                truth = truth or dict(zip(self._keys, truths, strict=True))
-                status, flipped_to = _flips(program, self._iids[n], truth)
+                flips = self._flipped.get(read)
+                if flips is None:
+                    _bound(self._flipped, CASE_KEYS)
+                    every = dict(zip(self._keys, truths, strict=True))
+                    flips = self._flipped[read] = _flips(program, self._iids[n], every)
+                status, flipped_to = flips
+                truth = truth or self._destination_truth(truths)
                 if n not in self._limit_at and status != decided.single[n]:
                     return None
                 moved: list[str] = []
@@ -994,7 +1005,7 @@ class Evaluator:
             memo = (serial, -1, self._destination_pick(truths), elsewhere)
             found = contributions.get(memo)
             if found is None:
-                truth = truth or dict(zip(self._keys, truths, strict=True))
+                truth = truth or self._destination_truth(truths)
                 named = decided.named
                 moved = []
                 for b in self._destination_rules:
@@ -1008,6 +1019,11 @@ class Evaluator:
                 found = contributions[memo] = tuple(moved)
             found_keys.update(found)
         return frozenset(found_keys)
+
+    def _destination_truth(self, truths: tuple[bool, ...]) -> dict[str, bool]:
+        """The truths of the destination rules by key: all that ``decide`` and ``screened`` read of
+        the truths (through ``expulsion_destination``)."""
+        return {key: truths[at] for key, at in self._destination_at}
 
     def _decided(
         self,
