@@ -938,7 +938,7 @@ def _distinct(columns: Columns, keyed: _Keyed, fact_codes: dict[str, tuple[Codes
     """The rows that differ in what the truths of the rules and the countries of expulsion read:
     the class of every group of fields' facts (the facts that name the countries of expulsion
     exactly) and of every date, and whether the row is read by the row path."""
-    parts = [*keyed.parts, (keyed.fallback.view(np.int8), 2)]
+    parts = [*keyed.parts, (keyed.fallback.view(np.int8), 2 if keyed.fallback.any() else 1)]
     key, count = _classes(parts, columns.rows)
     rows = np.zeros(count, dtype=np.int64)
     rows[key] = np.arange(columns.rows, dtype=np.int32 if columns.rows < _INT32 else np.int64)
@@ -1304,7 +1304,7 @@ def _classes(parts: Sequence[tuple[Codes, int]], rows: int, sparse: int = 0) -> 
     key: Codes | None = None
     size = 1
     for codes, card in sorted(parts, key=lambda p: p[1]):
-        if card <= 1:
+        if card <= 1 or (codes.ndim == 1 and codes.strides[0] == 0):  # one code on every row: no part
             continue
         if key is None:
             key, size = codes, card
