@@ -855,7 +855,7 @@ class Evaluator:
                 caveats = list(dict.fromkeys(c for b in rules for c in _caveats(b.rule)))
             if late and self._late is not None:
                 caveats.append(self._late)
-            _bound(self._deciding, CASE_KEYS)
+            _bound(self._deciding, CLASSES)
             found_by = self._deciding[memo] = (
                 _segment([*_field("evidence", evidence), b",", *_field("caveats", caveats), b","]),
                 _segment(_field("decided_by", list(dict.fromkeys(b.rule.id for b in rules)))),

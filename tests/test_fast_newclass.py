@@ -101,3 +101,32 @@ def test_generated_cases_assembled_equal_them_built(policy: str, data: st.DataOb
     _same_lines(evaluators, population)
     COUNTS[policy] = (evaluators[0].evaluations, evaluators[0].assembled)
 
+
+
+def test_the_assemblers_memos_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With tiny bounds, every memo of the assembler stays within its own, and entries dropped
+    (a decision gone while its instruments' parts stay...) change no line."""
+    from eligibility import fast
+
+    monkeypatch.setattr(fast, "CLASSES", 8)
+    monkeypatch.setattr(fast, "CASE_KEYS", 40)
+    assembling = Evaluator("enacted", detail="compact")
+    built = Evaluator("enacted", detail="compact")
+    built.assembling = False
+    _same_lines((assembling, built), _population(200))
+    assert assembling.assembled > 50
+    for name, bound in {
+        "_possible": 40,
+        "_decisions": 8,
+        "_explained": 8,
+        "_deciding": 8,
+        "_explanations": 8,
+        "_contributions": 40,
+        "_flipped": 40,
+        "_mask_statuses": 40,
+        "_moved": 40,
+        "_screened": 40,
+        "_openings": 40,
+        "_assumed": 40,
+    }.items():
+        assert len(getattr(assembling, name)) <= bound, name
