@@ -19,6 +19,10 @@ Two caches, both keyed by values that determine the whole determination:
   to fill in.
 
 Misses are evaluated by the pure evaluator; both caches are bounded (``CASE_KEYS``, ``CLASSES``).
+A compact class miss whose facts are all known is not settled and built but assembled
+(``Evaluator._assemble``) from parts memoized by what each reads: each instrument's explanation,
+the screening's decision, the deciding rules, the explanation lines (``tests/test_fast_newclass.py``
+checks it gives the lines ``build`` gives).
 ``tests/test_fast.py`` checks, on generated and golden cases, that the JSON holds the same values
 as what ``evaluate(..., engine="durable")`` gives (the fast lines are ASCII, other characters
 escaped), apart from the ``engine`` field (``fast``) and the counterfactuals, which the fast path
