@@ -1,6 +1,7 @@
 """Load test of `eligibility serve` on loopback: many concurrent clients for a fixed time.
 
-Starts the server on a free loopback port, warms it up, then runs ``--clients`` concurrent
+Starts the server on a free loopback port, warms it up (each policy once, then one request per
+client at once, so that the server's threads are all started), then runs ``--clients`` concurrent
 clients (default 50) for ``--duration`` seconds (default 20). Each client sends, in a loop, the
 requests of the intake page and of a case-management system: ``POST /v1/evaluate`` (a case from a
 varied pool: nationalities, dates, borders), ``POST /v1/ask`` (a partial intake), ``GET /``, and
@@ -189,6 +190,12 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any]:
             await client.post("/v1/evaluate", json={"case": case})
         for answers in INTAKES:
             await client.post("/v1/ask", json={"answers": answers})
+        # then as many requests at once as there are clients: the server's worker threads (and
+        # the allocator's per-thread arenas) grow to what the load needs before memory is measured,
+        # so that the growth over the second half is what a leak would add, however slow the machine
+        await asyncio.gather(
+            *(client.post("/v1/evaluate", json={"case": case}) for case in cases()[: args.clients])
+        )
         memory = {"after warm-up": rss_mb(pid)}
         tally = Tally()
         started = time.perf_counter()
