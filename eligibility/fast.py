@@ -277,9 +277,8 @@ class Evaluator:
         # The compact assembler of a new class whose facts are all known (``_assemble``): for each
         # instrument, in program order, a function picking the truths its possible statuses read
         # and one picking those its explanation reads; and the memos of the steps.
-        # False: every new class is built by ``build`` (the tests compare the two). A subclass with
-        # its own ``_text`` (the text of a built determination) sees every new class built.
-        self.assembling = _ASSEMBLES and type(self)._text is Evaluator._text
+        # False: every new class is built by ``build`` (the tests compare the two).
+        self.assembling = _ASSEMBLES
         self.assembled = 0  # new classes assembled from memoized parts, without ``build``
         program = self.program
         self._iids = tuple(i.id for i in program.instruments)
