@@ -548,6 +548,74 @@ def test_the_batch_output_is_the_same_with_and_without_reading_by_shape(tmp_path
     assert 0 < len(got["model-1"][1]) < len(lines)  # some rows refused, most written
 
 
+def _csv_variants(row: dict[str, Any]) -> list[dict[str, str]]:
+    """The row as CSV cells, then the same shape with varying cells the model takes, refuses or
+    reads differently (each cell as a spreadsheet would hold it)."""
+    from eligibility.case import FIELD_NAMES
+    from tests.test_columnar import to_cells
+
+    cells = to_cells(row)
+    entry = cells["entry.date"]
+    changes = [
+        ("id", "another"), ("id", "null"), ("id", ""), ("id", "x" * 1000), ("id", "x" * 1001),
+        ("id", "caf\u00e9 \U0001f600"), ("id", " padded "), ("age", "0"), ("age", "130"), ("age", "131"),
+        ("age", "-1"), ("age", "030"), ("age", " 30"), ("age", "null"), ("age", ""), ("age", "true"),
+        ("entry.date", "2019-02-29"), ("entry.date", "2020-02-29"), ("entry.date", "2019-1-01"),
+        ("entry.date", " 2019-01-01"), ("entry.date", "2019-12"), ("entry.date", "2019-12-01..2019-12-20"),
+        ("entry.date", "null"), ("entry.date", ""), ("entry.date", "20190101"), ("entry.date", "0001-01-01"),
+        ("entry.date", "9999-12-31"), ("birth_date", "1990-05-05"), ("birth_date", entry),
+        ("birth_date", "2030-01-01"), ("birth_date", "null"), ("birth_date", ""), ("claim_date", entry),
+        ("claim_date", "2017-01-01"), ("claim_date", "2027-06-01"), ("claim_date", "2019-13-01"),
+        ("claim_date", "NULL"), ("decision_date", entry), ("decision_date", "2017-01-01"),
+        ("decision_date", "2026-12-31"), ("decision_date", "2020-06"), ("decision_date", "null"),
+        ("decision_date", ""),
+    ]
+    variants = [dict(cells)]
+    for name, value in changes:
+        variants.append({**cells, name: value})
+    return [{name: v[name] for name in FIELD_NAMES} for v in variants]
+
+
+@pytest.mark.parametrize("population", ["realistic", "fact_space"])
+def test_csv_rows_read_by_shape_are_the_cases_the_model_reads(population: str) -> None:
+    """CSV rows (read into case dicts as the CSV reader reads them) give by their shape what the
+    Case model gives: an equal Case with the same fields given, or the same error."""
+    from eligibility.batch.rows import csv_case
+
+    shapes = batch._Shapes()
+    read = 0
+    for row in _population(population, 60, 7):
+        for cells in _csv_variants(row):
+            data = csv_case(list(cells), list(cells.values()))
+            if isinstance(data, str):  # a cell the reader refuses: the row never reaches a Case
+                continue
+            assert _read(shapes.case_of, data) == _read(batch._case, data), cells
+            read += 1
+    assert shapes.rows  # the rows of a shape were taken from a kept Case
+    assert read > 60 * 40
+
+
+def test_a_csv_batch_is_the_same_with_and_without_reading_by_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generated CSV rows and their hostile variants, through the whole batch (one process and
+    two): the same bytes and the same rejected rows as when every row is read by the Case model."""
+    rows = [v for row in _population("realistic", 8, 11) + _population("fact_space", 4, 12) for v in _csv_variants(row)]
+    source = tmp_path / "in.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(rows[0]))
+        writer.writerows([list(r.values()) for r in rows])
+    got: dict[str, tuple[bytes, list[batch.Rejected]]] = {}
+    for how in ("shapes-1", "shapes-2", "model-1"):
+        if how == "model-1":
+            monkeypatch.setattr(batch._Shapes, "case_of", lambda self, row: batch._case(row))
+        rejected: list[batch.Rejected] = []
+        out = tmp_path / f"{how}.jsonl"
+        batch.run(str(source), str(out), batch.Options(), jobs=int(how[-1]), in_format="csv", on_reject=rejected.append)
+        got[how] = (out.read_bytes(), rejected)
+    assert got["shapes-1"] == got["shapes-2"] == got["model-1"]
+    assert 0 < len(got["model-1"][1]) < len(rows)  # some rows refused, most written
+
+
 def test_rows_read_by_shape_get_the_headline_durable_rules_gives(tmp_path: Path) -> None:
     """The batch lines of generated rows (read by shape after the first of each) carry the
     headline of evaluate(..., engine="durable") for the same case."""

@@ -187,7 +187,10 @@ def _run_lines(rows: list[tuple[int, bytes | dict[str, Any] | str]]) -> ChunkRes
             continue  # a blank line is not a row
         seen += 1
         try:
-            case = shapes.case(raw) if isinstance(raw, bytes) else _case(raw)
+            if isinstance(raw, bytes):
+                case = shapes.case(raw)
+            else:
+                case = shapes.case_of(raw) if isinstance(raw, dict) else _case(raw)
         except CaseError as exc:
             rejected.append(Rejected(number, "; ".join(str(p).removeprefix(": ") for p in exc.problems)))
             continue
@@ -239,8 +242,8 @@ _DAY = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 class _Shapes:
     """Rows read without validating every one through the Case model.
 
-    A row's *shape* is its JSON with the values that vary from row to row taken out (the id, the
-    age and the four dates), and which of those it gives. The first row of each shape is
+    A row's *shape* is its JSON (a CSV row: its case dict, ``case_of``) with the values that vary
+    from row to row taken out (the id, the age and the four dates), and which of those it gives. The first row of each shape is
     validated by the Case model (``_case``); when it is valid and gives no approximate date, its
     Case is kept. A later row of the same shape has the same values in every other field, which
     the model validated, so only its own varying values need checking: the id a string of at
@@ -256,6 +259,37 @@ class _Shapes:
 
     def __init__(self) -> None:
         self.known: dict[tuple[bytes, int], tuple[Case, tuple[tuple[bytes, int], ...]]] = {}
+        self.rows: dict[tuple[bytes, int], Case] = {}  # CSV rows (``case_of``), kept apart
+
+    def case_of(self, row: dict[str, Any]) -> Case:
+        """A CSV row read as a case dict (``rows.csv_case``), by its shape as ``case`` reads a
+        JSON line (a dict cannot give a key twice, so no count of keys is needed)."""
+        data = dict(row)
+        given = 0
+        values: list[Any] = []
+        for name in _VARYING:
+            value = data.pop(name, _ABSENT)
+            given = given << 1 | (value is not _ABSENT)
+            values.append(value)
+        entry = data.get("entry")
+        entry_date: Any = _ABSENT
+        if type(entry) is dict:
+            entry = data["entry"] = dict(entry)
+            entry_date = entry.pop("date", _ABSENT)
+        try:
+            key = (orjson.dumps(data), given)
+        except (orjson.JSONEncodeError, TypeError):  # pragma: no cover (cells are text, lists, dicts)
+            return _case(row)
+        kept = self.rows.get(key)
+        if kept is not None:
+            found = _vary(kept, entry_date, values)
+            return found if found is not None else _case(row)
+        case = _case(row)  # raises CaseError for an invalid row: its shape is not kept
+        if not case.spans and _vary(case, entry_date, values) == case:
+            if len(self.rows) >= SHAPES:
+                self.rows.clear()
+            self.rows[key] = case
+        return case
 
     def case(self, raw: bytes) -> Case:
         if len(raw) > MAX_LINE or b"\\" in raw:  # an escape could spell a key twice unseen

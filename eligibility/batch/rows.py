@@ -88,16 +88,21 @@ def _csv_rows(handle: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any] 
         if isinstance(cells, str):
             yield number, cells
             continue
-        case: dict[str, Any] = {}
-        try:
-            for column, cell in zip(columns, cells, strict=False):
-                if not column or cell == "":
-                    continue
-                _put(case, column, cell_value(column, cell.strip()))
-        except ValueError as exc:
-            yield number, str(exc)
-            continue
-        yield number, case
+        yield number, csv_case(columns, cells)
+
+
+def csv_case(columns: list[str], cells: list[str]) -> dict[str, Any] | str:
+    """A CSV row's cells as a case dict (an empty cell is an omitted field), or why a cell cannot
+    be read (a yes/no or age cell that is not one)."""
+    case: dict[str, Any] = {}
+    try:
+        for column, cell in zip(columns, cells, strict=False):
+            if not column or cell == "":
+                continue
+            _put(case, column, cell_value(column, cell.strip()))
+    except ValueError as exc:
+        return str(exc)
+    return case
 
 
 def _put(case: dict[str, Any], column: str, value: Any) -> None:
