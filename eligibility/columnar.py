@@ -15,7 +15,7 @@ How (every step but the last over whole columns, with numpy):
    why it is not a valid value): the categorical fields become a code per distinct value; the
    dates become day numbers, and the entry date, the age at entry (from the birth date, computed
    on whole columns), the decision date and the days from entry to claim are placed between the
-   cut points of the policy's rules (``fast._bounds``: every rule's test is constant between two
+   cut points of the policy's rules (``fast.cut_points``: every rule's test is constant between two
    of them) with ``searchsorted``, each distinct cell once, then gathered per row. The entry date is also placed between the dates from which a
    country became party to a treaty (the transit facts read them).
 2. *Classes.* Each fact the rules read is classed under every test of the rules
@@ -79,7 +79,7 @@ from eligibility.csvformat import HeaderError, cell_value, header_problem, recor
 from eligibility.engine.decide import Headline
 from eligibility.errors import CaseError, EligibilityError
 from eligibility.explain.determination import Determination
-from eligibility.fast import CASE_KEYS, Evaluator, _bounds
+from eligibility.fast import CASE_KEYS, Evaluator, cut_points
 from eligibility.memo import make_room
 from eligibility.ruleset.conditions import compile_truths
 from eligibility.ruleset.load import RuleSet, default_rules
@@ -1530,7 +1530,7 @@ def evaluate_frame(
     program = compile_policy(ruleset, name)
     timings = {"read": columns.seconds}
     started = time.perf_counter()
-    bounds = _bounds(program)
+    bounds = cut_points(program)
     rows = columns.rows
     keyed = _components(columns, bounds, fine=not coarse)
     fast_rows = ~keyed.fallback

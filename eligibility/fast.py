@@ -61,28 +61,28 @@ from eligibility.engine.decide import (
     Decision,
     Headline,
     Status,
-    _flip_shape,
-    _flips,
     decide,
     destination_countries,
     destination_rules,
     every_possible_status,
     fired_truth,
+    flip_shape,
     possible_destinations,
     possible_statuses,
     screened,
+    status_flips,
     status_reads,
 )
 from eligibility.engine.program import BoundRule, Program, compile_policy
 from eligibility.explain.build import (
-    _caveats,
-    _explain,
-    _instrument,
-    _region_status,
-    _speaking,
     build,
+    explanation_lines,
     headline,
+    instrument_result,
+    region_status,
     resting_on_defaults,
+    rule_caveats,
+    speaking,
 )
 from eligibility.explain.determination import Dates, Determination, InstrumentResult
 from eligibility.memo import make_room
@@ -90,9 +90,9 @@ from eligibility.ruleset.conditions import PartialSet, compile_truths, show
 from eligibility.ruleset.facts import (
     CATALOGUE,
     UNKNOWN,
-    _non_parties,
-    _possible_third_countries,
     derive_facts,
+    non_parties_of,
+    possible_third_countries,
 )
 from eligibility.ruleset.facts import treaty_gaps as _treaty_gaps
 from eligibility.ruleset.load import EVIDENCE_ORDER, RuleSet
@@ -223,7 +223,7 @@ class Evaluator:
         self.policy = self.program.policy.id
         self.detail = detail
         self.lang = lang  # the language of the texts of every line
-        self._bounds = _bounds(self.program)
+        self._bounds = cut_points(self.program)
         self._named = _named(self.program)
         self._used = self.program.facts_used
         self._truths = compile_truths([b.when for b in self.program.rules])
@@ -307,10 +307,10 @@ class Evaluator:
         self._explanations: dict[Hashable, _Seg] = {}  # the text of explanation, dates
         self._late: str | None = None  # the caveat of a decision after the review date, as built
         self._flip_pick = tuple(
-            _picker([index[k] for k in _flip_shape(program, i.id)[0]]) for i in program.instruments
+            _picker([index[k] for k in flip_shape(program, i.id)[0]]) for i in program.instruments
         )
         self._contributions: dict[Hashable, tuple[str, ...]] = {}  # see ``_deciding_keys``
-        self._flipped: dict[Hashable, Any] = {}  # (instrument, truths read) -> ``decide._flips``
+        self._flipped: dict[Hashable, Any] = {}  # (instrument, truths read) -> ``decide.status_flips``
         self._destination_at = tuple(
             (b.key, index[b.key]) for b in program.rules if b.rule.role == "destination"
         )
@@ -468,7 +468,7 @@ class Evaluator:
         return derived
 
     def _transit_facts(self, case: Case, memo: Hashable) -> tuple[Any, ...]:
-        options = _possible_third_countries(case)
+        options = possible_third_countries(case)
         denied = any(stop.protection == "denied_final" for stop in case.transit or ())
         # the countries themselves, as the rules tell them apart (when a rule tests them)
         countries = (
@@ -483,7 +483,7 @@ class Evaluator:
             derived = (
                 through.pop() if len(through) == 1 else None,
                 denied,
-                _non_parties(options, self.rules.context, case.entry.date),
+                non_parties_of(options, self.rules.context, case.entry.date),
                 tuple(_treaty_gaps(case, self.rules.context)),
                 countries,
             )
@@ -823,7 +823,7 @@ class Evaluator:
             return None
         assert isinstance(decided, _Decided)
         decision = decided.decision
-        # each instrument's explanation (``build._instrument``), memoized by what it reads
+        # each instrument's explanation (``build.instrument_result``), memoized by what it reads
         results: list[InstrumentResult] = []
         segments: list[_Seg] = []
         explained = self._explained
@@ -832,8 +832,8 @@ class Evaluator:
             piece = explained.get(memo)
             if piece is None:
                 truth = truth or dict(zip(self._keys, truths, strict=True))
-                with _speaking(self.lang):
-                    inst = _instrument(
+                with speaking(self.lang):
+                    inst = instrument_result(
                         program, self._iids[n], decided.settlement, truth, self._all_shown, False, None
                     )
                 data = inst.model_dump(mode="json")
@@ -854,8 +854,8 @@ class Evaluator:
             evidence = min(
                 (b.rule.evidence for b in rules), key=EVIDENCE_ORDER.__getitem__, default="primary"
             )
-            with _speaking(self.lang):
-                caveats = list(dict.fromkeys(c for b in rules for c in _caveats(b.rule)))
+            with speaking(self.lang):
+                caveats = list(dict.fromkeys(c for b in rules for c in rule_caveats(b.rule)))
             if late and self._late is not None:
                 caveats.append(self._late)
             _bound(self._deciding, CLASSES)
@@ -863,7 +863,7 @@ class Evaluator:
                 _segment([*_field("evidence", evidence), b",", *_field("caveats", caveats), b","]),
                 _segment(_field("decided_by", list(dict.fromkeys(b.rule.id for b in rules)))),
             )
-        # the explanation (``build._explain``), memoized by what it reads
+        # the explanation (``build.explanation_lines``), memoized by what it reads
         head = decision.headline
         unknown_decision = facts["decision_date"] is UNKNOWN
         no_claim = case.claim_date is None and case.given("claim_date")
@@ -875,8 +875,8 @@ class Evaluator:
                 "decision": None if unknown_decision else _tok("decision"),
                 "claim": None if no_claim else _tok("claim"),
             }
-            with _speaking(self.lang):
-                explanation = _explain(
+            with speaking(self.lang):
+                explanation = explanation_lines(
                     head.outcome,
                     list(head.transfer_to),
                     list(head.expel_to),
@@ -961,7 +961,7 @@ class Evaluator:
     ) -> frozenset[str] | None:
         """The keys of ``decide.deciding_rules(program, truth, concrete, decision)``. What each
         instrument adds (the rules whose flip alone moves it to a status that changes the headline)
-        is memoized by the decision and the truths its flips read (``decide._flips``); what the
+        is memoized by the decision and the truths its flips read (``decide.status_flips``); what the
         destination rules add, by the decision, their truths and the countries each gives. None
         when a status by the flips is not the decision's (never expected: the same precedence)."""
         program = self.program
@@ -978,7 +978,7 @@ class Evaluator:
                 if flips is None:
                     _bound(self._flipped, CASE_KEYS)
                     every = dict(zip(self._keys, truths, strict=True))
-                    flips = self._flipped[read] = _flips(program, self._iids[n], every)
+                    flips = self._flipped[read] = status_flips(program, self._iids[n], every)
                 status, flipped_to = flips
                 truth = truth or self._destination_truth(truths)
                 if n not in self._limit_at and status != decided.single[n]:
@@ -1036,7 +1036,7 @@ class Evaluator:
         concrete: dict[str, Any],
     ) -> _Decided | None:
         """The screening's decision for these possible statuses (one each: the facts are known),
-        and what the explanation of each instrument reads of it (``build._instrument``'s key);
+        and what the explanation of each instrument reads of it (``build.instrument_result``'s key);
         None when the countries of expulsion are left open."""
         program = self.program
         possible = dict(zip(self._iids, statuses, strict=True))
@@ -1050,7 +1050,7 @@ class Evaluator:
         reported: list[Status] = []
         shapes: list[Hashable] = []
         for i in program.instruments:
-            status = _region_status(region, i.id)
+            status = region_status(region, i.id)
             expulsion: Hashable = None
             if i.kind == "expulsion" and status in ("applies", "excepted"):
                 rule = decision.destination.get(i.id)
@@ -1189,7 +1189,7 @@ _UNSEEN = object()
 @dataclass(frozen=True, slots=True)
 class _Decided:
     """The screening's decision for one vector of statuses and countries of expulsion, as the
-    compact assembler reads it: the one-region settlement ``build._instrument`` reads, each
+    compact assembler reads it: the one-region settlement ``build.instrument_result`` reads, each
     instrument's reported status, and what else its explanation reads of the decision."""
 
     serial: int  # tells decisions apart in memo keys (one number for each made)
@@ -1381,7 +1381,7 @@ def _countries(
 _bound = make_room
 
 
-def _bounds(program: Program) -> dict[str, tuple[Any, ...]]:
+def cut_points(program: Program) -> dict[str, tuple[Any, ...]]:
     """For each date and int fact, the cut points of the partition (``cuts``): every test is
     constant between two of them.
 

@@ -21,7 +21,7 @@ from eligibility.analysis.settle import Settlement, part_of
 from eligibility.case import entry_conflict
 from eligibility.engine.decide import Headline, Status, decide, is_open, possible_headlines, possible_statuses
 from eligibility.engine.program import BoundRule, Program
-from eligibility.ruleset.conditions import Test, Truth, _test, holds, show
+from eligibility.ruleset.conditions import Test, Truth, holds, holds_for, show
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 
 MAX_PAIR_EVALUATIONS = 600
@@ -175,8 +175,8 @@ def _flips(
     rules, unique = _tests_of(program, name)
     was = memo.get(("tests", name))
     if was is None:  # the fact's tests on the base's value, once per base
-        was = memo[("tests", name)] = [_test(t, before[name]) for t in unique]
-    moved = [_test(t, value) is not w for t, w in zip(unique, was, strict=True)]
+        was = memo[("tests", name)] = [holds_for(t, before[name]) for t in unique]
+    moved = [holds_for(t, value) is not w for t, w in zip(unique, was, strict=True)]
     alone: dict[str, Any] | None = None
     found = []
     for b, tested, places in rules:

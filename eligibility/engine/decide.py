@@ -521,7 +521,7 @@ def deciding_rules(
 
     A destination rule counts only when it holds: what it is unsure of is where a person it
     reaches is sent, which does not bear on a person it does not reach."""
-    flips = {i.id: _flips(program, i.id, truth) for i in program.instruments}
+    flips = {i.id: status_flips(program, i.id, truth) for i in program.instruments}
     possible = every_possible_status(program, truth) if program.limits else {}
     statuses: dict[str, Status] = {
         i.id: next(iter(possible[i.id])) if i.kind == "statutory_limit" else flips[i.id][0]
@@ -581,11 +581,11 @@ _SHAPES: weakref.WeakKeyDictionary[Program, dict[str, _FlipShape]] = weakref.Wea
 _DESTINATIONS: weakref.WeakKeyDictionary[Program, tuple[BoundRule, ...]] = weakref.WeakKeyDictionary()
 
 
-def _flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
+def status_flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
     """The instrument's status from the counts of its rules that hold by role, and for the other
     rules (not destination rules) whose ``governs`` is ``iid``, by role and truth: the status one
     of them flipped alone gives, with the keys of those rules. Memoized by the truths it reads."""
-    _, groups, read = _flip_shape(program, iid)
+    _, groups, read = flip_shape(program, iid)
     memo: dict[Hashable, _Flips] | None = None
     key: Hashable = None
     if MEMOIZED.get():
@@ -612,8 +612,8 @@ def _flips(program: Program, iid: str, truth: Mapping[str, bool]) -> _Flips:
     return result
 
 
-def _flip_shape(program: Program, iid: str) -> _FlipShape:
-    """What ``_flips`` reads: the keys of the instrument's rules by role and of the rules it
+def flip_shape(program: Program, iid: str) -> _FlipShape:
+    """What ``status_flips`` reads: the keys of the instrument's rules by role and of the rules it
     governs; those rules (not destination rules) by role, in program order; and a function
     reading the truths of the first."""
     shapes = _SHAPES.get(program)

@@ -82,7 +82,7 @@ def build(
     a placeholder (the fast path's templates); ``shown_dates`` gives the text shown for each known
     date (``entry``, ``decision``, ``claim``) in place of its value, everywhere it is shown, and
     ``values`` the facts' real values where ``facts`` hold placeholders."""
-    with _speaking(lang):
+    with speaking(lang):
         return _build(
             program,
             case,
@@ -100,7 +100,7 @@ def build(
 
 
 @contextmanager
-def _speaking(lang: str) -> Iterator[None]:
+def speaking(lang: str) -> Iterator[None]:
     """The texts built inside are in ``lang``."""
     token = _LANG.set(lang)
     try:
@@ -141,7 +141,7 @@ def _build(
         missing_by.update({part: missing for part in open_parts if not missing_by[part]})
     decided = _decided(program, settlement)
     evidence = min((b.rule.evidence for b in decided), key=EVIDENCE_ORDER.__getitem__, default="primary")
-    caveats = _unique(c for b in decided for c in _caveats(b.rule))
+    caveats = _unique(c for b in decided for c in rule_caveats(b.rule))
     reviewed = program.ruleset.reviewed
     decision_date = facts["decision_date"]
     if after_review is None:
@@ -159,7 +159,8 @@ def _build(
     truth = _common_truth(program, settlement.regions) if settlement.exact else dict(settlement.root_truth)
     rests = resting_on_defaults(program, values or facts, assumed) if findings else {}
     results = [
-        _instrument(program, i.id, settlement, truth, facts, findings, rests) for i in program.instruments
+        instrument_result(program, i.id, settlement, truth, facts, findings, rests)
+        for i in program.instruments
     ]
     claim = case.claim_date or (None if case.given("claim_date") else case.entry.date)
     dates = Dates(
@@ -169,7 +170,9 @@ def _build(
         else (shown_dates["decision"] if shown_dates else show(facts["decision_date"])),
         claim=None if claim is None else (shown_dates["claim"] if shown_dates else claim.isoformat()),
     )
-    explanation = _explain(outcome, transfer_to, list(expel), asylum, wait, missing_by, results, dates)
+    explanation = explanation_lines(
+        outcome, transfer_to, list(expel), asylum, wait, missing_by, results, dates
+    )
     gaps = treaty_gaps(case, program.ruleset.context)
     if gaps and "transit.only_non_party_third_countries" in program.facts_used:
         explanation.append(
@@ -307,7 +310,7 @@ def _common_truth(program: Program, regions: list[Region]) -> dict[str, Truth]:
     return truth
 
 
-def _region_status(region: Region, iid: str) -> Status:
+def region_status(region: Region, iid: str) -> Status:
     """The status reported for one region (``excluded`` is reported as not_applicable)."""
     if iid in region.decision.not_amenable:
         return "not_applicable"
@@ -323,7 +326,7 @@ def _region_status(region: Region, iid: str) -> Status:
 
 
 PIECES = 2_000
-"""How many explained instruments ``_instrument`` keeps per program (the oldest half goes when full)."""
+"""How many explained instruments ``instrument_result`` keeps per program (the oldest half goes when full)."""
 _pieces: weakref.WeakKeyDictionary[Program, dict[Hashable, InstrumentResult]] = weakref.WeakKeyDictionary()
 _Shape = tuple[
     Callable[[Mapping[str, Any]], tuple[Any, ...]], Callable[[Mapping[str, Any]], tuple[Any, ...]], str
@@ -354,16 +357,16 @@ def _shape(program: Program, iid: str) -> _Shape:
 def _status(settlement: Settlement, iid: str) -> Status:
     """The instrument's status over the settlement's regions (undetermined where they differ)."""
     if settlement.exact and len(settlement.regions) == 1:
-        return _region_status(settlement.regions[0], iid)
+        return region_status(settlement.regions[0], iid)
     if settlement.exact:
-        statuses = {_region_status(r, iid) for r in settlement.regions}
+        statuses = {region_status(r, iid) for r in settlement.regions}
     else:
         root = {"not_applicable" if s == "excluded" else s for s in settlement.root_statuses[iid]}
         statuses = set(root) if len(root) == 1 else {UNDETERMINED}
     return statuses.pop() if len(statuses) == 1 else UNDETERMINED
 
 
-def _instrument(
+def instrument_result(
     program: Program,
     iid: str,
     settlement: Settlement,
@@ -571,7 +574,7 @@ def _default_reason(status: Status, kind: str) -> str:
     return _("Every condition holds and no exception applies") if status == "applies" else status
 
 
-def _caveats(rule: Any) -> list[str]:
+def rule_caveats(rule: Any) -> list[str]:
     """A rule's caveats in the language being built."""
     lang = _LANG.get()
     if lang != "en":
@@ -661,7 +664,7 @@ def _finding(
         ],
         location=b.rule.location.short,
         evidence=b.rule.evidence,
-        caveats=_caveats(b.rule),
+        caveats=rule_caveats(b.rule),
         assumed=rests,
     )
 
@@ -696,7 +699,7 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _explain(
+def explanation_lines(
     outcome: str,
     transfer_to: list[str],
     expel_to: list[str],

@@ -305,7 +305,7 @@ def tests(cond: Condition) -> Iterator[Test]:
 def holds(cond: Condition, facts: Mapping[str, Any]) -> Truth:
     """Three-valued truth of ``cond``: True, False, or None when unknown facts decide it."""
     if isinstance(cond, Test):
-        return _test(cond, facts[cond.fact])
+        return holds_for(cond, facts[cond.fact])
     if isinstance(cond, Not):
         inner = holds(cond.item, facts)
         return None if inner is None else not inner
@@ -325,7 +325,7 @@ def holds(cond: Condition, facts: Mapping[str, Any]) -> Truth:
     return None if unknown else False
 
 
-def _test(test: Test, actual: Any) -> Truth:
+def holds_for(test: Test, actual: Any) -> Truth:
     if actual is UNKNOWN:
         return None
     if isinstance(actual, PartialSet):

@@ -136,7 +136,7 @@ def _days_to_claim(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
     return UNKNOWN if claim is UNKNOWN else (claim - case.entry.date).days
 
 
-def _possible_third_countries(case: Case) -> list[frozenset[str]] | None:
+def possible_third_countries(case: Case) -> list[frozenset[str]] | None:
     """Every set of third countries the case allows (several while habitual_residence is unknown);
     None when transit or nationalities are unknown."""
     if case.transit is None:
@@ -156,7 +156,7 @@ def _possible_third_countries(case: Case) -> list[frozenset[str]] | None:
 
 def treaty_gaps(case: Case, ctx: Context) -> list[str]:
     """Transit countries that may be third countries and whose treaty status the table lacks."""
-    options = _possible_third_countries(case) or []
+    options = possible_third_countries(case) or []
     candidates = sorted(frozenset().union(*options)) if options else []
     return [c for c in candidates if ctx.treaties.party_to_any(c, case.entry.date) is None]
 
@@ -166,7 +166,7 @@ def _settled(values: set[bool]) -> Any:
 
 
 def _through_third_country(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
-    options = _possible_third_countries(case)
+    options = possible_third_countries(case)
     return UNKNOWN if options is None else _settled({bool(third) for third in options})
 
 
@@ -177,11 +177,11 @@ def _denied_final(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
 
 
 def _only_non_parties(case: Case, ctx: Context, assumed: dict[str, Any]) -> Any:
-    options = _possible_third_countries(case)
-    return UNKNOWN if options is None else _non_parties(options, ctx, case.entry.date)
+    options = possible_third_countries(case)
+    return UNKNOWN if options is None else non_parties_of(options, ctx, case.entry.date)
 
 
-def _non_parties(options: list[frozenset[str]], ctx: Context, on: dt.date) -> Any:
+def non_parties_of(options: list[frozenset[str]], ctx: Context, on: dt.date) -> Any:
     results: set[Any] = set()
     for third in options:
         party = [ctx.treaties.party_to_any(c, on) for c in sorted(third)]
@@ -473,13 +473,13 @@ def derive_facts(case: Case, ctx: Context) -> tuple[dict[str, Any], dict[str, An
     if transit is None:
         through = denied = only_non_parties = UNKNOWN
     else:
-        options = _possible_third_countries(case)
+        options = possible_third_countries(case)
         denied = any(stop.protection == "denied_final" for stop in transit)
         if options is None:
             through = only_non_parties = UNKNOWN
         else:
             through = _settled({bool(third) for third in options})
-            only_non_parties = _non_parties(options, ctx, entry_date)
+            only_non_parties = non_parties_of(options, ctx, entry_date)
     facts: dict[str, Any] = {
         "nationalities": UNKNOWN if nationalities is None else frozenset(nationalities),
         "habitual_residence": residence,
