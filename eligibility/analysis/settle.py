@@ -429,12 +429,13 @@ def _leaf(
     key = tuple(sorted(concrete.items()))
     known = memo.get(key) if memo is not None else None
     if known is None:
-        # every rule decided on the region (by the pure evaluator's own three-valued reading):
-        # it would find these truths on any case of it, this one included
-        decided = None not in truth.values()
-        known = _fire(
-            program, concrete, engine, pure, frozenset(k for k, v in truth.items() if v) if decided else None
+        # what the pure evaluator fires on this case: a rule decided on the region (by its own
+        # three-valued reading) has that truth on any case of it, this one included; only the
+        # others are evaluated on the case
+        expected = frozenset(k for k, v in truth.items() if v) | frozenset(
+            b.key for b in program.rules if truth[b.key] is None and holds(b.when, concrete) is True
         )
+        known = _fire(program, concrete, engine, pure, expected)
         if memo is not None:
             memo[key] = known
     truth_here, concrete_statuses, decision = known

@@ -445,19 +445,53 @@ def possible_headlines(
     facts: Mapping[str, Any],
 ) -> set[Headline]:
     """Every headline consistent with each instrument's possible statuses (an over-approximation:
-    correlations between instruments are ignored, so it may include headlines no case has)."""
-    found: set[Headline] = set()
-    expulsions = [
-        i for stage in program.policy.screening for i in stage if program.instrument(i).kind == "expulsion"
-    ]
+    correlations between instruments are ignored, so it may include headlines no case has).
+    Memoized: besides the statuses, it reads the truths and facts only through the countries each
+    expulsion that may apply may send the person to."""
     options: list[set[tuple[str, ...]]] = []
-    for iid in expulsions:
+    for iid in _screened_expulsions(program):
         option: set[tuple[str, ...]] = set()
         if "applies" in statuses[iid]:
             option |= possible_destinations(program, iid, truth, facts)
         if statuses[iid] - {"applies"}:
             option.add(())
         options.append(option)
+    if not MEMOIZED.get():
+        return _possible_headlines(program, statuses, options)
+    memo = _POSSIBLE_HEADLINES.get(program)
+    if memo is None:
+        memo = _POSSIBLE_HEADLINES[program] = {}
+    key = (_shape_of(program)(statuses), tuple(frozenset(o) for o in options))
+    found = memo.get(key)
+    if found is None:
+        make_room(memo, HEADLINES)
+        found = memo[key] = frozenset(_possible_headlines(program, statuses, options))
+    return set(found)
+
+
+_POSSIBLE_HEADLINES: weakref.WeakKeyDictionary[Program, dict[Hashable, frozenset[Headline]]] = (
+    weakref.WeakKeyDictionary()
+)
+_SCREENED_EXPULSIONS: weakref.WeakKeyDictionary[Program, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def _screened_expulsions(program: Program) -> tuple[str, ...]:
+    """The expulsions, in screening order."""
+    found = _SCREENED_EXPULSIONS.get(program)
+    if found is None:
+        found = _SCREENED_EXPULSIONS[program] = tuple(
+            i
+            for stage in program.policy.screening
+            for i in stage
+            if program.instrument(i).kind == "expulsion"
+        )
+    return found
+
+
+def _possible_headlines(
+    program: Program, statuses: Mapping[str, frozenset[Status]], options: list[set[tuple[str, ...]]]
+) -> set[Headline]:
+    found: set[Headline] = set()
     for chosen in itertools.product(*options):
         countries = frozenset().union(*chosen)
         if countries:
