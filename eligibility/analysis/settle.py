@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -366,7 +367,7 @@ def _split_values(
         return partition.values(fact, facts)
     current = partition.members(fact, facts)
     weights: dict[str, float] = {m: 0.0 for m in current.undecided}
-    for b in program.rules:
+    for b in program.rules_testing(fact):
         if truth[b.key] is None:
             for t in b.checks:
                 if t.fact == fact:
@@ -378,16 +379,34 @@ def _split_values(
 
 
 def _undecided_facts(program: Program, facts: Mapping[str, Any], truth: Mapping[str, Truth]) -> list[str]:
-    """Unknown facts that undecided rules test, the most often tested first."""
+    """Unknown facts that undecided rules test, the most often tested first (counting every test
+    of each undecided rule; ties in the order of the fact catalogue)."""
     counts: dict[str, int] = {}
-    for b in program.rules:
-        if truth[b.key] is None:
-            for t in b.checks:
-                value = facts[t.fact]
-                if value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided):
-                    counts[t.fact] = counts.get(t.fact, 0) + 1
-    order = list(CATALOGUE)
-    return sorted(counts, key=lambda f: (-counts[f], order.index(f)))
+    for name, testing in _tests_by_fact(program):
+        value = facts[name]
+        if value is UNKNOWN or (isinstance(value, PartialSet) and value.undecided):
+            count = sum(n for key, n in testing if truth[key] is None)
+            if count:
+                counts[name] = count
+    return sorted(counts, key=lambda f: -counts[f])  # stable: the catalogue's order among ties
+
+
+_TESTS_BY_FACT: weakref.WeakKeyDictionary[Program, tuple[tuple[str, tuple[tuple[str, int], ...]], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tests_by_fact(program: Program) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    """Per fact the rules test, in the order of the fact catalogue: each rule testing it (its key)
+    with how many tests of it the rule makes."""
+    found = _TESTS_BY_FACT.get(program)
+    if found is None:
+        found = _TESTS_BY_FACT[program] = tuple(
+            (name, tuple((b.key, sum(t.fact == name for t in b.checks)) for b in program.rules_testing(name)))
+            for name in CATALOGUE
+            if program.rules_testing(name)
+        )
+    return found
 
 
 _Fired = tuple[dict[str, bool], dict[str, Status], Decision]
