@@ -535,17 +535,27 @@ def test_the_batch_output_is_the_same_with_and_without_reading_by_shape(tmp_path
     lines = [raw for row in _population("realistic", 8, 11) + _population("fact_space", 4, 12) for raw in _variants(row)]
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines) + b"\n")
-    options = batch.Options()
+    got = _with_and_without_shapes(source, "case", monkeypatch)
+    assert got["shapes-1"] == got["shapes-2"] == got["model-1"]
+    assert 0 < len(got["model-1"][1]) < len(lines)  # some rows refused, most written
+
+
+def _with_and_without_shapes(
+    source: Path, reader: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, tuple[bytes, list[batch.Rejected]]]:
+    """The batch of ``source`` read by shape in one process and in two, then with every row read
+    by the Case model (``reader``, the ``_Shapes`` method, replaced by ``_case``): the output's
+    bytes and the rejected rows of each."""
     got: dict[str, tuple[bytes, list[batch.Rejected]]] = {}
     for how in ("shapes-1", "shapes-2", "model-1"):
         if how == "model-1":
-            monkeypatch.setattr(batch._Shapes, "case", lambda self, raw: batch._case(raw))
+            monkeypatch.setattr(batch._Shapes, reader, lambda self, row: batch._case(row))
         rejected: list[batch.Rejected] = []
-        out = tmp_path / f"{how}.jsonl"
-        batch.run(str(source), str(out), options, jobs=int(how[-1]), on_reject=rejected.append)
+        out = source.parent / f"{how}.jsonl"
+        in_format = "csv" if source.suffix == ".csv" else "jsonl"
+        batch.run(str(source), str(out), batch.Options(), jobs=int(how[-1]), in_format=in_format, on_reject=rejected.append)
         got[how] = (out.read_bytes(), rejected)
-    assert got["shapes-1"] == got["shapes-2"] == got["model-1"]
-    assert 0 < len(got["model-1"][1]) < len(lines)  # some rows refused, most written
+    return got
 
 
 def _csv_variants(row: dict[str, Any]) -> list[dict[str, str]]:
@@ -604,14 +614,7 @@ def test_a_csv_batch_is_the_same_with_and_without_reading_by_shape(tmp_path: Pat
         writer = csv.writer(handle)
         writer.writerow(list(rows[0]))
         writer.writerows([list(r.values()) for r in rows])
-    got: dict[str, tuple[bytes, list[batch.Rejected]]] = {}
-    for how in ("shapes-1", "shapes-2", "model-1"):
-        if how == "model-1":
-            monkeypatch.setattr(batch._Shapes, "case_of", lambda self, row: batch._case(row))
-        rejected: list[batch.Rejected] = []
-        out = tmp_path / f"{how}.jsonl"
-        batch.run(str(source), str(out), batch.Options(), jobs=int(how[-1]), in_format="csv", on_reject=rejected.append)
-        got[how] = (out.read_bytes(), rejected)
+    got = _with_and_without_shapes(source, "case_of", monkeypatch)
     assert got["shapes-1"] == got["shapes-2"] == got["model-1"]
     assert 0 < len(got["model-1"][1]) < len(rows)  # some rows refused, most written
 

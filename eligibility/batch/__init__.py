@@ -265,17 +265,9 @@ class _Shapes:
         """A CSV row read as a case dict (``rows.csv_case``), by its shape as ``case`` reads a
         JSON line (a dict cannot give a key twice, so no count of keys is needed)."""
         data = dict(row)
-        given = 0
-        values: list[Any] = []
-        for name in _VARYING:
-            value = data.pop(name, _ABSENT)
-            given = given << 1 | (value is not _ABSENT)
-            values.append(value)
-        entry = data.get("entry")
-        entry_date: Any = _ABSENT
-        if type(entry) is dict:
-            entry = data["entry"] = dict(entry)
-            entry_date = entry.pop("date", _ABSENT)
+        if type(data.get("entry")) is dict:
+            data["entry"] = dict(data["entry"])  # the row's own stays whole, for ``_case``
+        given, values, entry_date = _take_varying(data)
         try:
             key = (orjson.dumps(data), given)
         except (orjson.JSONEncodeError, TypeError):  # pragma: no cover (cells are text, lists, dicts)
@@ -300,14 +292,7 @@ class _Shapes:
             return _case(raw)
         if type(data) is not dict:
             return _case(raw)
-        given = 0
-        values: list[Any] = []
-        for name in _VARYING:
-            value = data.pop(name, _ABSENT)
-            given = given << 1 | (value is not _ABSENT)
-            values.append(value)
-        entry = data.get("entry")
-        entry_date = entry.pop("date", _ABSENT) if type(entry) is dict else _ABSENT
+        given, values, entry_date = _take_varying(data)
         try:
             key = (orjson.dumps(data), given)
         except orjson.JSONEncodeError:  # pragma: no cover (what orjson read, it writes)
@@ -330,6 +315,20 @@ class _Shapes:
             # a copy of the exact size: orjson's own bytes keep room for 4 KB
             self.known[(bytes(memoryview(key[0])), given)] = (case, keys)
         return case
+
+
+def _take_varying(data: dict[str, Any]) -> tuple[int, list[Any], Any]:
+    """Take a row's varying values out of its dict, in place (the entry date out of its entry):
+    which of ``_VARYING`` it gives (one bit each), their values (``_ABSENT`` where not given),
+    and the entry date."""
+    given = 0
+    values: list[Any] = []
+    for name in _VARYING:
+        value = data.pop(name, _ABSENT)
+        given = given << 1 | (value is not _ABSENT)
+        values.append(value)
+    entry = data.get("entry")
+    return given, values, entry.pop("date", _ABSENT) if type(entry) is dict else _ABSENT
 
 
 def _key_counts(data: Any, more: list[str]) -> tuple[tuple[bytes, int], ...]:
