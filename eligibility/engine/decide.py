@@ -301,7 +301,8 @@ def unmemoized() -> Iterator[None]:
 
 _HEADLINES: weakref.WeakKeyDictionary[Program, dict[Hashable, Headline]] = weakref.WeakKeyDictionary()
 HEADLINES = 50_000
-"""How many headlines ``screened`` keeps per program (the oldest half goes when it is full)."""
+"""How many headlines ``screened`` keeps per program, and how many sets of headlines
+``possible_headlines`` keeps (the oldest half goes when one is full)."""
 
 
 def screened(
