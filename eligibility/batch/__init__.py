@@ -244,8 +244,8 @@ class _Shapes:
 
     A row's *shape* is its JSON (a CSV row: its case dict, ``case_of``) with the values that vary
     from row to row taken out (the id, the age and the four dates), and which of those it gives.
-    The first row of each shape is validated by the Case model (``_case``); when it is valid and gives no approximate date, its
-    Case is kept. A later row of the same shape has the same values in every other field, which
+    The first row of each shape is validated by the Case model (``_case``); when it is valid and
+    gives no approximate date, its Case is kept. A later row of the same shape has the same values in every other field, which
     the model validated, so only its own varying values need checking: the id a string of at
     most MAX_ID_CHARS characters or null, the age a whole number 0..130 or null, each date a day
     ``YYYY-MM-DD`` of the calendar (null allowed but for the entry date), and the checks the
