@@ -270,7 +270,7 @@ class _Shapes:
         given, values, entry_date = _take_varying(data)
         try:
             key = (orjson.dumps(data), given)
-        except (orjson.JSONEncodeError, TypeError):  # pragma: no cover (cells are text, lists, dicts)
+        except orjson.JSONEncodeError:  # pragma: no cover (cells are text, lists, dicts)
             return _case(row)
         kept = self.rows.get(key)
         if kept is not None:

@@ -450,7 +450,7 @@ def possible_headlines(
     Memoized: besides the statuses, it reads the truths and facts only through the countries each
     expulsion that may apply may send the person to."""
     options: list[set[tuple[str, ...]]] = []
-    for iid in _screened_expulsions(program):
+    for _, iid in _expulsions(program):  # in any order: the headlines are a set
         option: set[tuple[str, ...]] = set()
         if "applies" in statuses[iid]:
             option |= possible_destinations(program, iid, truth, facts)
@@ -473,20 +473,6 @@ def possible_headlines(
 _POSSIBLE_HEADLINES: weakref.WeakKeyDictionary[Program, dict[Hashable, frozenset[Headline]]] = (
     weakref.WeakKeyDictionary()
 )
-_SCREENED_EXPULSIONS: weakref.WeakKeyDictionary[Program, tuple[str, ...]] = weakref.WeakKeyDictionary()
-
-
-def _screened_expulsions(program: Program) -> tuple[str, ...]:
-    """The expulsions, in screening order."""
-    found = _SCREENED_EXPULSIONS.get(program)
-    if found is None:
-        found = _SCREENED_EXPULSIONS[program] = tuple(
-            i
-            for stage in program.policy.screening
-            for i in stage
-            if program.instrument(i).kind == "expulsion"
-        )
-    return found
 
 
 def _possible_headlines(
