@@ -789,6 +789,7 @@ def diff_command(
     import numpy as np
 
     from eligibility.analysis.diff import Describer
+    from eligibility.analysis.diff import answers_of as diff_answers
     from eligibility.analysis.diff import describe as diff_describe
     from eligibility.analysis.diff import diff as policy_diff
     from eligibility.analysis.diff import example as diff_example
@@ -878,10 +879,14 @@ def diff_command(
     groups: list[dict[str, Any]] = []
     describer = Describer(result.programs)
     for g in result.groups:
+        example = diff_example(g, result.programs)
+        # part by part, the group's cases differ in the part alone: its answers are the example's
+        shown = diff_answers(example, result.programs) if g.part is not None else None
+        head_a, head_b = shown if shown is not None else (g.a, g.b)
         groups.append(
             {
-                policy_a: _head_json(g.a),
-                policy_b: _head_json(g.b),
+                policy_a: _head_json(head_a),
+                policy_b: _head_json(head_b),
                 **(
                     {
                         "part": {
@@ -899,7 +904,7 @@ def diff_command(
                 "classes": len(g.regions),
                 "rules": list(g.rules),
                 "citations": _citations(ruleset, g.rules),
-                "example": diff_example(g, result.programs),
+                "example": example,
                 **({"population": assigned.get(len(groups), 0)} if population else {}),
             }
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,36 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_each_part_shows_its_example_and_the_two_answers_it_gets() -> None:
+    """Compared part by part, "for example" is the example case's own pair of answers, which
+    also places it in its part: the example diff's example of "sent to CA" (a Mexican crossing
+    from Canada at a port of entry in 2020) is expelled to Canada under Title 42 (85 FR 17060)
+    in the enacted law and, with no Title 42 in the example policy, returned to Canada under the
+    STCA (8 CFR 208.30(e)(6)), never "depends on the case"."""
+    from click.testing import CliRunner
+
+    from eligibility import evaluate
+    from eligibility_cli.main import main
+
+    out = CliRunner().invoke(main, ["diff", A, B, "--rules", str(EXAMPLE), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    regions = json.loads(out.stdout)["regions"]
+    assert regions and all("part" in r for r in regions)
+    for number, region in enumerate(regions, 1):
+        answers = {p: evaluate(region["example"], p, rules=_rules(), engine="pure", counterfactuals=False) for p in (A, B)}
+        for policy, got in answers.items():
+            shown = region[policy]
+            assert shown["outcome"] != "undetermined", (number, policy)
+            assert (shown["outcome"], shown["transfer_to"], shown["expel_to"]) == (
+                got.outcome,
+                list(got.transfer_to),
+                list(got.expel_to),
+            ), (number, policy, region["example"])
+        part = region["part"]
+        if part["name"] == "transfer_to":
+            assert [part["country"] in answers[p].transfer_to for p in (A, B)] == [part[A], part[B]], number
+    sent_to_ca = next(r for r in regions if r["part"]["name"] == "transfer_to" and r["part"]["country"] == "CA")
+    assert (sent_to_ca[A]["outcome"], sent_to_ca[A]["expel_to"]) == ("expel", ["CA"])
+    assert (sent_to_ca[B]["outcome"], sent_to_ca[B]["transfer_to"]) == ("transfer", ["CA"])

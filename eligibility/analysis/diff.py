@@ -1594,7 +1594,7 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
     ``plainness`` of those the two policies determine as the group says is the example."""
     if group.witness is not None:
         case = readable_case(group.witness, programs[0].ruleset.context)
-        answers = _answers(case, programs)
+        answers = answers_of(case, programs)
         return case if answers is None else _plainer(case, answers, programs)
     partition = Partition(programs)
     drawn: list[tuple[tuple[Any, ...], int, dict[str, Any]]] = []
@@ -1605,7 +1605,7 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
     drawn.sort(key=lambda item: (item[0], item[1]))
     best: tuple[tuple[Any, ...], dict[str, Any]] | None = None
     for _, _, case in drawn[:EXAMPLE_TRIES]:
-        answers = _answers(case, programs)
+        answers = answers_of(case, programs)
         if answers is None or not (_fits(answers[0], group.a) and _fits(answers[1], group.b)):
             continue
         plain = _plainer(case, answers, programs)
@@ -1696,7 +1696,7 @@ def _plainer(
     """``case`` made plainer one change at a time, each kept only if the answers stay the same."""
 
     def same(trial: dict[str, Any]) -> bool:
-        return _answers(trial, programs) == answers
+        return answers_of(trial, programs) == answers
 
     current = {k: v for k, v in case.items() if k not in CASE_DEFAULTS or CASE_DEFAULTS[k] != v}
     if not same(current):
@@ -1728,7 +1728,7 @@ def _plainer(
     return current
 
 
-def _answers(case: Mapping[str, Any], programs: tuple[Program, Program]) -> tuple[Headline, Headline] | None:
+def answers_of(case: Mapping[str, Any], programs: tuple[Program, Program]) -> tuple[Headline, Headline] | None:
     """The two policies' answers for ``case``, or None if it is not a valid case."""
     from eligibility.case import parse_case
     from eligibility.errors import CaseError
