@@ -136,7 +136,7 @@ def test_workers_find_the_same_classes_in_the_same_order(monkeypatch: pytest.Mon
     # as in one process, class for class
     from concurrent.futures import ProcessPoolExecutor
 
-    from eligibility.analysis import diff as module
+    from eligibility.analysis import workers as module
 
     pools: list[int] = []
 
@@ -163,16 +163,16 @@ def test_no_worker_is_forked_from_a_process_running_other_threads(monkeypatch: p
     # thread holds; the search then stays in the process, whatever the environment asks
     import threading
 
-    from eligibility.analysis import diff as module
+    from eligibility.analysis.workers import workers
 
     monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", "4")
-    assert module._workers(8) == 4
+    assert workers(8) == 4
     seen: list[int] = []
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        seen.append(module._workers(8))
+        seen.append(workers(8))
     finally:
         stop.set()
         other.join()

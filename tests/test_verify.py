@@ -54,3 +54,31 @@ def test_verify_exits_3_with_findings_and_prints_examples() -> None:
     assert result.exit_code == 3
     assert "redundant-rule [planted]: mx-aca.exception.visa" in result.output
     assert "example:" in result.output
+
+
+def test_invariants_checked_in_worker_processes_give_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The invariants' searches run in forked workers when there are several CPUs: the same
+    findings, examples included, in the same order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eligibility.analysis import workers as module
+
+    pools: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, workers: int, **options: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
+    rules = load_rules(PLANTED / "invariant-children", extend=True)
+
+    def run(workers: str) -> list[tuple[str, Any]]:
+        monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", workers)
+        return [(str(f), f.example) for f in verify(rules, ["planted", "implemented"])]
+
+    alone = run("1")
+    assert alone and not pools
+    assert "unaccompanied-children-never-transferred: violated" in alone[0][0]
+    assert run("2") == alone
+    assert pools == [2]

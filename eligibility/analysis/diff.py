@@ -9,15 +9,10 @@ an example case and the citations of the responsible rules.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import multiprocessing
-import os
-import signal
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +32,7 @@ from eligibility.analysis.partition import (
 from eligibility.analysis.partition import (
     cuts as rule_cuts,
 )
+from eligibility.analysis.workers import FORKING, MAX_WORKERS, NoPool, can_fork, pool, workers
 from eligibility.countries import other_country
 from eligibility.engine.backends import PureEngine
 from eligibility.engine.decide import (
@@ -945,19 +941,10 @@ def _by_part(pa: Program, pb: Program, searched: int, start: dict[str, Any], rea
 Found = list[tuple[dict[str, Any], Any, Any, tuple[str, ...]]]
 """A part's search's classes: the class, the part's value under each policy, the rules responsible."""
 
-WORKERS = "ELIGIBILITY_DIFF_WORKERS"
-"""Environment variable: how many processes search the parts at once (default: one per CPU this
-process may run on, at most ``MAX_WORKERS``; 1: all in this process)."""
-
-MAX_WORKERS = 4
-
 _Job = tuple[Program, Program, dict[str, Any]]
 
 _JOB: _Job | None = None
 """The programs and start the searches of ``_run_searches`` read (inherited by forked workers)."""
-
-_FORKING = threading.Lock()
-"""Held while ``_JOB`` or ``_EXACT`` is set for forked workers (one forking search at a time)."""
 
 
 def _search_part(part: Part, job: _Job | None = None) -> Found:
@@ -977,54 +964,6 @@ def _search_reach(gates: frozenset[str], job: _Job | None = None) -> list[dict[s
     return reached(pa, pb, set(gates), start)
 
 
-def _workers(jobs: int) -> int:
-    if threading.active_count() > 1:
-        return 1  # forking a process that runs other threads may copy a lock held by one of them
-    wanted = os.environ.get(WORKERS, "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        return min(jobs, int(wanted))
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(jobs, cpus, MAX_WORKERS))
-
-
-def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to its parent (which stops it) and dies of a SIGTERM."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-class _NoPool(Exception):
-    """The worker processes could not be started: search in this process."""
-
-
-@contextlib.contextmanager
-def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """Forked worker processes. On any exception (an interrupt, a search past its budget) the
-    work not started is cancelled and the workers are killed at once, not waited for."""
-    try:
-        pool = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker
-        )
-    except (OSError, ValueError) as exc:
-        raise _NoPool from exc
-    try:
-        yield pool
-    except BaseException:
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.kill()
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.join(timeout=5)
-        raise
-    pool.shutdown(wait=True)
-
-
 def _run_searches(
     pa: Program, pb: Program, start: dict[str, Any], parts: list[Part], gate_sets: list[frozenset[str]]
 ) -> tuple[list[Found], list[list[dict[str, Any]]]]:
@@ -1034,19 +973,19 @@ def _run_searches(
     other searches)."""
     global _JOB
     job = (pa, pb, start)
-    workers = _workers(len(parts) + len(gate_sets))
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with _FORKING:
+    count = workers(len(parts) + len(gate_sets))
+    if count > 1 and can_fork():
+        with FORKING:
             _JOB = job
             try:
-                with _pool(workers) as pool:
-                    reaching = [pool.submit(_search_reach, gates) for gates in gate_sets]
-                    searching = [pool.submit(_search_part, part) for part in parts]
+                with pool(count) as executor:
+                    reaching = [executor.submit(_search_reach, gates) for gates in gate_sets]
+                    searching = [executor.submit(_search_part, part) for part in parts]
                     every: list[Future[Any]] = [*reaching, *searching]
                     for done in as_completed(every):
                         done.result()  # the first error stops every search
                     return [f.result() for f in searching], [f.result() for f in reaching]
-            except (_NoPool, BrokenProcessPool):
+            except (NoPool, BrokenProcessPool):
                 pass  # a worker could not start or died: search here instead
             finally:
                 _JOB = None
@@ -1081,8 +1020,8 @@ def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
     (the same classes in the same order). The budget is then the sum of theirs, counted as each
     finishes: past it, the others are stopped (a subtree may pass it alone before that)."""
     global _EXACT
-    workers = _workers(MAX_WORKERS)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    count = workers(MAX_WORKERS)
+    if count <= 1 or not can_fork():
         search.run(start)
         return _found_with_rules(search)
     root = Node(start)
@@ -1092,11 +1031,11 @@ def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
         return _found_with_rules(search)
     children = [(out.fact, v, out.also[n] if out.also else {}) for n, v in enumerate(out.values)]
     budget = search.partition.budget
-    with _FORKING:
+    with FORKING:
         _EXACT = (search, root)
         try:
-            with _pool(min(workers, len(children))) as pool:
-                futures = [pool.submit(_search_subtree, child) for child in children]
+            with pool(min(count, len(children))) as executor:
+                futures = [executor.submit(_search_subtree, child) for child in children]
                 spent = 1
                 for done in as_completed(futures):
                     spent += done.result()[1]
@@ -1106,7 +1045,7 @@ def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
         except SearchTooLarge:  # the subtrees together (or one alone) passed the budget
             search.partition.spent = (budget or 0) + 1
             raise
-        except (_NoPool, BrokenProcessPool):  # a worker could not start or died: search here instead
+        except (NoPool, BrokenProcessPool):  # a worker could not start or died: search here instead
             search.partition.spent = 0
             search.run(start)
             return _found_with_rules(search)
@@ -1728,7 +1667,9 @@ def _plainer(
     return current
 
 
-def answers_of(case: Mapping[str, Any], programs: tuple[Program, Program]) -> tuple[Headline, Headline] | None:
+def answers_of(
+    case: Mapping[str, Any], programs: tuple[Program, Program]
+) -> tuple[Headline, Headline] | None:
     """The two policies' answers for ``case``, or None if it is not a valid case."""
     from eligibility.case import parse_case
     from eligibility.errors import CaseError

@@ -25,10 +25,13 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from eligibility.analysis.partition import Node, Partition, Split, evaluate_node, shift
+from eligibility.analysis.workers import FORKING, NoPool, can_fork, pool, workers
 from eligibility.engine.decide import (
     OPEN,
     Status,
@@ -65,18 +68,62 @@ class Issue:
 
 
 def verify(ruleset: RuleSet, policies: list[str] | None = None) -> list[Issue]:
-    """Every finding for the named policies (default: all), static checks first."""
+    """Every finding for the named policies (default: all), static checks first.
+
+    The invariants' searches are independent: with several CPUs they run in forked worker
+    processes (``ELIGIBILITY_DIFF_WORKERS``, see ``eligibility.analysis.workers``), with the same
+    findings in the same order as in one process."""
     findings = _window_findings(ruleset)
     names = policies or sorted(ruleset.policies)
+    programs = [compile_policy(ruleset, name) for name in names]
+    tasks = [
+        (p, i)
+        for p, program in enumerate(programs)
+        for i, inv in enumerate(ruleset.invariants)
+        if _concerns(program, inv)
+    ]
+    found = dict(zip(tasks, _run_invariants(programs, tasks), strict=True))
     seen: set[tuple[str, str]] = set()
-    for name in names:
-        program = compile_policy(ruleset, name)
-        for finding in [*_rule_findings(program), *_invariant_findings(program)]:
+    for p, program in enumerate(programs):
+        held = [found[(p, i)] for i in range(len(ruleset.invariants)) if (p, i) in found]
+        for finding in [*_rule_findings(program), *(f for f in held if f is not None)]:
             key = (finding.kind, finding.message)
             if key not in seen:
                 seen.add(key)
                 findings.append(finding)
     return findings
+
+
+_PROGRAMS: list[Program] | None = None
+"""The programs whose invariants ``_invariant_task`` checks (inherited by forked workers)."""
+
+
+def _invariant_task(task: tuple[int, int], programs: list[Program] | None = None) -> Issue | None:
+    chosen = programs if programs is not None else _PROGRAMS
+    assert chosen is not None
+    program = chosen[task[0]]
+    return _invariant_finding(program, program.ruleset.invariants[task[1]])
+
+
+def _run_invariants(programs: list[Program], tasks: list[tuple[int, int]]) -> list[Issue | None]:
+    """Each task's finding, in order: in forked worker processes when there are several CPUs,
+    else (or if a worker cannot start or dies) here."""
+    global _PROGRAMS
+    count = workers(len(tasks))
+    if count > 1 and can_fork():
+        with FORKING:
+            _PROGRAMS = programs
+            try:
+                with pool(count) as executor:
+                    futures = [executor.submit(_invariant_task, task) for task in tasks]
+                    for done in as_completed(futures):
+                        done.result()  # the first error stops every search
+                    return [f.result() for f in futures]
+            except (NoPool, BrokenProcessPool):
+                pass
+            finally:
+                _PROGRAMS = None
+    return [_invariant_task(task, programs) for task in tasks]
 
 
 # ---------------------------------------------------------------- static: date windows
@@ -373,48 +420,45 @@ def _matters(rules: tuple[BoundRule, ...], b: BoundRule, node: Node) -> Truth:
 # ---------------------------------------------------------------- invariants
 
 
-def _invariant_findings(program: Program) -> list[Issue]:
-    findings = []
+def _concerns(program: Program, inv: Invariant) -> bool:
+    """Whether the invariant can say anything of the program (an invariant on instruments the
+    policy does not have cannot)."""
     ids = {i.id for i in program.instruments}
-    for inv in program.ruleset.invariants:
-        if isinstance(inv.never, tuple) and not set(inv.never[0]) & ids:
-            continue
-        search = _partition(program)
+    return not (isinstance(inv.never, tuple) and not set(inv.never[0]) & ids)
 
-        def relevant(node: Node, inv: Invariant = inv) -> list[Condition]:
-            facts = node.facts
-            truth, statuses = _node(program, node)
-            open_instruments = {i for i, s in statuses.items() if len(s) > 1}
-            found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
-            if inv.never == "transfer_to_nationality":  # settle who is a national of where first
-                found += [Test("nationalities", "contains", c, HERE) for c in _receiving(program)]
-            found += [b.when for b in program.rules if truth[b.key] is None and b.governs in open_instruments]
-            return found
 
-        try:
-            found = _find(search, relevant, functools.partial(_violates, program, inv))
-        except SearchTooLarge:
-            findings.append(
-                Issue(
-                    "invariant",
-                    inv.location.short,
-                    f"{inv.id}: not settled within {NODE_BUDGET} classes",
-                    program.policy.id,
-                )
-            )
-            continue
-        if found is not None:
-            case = search.case(found)
-            findings.append(
-                Issue(
-                    "invariant",
-                    inv.location.short,
-                    f"{inv.id}: violated ({inv.title})",
-                    program.policy.id,
-                    case,
-                )
-            )
-    return findings
+def _invariant_finding(program: Program, inv: Invariant) -> Issue | None:
+    """A class of cases the program determines against the invariant, as a finding."""
+    search = _partition(program)
+
+    def relevant(node: Node) -> list[Condition]:
+        facts = node.facts
+        truth, statuses = _node(program, node)
+        open_instruments = {i for i, s in statuses.items() if len(s) > 1}
+        found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
+        if inv.never == "transfer_to_nationality":  # settle who is a national of where first
+            found += [Test("nationalities", "contains", c, HERE) for c in _receiving(program)]
+        found += [b.when for b in program.rules if truth[b.key] is None and b.governs in open_instruments]
+        return found
+
+    try:
+        found = _find(search, relevant, functools.partial(_violates, program, inv))
+    except SearchTooLarge:
+        return Issue(
+            "invariant",
+            inv.location.short,
+            f"{inv.id}: not settled within {NODE_BUDGET} classes",
+            program.policy.id,
+        )
+    if found is None:
+        return None
+    return Issue(
+        "invariant",
+        inv.location.short,
+        f"{inv.id}: violated ({inv.title})",
+        program.policy.id,
+        search.case(found),
+    )
 
 
 def _violates(program: Program, inv: Invariant, node: Node) -> Truth:
