@@ -32,6 +32,7 @@ from typing import Any
 
 from eligibility.analysis.partition import Node, Partition, Split, evaluate_node, shift
 from eligibility.analysis.workers import FORKING, NoPool, can_fork, pool, workers
+from eligibility.countries import other_country
 from eligibility.engine.decide import (
     OPEN,
     Status,
@@ -77,12 +78,16 @@ def verify(ruleset: RuleSet, policies: list[str] | None = None) -> list[Issue]:
     names = policies or sorted(ruleset.policies)
     programs = [compile_policy(ruleset, name) for name in names]
     tasks = [
-        (p, i)
+        (p, i, countries)
         for p, program in enumerate(programs)
         for i, inv in enumerate(ruleset.invariants)
         if _concerns(program, inv)
+        for countries in _scopes(program, inv)
     ]
-    found = dict(zip(tasks, _run_invariants(programs, tasks), strict=True))
+    found: dict[tuple[int, int], Issue | None] = {}
+    for (p, i, _), finding in zip(tasks, _run_invariants(programs, tasks), strict=True):
+        if found.get((p, i)) is None:  # an invariant's first finding, in the order of its scopes
+            found[(p, i)] = finding
     seen: set[tuple[str, str]] = set()
     for p, program in enumerate(programs):
         held = [found[(p, i)] for i in range(len(ruleset.invariants)) if (p, i) in found]
@@ -98,14 +103,27 @@ _PROGRAMS: list[Program] | None = None
 """The programs whose invariants ``_invariant_task`` checks (inherited by forked workers)."""
 
 
-def _invariant_task(task: tuple[int, int], programs: list[Program] | None = None) -> Issue | None:
+_Task = tuple[int, int, tuple[str, ...] | None]
+"""A program's index, an invariant's index, the countries it is checked for (None: as a whole)."""
+
+
+def _scopes(program: Program, inv: Invariant) -> list[tuple[str, ...] | None]:
+    """The searches an invariant is checked by: one per receiving country for
+    ``transfer_to_nationality`` (each prunes every class that cannot send the person there),
+    else one."""
+    if inv.never == "transfer_to_nationality":
+        return [(country,) for country in _receiving(program)]
+    return [None]
+
+
+def _invariant_task(task: _Task, programs: list[Program] | None = None) -> Issue | None:
     chosen = programs if programs is not None else _PROGRAMS
     assert chosen is not None
     program = chosen[task[0]]
-    return _invariant_finding(program, program.ruleset.invariants[task[1]])
+    return _invariant_finding(program, program.ruleset.invariants[task[1]], task[2])
 
 
-def _run_invariants(programs: list[Program], tasks: list[tuple[int, int]]) -> list[Issue | None]:
+def _run_invariants(programs: list[Program], tasks: list[_Task]) -> list[Issue | None]:
     """Each task's finding, in order: in forked worker processes when there are several CPUs,
     else (or if a worker cannot start or dies) here."""
     global _PROGRAMS
@@ -230,18 +248,26 @@ def _node(program: Program, node: Node) -> tuple[dict[str, Truth], dict[str, fro
 
 
 def _member(
-    partition: Partition, fact: str, facts: Mapping[str, Any], conditions: list[Condition]
+    partition: Partition,
+    fact: str,
+    facts: Mapping[str, Any],
+    conditions: list[Condition],
+    first: Mapping[str, tuple[str, ...]] | None = None,
 ) -> str | None:
-    """The member of a set of countries to split on: the first the conditions name, if any."""
+    """The member of a set of countries to split on: the first of ``first[fact]`` still
+    undecided, else the first the conditions name, if any."""
     if CATALOGUE[fact].type != "countries":
         return None
+    undecided = partition.members(fact, facts).undecided
+    for member in (first or {}).get(fact, ()):
+        if member in undecided:
+            return member
     named: set[str] = set()
     for cond in conditions:
         for t in tests(cond):
             if t.fact == fact:
                 values = t.value if isinstance(t.value, tuple) else (t.value,)
                 named |= {v for v in values if isinstance(v, str)}
-    undecided = partition.members(fact, facts).undecided
     return (sorted(undecided & named) or sorted(undecided))[0]
 
 
@@ -249,9 +275,12 @@ def _find(
     partition: Partition,
     conditions: list[Condition] | Callable[[Node], list[Condition]],
     verdict: Callable[[Node], Truth],
+    first: Mapping[str, tuple[str, ...]] | None = None,
+    start: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """A class where ``verdict`` is True for every case (False: none below; None: split further
-    on the open facts of ``conditions``)."""
+    on the open facts of ``conditions``; a set of countries on the members ``first`` names
+    first), searched from ``start`` (default: every case)."""
 
     def step(node: Node) -> dict[str, Any] | Split | None:
         answer = verdict(node)
@@ -262,14 +291,14 @@ def _find(
         if not open_facts:
             return None
         fact = open_facts[0]
-        member = _member(partition, fact, node.facts, relevant)
+        member = _member(partition, fact, node.facts, relevant, first)
         values = partition.values(fact, node.facts, member=member, extra=tuple(relevant))
         return Split(fact, values, lambda found: found is not None)
 
     def join(node: Node, split: Split, found: list[dict[str, Any] | None]) -> dict[str, Any] | None:
         return next((f for f in found if f is not None), None)
 
-    return partition.search(partition.start(), step, join)  # type: ignore[no-any-return]
+    return partition.search(start or partition.start(), step, join)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- rules
@@ -427,9 +456,15 @@ def _concerns(program: Program, inv: Invariant) -> bool:
     return not (isinstance(inv.never, tuple) and not set(inv.never[0]) & ids)
 
 
-def _invariant_finding(program: Program, inv: Invariant) -> Issue | None:
-    """A class of cases the program determines against the invariant, as a finding."""
+def _invariant_finding(
+    program: Program, inv: Invariant, countries: tuple[str, ...] | None = None
+) -> Issue | None:
+    """A class of cases the program determines against the invariant, as a finding.
+    ``countries``: for ``transfer_to_nationality``, the receiving countries checked (default:
+    every one); the invariant holds if it holds for each country alone, and each such search
+    prunes every class that cannot send the person to that country."""
     search = _partition(program)
+    receiving = countries if countries is not None else _receiving(program)
 
     def relevant(node: Node) -> list[Condition]:
         facts = node.facts
@@ -437,12 +472,22 @@ def _invariant_finding(program: Program, inv: Invariant) -> Issue | None:
         open_instruments = {i for i, s in statuses.items() if len(s) > 1}
         found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
         if inv.never == "transfer_to_nationality":  # settle who is a national of where first
-            found += [Test("nationalities", "contains", c, HERE) for c in _receiving(program)]
+            found += [Test("nationalities", "contains", c, HERE) for c in receiving]
         found += [b.when for b in program.rules if truth[b.key] is None and b.governs in open_instruments]
         return found
 
     try:
-        found = _find(search, relevant, functools.partial(_violates, program, inv))
+        first: dict[str, tuple[str, ...]] | None = None
+        start = search.start()
+        if inv.never == "transfer_to_nationality":
+            # a class whose nationalities leave out the receiving countries has nothing to find
+            first = {"nationalities": receiving}
+            # the receiving countries are members to split on even where no rule of the policy
+            # names them (a policy without INA 208(a)(2)(A)'s limits)
+            named = frozenset(c for c in program.constants.get("nationalities", ()) if isinstance(c, str))
+            known = named | set(receiving)
+            start["nationalities"] = PartialSet(frozenset(), frozenset(), known | {other_country(known)})
+        found = _find(search, relevant, functools.partial(_violates, program, inv, receiving), first, start)
     except SearchTooLarge:
         return Issue(
             "invariant",
@@ -461,24 +506,68 @@ def _invariant_finding(program: Program, inv: Invariant) -> Issue | None:
     )
 
 
-def _violates(program: Program, inv: Invariant, node: Node) -> Truth:
+def _violates(program: Program, inv: Invariant, receiving: tuple[str, ...], node: Node) -> Truth:
     facts = node.facts
     when = True if inv.when is None else holds(inv.when, facts)
     if when is False:
         return False
     truth, statuses = _node(program, node)
-    if not _violation_possible(program, inv, facts, truth, statuses):
+    if not _violation_possible(program, inv, facts, truth, statuses, receiving):
         return False
+    if when is True and not isinstance(inv.never, tuple):
+        # every headline the class may get violates the invariant, or none does: settled here,
+        # whatever the instruments screened after the one that decides are
+        heads = possible_headlines(program, statuses, truth, facts)
+        verdicts = {_head_violates(inv, facts, head, receiving) for head in heads}
+        if len(verdicts) == 1 and None not in verdicts:
+            return verdicts.pop()
     if when is None or any(len(s) > 1 for s in statuses.values()):
         return None
     decision = decide(program, {i: next(iter(s)) for i, s in statuses.items()}, truth, facts)
-    if _violated(inv, facts, decision.headline, decision.statuses):
+    if _violated(inv, facts, decision.headline, decision.statuses, receiving):
         return True
     nat = facts["nationalities"]
     undecided = inv.never == "transfer_to_nationality" and (
-        nat is UNKNOWN or (isinstance(nat, PartialSet) and nat.undecided)
+        nat is UNKNOWN or (isinstance(nat, PartialSet) and any(c in nat.undecided for c in receiving))
     )
     return None if undecided else False
+
+
+def _head_violates(inv: Invariant, facts: Mapping[str, Any], head: Any, receiving: tuple[str, ...]) -> Truth:
+    """Whether every case of the class with this headline violates the invariant (None: the
+    class's facts do not settle it). For the invariants on headlines (not on statuses)."""
+    if inv.never == "transfer":
+        return bool(head.outcome == "transfer")
+    if inv.never == "expel":
+        return bool(head.outcome == "expel")
+    if inv.never == "asylum_barred":
+        return None if head.asylum == "undetermined" else bool(head.asylum == "barred")
+    if inv.never == "wait_in_mexico":
+        if head.outcome != "process_in_us":
+            return False
+        return None if head.wait_in_mexico == "undetermined" else bool(head.wait_in_mexico)
+    if inv.never == "expel_to_fear_country":
+        # countries of expulsion that unknown facts leave open (OPEN) are read, once known, less
+        # every country in fear_established_in (``destination_countries``): never one of them,
+        # as a class whose facts are all settled finds too
+        fact = "fear_established_in"
+        countries = tuple(c for c in head.expel_to if c != OPEN) if head.outcome == "expel" else ()
+    else:  # transfer_to_nationality
+        fact = "nationalities"
+        countries = tuple(c for c in head.transfer_to if c in receiving) if head.outcome == "transfer" else ()
+    if not countries:
+        return False
+    if OPEN in countries:
+        return None
+    value = facts[fact]
+    if isinstance(value, frozenset):
+        return bool(value & set(countries))
+    if isinstance(value, PartialSet):
+        if value.included & set(countries):
+            return True
+        if all(c in value.excluded for c in countries):
+            return False
+    return None
 
 
 def _violation_possible(
@@ -487,6 +576,7 @@ def _violation_possible(
     facts: Mapping[str, Any],
     truth: Mapping[str, Truth],
     statuses: Mapping[str, frozenset[Status]],
+    receiving: tuple[str, ...],
 ) -> bool:
     if isinstance(inv.never, tuple):
         named, forbidden = inv.never
@@ -518,7 +608,7 @@ def _violation_possible(
         if inv.never == "transfer_to_nationality" and head.outcome == "transfer":
             nat = facts["nationalities"]
             for country in head.transfer_to:
-                if (
+                if country in receiving and (
                     nat is UNKNOWN
                     or (isinstance(nat, PartialSet) and country not in nat.excluded)
                     or (isinstance(nat, frozenset) and country in nat)
@@ -527,7 +617,13 @@ def _violation_possible(
     return False
 
 
-def _violated(inv: Invariant, facts: Mapping[str, Any], head: Any, statuses: Mapping[str, Status]) -> bool:
+def _violated(
+    inv: Invariant,
+    facts: Mapping[str, Any],
+    head: Any,
+    statuses: Mapping[str, Status],
+    receiving: tuple[str, ...],
+) -> bool:
     if isinstance(inv.never, tuple):
         found = [statuses[iid] for iid in inv.never[0] if iid in statuses]
         return any(("not_applicable" if s == "excluded" else s) in inv.never[1] for s in found)
@@ -547,7 +643,7 @@ def _violated(inv: Invariant, facts: Mapping[str, Any], head: Any, statuses: Map
         return bool(head.outcome == "process_in_us" and head.wait_in_mexico)
     nat = facts["nationalities"]
     members = nat.included if isinstance(nat, PartialSet) else nat
-    return head.outcome == "transfer" and bool(set(head.transfer_to) & set(members or ()))
+    return head.outcome == "transfer" and bool(set(head.transfer_to) & set(members or ()) & set(receiving))
 
 
 def _receiving(program: Program) -> tuple[str, ...]:
