@@ -136,3 +136,13 @@ def test_the_engines_agree_on_the_transit_countries(tmp_path: Path) -> None:
         assert (head.outcome, list(head.transfer_to)) == (want.outcome, want.transfer_to), case
         through_panama = "PA" in case["transit"] and case["nationalities"] != ["CR"] and case["entry"]["date"] >= "2026-01-01"
         assert (want.outcome == "transfer") == through_panama, case
+
+
+def test_the_answers_an_invariant_may_forbid_are_those_the_loader_takes() -> None:
+    from typing import get_args
+
+    from eligibility.ruleset.language import NEVER_WORDS
+    from eligibility.ruleset.specs import InvariantSpec
+
+    words = next(get_args(a) for a in get_args(InvariantSpec.model_fields["never"].annotation) if get_args(a))
+    assert tuple(words) == NEVER_WORDS

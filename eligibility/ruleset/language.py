@@ -16,7 +16,17 @@ from pydantic import BaseModel
 from eligibility.ruleset.conditions import ALIASES, INT_PHRASES, NEGATION, OPERATORS, PHRASES
 from eligibility.ruleset.facts import CATALOGUE, FAMILY_MEMBERS, FAMILY_STATUSES, RELATIONS, Fact
 from eligibility.ruleset.load import Evidence, Kind, Role
-from eligibility.ruleset.specs import InstrumentSpec, OmitSpec, RuleFileSpec, RuleSpec, SourceSpec
+from eligibility.ruleset.specs import (
+    DefinitionsFileSpec,
+    InstrumentSpec,
+    InvariantSpec,
+    OmitSpec,
+    PoliciesFileSpec,
+    PolicySpec,
+    RuleFileSpec,
+    RuleSpec,
+    SourceSpec,
+)
 
 ROLES: dict[str, str] = {
     "in_force": "the instrument is in force when every `in_force` rule holds (dates of entry into force, suspension, termination)",
@@ -210,6 +220,39 @@ def language_markdown() -> str:
         "|---|---|",
         *(f"| `{level}` | {EVIDENCE[level]} |" for level in get_args(Evidence)),
         "",
+        "### Country codes",
+        "",
+        "A country (`receiving_country`, a country a condition names) is an ISO 3166-1 alpha-2 code "
+        "of a current country (the table is pycountry's). Codes ISO leaves for "
+        "user assignment (`AA`, `QM` to `QZ`, `XA` to `XZ`, `ZZ`) are refused, so a fictional "
+        "receiving country is written with a real country's code standing in for it (the example "
+        "above uses `CR`). A case's nationalities and transit countries are checked the same way.",
+        "",
+        "## policies.yaml",
+        "",
+        "A rules directory may hold a `policies.yaml` (see the example above). With `--rules DIR` (or "
+        "`load_rules(DIR, extend=True)`) it adds to the shipped policies and replaces those of the same "
+        "id; `load_rules(DIR)` alone reads the directory as a whole rule set, which then needs a "
+        "`default`. Its keys:",
+        "",
+    ]
+    lines += _fields("`policies.yaml`", PoliciesFileSpec, heading=False)
+    lines += _fields("each of `policies:`", PolicySpec)
+    lines += _fields("each of `invariants:` (checked by `eligibility rules verify`)", InvariantSpec)
+    lines += [
+        "An invariant's `never` is one of "
+        + ", ".join(f"`{v}`" for v in NEVER_WORDS)
+        + ", or `{instrument: ID or [IDs], status: [statuses]}`: no case may get that status.",
+        "",
+        "### Defined terms",
+        "",
+        "`defined: ID` in a condition stands for a term of `definitions.yaml`; a `definitions.yaml` "
+        "in your directory adds terms (and replaces shipped ones of the same id). The shipped terms:",
+        "",
+        "| id | meaning |",
+        "|---|---|",
+        *(f"| `{term_id}` | {title} |" for term_id, title in _shipped_terms()),
+        "",
         "## Conditions",
         "",
         "A `when` is a mapping. Its keys are facts (each with one or more operators), or:",
@@ -298,8 +341,30 @@ FAMILY_NOTE = [
 ]
 
 
-def _fields(title: str, model: type[BaseModel]) -> list[str]:
-    lines = [f"### Fields of {title}", "", "| field | required | meaning |", "|---|---|---|"]
+NEVER_WORDS = (
+    "transfer",
+    "asylum_barred",
+    "wait_in_mexico",
+    "transfer_to_nationality",
+    "expel",
+    "expel_to_fear_country",
+)
+"""The answers an invariant's ``never`` may name (``InvariantSpec.never``; a test checks they agree)."""
+
+
+def _shipped_terms() -> list[tuple[str, str]]:
+    """The legal terms of the shipped definitions.yaml: id and title, in file order."""
+    from eligibility.ruleset.load import default_rules_dir
+    from eligibility.yamlsource import parse_yaml
+
+    data = parse_yaml((default_rules_dir() / "definitions.yaml").read_text(encoding="utf-8"))
+    terms = DefinitionsFileSpec.model_validate(data).definitions
+    return [(term.id, " ".join(term.title.split())) for term in terms]
+
+
+def _fields(title: str, model: type[BaseModel], heading: bool = True) -> list[str]:
+    lines = [f"### Fields of {title}", ""] if heading else []
+    lines += ["| field | required | meaning |", "|---|---|---|"]
     for name, info in model.model_fields.items():
         meaning = info.description or _FIELD_NOTES.get(name, "")
         lines.append(f"| `{name}` | {'yes' if info.is_required() else 'no'} | {meaning} |")
@@ -326,5 +391,18 @@ _FIELD_NOTES: dict[str, Any] = {
     "quote": "the words of the source (or give `paraphrase`)",
     "paraphrase": "the source in other words, where no quote is at hand",
     "rule": "the id of the inherited rule left out",
+    "default": "the policy used when none is named (required when the directory is read alone)",
+    "policies": "the policies (below)",
+    "invariants": "properties every case must keep, each with its sources (below)",
+    "description": "what the policy is, for the reader",
+    "title_es": "the title in Spanish",
+    "description_es": "the description in Spanish",
+    "instruments": "the instruments the policy applies (include `ina-208a2` for the statute's own limits on transfers)",
+    "screening": (
+        "the order in which expulsions and transfer agreements are screened: a list of stages, each a "
+        "list of instrument ids; an expulsion that applies stops every later stage, and once an "
+        "agreement of a stage has the person within its scope, later stages are not screened"
+    ),
+    "never": "the answer no case may get (below)",
     "because": "the source that says why",
 }
