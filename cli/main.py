@@ -880,9 +880,9 @@ def diff_command(
     describer = Describer(result.programs)
     for g in result.groups:
         example = diff_example(g, result.programs)
+        got = diff_answers(example, result.programs)
         # part by part, the group's cases differ in the part alone: its answers are the example's
-        shown = diff_answers(example, result.programs) if g.part is not None else None
-        head_a, head_b = shown if shown is not None else (g.a, g.b)
+        head_a, head_b = got if got is not None and g.part is not None else (g.a, g.b)
         groups.append(
             {
                 policy_a: _head_json(head_a),
@@ -905,17 +905,32 @@ def diff_command(
                 "rules": list(g.rules),
                 "citations": _citations(ruleset, g.rules),
                 "example": example,
+                **(
+                    {"example_answers": {policy_a: _head_json(got[0]), policy_b: _head_json(got[1])}}
+                    if got is not None
+                    else {}
+                ),
                 **({"population": assigned.get(len(groups), 0)} if population else {}),
             }
         )
     summary = _summarize(groups, policy_a, policy_b, total if population else None)
+    differ = sum(counts.values())  # each population case determined differently, once
+    placed = sum(by_part.values()) if result.by_part else sum(assigned.values())
+    totals: dict[str, Any] = {"classes": sum(g["classes"] for g in groups)}
+    if population:
+        totals |= {"population": total, "differ": differ}
+        if not result.by_part:  # differing only where a row leaves a fact out: in no kind
+            totals["unplaced"] = differ - placed
     if fmt == "json":
         click.echo(
             json.dumps(
                 {
                     "a": policy_a,
                     "b": policy_b,
+                    "by_part": result.by_part,
+                    **({"reason": result.reason} if result.by_part else {}),
                     "summary": summary,
+                    "totals": totals,
                     "regions": groups,
                     **({"population": total, "rejected": rejected} if population else {}),
                 },
@@ -934,7 +949,7 @@ def diff_command(
             )
         else:
             _say(f"{policy_a} vs {policy_b}: {len(groups)} kinds of case determined differently")
-        for line in _summary_table(summary, policy_a, policy_b, total if population else None):
+        for line in _summary_table(summary, policy_a, policy_b, totals):
             _say(line)
         _say("\nThe kinds of case, one by one:")
         for i, row in enumerate(groups, 1):
@@ -953,6 +968,13 @@ def diff_command(
                     f"\n{i}. {policy_a}: {_head_words(row[policy_a])}  |  {policy_b}: {_head_words(row[policy_b])}"
                     + (f"  [{row['population']} of {total} cases]" if population else "")
                 )
+                got = row.get("example_answers")
+                if got and any(_head_words(got[p]) != _head_words(row[p]) for p in (policy_a, policy_b)):
+                    # a kind whose answer depends on the case: what its example gets
+                    _say(
+                        f"   for example: {policy_a}: {_head_words(got[policy_a])}"
+                        f"  |  {policy_b}: {_head_words(got[policy_b])}"
+                    )
             combos = row["exactly"]
             which = "this combination" if len(combos) == 1 else f"one of these {len(combos)} combinations"
             _say(f"   exactly the cases of {which} of facts:")
@@ -1021,38 +1043,46 @@ def _summarize(
 
 
 def _summary_table(
-    summary: list[dict[str, Any]], policy_a: str, policy_b: str, total: int | None
+    summary: list[dict[str, Any]], policy_a: str, policy_b: str, totals: dict[str, Any]
 ) -> list[str]:
     """The summary as a text table, with a total row (and a first column naming each part, when
-    the policies are compared part by part)."""
+    the policies are compared part by part: a case may then differ in several parts, and the
+    total counts it once)."""
+    population = totals.get("population")
     rows = [(s[policy_a], s[policy_b], ", ".join(map(str, s["kinds"])), s) for s in summary]
     parts = any("part" in s for s in summary)
     wp = max([len("part"), *(len(s.get("part", "")) for s in summary)]) if parts else 0
     wa = max([len(policy_a), *(len(r[0]) for r in rows)])
     wb = max([len(policy_b), *(len(r[1]) for r in rows)])
-    wk = max([len("kinds"), *(len(r[2]) for r in rows)])
+    wk = max([len("kind no."), *(len(r[2]) for r in rows)])
     lead = f"  {'part':<{wp}}" if parts else ""
-    head = f"{lead}  {policy_a:<{wa}}  {policy_b:<{wb}}  {'kinds':<{wk}}  {'classes':>8}"
-    head += f"  {'cases':>8}  {'share':>7}" if total is not None else ""
+    head = f"{lead}  {policy_a:<{wa}}  {policy_b:<{wb}}  {'kind no.':<{wk}}  {'classes':>8}"
+    head += f"  {'cases':>8}  {'share':>7}" if population is not None else ""
     lines = ["", head]
     for a, b, kinds, s in rows:
         lead = f"  {s.get('part', ''):<{wp}}" if parts else ""
         line = f"{lead}  {a:<{wa}}  {b:<{wb}}  {kinds:<{wk}}  {s['classes']:>8,}"
-        if total is not None:
+        if population is not None:
             line += f"  {s['population']:>8,}  {100 * s['share']:>6.1f}%"
         lines.append(line)
-    classes = sum(s["classes"] for s in summary)
+    width = wp + 2 + wa if parts else wa
+    last = f"  {'total':<{width}}  {'':<{wb}}  {'':<{wk}}  {totals['classes']:>8,}"
+    if population is None:
+        return [*lines, last]
+    differ = totals["differ"]
+    last += f"  {differ:>8,}  {100 * differ / population if population else 0:>6.1f}%"
+    lines.append(last)
+    note = f"  ({population:,} cases in the population"
     if parts:
-        last = f"  {'total':<{wp}}  {'':<{wa}}  {'':<{wb}}  {'':<{wk}}  {classes:>8,}"
-    else:
-        last = f"  {'total':<{wa}}  {'':<{wb}}  {'':<{wk}}  {classes:>8,}"
-    if total is not None:
-        differ = sum(s["population"] for s in summary)
-        last += f"  {differ:>8,}  {100 * differ / total if total else 0:>6.1f}%"
-        lines.append(last)
-        lines.append(f"  ({total:,} cases in the population; the others are determined alike)")
-    else:
-        lines.append(last)
+        note += "; a case may differ in several parts and is counted once in the total"
+    unplaced = totals.get("unplaced", 0)
+    if unplaced:
+        are = "is" if unplaced == 1 else "are"
+        note += (
+            f"; {unplaced:,} of those determined differently {are} in no kind: a fact their row leaves "
+            "out decides which"
+        )
+    lines.append(note + "; the others are determined alike)")
     return lines
 
 
@@ -1122,7 +1152,9 @@ def _head_words(h: dict[str, Any]) -> str:
         return "expel to " + ", ".join(places) if places else "expel (the country depends on the case)"
     if h["outcome"] == "undetermined":  # a region holding cases of several outcomes
         return "depends on the case (several outcomes)"
-    wait = ", waits in Mexico" if h.get("wait_in_mexico") is True else ""
+    wait = {True: ", waits in Mexico", "undetermined": ", waiting in Mexico depends on the case"}.get(
+        h.get("wait_in_mexico"), ""
+    )
     asylum = "depends on the case" if h["asylum"] == "undetermined" else h["asylum"].replace("_", " ")
     outcome = "process in the U.S." if h["outcome"] == "process_in_us" else h["outcome"].replace("_", " ")
     return f"{outcome}, asylum {asylum}{wait}"

@@ -48,11 +48,21 @@ from eligibility.engine.decide import (
 )
 from eligibility.engine.program import Program, compile_policy
 from eligibility.errors import SearchTooLarge
-from eligibility.ruleset.conditions import PartialSet, Test, Truth, holds, show
+from eligibility.ruleset.conditions import PartialSet, Test, Truth, holds, show, tests
 from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 from eligibility.ruleset.load import RuleSet
 
 MAX_NODES = 100_000
+
+SETTLED_NODES = 40_000
+"""The classes the exact search may go through to settle every answer of a kind of case (one
+outcome, receiving countries, asylum and waiting), in all; each pair of answers gets
+PAIR_NODES_PER_CLASS for each of its classes, at least PAIR_NODES (a pair whose outcome is open:
+PAIR_NODES). A pair that does not settle
+within them is left as it was: its kind's answer says "depends on the case"."""
+
+PAIR_NODES = 2_000
+PAIR_NODES_PER_CLASS = 15
 
 
 @dataclass
@@ -71,6 +81,9 @@ class Group:
     # the group's cases are those of ``regions`` that lie in one of these (None: every one): where
     # the instruments both policies share and screen first do not stop the screening (see _Reach)
     within: list[dict[str, Any]] | None = None
+    # the classes its settled classes were split from (see ``_settle``): a class split finer than
+    # ``within``'s may not be met with them, so its example may be drawn from these instead
+    origins: list[dict[str, Any]] = field(default_factory=list)
 
     def key(self) -> tuple[Headline, Headline, tuple[str, ...]]:
         return (self.a, self.b, self.rules)
@@ -255,6 +268,7 @@ def diff(
     except SearchTooLarge:  # the exact search passed its budget: part by part
         spent = search.partition.spent - 1
         return _by_part(pa, pb, spent, start, f"more than {spent:,} classes")
+    found, origins = _settle(search, found)
     groups: dict[tuple[Headline, Headline], Group] = {}
     counts: dict[tuple[Headline, Headline], dict[str, int]] = {}
     for facts, ha, hb, rules in found:
@@ -265,6 +279,7 @@ def diff(
             tally[rule] = tally.get(rule, 0) + 1
     for key, group in groups.items():  # the rules responsible somewhere in the group, most often first
         group.rules = tuple(sorted(counts[key], key=lambda r: (-counts[key][r], r)))
+        group.origins = origins.get(key, [])
     if search.off:
         reach = reached(pa, pb, set(search.off), start)
         for group in groups.values():
@@ -273,13 +288,72 @@ def diff(
     return PolicyDiff(a, b, ordered, (pa, pb))  # with ``within``: of those cases only
 
 
+def _settle(
+    search: _Joint, found: Found
+) -> tuple[Found, dict[tuple[Headline, Headline], list[dict[str, Any]]]]:
+    """The classes found, each whose answers are left open (a class all determined differently
+    may still hold several outcomes, or asylum or waiting that depend on the case) split until
+    they are settled, one pair of answers at a time, within SETTLED_NODES classes in all: a pair
+    that does not settle within them stays as it is (the kind says "depends on the case")."""
+    pa, pb = search.programs
+    open_pairs: dict[tuple[Headline, Headline], list[int]] = {}
+    for index, (_, ha, hb, _) in enumerate(found):
+        if not (_settled(ha) and _settled(hb)):
+            open_pairs.setdefault((ha, hb), []).append(index)
+    if not open_pairs:
+        return found, {}
+    settler = _Joint(pa, pb, None, settle=True)
+    settler.off = search.off
+    left = SETTLED_NODES
+    pieces: dict[int, Found] = {}
+    for (ha, hb), indexes in open_pairs.items():
+        # where the outcome itself is open, settling it may make each combination of receiving
+        # countries a kind of its own (without-title-42: 200,000 classes): a small try only
+        several = "undetermined" in (ha.outcome, hb.outcome)
+        share = PAIR_NODES if several else max(PAIR_NODES, PAIR_NODES_PER_CLASS * len(indexes))
+        settler.partition.budget = min(left, share)
+        settler.partition.spent = 0
+        settled: dict[int, Found] = {}
+        try:
+            for index in indexes:
+                settler.found = []
+                settler.partition.search(dict(found[index][0]), settler.step)
+                settled[index] = [
+                    (f, _as_open(a, ha), _as_open(b, hb), responsible(pa, pb, settler.example(f)))
+                    for f, a, b in settler.found
+                ]
+        except SearchTooLarge:
+            continue  # this pair's answers stay open
+        finally:
+            left -= settler.partition.spent
+        pieces.update(settled)
+        if left <= 0:
+            break
+    origins: dict[tuple[Headline, Headline], list[dict[str, Any]]] = {}
+    for index, settled_pieces in pieces.items():
+        for _, a, b, _ in settled_pieces:
+            kept = origins.setdefault((a, b), [])
+            if not kept or kept[-1] is not found[index][0]:
+                kept.append(found[index][0])
+    return [piece for index, item in enumerate(found) for piece in pieces.get(index, [item])], origins
+
+
+def _as_open(head: Headline, before: Headline) -> Headline:
+    """A settled answer, its countries of expulsion left open where they were before settling
+    (the kind's countries are read from the person's nationality, or depend on the border)."""
+    if head.outcome == "expel" and before.outcome == "expel" and OPEN in before.expel_to:
+        return head._replace(expel_to=(OPEN,))
+    return head
+
+
 class _Joint:
     """The joint search. Instruments that both policies share (same id, same rules) have the same
     status in every case, so splits go first to the facts of the instruments that differ, and a
     class is settled as soon as the outcomes are known to differ or to agree."""
 
-    def __init__(self, pa: Program, pb: Program, max_nodes: int | None = None) -> None:
+    def __init__(self, pa: Program, pb: Program, max_nodes: int | None = None, settle: bool = False) -> None:
         self.pa, self.pb = pa, pb
+        self.settle = settle  # split a class the policies determine differently until its answers are settled
         self.programs = (pa, pb)
         budget = MAX_NODES if max_nodes is None else max_nodes
         self.partition = Partition((pa, pb), budget, message="the diff needs more than {budget} classes")
@@ -584,13 +658,11 @@ class _Joint:
         hb, own_b, common_b, settled_b = self.look(self.pb, facts, truth_b, twinned)
         if settled_a is not None and settled_a == settled_b:
             return None  # the instruments that differ agree here, and the rest is the same rules
-        if _disjoint(ha, hb):  # every case here is determined differently: no need to split it
-            self.found.append((facts, _summary(ha), _summary(hb)))
-            return None
+        if _disjoint(ha, hb):  # every case here is determined differently: split only to settle its answers
+            return self.record(facts, truth_a, truth_b, _summary(ha), _summary(hb))
         together = self.together(facts, truth_a, truth_b, twins)
         if together == "differ":
-            self.found.append((facts, _summary(ha), _summary(hb)))
-            return None
+            return self.record(facts, truth_a, truth_b, _summary(ha), _summary(hb))
         if together == "agree":
             return None
         oa = {_outcome(h) for h in ha}
@@ -603,8 +675,7 @@ class _Joint:
             ob, hb = _coarse(ob, hb)
         if len(oa) == 1 and len(ob) == 1:
             if oa != ob:
-                self.found.append((facts, _representative(ha), _representative(hb)))
-                return None
+                return self.record(facts, truth_a, truth_b, _representative(ha), _representative(hb))
             if next(iter(oa))[0] != "process_in_us":
                 return None  # the same transfer or expulsion
             # Both heard in the U.S.: only the parts decided by rules the policies do not share
@@ -617,7 +688,7 @@ class _Joint:
             parts_b = {_parts(h, same_part) for h in hb}
             if len(parts_a) == 1 and len(parts_b) == 1:
                 if parts_a != parts_b:
-                    self.found.append((facts, _representative(ha), _representative(hb)))
+                    return self.record(facts, truth_a, truth_b, _representative(ha), _representative(hb))
                 return None
             # so only the facts of their rules are worth splitting
             parts = {k for k, same in same_part.items() if not same}
@@ -656,6 +727,60 @@ class _Joint:
             key=lambda f: (CATALOGUE[f].type != "countries", candidates.count(f)),
         )
         if fact == "decision_date" and "entry.date" in candidates:
+            fact = "entry.date"  # decisions are split after entries, so that entry <= decision
+        return Split(fact, self.values(fact, facts))
+
+    def record(
+        self,
+        facts: dict[str, Any],
+        truth_a: Mapping[str, Truth],
+        truth_b: Mapping[str, Truth],
+        a: Headline,
+        b: Headline,
+    ) -> Split | None:
+        """A class whose cases the policies all determine differently: kept with its two answers
+        once each is settled (one outcome, receiving countries, asylum and waiting; the countries
+        of expulsion may stay open: they are read from the person's nationality), else split on a
+        fact an instrument whose status is still open tests, so that each kind of case is one
+        pair of answers."""
+        if not self.settle or (_settled(a) and _settled(b)):
+            self.found.append((facts, a, b))
+            return None
+        # the instruments that decide what is left open: any, where the outcome is; else the
+        # asylum bars, or the waiting abroad
+        kinds = {
+            kind
+            for head in (a, b)
+            for kind, left in (("asylum_bar", head.asylum), ("wait_abroad", head.wait_in_mexico))
+            if left == "undetermined"
+        }
+        every = any(h.outcome == "undetermined" or OPEN in h.transfer_to for h in (a, b))
+        open_facts: dict[tuple[int, str], list[str]] = {}  # (stage, instrument) -> facts its open rules test
+        for program, truth in ((self.pa, truth_a), (self.pb, truth_b)):
+            statuses = self.current[program.policy.id]
+            for rule in program.rules:
+                if not every and self.kinds[rule.governs] not in kinds:
+                    continue
+                if truth[rule.key] is None and len(statuses[rule.governs]) > 1:
+                    key = (self.stage.get(rule.governs) or 0, rule.governs)
+                    open_facts.setdefault(key, []).extend(
+                        t.fact for t in tests(rule.when) if _open(facts[t.fact])
+                    )
+        open_facts = {k: v for k, v in open_facts.items() if v}
+        fact = None
+        if open_facts:
+            # the instrument screened first, then with the fewest open facts: settling it often
+            # settles the answer; its most tested fact, sets of countries last
+            focus = min(open_facts, key=lambda k: (k[0], len(set(open_facts[k])), k[1]))
+            candidates = open_facts[focus]
+            fact = max(
+                dict.fromkeys(candidates),
+                key=lambda f: (CATALOGUE[f].type != "countries", candidates.count(f)),
+            )
+        if fact is None:  # every status is settled: the answers are the class's own
+            self.found.append((facts, a, b))
+            return None
+        if fact == "decision_date" and _open(facts["entry.date"]):
             fact = "entry.date"  # decisions are split after entries, so that entry <= decision
         return Split(fact, self.values(fact, facts))
 
@@ -1381,8 +1506,18 @@ def _representative(heads: set[Headline]) -> Headline:
         first.outcome,
         first.transfer_to,
         first.asylum if len(asylums) == 1 else "undetermined",
-        first.wait_in_mexico if len(waits) == 1 else False,
+        first.wait_in_mexico if len(waits) == 1 else "undetermined",
         first.expel_to,
+    )
+
+
+def _settled(head: Headline) -> bool:
+    """Whether a class's answer is one answer (its countries of expulsion aside)."""
+    return (
+        head.outcome != "undetermined"
+        and head.asylum != "undetermined"
+        and head.wait_in_mexico != "undetermined"
+        and OPEN not in head.transfer_to
     )
 
 
@@ -1514,7 +1649,9 @@ PLAIN_NATIONALITY = frozenset({"HN"})
 EXAMPLE_REGIONS = 1_000
 """Regions of a group looked at for its plainest example (a group may hold tens of thousands)."""
 EXAMPLE_TRIES = 12
-"""How many of the plainest drawn cases are made plainer and checked."""
+"""How many of the plainest drawn cases that get the group's answers are made plainer."""
+EXAMPLE_LOOKS = 200
+"""How many of the plainest drawn cases are checked for the group's answers, at most."""
 ORDINARY_COUNTRIES = ("MX", "GT", "HN", "SV", "NI", "CU", "VE", "EC", "CO", "HT")
 """Countries preferred in an example, the most often met at the southwest border first (CBP
 southwest border apprehensions by citizenship)."""
@@ -1542,11 +1679,23 @@ def example(group: Group, programs: tuple[Program, Program]) -> dict[str, Any]:
             case = partition.case(facts)
             drawn.append((plainness(case), i, case))
     drawn.sort(key=lambda item: (item[0], item[1]))
+    # then the group's own classes as they are (a class split finer than ``within``'s may meet
+    # none of them): a case drawn from one is kept only if it gets the group's answers
+    direct = [
+        (plainness(case), i, case)
+        for i, region in enumerate(group.regions[:EXAMPLE_LOOKS] if group.within is not None else ())
+        for case in [partition.case(facts) for facts in _plain_variants(region)]
+    ]
+    direct.sort(key=lambda item: (item[0], item[1]))
     best: tuple[tuple[Any, ...], dict[str, Any]] | None = None
-    for _, _, case in drawn[:EXAMPLE_TRIES]:
+    fitting = 0
+    for _, _, case in [*drawn[:EXAMPLE_LOOKS], *direct[:EXAMPLE_LOOKS]]:
+        if fitting >= EXAMPLE_TRIES:
+            break
         answers = answers_of(case, programs)
         if answers is None or not (_fits(answers[0], group.a) and _fits(answers[1], group.b)):
             continue
+        fitting += 1
         plain = _plainer(case, answers, programs)
         if best is None or plainness(plain) < best[0]:
             best = (plainness(plain), plain)
@@ -1573,7 +1722,7 @@ def _each_member(group: Group) -> Iterator[dict[str, Any]]:
         )
         for w in group.within or ()
     ]
-    for region in group.regions:
+    for region in [*group.origins, *group.regions]:  # (an origin's cases may get other answers)
         if tries <= 0:
             break
         if group.within is None:
@@ -1645,6 +1794,13 @@ def _plainer(
         if same(trial):
             current = trial
     rank = {c: i for i, c in enumerate(ORDINARY_COUNTRIES)}
+    if not current.get("nationalities"):  # stateless, or none given: one ordinary nationality
+        for country in ORDINARY_COUNTRIES:
+            trial = {**current, "nationalities": [country]}
+            trial.pop("habitual_residence", None)
+            if same(trial):
+                current = trial
+                break
     for member in list(current.get("nationalities") or []):
         for country in ORDINARY_COUNTRIES[: rank.get(member, len(rank))]:
             if country in current["nationalities"]:
@@ -1664,6 +1820,10 @@ def _plainer(
             if same(trial):
                 current = trial
                 break
+    if "habitual_residence" in current and current.get("nationalities"):  # a fact the answers may not need
+        trial = {k: v for k, v in current.items() if k != "habitual_residence"}
+        if same(trial):
+            current = trial
     return current
 
 
@@ -1691,7 +1851,7 @@ def _fits(got: Headline, wanted: Headline) -> bool:
         and wanted.transfer_to in (got.transfer_to, (OPEN,))
         and wanted.expel_to in (got.expel_to, (OPEN,))
         and wanted.asylum in (got.asylum, "undetermined")
-        and (wanted.wait_in_mexico == got.wait_in_mexico or wanted.asylum == "undetermined")
+        and wanted.wait_in_mexico in (got.wait_in_mexico, "undetermined")
     )
 
 
