@@ -245,6 +245,18 @@ def test_policies_that_come_out_the_same_say_which_assumption_hides_their_differ
     assert 0.85 * draft < enacted < 0.95 * draft  # about 10% fewer under the enacted agreement
 
 
+def test_an_assumption_set_by_the_user_that_hides_a_difference_is_named() -> None:
+    """Under the Guatemala ACA a person who establishes that persecution or torture in Guatemala is
+    more likely than not is not sent there (8 CFR 208.30(e)(7), 84 FR 63994): with everyone having done
+    so, neither the enacted law nor DHS's practice sends anyone to Guatemala in January 2020, and
+    the two come out the same. What makes them the same is the user's own 100%, at its other
+    extreme (nobody), not at the one already set."""
+    same = simulate(["enacted", "implemented"], make_assumptions(fear_of_guatemala_share=1.0))
+    [identical] = same.identical
+    assert [(lever[0], lever[1]) for lever in identical.would_differ] == [("fear_of_guatemala_share", 0.0)]
+    assert "they differ if nobody established a fear of Guatemala (--fear-of-guatemala, now 100%)" in render_text(same)
+
+
 # --- the command --------------------------------------------------------------------------------
 
 

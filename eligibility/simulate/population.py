@@ -826,16 +826,62 @@ def simulate(
 
 # --- policies that come out the same --------------------------------------------------------------
 
-# The assumptions that can hide a difference between policies: the assumption, the value tried, the
-# option that sets it, and what the value means.
-LEVERS: tuple[tuple[str, Any, str, str], ...] = (
-    ("visa_share", 1.0, "--visa-share", "people held a U.S. visa"),
-    ("fear_of_guatemala_share", 1.0, "--fear-of-guatemala", "people established a fear of Guatemala"),
-    ("fear_of_mexico_share", 1.0, "--fear-of-mexico", "people established a fear of Mexico"),
-    ("denied_in_transit_share", 1.0, "--denied-in-transit", "people had been denied protection in transit"),
-    ("trafficking_victim", True, "", "people were victims of severe trafficking"),
-    ("public_interest", True, "", "DHS decided in the public interest"),
+# The assumptions that can hide a difference between policies: the assumption, the option that sets
+# it ("" where it is not an option), and what it means set to all and set to none. Each is tried at
+# whichever of all and none it is not set to (a share in between is tried at both).
+LEVERS: tuple[tuple[str, str, str, str], ...] = (
+    ("visa_share", "--visa-share", "people held a U.S. visa", "nobody held a U.S. visa"),
+    (
+        "fear_of_guatemala_share",
+        "--fear-of-guatemala",
+        "people established a fear of Guatemala",
+        "nobody established a fear of Guatemala",
+    ),
+    (
+        "fear_of_mexico_share",
+        "--fear-of-mexico",
+        "people established a fear of Mexico",
+        "nobody established a fear of Mexico",
+    ),
+    (
+        "denied_in_transit_share",
+        "--denied-in-transit",
+        "people had been denied protection in transit",
+        "nobody had been denied protection in transit",
+    ),
+    (
+        "trafficking_victim",
+        "",
+        "people were victims of severe trafficking",
+        "nobody was a victim of severe trafficking",
+    ),
+    (
+        "public_interest",
+        "",
+        "DHS decided in the public interest",
+        "DHS decided nothing in the public interest",
+    ),
 )
+
+
+Lever = tuple[str, Any, str, str]
+"""An assumption, the value tried, the option that sets it ("" if none) and what that value means."""
+
+
+def _tries(assumptions: Assumptions) -> list[Lever]:
+    """The values of the assumptions that may hide a difference, each tried where it is not set:
+    every share at all and at none, yes and no, and the entry date the simulation assumes by
+    default (when another is set)."""
+    found: list[Lever] = []
+    for name, option, everyone, nobody in LEVERS:
+        now = getattr(assumptions, name)
+        high: Any = 1.0 if isinstance(now, float) else True
+        low: Any = 0.0 if isinstance(now, float) else False
+        found += [(name, v, option, words) for v, words in ((high, everyone), (low, nobody)) if now != v]
+    default = Assumptions.model_fields["entry_date"].default
+    if assumptions.entry_date != default:
+        found.append(("entry_date", default, "--entry-date", f"people arrived on {default}"))
+    return found
 
 
 @dataclass(frozen=True)
@@ -844,30 +890,38 @@ class Identical:
     set otherwise, make them differ (``(assumption, value tried, option, meaning)``)."""
 
     policies: tuple[str, str]
-    would_differ: tuple[tuple[str, Any, str, str], ...]
+    would_differ: tuple[Lever, ...]
+    tried: tuple[Lever, ...] = ()
 
     def sentence(self, assumptions: Assumptions) -> str:
         a, b = self.policies
         head = f"{a} and {b} give the same counts under these assumptions"
         if not self.would_differ:
-            return (
-                head
-                + "; no assumption tried ("
-                + ", ".join(lev[2] or lev[0] for lev in LEVERS)
-                + ") sets them apart."
-            )
+            names = dict.fromkeys(lever[2] or f"{lever[0]} (not an option)" for lever in self.tried)
+            return head + "; no assumption tried on its own (" + ", ".join(names) + ") sets them apart."
         parts = []
         for name, _value, option, meaning in self.would_differ:
             now = getattr(assumptions, name)
-            shown = f"{100 * now:.0f}%" if isinstance(now, float) else ("yes" if now else "no")
-            parts.append(f"{meaning} ({option or name}, now {shown})")
+            shown = (
+                f"{100 * now:.0f}%"
+                if isinstance(now, float)
+                else ("yes" if now else "no")
+                if isinstance(now, bool)
+                else str(now)
+            )
+            parts.append(f"{meaning} ({option or 'not an option'}, now {shown})")
         return head + "; they differ if " + " or if ".join(parts) + "."
 
     def to_json(self) -> dict[str, Any]:
         return {
             "policies": list(self.policies),
             "would_differ_if": [
-                {"assumption": name, "value": value, "option": option or None, "meaning": meaning}
+                {
+                    "assumption": name,
+                    "value": str(value) if isinstance(value, dt.date) else value,
+                    "option": option or None,
+                    "meaning": meaning,
+                }
                 for name, value, option, meaning in self.would_differ
             ],
         }
@@ -881,24 +935,29 @@ def _same_counts(result: SimulationResult, a: str, b: str) -> bool:
 
 
 def identical_policies(result: SimulationResult, rules: Any = None) -> tuple[Identical, ...]:
-    """Each pair of the result's policies with the same counts, and which of ``LEVERS``, set to
-    the value tried, would make them differ (one more simulation of the pair per lever)."""
+    """Each pair of the result's policies with the same counts, and which assumptions (``_tries``),
+    set otherwise, would make them differ (one more simulation of the pair per value tried)."""
     found = []
     names = result.policies
+    tries = tuple(_tries(result.assumptions))
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             if not _same_counts(result, a, b):
                 continue
             levers = []
-            for lever in LEVERS:
+            for lever in tries:
                 name, value = lever[0], lever[1]
-                if getattr(result.assumptions, name) == value:
+                try:
+                    tried = result.assumptions.model_copy(update={name: value})
+                    tried = Assumptions.model_validate(
+                        tried.model_dump()
+                    )  # a decision before the new entry: skip
+                except ValueError:
                     continue
-                tried = result.assumptions.model_copy(update={name: value})
                 again = simulate((a, b), tried, result.seed, rules=rules, compare=False)
                 if not _same_counts(again, a, b):
                     levers.append(lever)
-            found.append(Identical((a, b), tuple(levers)))
+            found.append(Identical((a, b), tuple(levers), tries))
     return tuple(found)
 
 
