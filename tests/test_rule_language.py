@@ -146,3 +146,20 @@ def test_the_answers_an_invariant_may_forbid_are_those_the_loader_takes() -> Non
 
     words = next(get_args(a) for a in get_args(InvariantSpec.model_fields["never"].annotation) if get_args(a))
     assert tuple(words) == NEVER_WORDS
+
+
+def test_a_file_with_wrong_fields_still_has_its_id_and_conditions_checked(tmp_path: Path) -> None:
+    """A wrong evidence level and an unknown role once hid the same file's id mismatch, bad date and
+    unknown fact until a second run."""
+    from eligibility.errors import RuleFileError
+
+    text = RULE_FILE.format(id="cc-wrong", when="{entry.date: {before: notadate}, favourite_colour: blue}")
+    text = text.replace("role: in_force", "role: in_forse").replace("evidence: unverified", "evidence: maybe", 1)
+    (tmp_path / "cc-three.yaml").write_text(text)
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(tmp_path, extend=True)
+    messages = " | ".join(p.message for p in caught.value.problems)
+    assert "in_forse" in messages and "maybe" in messages  # the fields
+    assert "instrument id 'cc-wrong' must match the file name 'cc-three'" in messages
+    assert "'entry.date' is a date YYYY-MM-DD, not 'notadate'" in messages
+    assert "unknown fact 'favourite_colour'" in messages

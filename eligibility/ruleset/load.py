@@ -410,6 +410,7 @@ def _assemble(
     )
 
     specs: dict[str, tuple[RuleFileSpec, Document]] = {}
+    unchecked: list[tuple[Document, str]] = []  # rule files whose fields are wrong, and their names
     policies_docs: list[tuple[PoliciesFileSpec, Document]] = []
     definitions_docs: list[tuple[DefinitionsFileSpec, Document]] = []
     parties: dict[str, dict[str, dt.date]] = {}
@@ -452,6 +453,8 @@ def _assemble(
                 policies_docs.append((spec, doc))
         else:
             spec = _validate(doc, RuleFileSpec, problems)
+            if spec is None:
+                unchecked.append((doc, name))
             if spec:
                 if spec.instrument.id in specs:
                     problems.append(
@@ -476,6 +479,8 @@ def _assemble(
             parsed = parse_condition(ddoc, ("definitions", i, "when"), term.when, problems, definitions)
             if parsed is not None:
                 definitions[term.id] = parsed
+    for doc, name in unchecked:  # every problem of a file in one run, not its fields' alone
+        _check_raw_rule_file(doc, name, problems, definitions)
     hosts.check(problems)
     for _kind, doc in docs:
         _check_citations(doc, hosts, problems)
@@ -538,6 +543,28 @@ def _assemble(
         reviewed,
         screened_first_because,
     )
+
+
+def _check_raw_rule_file(
+    doc: Document, name: str, problems: list[Problem], definitions: Mapping[str, Condition]
+) -> None:
+    """A rule file whose fields are wrong, checked as far as its raw data allows: its instrument id
+    against its file name, and each rule's condition."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    head = data.get("instrument")
+    iid = head.get("id") if isinstance(head, dict) else None
+    expected = name.removesuffix(".yaml")
+    if isinstance(iid, str) and iid != expected:
+        problems.append(
+            Problem(
+                str(doc.at(("instrument", "id"))),
+                f"instrument id '{iid}' must match the file name '{expected}'",
+            )
+        )
+    rules = data.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(rule, dict) and "when" in rule:
+            parse_condition(doc, ("rules", i, "when"), rule["when"], problems, definitions)
 
 
 def _build_instrument(
