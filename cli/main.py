@@ -610,43 +610,51 @@ def batch(
         sys.exit(3)
 
 
-class _Ticker:
-    """On a terminal, after the first second of a long step, a line of standard error saying what
-    is being done and for how long (updated twice a second, cleared at the end)."""
+class _Bar:
+    """On a terminal, once a step has taken a second: what is being done, a bar of how far it is
+    and the time so far, on one line of standard error (cleared at the end). Drawn from the calling
+    thread as the step reports (``eligibility.analysis.diff.PROGRESS``): a thread of its own would
+    keep the diff's searches from forking worker processes."""
+
+    WIDTH = 24
 
     def __init__(self, what: str) -> None:
-        import threading
-
         self.what = what
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
         self.enabled = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.last = 0.0
         self.shown = False
+        self.token: Any = None
 
-    def __enter__(self) -> _Ticker:
-        if self.enabled:
-            self.thread.start()
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now - self.started < 1.0 or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        filled = self.WIDTH * done // total if total else self.WIDTH
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"\r{self.what}: {stage} [{bar}] {done}/{total}, {now - self.started:.0f} s\x1b[K"
+            )
+            sys.stderr.flush()
+            self.shown = True
+
+    def __enter__(self) -> _Bar:
+        from eligibility.analysis.diff import PROGRESS
+
+        self.token = PROGRESS.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        if self.enabled:
-            self.thread.join()
-            if self.shown:
+        from eligibility.analysis.diff import PROGRESS
+
+        PROGRESS.reset(self.token)
+        if self.shown:
+            with contextlib.suppress(OSError, ValueError):
                 sys.stderr.write("\r\x1b[K")
                 sys.stderr.flush()
-
-    def _run(self) -> None:
-        started = time.perf_counter()
-        if self.done.wait(1.0):
-            return
-        while not self.done.is_set():
-            spent = time.perf_counter() - started
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.write(f"\r{self.what}... {spent:.0f} s\x1b[K")
-                sys.stderr.flush()
-                self.shown = True
-            self.done.wait(0.5)
+            self.shown = False
 
 
 class _Progress:
@@ -802,7 +810,8 @@ def diff_command(
             ruleset.require_policy(name)
         except UnknownPolicyError as exc:
             raise UserError(f"{label}: {exc}") from None
-    with _Ticker(f"comparing {policy_a} and {policy_b} over every class of cases"):
+    bar = _Bar(f"comparing {policy_a} and {policy_b}")
+    with bar:
         result = policy_diff(ruleset, policy_a, policy_b)
     counts: dict[tuple[Any, Any], int] = {}
     by_part: dict[int, int] = {}  # part by part: group index -> cases whose part has the group's values
@@ -876,43 +885,45 @@ def diff_command(
             assigned[index] = assigned.get(index, 0) + n
     if result.by_part:
         assigned = by_part
-    groups: list[dict[str, Any]] = []
     describer = Describer(result.programs)
-    for g in result.groups:
+
+    def kind_row(number: int, g: Any) -> dict[str, Any]:
+        bar("describing each kind exactly", number, len(result.groups))
         example = diff_example(g, result.programs)
         got = diff_answers(example, result.programs)
         # part by part, the group's cases differ in the part alone: its answers are the example's
         head_a, head_b = got if got is not None and g.part is not None else (g.a, g.b)
-        groups.append(
-            {
-                policy_a: _head_json(head_a),
-                policy_b: _head_json(head_b),
-                **(
-                    {
-                        "part": {
-                            "name": g.part[0][0],
-                            "country": g.part[0][1] or None,
-                            policy_a: g.part[1],
-                            policy_b: g.part[2],
-                        }
+        return {
+            policy_a: _head_json(head_a),
+            policy_b: _head_json(head_b),
+            **(
+                {
+                    "part": {
+                        "name": g.part[0][0],
+                        "country": g.part[0][1] or None,
+                        policy_a: g.part[1],
+                        policy_b: g.part[2],
                     }
-                    if g.part is not None
-                    else {}
-                ),
-                "exactly": [describer.words(box) for box in describer.boxes(g.regions, g.within)],
-                "where": diff_describe(g.regions, result.programs),
-                "classes": len(g.regions),
-                "rules": list(g.rules),
-                "citations": _citations(ruleset, g.rules),
-                "example": example,
-                **(
-                    {"example_answers": {policy_a: _head_json(got[0]), policy_b: _head_json(got[1])}}
-                    if got is not None
-                    else {}
-                ),
-                **({"population": assigned.get(len(groups), 0)} if population else {}),
-            }
-        )
+                }
+                if g.part is not None
+                else {}
+            ),
+            "exactly": [describer.words(box) for box in describer.boxes(g.regions, g.within)],
+            "where": diff_describe(g.regions, result.programs),
+            "classes": len(g.regions),
+            "rules": list(g.rules),
+            "citations": _citations(ruleset, g.rules),
+            "example": example,
+            **(
+                {"example_answers": {policy_a: _head_json(got[0]), policy_b: _head_json(got[1])}}
+                if got is not None
+                else {}
+            ),
+            **({"population": assigned.get(number - 1, 0)} if population else {}),
+        }
+
+    with bar:
+        groups = [kind_row(number, g) for number, g in enumerate(result.groups, 1)]
     summary = _summarize(groups, policy_a, policy_b, total if population else None)
     differ = sum(counts.values())  # each population case determined differently, once
     placed = sum(by_part.values()) if result.by_part else sum(assigned.values())

@@ -286,3 +286,76 @@ def test_each_part_shows_its_example_and_the_two_answers_it_gets() -> None:
     sent_to_ca = next(r for r in regions if r["part"]["name"] == "transfer_to" and r["part"]["country"] == "CA")
     assert (sent_to_ca[A]["outcome"], sent_to_ca[A]["expel_to"]) == ("expel", ["CA"])
     assert (sent_to_ca[B]["outcome"], sent_to_ca[B]["transfer_to"]) == ("transfer", ["CA"])
+
+
+def test_a_diff_tells_its_progress_from_the_calling_thread_and_still_forks_its_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A progress bar drawn by a thread of its own kept every diff at a terminal in one process
+    (a process running other threads never forks): progress is told from the calling thread."""
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eligibility.analysis import workers as module
+    from eligibility.analysis.diff import PROGRESS
+
+    pools: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, workers: int, **options: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
+    told: list[tuple[str, int, int, bool]] = []
+    caller = threading.current_thread()
+
+    def listen(stage: str, done: int, total: int) -> None:
+        told.append((stage, done, total, threading.current_thread() is caller))
+
+    monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", "2")
+    token = PROGRESS.set(listen)
+    try:
+        result = diff(_rules(), A, B)
+    finally:
+        PROGRESS.reset(token)
+    assert result.by_part and told and pools == [2]
+    assert {stage for stage, *_ in told} == {"comparing part by part"}
+    assert all(0 < done <= total and here for _, done, total, here in told)
+    assert told[-1][1] == told[-1][2]  # it ends at its total
+
+
+def test_the_command_at_a_terminal_draws_its_bar_and_still_forks_its_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from click.testing import CliRunner
+
+    from eligibility.analysis import workers as module
+    from eligibility_cli import main as cli
+
+    pools: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, workers: int, **options: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
+    drawn: list[tuple[str, int, int]] = []
+
+    class AtATerminal(cli._Bar):
+        def __init__(self, what: str) -> None:
+            super().__init__(what)
+            self.enabled = False  # nothing written to the test's stream
+
+        def __call__(self, stage: str, done: int, total: int) -> None:
+            drawn.append((stage, done, total))
+
+    monkeypatch.setattr(cli, "_Bar", AtATerminal)
+    monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", "2")
+    out = CliRunner().invoke(cli.main, ["diff", A, B, "--rules", str(EXAMPLE)])
+    assert out.exit_code == 0, out.output
+    assert pools == [2]
+    stages = [stage for stage, *_ in drawn]
+    assert "comparing part by part" in stages and stages[-1] == "describing each kind exactly"
+    assert drawn[-1][1] == drawn[-1][2]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,19 @@ from eligibility.ruleset.facts import CATALOGUE, UNKNOWN
 from eligibility.ruleset.load import RuleSet
 
 MAX_NODES = 100_000
+
+PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("diff_progress", default=None)
+"""Told, as a diff goes on, what it is doing and how far (done, of total): a command line's progress
+bar. Called from the calling thread only (a thread of its own would keep the searches from forking
+worker processes)."""
+
+
+def report(stage: str, done: int, total: int) -> None:
+    """Tell ``PROGRESS`` how far ``stage`` is, if anything listens."""
+    listener = PROGRESS.get()
+    if listener is not None:
+        listener(stage, done, total)
+
 
 SETTLED_NODES = 40_000
 """The classes the exact search may go through to settle every answer of a kind of case (one
@@ -306,6 +320,7 @@ def _settle(
     settler.off = search.off
     left = SETTLED_NODES
     pieces: dict[int, Found] = {}
+    seen, total = 0, sum(len(indexes) for indexes in open_pairs.values())
     for (ha, hb), indexes in open_pairs.items():
         # where the outcome itself is open, settling it may make each combination of receiving
         # countries a kind of its own (without-title-42: 200,000 classes): a small try only
@@ -316,6 +331,8 @@ def _settle(
         settled: dict[int, Found] = {}
         try:
             for index in indexes:
+                seen += 1
+                report("settling each kind's answers", seen, total)
                 settler.found = []
                 settler.partition.search(dict(found[index][0]), settler.step)
                 settled[index] = [
@@ -1107,8 +1124,9 @@ def _run_searches(
                     reaching = [executor.submit(_search_reach, gates) for gates in gate_sets]
                     searching = [executor.submit(_search_part, part) for part in parts]
                     every: list[Future[Any]] = [*reaching, *searching]
-                    for done in as_completed(every):
+                    for number, done in enumerate(as_completed(every), 1):
                         done.result()  # the first error stops every search
+                        report("comparing part by part", number, len(every))
                     return [f.result() for f in searching], [f.result() for f in reaching]
             except (NoPool, BrokenProcessPool):
                 pass  # a worker could not start or died: search here instead
@@ -1162,8 +1180,9 @@ def _search_exact(search: _Joint, start: dict[str, Any]) -> Found:
             with pool(min(count, len(children))) as executor:
                 futures = [executor.submit(_search_subtree, child) for child in children]
                 spent = 1
-                for done in as_completed(futures):
+                for number, done in enumerate(as_completed(futures), 1):
                     spent += done.result()[1]
+                    report("searching every class of cases", number, len(futures))
                     if budget is not None and spent > budget:
                         raise SearchTooLarge(search.partition.message.format(budget=budget))
                 results = [f.result() for f in futures]
