@@ -163,3 +163,26 @@ def test_a_file_with_wrong_fields_still_has_its_id_and_conditions_checked(tmp_pa
     assert "instrument id 'cc-wrong' must match the file name 'cc-three'" in messages
     assert "'entry.date' is a date YYYY-MM-DD, not 'notadate'" in messages
     assert "unknown fact 'favourite_colour'" in messages
+
+
+def test_a_would_change_line_names_sets_of_countries_in_words(tmp_path: Path) -> None:
+    """The documented example excludes nationals of Costa Rica; with an exclusion of Panamanians
+    too, a Venezuelan who crossed Panama would not be sent if he were also Costa Rican or also
+    Panamanian: two sets of nationalities, once written as Python lists ("['CR', 'VE']")."""
+    from eligibility import evaluate
+    from eligibility.ruleset.language import EXAMPLE_RULE_FILE
+
+    folder = _example_dir(tmp_path)
+    extra = EXAMPLE_RULE_FILE.split("  - id: us-xx-example.exclusion.costa-ricans")[1]
+    extra = "  - id: us-xx-example.exclusion.panamanians" + extra.replace("contains: CR", "contains: PA").replace(
+        "Costa Rica", "Panama"
+    )
+    (folder / "us-xx-example.yaml").write_text(EXAMPLE_RULE_FILE + extra, encoding="utf-8")
+    rules = load_rules(folder, extend=True)
+    case = {"nationalities": ["VE"], "age": 30, "transit": ["CO", "PA", "MX"],
+            "entry": {"date": "2026-03-01", "border": "southern_land", "place": "between_ports"}}
+    answer = evaluate(case, "panama-example", rules=rules)
+    assert answer.outcome == "transfer"
+    lines = [c.description for w in answer.would_change_if for c in w.changes if c.field == "nationalities"]
+    assert "nationalities (CR, VE) or (PA, VE)" in lines, lines
+    assert not any("[" in line for line in lines)

@@ -255,7 +255,13 @@ def _would_change(program: Program, change: Change, case: Case, facts: Mapping[s
         field, json_value, words = describe_change(fact, value, case.entry.date, before=facts[fact])
         if len(change.alternatives) > 1:
             others = [describe_change(fact, v, case.entry.date)[1] for v in change.alternatives]
-            words = f"{field} {' or '.join(map(str, others))}"
+            shown = [  # a set of countries in words, not as a Python list
+                ("(" + ", ".join(map(str, v)) + ")" if len(v) > 1 else ", ".join(map(str, v)))
+                if isinstance(v, list | tuple)
+                else str(v)
+                for v in others
+            ]
+            words = f"{field} {' or '.join(shown)}"
         if fact == "entry.date" and not case.given("decision_date"):
             words += _(" (and the decision with it, as assumed)")
         items.append(FactChange(field=field, value=json_value, description=words))
