@@ -1217,10 +1217,14 @@ def rules_show(rule_id: str, rules_dir: str | None) -> None:
 
 @rules.command("lint")
 @click.argument("path", required=False, type=click.Path())
+@rules_option
 @user_errors
-def rules_lint(path: str | None) -> None:
-    """Validate a rules directory (default: the shipped rules); every problem as file:line:col."""
-    ruleset = eligibility.load_rules(path, extend=True)
+def rules_lint(path: str | None, rules_dir: str | None) -> None:
+    """Validate a rules directory, PATH or --rules DIR (default: the shipped rules); every problem
+    as file:line:col."""
+    if path is not None and rules_dir is not None and path != rules_dir:
+        raise click.UsageError("give the rules directory once: PATH or --rules DIR")
+    ruleset = eligibility.load_rules(path or rules_dir, extend=True)
     count = len(ruleset.all_rules())
     _say(
         f"ok: {len(ruleset.instruments)} instruments, {count} rules, "

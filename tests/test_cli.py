@@ -558,3 +558,18 @@ def test_check_pauses_the_garbage_collector_only_while_it_runs(monkeypatch: pyte
         assert not gc.isenabled()  # left off, as found
     finally:
         gc.enable()
+
+
+def test_rules_lint_takes_the_directory_as_every_other_command_does() -> None:
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "us-mx-stca" / "rules")
+    runner = CliRunner()
+    by_option = runner.invoke(main, ["rules", "lint", "--rules", example])
+    by_argument = runner.invoke(main, ["rules", "lint", example])
+    assert by_option.exit_code == 0 and by_option.output == by_argument.output
+    from eligibility import load_rules
+
+    laid = load_rules(example, extend=True)  # the shipped rules with the example's laid over them
+    assert f"ok: {len(laid.instruments)} instruments" in by_option.output
+    assert len(laid.instruments) > len(load_rules().instruments)
+    both = runner.invoke(main, ["rules", "lint", example, "--rules", "/tmp"])
+    assert both.exit_code == 2 and "give the rules directory once" in both.output
