@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""  # type: ignore[attr-defined]
         if module in SLOW_MODULES or item.originalname in SLOW_TESTS:  # type: ignore[attr-defined]
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the pools of worker processes the searches start (``diff``, ``rules verify``)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eligibility.analysis import workers
+
+    started: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, count: int, **options: Any) -> None:
+            started.append(count)
+            super().__init__(count, **options)
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", Counted)
+    return started

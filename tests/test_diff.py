@@ -203,8 +203,9 @@ def test_a_population_case_is_counted_in_a_region_that_holds_several_outcomes(tm
 
 
 @functools.cache
-def _draft_kinds() -> Any:
-    result = diff(load_rules(), "enacted", "draft-2019-07")
+def _kinds_of(b: str) -> Any:
+    """The diff of ``enacted`` and ``b``, its describer, and each kind with its exact boxes."""
+    result = diff(load_rules(), "enacted", b)
     describer = Describer(result.programs)
     return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
 
@@ -218,13 +219,8 @@ def test_a_diff_description_holds_exactly_the_cases_the_policies_determine_diffe
     """A case lies in a kind's exact description if and only if the two policies determine it
     differently, with that kind's answers. Facts a generated case leaves unknown are drawn from
     the classes the rules tell apart, so every fact is known."""
-    result, describer, kinds = _draft_kinds()
-    facts, _ = derive_facts(parse_case(case), load_rules().context)
-    if facts["entry.date"] is UNKNOWN:
-        facts["entry.date"] = data.draw(st.sampled_from(representatives(result.programs[0], "entry.date", FLOOR)))
-    for name in CATALOGUE:
-        if facts.get(name, UNKNOWN) is UNKNOWN:
-            facts[name] = data.draw(st.sampled_from(representatives(result.programs[0], name, facts["entry.date"])))
+    result, describer, kinds = _kinds_of("draft-2019-07")
+    facts = _fill(case, data, result.programs[0])
     _check_kinds(result, describer, kinds, facts)
 
 
@@ -246,20 +242,13 @@ def _check_kinds(result: Any, describer: Describer, kinds: list[Any], facts: dic
             assert (got._replace(expel_to=(OPEN,)) if open_countries else got) == shown, (facts, got, shown)
 
 
-@functools.cache
-def _without_title_42_kinds() -> Any:
-    result = diff(load_rules(), "enacted", "without-title-42")
-    describer = Describer(result.programs)
-    return result, describer, [(group, describer.boxes(group.regions, group.within)) for group in result.groups]
-
-
 @pytest.mark.exhaustive
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(cases(), st.data())
 def test_the_title_42_diff_holds_exactly_the_cases_the_policies_determine_differently(
     case: dict[str, Any], data: st.DataObject
 ) -> None:
-    result, describer, kinds = _without_title_42_kinds()
+    result, describer, kinds = _kinds_of("without-title-42")
     _check_kinds(result, describer, kinds, _fill(case, data, result.programs[0]))
 
 
@@ -269,7 +258,7 @@ def test_a_person_title_42_expels_who_would_wait_in_mexico_without_it_is_in_a_ki
     under MPP as applied until its suspension (DHS memo of 2021-01-20, new enrollments only), may
     be returned to Mexico to wait. His kind's answer without Title 42 says he waits in Mexico (it
     once said nothing of waiting, as if nobody of the kind waited)."""
-    result, describer, kinds = _without_title_42_kinds()
+    result, describer, kinds = _kinds_of("without-title-42")
     case = {"nationalities": ["GT"], "age": 30, "unaccompanied": False, "transit": ["MX"],
             "entry": {"date": "2020-12-14", "border": "southern_land", "place": "port_of_entry", "state": "AZ"},
             "decision_date": "2021-02-16"}

@@ -131,21 +131,11 @@ def test_the_example_diff_is_exact_part_by_part(case: dict[str, Any], data: st.D
 
 
 @pytest.mark.parametrize("by_part", [True, False])
-def test_workers_find_the_same_classes_in_the_same_order(monkeypatch: pytest.MonkeyPatch, by_part: bool) -> None:
+def test_workers_find_the_same_classes_in_the_same_order(
+    monkeypatch: pytest.MonkeyPatch, pools: list[int], by_part: bool
+) -> None:
     # the searches run in worker processes when there are several CPUs: the result is the same
     # as in one process, class for class
-    from concurrent.futures import ProcessPoolExecutor
-
-    from eligibility.analysis import workers as module
-
-    pools: list[int] = []
-
-    class Counted(ProcessPoolExecutor):
-        def __init__(self, workers: int, **options: Any) -> None:
-            pools.append(workers)
-            super().__init__(workers, **options)
-
-    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
 
     def run(workers: str) -> list[Any]:
         monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", workers)
@@ -289,24 +279,13 @@ def test_each_part_shows_its_example_and_the_two_answers_it_gets() -> None:
 
 
 def test_a_diff_tells_its_progress_from_the_calling_thread_and_still_forks_its_workers(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, pools: list[int]
 ) -> None:
     """A progress bar drawn by a thread of its own kept every diff at a terminal in one process
     (a process running other threads never forks): progress is told from the calling thread."""
     import threading
-    from concurrent.futures import ProcessPoolExecutor
-
-    from eligibility.analysis import workers as module
     from eligibility.analysis.diff import PROGRESS
 
-    pools: list[int] = []
-
-    class Counted(ProcessPoolExecutor):
-        def __init__(self, workers: int, **options: Any) -> None:
-            pools.append(workers)
-            super().__init__(workers, **options)
-
-    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
     told: list[tuple[str, int, int, bool]] = []
     caller = threading.current_thread()
 
@@ -325,22 +304,13 @@ def test_a_diff_tells_its_progress_from_the_calling_thread_and_still_forks_its_w
     assert told[-1][1] == told[-1][2]  # it ends at its total
 
 
-def test_the_command_at_a_terminal_draws_its_bar_and_still_forks_its_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    from concurrent.futures import ProcessPoolExecutor
-
+def test_the_command_at_a_terminal_draws_its_bar_and_still_forks_its_workers(
+    monkeypatch: pytest.MonkeyPatch, pools: list[int]
+) -> None:
     from click.testing import CliRunner
 
-    from eligibility.analysis import workers as module
     from eligibility_cli import main as cli
 
-    pools: list[int] = []
-
-    class Counted(ProcessPoolExecutor):
-        def __init__(self, workers: int, **options: Any) -> None:
-            pools.append(workers)
-            super().__init__(workers, **options)
-
-    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
     drawn: list[tuple[str, int, int]] = []
 
     class AtATerminal(cli._Bar):

@@ -138,16 +138,6 @@ def test_the_engines_agree_on_the_transit_countries(tmp_path: Path) -> None:
         assert (want.outcome == "transfer") == through_panama, case
 
 
-def test_the_answers_an_invariant_may_forbid_are_those_the_loader_takes() -> None:
-    from typing import get_args
-
-    from eligibility.ruleset.language import NEVER_WORDS
-    from eligibility.ruleset.specs import InvariantSpec
-
-    words = next(get_args(a) for a in get_args(InvariantSpec.model_fields["never"].annotation) if get_args(a))
-    assert tuple(words) == NEVER_WORDS
-
-
 def test_a_file_with_wrong_fields_still_has_its_id_and_conditions_checked(tmp_path: Path) -> None:
     """A wrong evidence level and an unknown role once hid the same file's id mismatch, bad date and
     unknown fact until a second run."""

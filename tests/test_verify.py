@@ -55,21 +55,12 @@ def test_verify_exits_3_with_findings_and_prints_examples() -> None:
     assert "example:" in result.output
 
 
-def test_invariants_checked_in_worker_processes_give_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invariants_checked_in_worker_processes_give_what_one_process_gives(
+    monkeypatch: pytest.MonkeyPatch, pools: list[int]
+) -> None:
     """The invariants' searches run in forked workers when there are several CPUs: the same
     findings, examples included, in the same order."""
-    from concurrent.futures import ProcessPoolExecutor
 
-    from eligibility.analysis import workers as module
-
-    pools: list[int] = []
-
-    class Counted(ProcessPoolExecutor):
-        def __init__(self, workers: int, **options: Any) -> None:
-            pools.append(workers)
-            super().__init__(workers, **options)
-
-    monkeypatch.setattr(module, "ProcessPoolExecutor", Counted)
     rules = load_rules(PLANTED / "invariant-children", extend=True)
 
     def run(workers: str) -> list[tuple[str, Any]]:
