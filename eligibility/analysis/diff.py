@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,7 +33,7 @@ from eligibility.analysis.partition import (
 from eligibility.analysis.partition import (
     cuts as rule_cuts,
 )
-from eligibility.analysis.workers import FORKING, MAX_WORKERS, NoPool, can_fork, pool, workers
+from eligibility.analysis.workers import FORKING, MAX_WORKERS, NoPool, can_fork, pool, run_forked, workers
 from eligibility.countries import other_country
 from eligibility.engine.backends import PureEngine
 from eligibility.engine.decide import (
@@ -1120,16 +1120,14 @@ def _run_searches(
         with FORKING:
             _JOB = job
             try:
-                with pool(count) as executor:
-                    reaching = [executor.submit(_search_reach, gates) for gates in gate_sets]
-                    searching = [executor.submit(_search_part, part) for part in parts]
-                    every: list[Future[Any]] = [*reaching, *searching]
-                    for number, done in enumerate(as_completed(every), 1):
-                        done.result()  # the first error stops every search
-                        report("comparing part by part", number, len(every))
-                    return [f.result() for f in searching], [f.result() for f in reaching]
-            except (NoPool, BrokenProcessPool):
-                pass  # a worker could not start or died: search here instead
+                calls: list[tuple[Callable[[Any], Any], Any]] = [
+                    *((_search_reach, gates) for gates in gate_sets),
+                    *((_search_part, part) for part in parts),
+                ]
+                done = run_forked(calls, count, lambda n, total: report("comparing part by part", n, total))
+                if done is not None:
+                    return done[len(gate_sets) :], done[: len(gate_sets)]
+                # a worker could not start or died: search here instead
             finally:
                 _JOB = None
     return [_search_part(part, job) for part in parts], [_search_reach(gates, job) for gates in gate_sets]

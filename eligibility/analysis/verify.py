@@ -25,13 +25,11 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from eligibility.analysis.partition import Node, Partition, Split, evaluate_node, shift
-from eligibility.analysis.workers import FORKING, NoPool, can_fork, pool, workers
+from eligibility.analysis.workers import FORKING, can_fork, run_forked, workers
 from eligibility.countries import other_country
 from eligibility.engine.decide import (
     OPEN,
@@ -132,13 +130,9 @@ def _run_invariants(programs: list[Program], tasks: list[_Task]) -> list[Issue |
         with FORKING:
             _PROGRAMS = programs
             try:
-                with pool(count) as executor:
-                    futures = [executor.submit(_invariant_task, task) for task in tasks]
-                    for done in as_completed(futures):
-                        done.result()  # the first error stops every search
-                    return [f.result() for f in futures]
-            except (NoPool, BrokenProcessPool):
-                pass
+                done = run_forked([(_invariant_task, task) for task in tasks], count)
+                if done is not None:
+                    return done
             finally:
                 _PROGRAMS = None
     return [_invariant_task(task, programs) for task in tasks]

@@ -13,8 +13,10 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 WORKERS = "ELIGIBILITY_DIFF_WORKERS"
 """Environment variable: how many processes search at once, for ``diff`` and ``rules verify``
@@ -79,4 +81,24 @@ def pool(count: int) -> Iterator[ProcessPoolExecutor]:
     executor.shutdown(wait=True)
 
 
-__all__ = ["FORKING", "MAX_WORKERS", "WORKERS", "NoPool", "can_fork", "pool", "workers"]
+def run_forked(
+    calls: Sequence[tuple[Callable[[Any], Any], Any]],
+    count: int,
+    on_done: Callable[[int, int], None] | None = None,
+) -> list[Any] | None:
+    """Each ``(function, argument)`` called in ``count`` forked workers, the results in order
+    (``on_done(done, total)`` as each finishes); None if the workers cannot start or one dies (the
+    caller then calls them itself). The first error raised stops every call and is raised here."""
+    try:
+        with pool(count) as executor:
+            futures = [executor.submit(function, argument) for function, argument in calls]
+            for number, done in enumerate(as_completed(futures), 1):
+                done.result()
+                if on_done is not None:
+                    on_done(number, len(futures))
+            return [future.result() for future in futures]
+    except (NoPool, BrokenProcessPool):
+        return None
+
+
+__all__ = ["FORKING", "MAX_WORKERS", "WORKERS", "NoPool", "can_fork", "pool", "run_forked", "workers"]
