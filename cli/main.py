@@ -877,10 +877,11 @@ def diff_command(
     for (
         case_key,
         n,
-    ) in counts.items():  # a group that names the case's headlines, else the first that allows them
+    ) in counts.items():  # a group that names the case's headlines, else the one that allows them
         index = next((i for i, k in enumerate(keys) if _matches(case_key, k, exact=True)), None)
-        if index is None:
-            index = next((i for i, k in enumerate(keys) if _matches(case_key, k)), None)
+        if index is None:  # with the fewest parts left open ("several outcomes" last)
+            allowing = [i for i, k in enumerate(keys) if _matches(case_key, k)]
+            index = min(allowing, key=lambda i: (_openness(keys[i]), i)) if allowing else None
         if index is not None:
             assigned[index] = assigned.get(index, 0) + n
     if result.by_part:
@@ -1132,14 +1133,23 @@ def _matches(case_key: tuple[Any, Any], group_key: tuple[Any, Any], exact: bool 
             and g[1] in (c[1], ("?",))
             and g[2] in (c[2], "undetermined")
             and g[3] in (c[3], ("?",))
+            and g[4] in (c[4], "undetermined")
         )
 
     return all(one(c, g) for c, g in zip(case_key, group_key, strict=True))
 
 
+def _openness(key: tuple[Any, Any]) -> int:
+    """How many parts of a group's pair of headlines are left open (an open outcome, every part)."""
+    return sum(
+        5 if h[0] == "undetermined" else sum(v in ("undetermined", ("?",)) for v in h[1:]) for h in key
+    )
+
+
 def _head(d: Any) -> tuple[Any, ...]:
-    """Outcome, receiving countries, asylum and countries of expulsion, of a determination or a headline."""
-    return (d.outcome, tuple(d.transfer_to), d.asylum, tuple(d.expel_to))
+    """Outcome, receiving countries, asylum, countries of expulsion and waiting in Mexico, of a
+    determination or a headline."""
+    return (d.outcome, tuple(d.transfer_to), d.asylum, tuple(d.expel_to), d.wait_in_mexico)
 
 
 _head_of = _head

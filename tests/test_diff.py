@@ -427,3 +427,41 @@ def test_a_part_by_part_summary_names_each_part_and_its_two_values() -> None:
     text = CliRunner().invoke(main, ["diff", "enacted", "implemented"]).output
     table = text.split("The kinds of case, one by one:")[0]
     assert "  part  " in table and "  sent to GT  " in table
+
+
+def test_a_population_case_that_differs_only_in_waiting_in_mexico_is_counted(tmp_path: Path) -> None:
+    """DHS announced MPP's reinstatement on 2025-01-21; the enacted rules keep it in effect for a
+    Guatemalan entering from Mexico on 2025-02-01, while no return under it is reported (the
+    implemented MPP). Both bar asylum (Proclamation 10888); only waiting in Mexico differs, and
+    the diff once counted such a case as determined alike."""
+    people = tmp_path / "people.jsonl"
+    people.write_text(json.dumps({
+        "nationalities": ["GT"], "age": 30, "unaccompanied": False, "transit": ["MX"],
+        "entry": {"date": "2025-02-01", "border": "southern_land", "place": "port_of_entry", "state": "TX"},
+    }) + "\n")
+    enacted, implemented = evaluate(people.read_text(), "enacted"), evaluate(people.read_text(), "implemented")
+    assert (enacted.outcome, implemented.outcome) == ("process_in_us", "process_in_us")
+    assert (enacted.wait_in_mexico, implemented.wait_in_mexico) == (True, False)
+    result = CliRunner().invoke(main, ["diff", "enacted", "implemented", "--population", str(people), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["totals"]["differ"] == 1
+    [counted] = [r for r in data["regions"] if r["population"]]
+    assert counted["part"]["name"] == "wait_in_mexico"
+
+
+@pytest.mark.exhaustive
+def test_a_population_case_is_counted_in_the_kind_that_names_its_answers(tmp_path: Path) -> None:
+    """The Guatemalan of 2020-12-14 whom Title 42 expels and who would otherwise wait in Mexico
+    (see above) is counted in the kind "waits in Mexico", not in the first kind that allows his
+    answers ("several outcomes")."""
+    people = tmp_path / "people.jsonl"
+    people.write_text(json.dumps({
+        "nationalities": ["GT"], "age": 30, "unaccompanied": False, "transit": ["MX"], "decision_date": "2021-02-16",
+        "entry": {"date": "2020-12-14", "border": "southern_land", "place": "port_of_entry", "state": "AZ"},
+    }) + "\n")
+    result = CliRunner().invoke(main, ["diff", "enacted", "without-title-42", "--population", str(people), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [counted] = [r for r in json.loads(result.stdout)["regions"] if r["population"]]
+    assert counted["without-title-42"]["outcome"] == "process_in_us"
+    assert counted["without-title-42"]["wait_in_mexico"] is True

@@ -176,3 +176,40 @@ def test_a_would_change_line_names_sets_of_countries_in_words(tmp_path: Path) ->
     lines = [c.description for w in answer.would_change_if for c in w.changes if c.field == "nationalities"]
     assert "nationalities (CR, VE) or (PA, VE)" in lines, lines
     assert not any("[" in line for line in lines)
+
+
+def test_an_expulsion_screened_after_an_agreement_is_refused(tmp_path: Path) -> None:
+    """The searches read an expulsion that applies as the answer, as when it is screened first
+    (the Title 42 orders were applied before any screening for an agreement: 85 FR 17060); a
+    policy screening one after an agreement would get answers no case has, so lint refuses it."""
+    from eligibility.errors import RuleFileError
+
+    (tmp_path / "policies.yaml").write_text(
+        "policies:\n"
+        "  - id: late-expulsion\n"
+        "    title: Late\n"
+        "    description: Title 42 screened after the Guatemala agreement.\n"
+        "    instruments: [ina-208a2, us-gt-aca, title-42]\n"
+        "    screening: [[us-gt-aca], [title-42]]\n"
+    )
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(tmp_path, extend=True)
+    assert [p.message for p in caught.value.problems] == [
+        "expulsion 'title-42' must be screened before every transfer agreement (in an earlier stage)"
+    ]
+    (tmp_path / "policies.yaml").write_text(
+        (tmp_path / "policies.yaml").read_text().replace("[[us-gt-aca], [title-42]]", "[[title-42], [us-gt-aca]]")
+    )
+    assert "late-expulsion" in load_rules(tmp_path, extend=True).policies
+
+
+def test_a_would_change_line_names_no_nationality_as_none() -> None:
+    """A Honduran in November 2025 (enacted): as a stateless person, or as also a Guatemalan, he
+    would be sent to Uganda only; the empty set of nationalities once read as nothing at all."""
+    from eligibility import evaluate
+
+    case = {"nationalities": ["HN"], "age": 30, "transit": ["GT", "MX"],
+            "entry": {"date": "2025-11-01", "border": "southern_land", "place": "between_ports"}}
+    lines = [c.description for w in evaluate(case, "enacted").would_change_if for c in w.changes if c.field == "nationalities"]
+    assert any(line.endswith(" or none") or " or none " in line for line in lines), lines
+    assert not any(line.endswith("or ") or "or :" in line for line in lines), lines

@@ -86,3 +86,50 @@ def test_a_transfer_to_ones_own_country_is_found_where_no_rule_names_a_nationali
     determination = evaluate(example, "planted", rules=rules)
     assert determination.outcome == "transfer" and "UG" in determination.transfer_to
     assert "UG" not in evaluate(example, "enacted").transfer_to  # the law's own limit holds
+
+
+def test_a_country_of_expulsion_is_never_one_the_person_established_fear_of() -> None:
+    """Huisha-Huisha v. Mayorkas, 27 F.4th 718 (D.C. Cir. 2022): the Executive may expel "only to
+    places where they will not be persecuted or tortured". The engine reads every country of
+    expulsion less every country in fear_established_in; verify relies on it for the countries
+    read from a nationality, so it is checked here on concrete facts, rule by rule."""
+    import itertools
+
+    from eligibility.engine.decide import OPEN, destination_countries
+    from eligibility.engine.program import compile_policy
+
+    program = compile_policy(load_rules(), "enacted")
+    rules = [b for b in program.rules if b.rule.role == "destination"]
+    assert rules and any(b.rule.to for b in rules) and any(not b.rule.to for b in rules)
+    countries = ["MX", "CA", "GT", "HN", "VE"]
+    for nationalities in ([], ["GT"], ["MX", "VE"], ["HN", "CA"]):
+        for residence in ("MX", "CA", "GT"):
+            for size in range(3):
+                for fear in itertools.combinations(countries, size):
+                    facts = {"nationalities": frozenset(nationalities), "habitual_residence": residence,
+                             "fear_established_in": frozenset(fear)}
+                    for b in rules:
+                        got = destination_countries(b, facts)
+                        assert OPEN not in got and not set(got) & set(fear), (b.rule.id, facts, got)
+
+
+def test_verify_finds_an_expulsion_to_a_country_of_fear_when_the_engine_allows_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fear invariant is searched, not assumed: with the engine's subtraction of the countries
+    of fear removed, verify finds a person expelled to a country he established fear of."""
+    from eligibility.engine import decide
+    from eligibility.ruleset.conditions import PartialSet
+
+    def keeping_fear(b: Any, facts: Any) -> tuple[str, ...]:
+        fear, to = facts["fear_established_in"], frozenset(b.rule.to or ())
+        known = isinstance(fear, frozenset) or (isinstance(fear, PartialSet) and to <= fear.included | fear.excluded)
+        if to and known:
+            return tuple(sorted(to))  # the countries a rule names, the feared ones not taken out
+        return decide_destinations(b, facts)
+
+    decide_destinations = decide.destination_countries
+    monkeypatch.setattr(decide, "destination_countries", keeping_fear)
+    monkeypatch.setenv("ELIGIBILITY_DIFF_WORKERS", "1")
+    findings = [f for f in verify(load_rules(), ["enacted"]) if "no-expulsion-to-fear-country" in f.message]
+    assert len(findings) == 1 and "violated" in findings[0].message
+    example: Any = findings[0].example
+    assert set(example["fear_established_in"]) & {"MX", "CA"}

@@ -318,10 +318,12 @@ def _settle(
         return found, {}
     settler = _Joint(pa, pb, None, settle=True)
     settler.off = search.off
-    left = SETTLED_NODES
+    left = min(SETTLED_NODES, search.partition.budget or SETTLED_NODES)
     pieces: dict[int, Found] = {}
     seen, total = 0, sum(len(indexes) for indexes in open_pairs.values())
     for (ha, hb), indexes in open_pairs.items():
+        if left <= 0:
+            break
         # where the outcome itself is open, settling it may make each combination of receiving
         # countries a kind of its own (without-title-42: 200,000 classes): a small try only
         several = "undetermined" in (ha.outcome, hb.outcome)
@@ -344,8 +346,7 @@ def _settle(
         finally:
             left -= settler.partition.spent
         pieces.update(settled)
-        if left <= 0:
-            break
+    report("settling each kind's answers", total, total)
     origins: dict[tuple[Headline, Headline], list[dict[str, Any]]] = {}
     for index, settled_pieces in pieces.items():
         for _, a, b, _ in settled_pieces:
@@ -1739,7 +1740,8 @@ def _each_member(group: Group) -> Iterator[dict[str, Any]]:
         )
         for w in group.within or ()
     ]
-    for region in [*group.origins, *group.regions]:  # (an origin's cases may get other answers)
+    half = EXAMPLE_REGIONS // 2  # origins first (an origin's cases may get other answers), not only
+    for region in [*group.origins[:half], *group.regions, *group.origins[half:]]:
         if tries <= 0:
             break
         if group.within is None:

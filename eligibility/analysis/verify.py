@@ -28,9 +28,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eligibility.analysis.partition import Node, Partition, Split, evaluate_node, shift
+from eligibility.analysis.partition import Node, Partition, Split, evaluate_node, other_member, shift
 from eligibility.analysis.workers import FORKING, can_fork, run_forked, workers
-from eligibility.countries import other_country
 from eligibility.engine.decide import (
     OPEN,
     Status,
@@ -84,7 +83,9 @@ def verify(ruleset: RuleSet, policies: list[str] | None = None) -> list[Issue]:
     ]
     found: dict[tuple[int, int], Issue | None] = {}
     for (p, i, _), finding in zip(tasks, _run_invariants(programs, tasks), strict=True):
-        if found.get((p, i)) is None:  # an invariant's first finding, in the order of its scopes
+        # an invariant's first violation, in the order of its scopes, else its first "not settled"
+        before = found.get((p, i))
+        if finding is not None and (before is None or (finding.example and not before.example)):
             found[(p, i)] = finding
     seen: set[tuple[str, str]] = set()
     for p, program in enumerate(programs):
@@ -459,6 +460,10 @@ def _invariant_finding(
     prunes every class that cannot send the person to that country."""
     search = _partition(program)
     receiving = countries if countries is not None else _receiving(program)
+    if inv.never == "expel_to_fear_country":  # the countries the destination rules name
+        receiving = tuple(
+            sorted({c for b in program.rules if b.rule.role == "destination" for c in b.rule.to or ()})
+        )
 
     def relevant(node: Node) -> list[Condition]:
         facts = node.facts
@@ -467,20 +472,31 @@ def _invariant_finding(
         found = [inv.when] if inv.when is not None and holds(inv.when, facts) is None else []
         if inv.never == "transfer_to_nationality":  # settle who is a national of where first
             found += [Test("nationalities", "contains", c, HERE) for c in receiving]
+        if inv.never == "expel_to_fear_country":  # settle the fear of each country it may expel to first
+            found += [Test("fear_established_in", "contains", c, HERE) for c in receiving]
         found += [b.when for b in program.rules if truth[b.key] is None and b.governs in open_instruments]
         return found
 
     try:
         first: dict[str, tuple[str, ...]] | None = None
-        start = search.start()
+        # the members the invariant itself names are members to split on even where no rule of the
+        # policy names them: the countries of its `when`, and for the nationality invariant the
+        # receiving countries (a policy without INA 208(a)(2)(A)'s limits)
+        members: dict[str, set[str]] = {}
+        for t in tests(inv.when) if inv.when is not None else ():
+            if CATALOGUE[t.fact].type == "countries":  # a set, split one member at a time
+                values = t.value if isinstance(t.value, tuple) else (t.value,)
+                members.setdefault(t.fact, set()).update(v for v in values if isinstance(v, str))
         if inv.never == "transfer_to_nationality":
             # a class whose nationalities leave out the receiving countries has nothing to find
             first = {"nationalities": receiving}
-            # the receiving countries are members to split on even where no rule of the policy
-            # names them (a policy without INA 208(a)(2)(A)'s limits)
-            named = frozenset(c for c in program.constants.get("nationalities", ()) if isinstance(c, str))
-            known = named | set(receiving)
-            start["nationalities"] = PartialSet(frozenset(), frozenset(), known | {other_country(known)})
+            members.setdefault("nationalities", set()).update(receiving)
+        start = search.start()
+        for fact, named in members.items():
+            known = named | {c for c in program.constants.get(fact, ()) if isinstance(c, str)}
+            start[fact] = PartialSet(
+                frozenset(), frozenset(), frozenset(known | set(other_member(fact, frozenset(known))))
+            )
         found = _find(search, relevant, functools.partial(_violates, program, inv, receiving), first, start)
     except SearchTooLarge:
         return Issue(
@@ -541,11 +557,19 @@ def _head_violates(inv: Invariant, facts: Mapping[str, Any], head: Any, receivin
             return False
         return None if head.wait_in_mexico == "undetermined" else bool(head.wait_in_mexico)
     if inv.never == "expel_to_fear_country":
-        # countries of expulsion that unknown facts leave open (OPEN) are read, once known, less
-        # every country in fear_established_in (``destination_countries``): never one of them,
-        # as a class whose facts are all settled finds too
+        # Countries of expulsion left open (OPEN) are either named by a destination rule
+        # (``receiving`` here), and known once the fear of each is known: the search splits on
+        # that first; or read from the person's nationality, less every country of fear
+        # (``destination_countries``, whose own test is in tests/test_verify.py): never one.
         fact = "fear_established_in"
-        countries = tuple(c for c in head.expel_to if c != OPEN) if head.outcome == "expel" else ()
+        if head.outcome != "expel":
+            return False
+        fear = facts[fact]
+        if OPEN in head.expel_to and (
+            fear is UNKNOWN or (isinstance(fear, PartialSet) and any(c in fear.undecided for c in receiving))
+        ):
+            return None
+        countries = tuple(c for c in head.expel_to if c != OPEN)
     else:  # transfer_to_nationality
         fact = "nationalities"
         countries = tuple(c for c in head.transfer_to if c in receiving) if head.outcome == "transfer" else ()

@@ -255,8 +255,8 @@ def _would_change(program: Program, change: Change, case: Case, facts: Mapping[s
         field, json_value, words = describe_change(fact, value, case.entry.date, before=facts[fact])
         if len(change.alternatives) > 1:
             others = [describe_change(fact, v, case.entry.date)[1] for v in change.alternatives]
-            shown = [  # a set of countries in words, not as a Python list
-                ("(" + ", ".join(map(str, v)) + ")" if len(v) > 1 else ", ".join(map(str, v)))
+            shown = [  # a set of countries in words, not as a Python list; none: "none"
+                ("(" + ", ".join(map(str, v)) + ")" if len(v) > 1 else ", ".join(map(str, v)) or "none")
                 if isinstance(v, list | tuple)
                 else str(v)
                 for v in others

@@ -950,6 +950,23 @@ def _build_policies(
                             f"'{iid}' is not a transfer agreement or expulsion of this policy",
                         )
                     )
+        seen_agreement = False
+        for j, stage in enumerate(ps.screening):
+            for k, iid in enumerate(stage):
+                kind = instruments[iid].kind if iid in instruments else None
+                if kind == "expulsion" and seen_agreement:
+                    # the searches (diff, verify, a check with unknown facts) read an expulsion
+                    # that applies as deciding the answer, as it does when screened first
+                    problems.append(
+                        Problem(
+                            str(doc.at((*path, "screening", j, k))),
+                            f"expulsion '{iid}' must be screened before every transfer agreement "
+                            "(in an earlier stage)",
+                        )
+                    )
+            seen_agreement = seen_agreement or any(
+                iid in instruments and instruments[iid].kind == "transfer_agreement" for iid in stage
+            )
         policies[ps.id] = Policy(
             ps.id,
             ps.title,
