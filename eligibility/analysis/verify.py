@@ -491,6 +491,8 @@ def _invariant_finding(
             # a class whose nationalities leave out the receiving countries has nothing to find
             first = {"nationalities": receiving}
             members.setdefault("nationalities", set()).update(receiving)
+        if inv.never == "expel_to_fear_country":  # the fear of each country a rule expels to
+            members.setdefault("fear_established_in", set()).update(receiving)
         start = search.start()
         for fact, named in members.items():
             known = named | {c for c in program.constants.get(fact, ()) if isinstance(c, str)}
