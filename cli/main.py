@@ -927,7 +927,7 @@ def diff_command(
         groups = [kind_row(number, g) for number, g in enumerate(result.groups, 1)]
     summary = _summarize(groups, policy_a, policy_b, total if population else None)
     differ = sum(counts.values())  # each population case determined differently, once
-    placed = sum(by_part.values()) if result.by_part else sum(assigned.values())
+    placed = sum(assigned.values())  # (part by part, assigned is by_part)
     totals: dict[str, Any] = {"classes": sum(g["classes"] for g in groups)}
     if population:
         totals |= {"population": total, "differ": differ}
