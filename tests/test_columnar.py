@@ -634,6 +634,17 @@ def test_dictionary_indices_of_every_width_are_read() -> None:
             assert list(got) == expected[start : start + length], (kind, start)
 
 
+def test_codes_kept_in_fewer_bits_keep_every_value() -> None:
+    """A table of codes below ``card`` narrowed to 8, 16 or 32 bits (``_small``) keeps every code,
+    at each width's edge (a code of 128 in 8 bits would read as -128)."""
+    from eligibility.columnar import _small
+
+    for card, bits in ((2, 8), (128, 8), (129, 16), (1 << 15, 16), ((1 << 15) + 1, 32), (1 << 20, 32)):
+        narrowed = _small(np.arange(card, dtype=np.int64), card)
+        assert narrowed.dtype.itemsize * 8 == bits, card
+        assert narrowed.tolist() == list(range(card)), card
+
+
 def test_class_ids_tell_apart_exactly_the_distinct_combinations() -> None:
     """Codes packed into one class id, whatever their integer types and however large the
     product of their counts: two rows have one id if and only if they have the same codes, and
