@@ -252,6 +252,7 @@ def test_the_title_42_diff_holds_exactly_the_cases_the_policies_determine_differ
     _check_kinds(result, describer, kinds, _fill(case, data, result.programs[0]))
 
 
+@pytest.mark.exhaustive  # the whole diff of enacted against without-title-42 (8 s)
 def test_a_person_title_42_expels_who_would_wait_in_mexico_without_it_is_in_a_kind_that_says_so() -> None:
     """A Guatemalan adult at an Arizona port of entry on 2020-12-14, decided on 2021-02-16: the
     Title 42 orders (85 FR 17060) expel him to Mexico; without them he is heard in the U.S. and,
